@@ -1,0 +1,48 @@
+"""Problems found while reading and mapping notes, reported as ``file:line: message``."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.Enum):
+    """How bad a problem is: a warning keeps the ingest going, an error stops it."""
+
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem at one place in a note or mapping file."""
+
+    path: str
+    line: int
+    message: str
+    severity: Severity = Severity.WARNING
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity.value}: {self.message}"
+
+
+class IngestError(Exception):
+    """Base class of the errors that stop an ingest."""
+
+
+class NoteSyntaxError(IngestError):
+    """A note cannot be read: wrong encoding, binary content or broken structure."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+
+
+class MappingError(IngestError):
+    """The mapping file is invalid: bad YAML, an unknown key or a wrong value."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
