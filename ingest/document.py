@@ -130,7 +130,8 @@ class Document:
     """One parsed note.
 
     ``title`` is the page title; ``sections`` are the top-level sections below it.
-    ``metadata`` holds front matter keys for formats that have them.
+    ``text`` is the note's decoded text; ``metadata`` holds front matter keys for formats that
+    have them.
     """
 
     path: Path
@@ -140,6 +141,7 @@ class Document:
     sections: list[Section]
     line_count: int
     content_hash: str
+    text: str = ""
     metadata: dict[str, object] = field(default_factory=dict)
 
     def all_sections(self) -> list[Section]:

@@ -1,0 +1,351 @@
+"""Turn one parsed note and a mapping into RDF: a graph of facts and a graph of provenance.
+
+Every entity gets a type, a ``skos:prefLabel``, the section that defines it and, in the
+provenance graph, the line ranges of the note it was read from. What the mapping does not
+cover still becomes RDF: bullet keys and table columns get generated properties named after
+them, and each such gap is reported as a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+
+from ingest.code import python_api_names
+from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Section
+from ingest.iris import IriMinter, make_slug
+from ingest.mapping import FieldRule, Mapping, SectionRule
+from ingest.problems import Problem
+from ingest.tables import TableHints, recover_table
+from ingest.values import parse_measure, parse_name, parse_quantity, strip_prefix
+from ingest.vocab import DCTERMS, KEY, NK, PREFIXES, RDF, RDFS, SCHEMA, SKOS, XSD
+
+DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
+MIN_MENTION_LENGTH = 3
+
+
+@dataclass
+class NoteGraphs:
+    """The RDF of one note: its facts, its provenance and the problems found on the way."""
+
+    note_iri: URIRef
+    graph_iri: URIRef
+    provenance_iri: URIRef
+    facts: Graph
+    provenance: Graph
+    problems: list[Problem] = field(default_factory=list)
+
+
+def note_slug(note_key: str) -> str:
+    """Return the slug that names a note's IRIs: its path in the notes folder, no extension."""
+    folder, _, name = note_key.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return make_slug(f"{folder} {stem}".strip().replace("/", " "))
+
+
+def build_note(document: Document, mapping: Mapping, minter: IriMinter, note_key: str) -> NoteGraphs:
+    """Build the facts and provenance graphs of one note.
+
+    ``note_key`` is the note's path relative to its notes folder; it names the note's IRIs.
+    """
+    return _NoteBuilder(document, mapping, minter, note_key).build()
+
+
+class _NoteBuilder:
+    def __init__(self, document: Document, mapping: Mapping, minter: IriMinter, note_key: str) -> None:
+        self.document = document
+        self.mapping = mapping
+        self.minter = minter
+        self.note_key = note_key
+        self.slug = note_slug(note_key)
+        self.note = minter.path("note", self.slug)
+        self.facts = _new_graph()
+        self.provenance = _new_graph()
+        self.problems: list[Problem] = []
+        self.labels: dict[URIRef, str] = {}
+
+    def build(self) -> NoteGraphs:
+        self._add_note()
+        for position, section in enumerate(self.document.all_sections()):
+            self._add_section(section, position)
+        self._add_mentions()
+
+        return NoteGraphs(
+            note_iri=self.note,
+            graph_iri=self.minter.path("graph", self.slug),
+            provenance_iri=self.minter.path("graph", self.slug, "provenance"),
+            facts=self.facts,
+            provenance=self.provenance,
+            problems=self.problems + self.minter.problems,
+        )
+
+    # Notes and sections
+
+    def _add_note(self) -> None:
+        document = self.document
+        self.facts.add((self.note, RDF.type, NK.Note))
+        self.facts.add((self.note, DCTERMS.title, Literal(document.title)))
+        self.facts.add((self.note, SKOS.prefLabel, Literal(document.title)))
+        self.facts.add((self.note, NK.filePath, Literal(self.note_key)))
+        self.facts.add((self.note, NK.contentHash, Literal(document.content_hash)))
+        self.facts.add((self.note, SCHEMA.text, Literal(document.text)))
+        self._source(self.note, LineSpan(1, max(document.line_count, 1)))
+
+    def _add_section(self, section: Section, position: int) -> None:
+        section_iri = self._section_iri(section)
+        self.facts.add((section_iri, RDF.type, NK.Section))
+        self.facts.add((section_iri, SKOS.prefLabel, Literal(section.title or self.document.title)))
+        self.facts.add((section_iri, DCTERMS.title, Literal(section.title)))
+        self.facts.add((section_iri, NK.headingLevel, Literal(section.level, datatype=XSD.positiveInteger)))
+        self.facts.add((section_iri, NK.position, Literal(position, datatype=XSD.nonNegativeInteger)))
+        self.facts.add((section_iri, DCTERMS.isPartOf, self.note))
+        self.facts.add((self.note, NK.section, section_iri))
+        self._source(section_iri, section.span)
+
+        if section.is_empty():
+            self._warn(section.span.start, f"section {section.title!r} is empty; add notes under it or remove the heading")
+
+        rule = self.mapping.rule_for(section.title) if section.title else None
+        subject = self._section_entity(section, section_iri, rule)
+        self._add_paragraphs(section, section_iri, subject, rule)
+        for item in section.items:
+            self._add_key_value(item, subject, section, section_iri, rule)
+        self._add_tables(section, section_iri, subject, rule)
+        for block in section.code_blocks:
+            self._add_code(block, section, section_iri, rule)
+
+    def _section_iri(self, section: Section) -> URIRef:
+        label = section.title or "introduction"
+        return self.minter.entity(f"section/{self.slug}", label, where=(self.document.display_path, section.span.start))
+
+    def _section_entity(self, section: Section, section_iri: URIRef, rule: SectionRule | None) -> URIRef:
+        if rule is None or rule.entity is None:
+            return section_iri
+
+        entity_rule = rule.entity
+        label = entity_rule.label or section.title
+        entity = self.entity(entity_rule.kind, label, entity_rule.cls, section.span, section_iri, entity_rule.explicit_id)
+        self.facts.add((section_iri, DCTERMS.subject, entity))
+        return entity
+
+    def _add_paragraphs(self, section: Section, section_iri: URIRef, subject: URIRef, rule: SectionRule | None) -> None:
+        if not section.paragraphs:
+            return
+
+        text = "\n\n".join(paragraph.text for paragraph in section.paragraphs)
+        self.facts.add((section_iri, DCTERMS.description, Literal(text)))
+        if rule and rule.entity and rule.entity.paragraph_property and subject != section_iri:
+            self.facts.add((subject, self._iri(rule.entity.paragraph_property), Literal(text)))
+
+    # Entities and provenance
+
+    def entity(
+        self,
+        kind: str,
+        label: str,
+        cls: str,
+        span: LineSpan,
+        section_iri: URIRef,
+        explicit_id: str | None = None,
+    ) -> URIRef:
+        """Return the entity of ``kind`` labelled ``label``, adding its type, label and source."""
+        iri = self.minter.entity(kind, label, explicit_id=explicit_id, where=(self.document.display_path, span.start))
+        self.facts.add((iri, RDF.type, self._iri(cls)))
+        if iri not in self.labels:
+            self.labels[iri] = label
+            self.facts.add((iri, SKOS.prefLabel, Literal(label)))
+            self.facts.add((iri, NK.definedIn, section_iri))
+            if self._iri(cls) == PREFIXES["foaf"].Person:
+                self.facts.add((iri, PREFIXES["foaf"].name, Literal(label)))
+        self._source(iri, span)
+        return iri
+
+    def _source(self, subject: URIRef, span: LineSpan) -> None:
+        span_iri = URIRef(f"{self.note}#L{span.start}-L{span.end}")
+        self.provenance.add((subject, NK.source, span_iri))
+        self.provenance.add((span_iri, RDF.type, NK.SourceSpan))
+        self.provenance.add((span_iri, NK.inNote, self.note))
+        self.provenance.add((span_iri, NK.startLine, Literal(span.start, datatype=XSD.positiveInteger)))
+        self.provenance.add((span_iri, NK.endLine, Literal(span.end, datatype=XSD.positiveInteger)))
+
+    def _iri(self, curie: str) -> URIRef:
+        return URIRef(self.mapping.expand(curie))
+
+    def _warn(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.document.display_path, line, message))
+
+    # Bullets
+
+    def _add_key_value(
+        self, item: KeyValue, subject: URIRef, section: Section, section_iri: URIRef, rule: SectionRule | None
+    ) -> None:
+        field_rule = rule.key_rule(item.key) if rule else None
+        if field_rule is None:
+            self._add_unmapped(subject, item.key, item.value, item.span, f"bullet key {item.key!r} of section {section.title!r}")
+            return
+
+        if field_rule.value == "entity":
+            self._add_key_entity(item, subject, field_rule, section_iri)
+            return
+        self.apply_field(subject, field_rule, item.key, item.value, item.span, section_iri)
+
+    def _add_key_entity(self, item: KeyValue, subject: URIRef, rule: FieldRule, section_iri: URIRef) -> None:
+        """Make the bullet's key an entity of its own, with the value as its text."""
+        entity = self.entity(rule.kind or "concept", item.key, rule.cls or "skos:Concept", item.span, section_iri)
+        if rule.text_property:
+            self.facts.add((entity, self._iri(rule.text_property), Literal(item.value)))
+        if rule.link:
+            self.facts.add((subject, self._iri(rule.link), entity))
+
+    def _add_unmapped(
+        self, subject: URIRef, key: str, value: str, span: LineSpan, what: str, *, warn: bool = True
+    ) -> None:
+        prop = KEY[make_slug(key)]
+        self.facts.add((prop, RDF.type, RDF.Property))
+        self.facts.add((prop, RDFS.label, Literal(key)))
+        self.facts.add((prop, NK.unmapped, Literal(True)))
+        self.facts.add((subject, prop, Literal(value)))
+        if not warn:
+            return
+        self._warn(span.start, f"{what} has no mapping; stored as generic property key:{make_slug(key)}. "
+                               "Map it in the mapping file to give it a term of the ontology")
+
+    # Values
+
+    def apply_field(
+        self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan, section_iri: URIRef
+    ) -> None:
+        """Add the triples that one mapped field value gives, by the rule's value kind."""
+        if rule.property is None and rule.value != "name":
+            self._add_unmapped(subject, name, text, span, f"field {name!r} (mapping line {rule.line} has no property)")
+            return
+
+        if rule.value == "list":
+            separator = rule.separator or ","
+            for part in (part.strip() for part in text.split(separator)):
+                if part:
+                    item_rule = FieldRule(rule.property, rule.item, rule.cls, rule.kind, line=rule.line)
+                    self.apply_field(subject, item_rule, name, part, span, section_iri)
+            return
+
+        value = self._value(subject, rule, name, text, span, section_iri)
+        if value is not None and rule.property:
+            self.facts.add((subject, self._iri(rule.property), value))
+
+    def _value(
+        self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan, section_iri: URIRef
+    ) -> Node | None:
+        kind = rule.value
+        if kind == "name":
+            full = parse_name(text).full
+            return Literal(full) if full else None
+        if kind == "link":
+            return self._link(subject, rule, text, span, section_iri)
+        if kind == "quantity":
+            return self._quantity(subject, rule, name, text, span)
+        if kind in ("number", "year", "date"):
+            return self._typed(kind, text, span, name)
+        return Literal(text)
+
+    def _link(self, subject: URIRef, rule: FieldRule, text: str, span: LineSpan, section_iri: URIRef) -> URIRef:
+        label = strip_prefix(text, rule.strip_prefix)
+        if rule.unit_property:
+            measure = parse_measure(label)
+            label = measure.name
+            if measure.scale:
+                self.facts.add((subject, self._iri(rule.unit_property), Literal(measure.scale)))
+        if rule.text_property:
+            self.facts.add((subject, self._iri(rule.text_property), Literal(text)))
+        return self.entity(rule.kind or make_slug(rule.cls or "thing"), label, rule.cls or "skos:Concept", span, section_iri)
+
+    def _quantity(self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan) -> Node:
+        quantity = parse_quantity(text)
+        if quantity is None:
+            self._warn(span.start, f"{name}: {text!r} is not a number followed by a unit; stored as text. "
+                                   "Write it like '80 GB' or map the field as text")
+            return Literal(text)
+
+        node = URIRef(f"{subject}/{make_slug(name)}")
+        self.facts.add((node, RDF.type, SCHEMA.QuantitativeValue))
+        self.facts.add((node, SCHEMA.value, Literal(quantity.value, datatype=XSD.decimal)))
+        self.facts.add((node, SCHEMA.unitText, Literal(quantity.unit)))
+        self.facts.add((node, RDFS.label, Literal(quantity.text)))
+        self._source(node, span)
+        return node
+
+    def _typed(self, kind: str, text: str, span: LineSpan, name: str) -> Literal:
+        datatype = {"number": XSD.decimal, "year": XSD.gYear, "date": XSD.date}[kind]
+        literal = Literal(text.strip(), datatype=datatype)
+        if kind == "number":
+            try:
+                literal = Literal(Decimal(text.strip().replace(",", "")), datatype=XSD.decimal)
+            except ArithmeticError:
+                literal = Literal(text)
+        if literal.ill_typed:
+            self._warn(span.start, f"{name}: {text!r} is not a valid {kind}; stored as text")
+            return Literal(text)
+        return literal
+
+    # Tables
+
+    def _add_tables(self, section: Section, section_iri: URIRef, subject: URIRef, rule: SectionRule | None) -> None:
+        table_rule = rule.table if rule else None
+        hints = None
+        if table_rule:
+            hints = TableHints(columns=table_rule.columns, row_labels=table_rule.row_labels)
+
+        tables = list(section.tables)
+        for raw in section.raw_tables:
+            table, problems = recover_table(raw, self.document.display_path, hints)
+            self.problems.extend(problems)
+            if table is not None:
+                tables.append(table)
+
+        from ingest.table_mapping import add_table
+
+        for table in tables:
+            add_table(self, table, section, section_iri, subject, table_rule)
+
+    # Code
+
+    def _add_code(self, block: CodeBlock, section: Section, section_iri: URIRef, rule: SectionRule | None) -> None:
+        code_rule = rule.code if rule else None
+        cls = code_rule.cls if code_rule else "nk:CodeExample"
+        kind = code_rule.kind if code_rule else "code"
+        number = section.code_blocks.index(block) + 1
+        suffix = f" {number}" if len(section.code_blocks) > 1 else ""
+        label = f"{section.title or self.document.title} code example{suffix}"
+        example = self.entity(kind, label, cls, block.span, section_iri, explicit_id=f"{self.slug} {label}")
+
+        self.facts.add((example, NK.code, Literal(block.code)))
+        if block.language:
+            self.facts.add((example, SCHEMA.programmingLanguage, Literal(block.language.capitalize() if block.language == "python" else block.language)))
+        if block.language == "python" and (code_rule is None or code_rule.api_links):
+            for name in python_api_names(block.code):
+                api = self.entity("api", name, "nk:APIElement", block.span, section_iri)
+                self.facts.add((example, NK.usesAPI, api))
+
+    # Mentions
+
+    def _add_mentions(self) -> None:
+        """Link an entity to every other entity whose label its descriptive text names."""
+        import re
+
+        labels = {iri: label for iri, label in self.labels.items() if len(label) >= MIN_MENTION_LENGTH}
+        for prop in DESCRIPTIVE_PROPERTIES:
+            for subject, text in list(self.facts.subject_objects(prop)):
+                for target, label in labels.items():
+                    if target == subject or not isinstance(subject, URIRef):
+                        continue
+                    if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", str(text)):
+                        self.facts.add((subject, NK.mentions, target))
+
+
+def _new_graph() -> Graph:
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph

@@ -1,0 +1,427 @@
+"""The YAML mapping that turns sections, bullets and tables into terms of the ontology.
+
+``load_mapping`` checks the file against ``MAPPING_SCHEMA`` and reports errors as
+``mapping.yaml:LINE: key: message``, with the line taken from the YAML parser's marks.
+docs/mapping.md describes every key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ingest.problems import MappingError
+
+DEFAULT_PREFIXES = {
+    "nk": "https://notekg.example/ontology#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "schema": "https://schema.org/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "prov": "http://www.w3.org/ns/prov#",
+}
+
+MAX_YAML_NODES = 100_000
+
+VALUE_KINDS = ("text", "number", "year", "date", "quantity", "link", "entity", "name", "list")
+
+_FIELD = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "property": {"type": "string"},
+        "value": {"enum": list(VALUE_KINDS)},
+        "class": {"type": "string"},
+        "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        "unit_property": {"type": "string"},
+        "text_property": {"type": "string"},
+        "strip_prefix": {"type": "string"},
+        "separator": {"type": "string", "minLength": 1},
+        "item": {"enum": ["text", "link"]},
+        "link": {"type": "string"},
+    },
+}
+
+_ENTITY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["class", "kind"],
+    "properties": {
+        "class": {"type": "string"},
+        "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        "label": {"type": "string"},
+        "id": {"type": "string"},
+        "paragraph_property": {"type": "string"},
+    },
+}
+
+_TABLE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["entities", "class", "kind"],
+    "properties": {
+        "columns": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        "row_labels": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "entities": {"enum": ["rows", "columns"]},
+        "class": {"type": "string"},
+        "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        "label_column": {"type": "string"},
+        "link_to_section": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": _FIELD},
+    },
+}
+
+MAPPING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "prefixes": {"type": "object", "additionalProperties": {"type": "string"}},
+        "sections": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "heading": {"type": "string"},
+                    "heading_pattern": {"type": "string"},
+                    "entity": _ENTITY,
+                    "keys": {"type": "object", "additionalProperties": _FIELD},
+                    "table": _TABLE,
+                    "code": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["class", "kind"],
+                        "properties": {
+                            "class": {"type": "string"},
+                            "kind": {"type": "string"},
+                            "api_links": {"type": "boolean"},
+                        },
+                    },
+                },
+                "oneOf": [{"required": ["heading"]}, {"required": ["heading_pattern"]}],
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How one bullet key or table field becomes RDF."""
+
+    property: str | None
+    value: str = "text"
+    cls: str | None = None
+    kind: str | None = None
+    unit_property: str | None = None
+    text_property: str | None = None
+    strip_prefix: str | None = None
+    separator: str | None = None
+    item: str = "text"
+    link: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class EntityRule:
+    """The entity that a whole section stands for."""
+
+    cls: str
+    kind: str
+    label: str | None = None
+    explicit_id: str | None = None
+    paragraph_property: str | None = None
+
+
+@dataclass(frozen=True)
+class TableRule:
+    """How a table's rows or columns become entities."""
+
+    entities: str
+    cls: str
+    kind: str
+    columns: tuple[str, ...] | None = None
+    row_labels: tuple[str, ...] | None = None
+    label_column: str | None = None
+    link_to_section: str | None = None
+    fields: dict[str, FieldRule] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """How a section's code blocks become entities."""
+
+    cls: str
+    kind: str
+    api_links: bool = True
+
+
+@dataclass(frozen=True)
+class SectionRule:
+    """What the mapping says about the sections whose heading matches."""
+
+    heading: str | None
+    heading_pattern: re.Pattern[str] | None
+    entity: EntityRule | None
+    keys: dict[str, FieldRule]
+    table: TableRule | None
+    code: CodeRule | None
+    line: int
+
+    def matches(self, title: str) -> bool:
+        """Return whether a section heading is selected by this rule (exact or by pattern)."""
+        if self.heading is not None:
+            return title.strip().casefold() == self.heading.strip().casefold()
+        assert self.heading_pattern is not None
+        return bool(self.heading_pattern.fullmatch(title.strip()))
+
+    def key_rule(self, key: str) -> FieldRule | None:
+        """Return the rule of a bullet key, falling back to the ``"*"`` rule."""
+        for name, rule in self.keys.items():
+            if name.casefold() == key.casefold():
+                return rule
+        return self.keys.get("*")
+
+
+@dataclass
+class Mapping:
+    """A loaded and checked mapping file."""
+
+    path: str
+    prefixes: dict[str, str]
+    sections: list[SectionRule]
+    notes: list[str]
+
+    def rule_for(self, title: str) -> SectionRule | None:
+        """Return the first section rule whose heading matches, if any."""
+        return next((rule for rule in self.sections if rule.matches(title)), None)
+
+    def expand(self, curie: str) -> str:
+        """Expand ``prefix:local`` to a full IRI; full IRIs pass through."""
+        prefix, _, local = curie.partition(":")
+        if prefix in self.prefixes and not local.startswith("//"):
+            return self.prefixes[prefix] + local
+        return curie
+
+
+def empty_mapping() -> Mapping:
+    """Return the mapping used when none is given: every section is read generically."""
+    return Mapping(path="", prefixes=dict(DEFAULT_PREFIXES), sections=[], notes=[])
+
+
+def load_mapping(path: Path, display_path: str | None = None) -> Mapping:
+    """Load, check and return the mapping in ``path``.
+
+    Raises MappingError with the file, line and key of the first problem found.
+    """
+    shown = display_path or str(path)
+    text = path.read_text(encoding="utf-8")
+    data, lines = _parse_yaml(text, shown)
+
+    _check_schema(data, lines, shown)
+    prefixes = {**DEFAULT_PREFIXES, **data.get("prefixes", {})}
+    mapping = Mapping(
+        path=shown,
+        prefixes=prefixes,
+        sections=[_section(item, lines, ("sections", i), shown) for i, item in enumerate(data.get("sections", []))],
+        notes=list(data.get("notes", [])),
+    )
+    _check_curies(mapping, data, lines)
+    return mapping
+
+
+def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
+    """Parse YAML into plain data plus the line of every mapping key and list item."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError as error:
+        raise MappingError(
+            shown, 1, "invalid YAML: nested too deep; write it with fewer levels of lists and mappings"
+        ) from error
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise MappingError(shown, line, f"invalid YAML: {getattr(error, 'problem', error)}") from error
+
+    if node is None:
+        return {}, {}
+
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        data = _to_python(node, (), lines, shown, frozenset())
+    except RecursionError as error:
+        raise MappingError(
+            shown, 1, "the mapping is nested too deep; write it with fewer levels of lists and mappings"
+        ) from error
+    if not isinstance(data, dict):
+        raise MappingError(shown, node.start_mark.line + 1, "the mapping must be a YAML mapping of keys")
+    return data, lines
+
+
+def _to_python(
+    node: yaml.Node,
+    at: tuple[Any, ...],
+    lines: dict[tuple[Any, ...], int],
+    shown: str,
+    parents: frozenset[int],
+) -> Any:
+    """Convert a composed YAML node to plain data; ``parents`` holds the ids of enclosing nodes."""
+    if id(node) in parents:
+        raise MappingError(
+            shown, node.start_mark.line + 1, "a YAML alias refers to a node that contains it; remove the alias"
+        )
+    parents = parents | {id(node)}
+    lines[at] = node.start_mark.line + 1
+    if len(lines) > MAX_YAML_NODES:
+        raise MappingError(
+            shown, node.start_mark.line + 1,
+            f"the mapping expands to more than {MAX_YAML_NODES} values (aliases nested too deep?); "
+            "write it without nested YAML aliases",
+        )
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in result:
+                raise MappingError(shown, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            result[key] = _to_python(value_node, (*at, key), lines, shown, parents)
+            lines[(*at, key)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, (*at, i), lines, shown, parents) for i, item in enumerate(node.value)]
+    if node.tag.endswith(":bool"):
+        return node.value.lower() in ("true", "yes", "on")
+    return node.value
+
+
+def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown: str) -> None:
+    validator = jsonschema.Draft202012Validator(MAPPING_SCHEMA)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+
+    at = tuple(error.absolute_path)
+    key = ".".join(str(part) for part in at) or "(top level)"
+    message = error.message
+    line_at = at
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        # Point at the unknown key itself, not at the mapping that contains it.
+        allowed = error.schema.get("properties", {})
+        unknown = [name for name in error.instance if name not in allowed]
+        if unknown:
+            line_at = (*at, unknown[0])
+    elif error.validator == "oneOf" and at[:1] == ("sections",):
+        message = "a section rule needs exactly one of 'heading' and 'heading_pattern'"
+    raise MappingError(shown, _line_of(lines, line_at), f"{key}: {message}; see docs/mapping.md")
+
+
+def _line_of(lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]) -> int:
+    while at and at not in lines:
+        at = at[:-1]
+    return lines.get(at, 1)
+
+
+def _section(item: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...], shown: str) -> SectionRule:
+    pattern = None
+    if "heading_pattern" in item:
+        try:
+            pattern = re.compile(item["heading_pattern"])
+        except re.error as error:
+            raise MappingError(
+                shown, _line_of(lines, (*at, "heading_pattern")), f"heading_pattern: invalid regular expression: {error}"
+            ) from error
+
+    entity = item.get("entity")
+    table = item.get("table")
+    code = item.get("code")
+    return SectionRule(
+        heading=item.get("heading"),
+        heading_pattern=pattern,
+        entity=_entity(entity) if entity else None,
+        keys={key: _field(value, lines, (*at, "keys", key)) for key, value in item.get("keys", {}).items()},
+        table=_table(table, lines, (*at, "table")) if table else None,
+        code=CodeRule(code["class"], code["kind"], code.get("api_links", True)) if code else None,
+        line=_line_of(lines, at),
+    )
+
+
+def _entity(data: dict[str, Any]) -> EntityRule:
+    return EntityRule(
+        cls=data["class"],
+        kind=data["kind"],
+        label=data.get("label"),
+        explicit_id=data.get("id"),
+        paragraph_property=data.get("paragraph_property"),
+    )
+
+
+def _table(data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]) -> TableRule:
+    columns = data.get("columns")
+    row_labels = data.get("row_labels")
+    return TableRule(
+        entities=data["entities"],
+        cls=data["class"],
+        kind=data["kind"],
+        columns=tuple(columns) if columns else None,
+        row_labels=tuple(row_labels) if row_labels else None,
+        label_column=data.get("label_column"),
+        link_to_section=data.get("link_to_section"),
+        fields={name: _field(value, lines, (*at, "fields", name)) for name, value in data.get("fields", {}).items()},
+        line=_line_of(lines, at),
+    )
+
+
+def _field(data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]) -> FieldRule:
+    return FieldRule(
+        property=data.get("property"),
+        value=data.get("value", "text"),
+        cls=data.get("class"),
+        kind=data.get("kind"),
+        unit_property=data.get("unit_property"),
+        text_property=data.get("text_property"),
+        strip_prefix=data.get("strip_prefix"),
+        separator=data.get("separator"),
+        item=data.get("item", "text"),
+        link=data.get("link"),
+        line=_line_of(lines, at),
+    )
+
+
+def _check_curies(mapping: Mapping, data: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> None:
+    """Reject a ``prefix:local`` term whose prefix the mapping does not declare."""
+    for at, value in _walk(data, ()):
+        if at[-1] not in ("property", "class", "unit_property", "text_property", "link", "link_to_section", "paragraph_property"):
+            continue
+        prefix, colon, local = value.partition(":")
+        if not colon or local.startswith("//") or prefix in mapping.prefixes:
+            continue
+        raise MappingError(
+            mapping.path,
+            _line_of(lines, at),
+            f"{'.'.join(str(p) for p in at)}: unknown prefix {prefix!r} in {value!r}; "
+            f"declare it under 'prefixes:' or use one of {', '.join(sorted(mapping.prefixes))}",
+        )
+
+
+def _walk(data: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    found: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found.extend(_walk(value, (*at, key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.extend(_walk(value, (*at, index)))
+    elif isinstance(data, str) and at:
+        found.append((at, data))
+    return found

@@ -1,0 +1,44 @@
+"""Checks and helpers that every reader shares."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ingest.problems import NoteSyntaxError
+
+
+def decode_note(raw: bytes, display_path: str) -> str:
+    """Decode a note as UTF-8 and normalise its line endings to ``\\n``.
+
+    A leading byte order mark is dropped. Raises NoteSyntaxError, naming the line, for
+    binary content (a NUL byte anywhere) or bytes that are not UTF-8.
+    """
+    nul = raw.find(b"\x00")
+    if nul != -1:
+        raise NoteSyntaxError(
+            display_path,
+            _line_at(raw, nul),
+            "the file is binary (it has NUL bytes); notes must be UTF-8 text",
+        )
+
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise NoteSyntaxError(
+            display_path,
+            _line_at(raw, error.start),
+            f"invalid UTF-8 byte 0x{raw[error.start]:02x}; save the note as UTF-8",
+        ) from error
+
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line_at(raw: bytes, offset: int) -> int:
+    """Return the 1-based line of byte ``offset``, counting CRLF, CR and LF as line breaks."""
+    before = raw[:offset]
+    return before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+
+
+def hash_text(raw: bytes) -> str:
+    """Return the SHA-256 hex digest of a note's bytes, used to skip unchanged notes."""
+    return hashlib.sha256(raw).hexdigest()

@@ -1,0 +1,115 @@
+"""Turn recovered tables into entities: one per row, or one per column of a transposed table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rdflib import URIRef
+
+from ingest.document import LineSpan, Section, Table
+from ingest.iris import make_slug
+from ingest.mapping import FieldRule, TableRule
+from ingest.values import parse_name
+
+if TYPE_CHECKING:
+    from ingest.build import _NoteBuilder
+
+
+def add_table(
+    builder: _NoteBuilder,
+    table: Table,
+    section: Section,
+    section_iri: URIRef,
+    section_entity: URIRef,
+    rule: TableRule | None,
+) -> None:
+    """Add the entities of one table, as the table's mapping rule says or generically."""
+    if rule is None:
+        _add_records(builder, table, section, section_iri)
+    elif rule.entities == "columns":
+        _add_column_entities(builder, table, section_iri, section_entity, rule)
+    else:
+        _add_row_entities(builder, table, section_iri, section_entity, rule)
+
+
+def _add_row_entities(
+    builder: _NoteBuilder, table: Table, section_iri: URIRef, section_entity: URIRef, rule: TableRule
+) -> None:
+    label_column = rule.label_column or table.header[0]
+    label_index = _column_index(table, label_column)
+
+    for row in table.rows:
+        label_cell = row.cells[label_index]
+        label_rule = rule.fields.get(label_column)
+        label = parse_name(label_cell).short if label_rule and label_rule.value == "name" else label_cell
+        entity = builder.entity(rule.kind, label, rule.cls, row.span, section_iri)
+        if rule.link_to_section and section_entity != section_iri:
+            builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
+
+        for name, cell in zip(table.header, row.cells, strict=True):
+            _add_cell(builder, entity, rule, name, cell, row.span, section_iri, is_label=name == label_column)
+
+
+def _add_column_entities(
+    builder: _NoteBuilder, table: Table, section_iri: URIRef, section_entity: URIRef, rule: TableRule
+) -> None:
+    entities = [
+        builder.entity(rule.kind, label, rule.cls, table.span, section_iri) for label in table.header[1:]
+    ]
+    for entity in entities:
+        if rule.link_to_section and section_entity != section_iri:
+            builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
+
+    for row in table.rows:
+        name = row.cells[0]
+        for entity, cell in zip(entities, row.cells[1:], strict=True):
+            _add_cell(builder, entity, rule, name, cell, row.span, section_iri, is_label=False)
+
+
+def _add_cell(
+    builder: _NoteBuilder,
+    entity: URIRef,
+    rule: TableRule,
+    name: str,
+    cell: str,
+    span: LineSpan,
+    section_iri: URIRef,
+    *,
+    is_label: bool,
+) -> None:
+    field_rule = _field_rule(rule, name)
+    if field_rule is None:
+        if not is_label:
+            builder._add_unmapped(entity, name, cell, span, f"table field {name!r}")
+        return
+    builder.apply_field(entity, field_rule, name, cell, span, section_iri)
+
+
+def _field_rule(rule: TableRule, name: str) -> FieldRule | None:
+    for field_name, field_rule in rule.fields.items():
+        if field_name.casefold() == name.casefold():
+            return field_rule
+    return None
+
+
+def _add_records(builder: _NoteBuilder, table: Table, section: Section, section_iri: URIRef) -> None:
+    """Read a table no mapping covers: one nk:Record per row, one generated property per column."""
+    builder._warn(
+        table.span.start,
+        f"table in section {section.title!r} has no mapping; each row is stored as a generic record. "
+        "Add a 'table:' rule for this section to the mapping to give the rows a class",
+    )
+    for row in table.rows:
+        label = row.cells[0]
+        kind = f"record/{builder.slug}/{make_slug(section.title or 'table')}"
+        builder.entity(kind, label, "nk:Record", row.span, section_iri)
+        record = builder.minter.entity(kind, label)
+        for name, cell in zip(table.header[1:], row.cells[1:], strict=True):
+            builder._add_unmapped(record, name, cell, row.span, "", warn=False)
+
+
+def _column_index(table: Table, name: str) -> int:
+    for index, header in enumerate(table.header):
+        if header.casefold() == name.casefold():
+            return index
+    return 0

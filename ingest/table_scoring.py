@@ -1,0 +1,394 @@
+"""Features and scores for candidate cell splits of table rows whose cell boundaries were lost.
+
+A row is a list of tokens (its line split on spaces). A split puts boundaries into some of
+the gaps between tokens. Its score is a weighted sum of named features of three kinds:
+
+- boundary features look at the two tokens on either side of one boundary;
+- column features compare a cell with the cells that the other rows put in the same column;
+- resemblance features compare the value cells of one row of a transposed table.
+
+All weights are in ``WEIGHTS``. Column features are log shares or distances, so the scores
+of two splits of the same row into the same number of cells can be compared, but the
+scores of different rows or different cell counts cannot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+WEIGHTS: dict[str, float] = {
+    # A period that ends a sentence, followed by a capitalised word, almost always ends a cell.
+    "sentence_end": 4.0,
+    # In sentence-case text, a capitalised word after a lowercase content word usually starts a
+    # new cell. An acronym counts half: acronyms often stand inside a sentence ("covering STEM").
+    "case_change": 2.0,
+    "case_change_to_acronym": 1.0,
+    # A closing parenthetical usually ends a name or a value: "MMLU (...)", "Fastest (via ...)".
+    "after_parenthetical": 2.0,
+    # Articles, prepositions and conjunctions continue a phrase, so a cell rarely ends on one.
+    "ends_with_function_word": -4.0,
+    # Title-case labels can end on a preposition ("Best For"), so a capitalised one costs less.
+    "ends_with_capitalised_function_word": -1.5,
+    # A trailing comma, "&" or "/" joins list items inside one cell.
+    "ends_with_joiner": -4.0,
+    # A number is rarely split from the unit after it: "80 GB".
+    "number_before_unit": -3.0,
+    # A cell rarely starts with an opening parenthesis: it explains what precedes it.
+    "starts_with_parenthesis": -4.0,
+    # A cell mixing capitalised and lowercase words ("Turing Computer scientist") usually spans
+    # two cells. Kept small because names inside sentences ("Evaluates Python code") are common.
+    "mixed_case_cell": -0.5,
+    # Column features: a cell looks like the cells that other rows put in the same column.
+    # The token count is scored as a z-score of its logarithm, so a one-word cell in a column of
+    # sentences costs much more than a three-word cell in a column of two-word cells.
+    "token_count": -0.5,
+    "first_shape": 0.7,
+    "last_shape": 0.7,
+    "case_style": 0.7,
+    "parenthetical_ending": 0.5,
+    "period_ending": 0.5,
+    # A whole value, first word or last word that recurs in the same column of other rows
+    # ("Accuracy (%)", "Evaluates ...", "... reasoning") is strong evidence for a boundary.
+    "value_recurs": 1.0,
+    "first_word_recurs": 0.7,
+    "last_word_recurs": 0.5,
+    # Resemblance features: the value cells of a transposed row describe one attribute of
+    # several entities, so they share a shape, an ending and a length.
+    "first_shape_disagrees": -1.0,
+    "period_ending_disagrees": -1.5,
+    "length_spread": -1.0,
+    "repeated_value": 1.0,
+}
+
+FUNCTION_WORDS = frozenset(
+    "a an the of on to in at by for from with without into onto over under about between "
+    "via per than as and or nor but that which who whose where when while very its their "
+    "this these those is are was were be".split()
+)
+JOINER_TOKENS = frozenset({"&", "+", "/", "-", "–", "—", "|", ":", ";", ",", "="})
+NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
+SHAPES = ("paren", "number", "quantity", "lower", "mixed", "acronym", "capitalised", "symbol")
+CASE_STYLES = ("single", "sentence", "title", "mixed")
+# Below this weight of other rows, a column profile says too little to score against.
+MIN_PROFILE_WEIGHT = 0.5
+# Lower bound of the standard deviation of log token counts in a column, so that a column whose
+# cells all have the same length does not rule out every other length.
+MIN_LOG_COUNT_DEVIATION = 0.5
+
+
+def token_shape(token: str) -> str:
+    """Classify a token as one of ``SHAPES``.
+
+    "quantity" is a number with a unit or scale suffix (70B, 2x, 8K), "acronym" a word of mostly
+    capital letters (LLM, PCIe).
+    """
+    if token.startswith("("):
+        return "paren"
+    word = token.strip(".,;:!?\"'()[]")
+    letters = [char for char in word if char.isalpha()]
+    if not word:
+        return "symbol"
+    if word[0].isdigit():
+        return "quantity" if letters else "number"
+    if not letters:
+        return "symbol"
+
+    uppercase = sum(char.isupper() for char in letters)
+    if word[0].islower():
+        return "mixed" if uppercase else "lower"
+    if len(letters) >= 2 and uppercase * 2 > len(letters):
+        return "acronym"
+    if word[0].isupper():
+        return "capitalised"
+    return "symbol"
+
+
+def bare_word(token: str) -> str:
+    return token.strip(".,;:!?\"'()[]").lower()
+
+
+def can_start_cell(token: str) -> bool:
+    """Return whether a cell may start with the token: never a lowercase word or a joiner."""
+    return token_shape(token) != "lower" and token not in JOINER_TOKENS
+
+
+def parenthesis_depths(tokens: Sequence[str]) -> list[int] | None:
+    """Return the nesting depth before each token, or None when the row's parentheses do not balance."""
+    depths = []
+    depth = 0
+    for token in tokens:
+        depths.append(depth)
+        depth += token.count("(") - token.count(")")
+        if depth < 0:
+            return None
+    return depths if depth == 0 else None
+
+
+def open_gaps(tokens: Sequence[str]) -> list[int]:
+    """Return the token indexes where a cell may start: outside parentheses, not a lowercase word."""
+    depths = parenthesis_depths(tokens)
+    gaps = []
+    for index in range(1, len(tokens)):
+        inside_parentheses = depths is not None and depths[index] > 0
+        if can_start_cell(tokens[index]) and not inside_parentheses:
+            gaps.append(index)
+    return gaps
+
+
+# Boundary features: each takes the last token of one cell and the first token of the next.
+
+
+def ends_sentence(before: str, after: str) -> float:
+    word = before.rstrip(".").strip("()\"'")
+    is_initial = len(word) == 1
+    is_abbreviation = "." in word
+    ends = before.endswith(".") and not is_initial and not is_abbreviation
+    return float(ends and after[:1].isupper())
+
+
+def follows_content_word(before: str) -> bool:
+    content_word = token_shape(before) == "lower" and bare_word(before) not in FUNCTION_WORDS
+    return content_word and not before.endswith(",")
+
+
+def changes_case(before: str, after: str) -> float:
+    return float(follows_content_word(before) and token_shape(after) == "capitalised")
+
+
+def changes_case_to_acronym(before: str, after: str) -> float:
+    return float(follows_content_word(before) and token_shape(after) == "acronym")
+
+
+def follows_parenthetical(before: str, after: str) -> float:
+    return float(before.rstrip(".").endswith(")") and after[:1].isupper())
+
+
+def ends_with_function_word(before: str, after: str) -> float:
+    return float(before.islower() and bare_word(before) in FUNCTION_WORDS)
+
+
+def ends_with_capitalised_function_word(before: str, after: str) -> float:
+    return float(not before.islower() and bare_word(before) in FUNCTION_WORDS)
+
+
+def ends_with_joiner(before: str, after: str) -> float:
+    return float(before.endswith(",") or before in JOINER_TOKENS)
+
+
+def splits_number_from_unit(before: str, after: str) -> float:
+    letters = [char for char in after if char.isalpha()]
+    unit_like = token_shape(after) == "lower" or (after[:1].isalpha() and len(letters) <= 3)
+    return float(bool(NUMBER.fullmatch(before)) and unit_like)
+
+
+def starts_with_parenthesis(before: str, after: str) -> float:
+    return float(after.startswith("("))
+
+
+BOUNDARY_FEATURES: dict[str, Callable[[str, str], float]] = {
+    "sentence_end": ends_sentence,
+    "case_change": changes_case,
+    "case_change_to_acronym": changes_case_to_acronym,
+    "after_parenthetical": follows_parenthetical,
+    "ends_with_function_word": ends_with_function_word,
+    "ends_with_capitalised_function_word": ends_with_capitalised_function_word,
+    "ends_with_joiner": ends_with_joiner,
+    "number_before_unit": splits_number_from_unit,
+    "starts_with_parenthesis": starts_with_parenthesis,
+}
+
+
+def boundary_score(before: str, after: str) -> float:
+    """Score a cell boundary between the tokens ``before`` and ``after``."""
+    return sum(WEIGHTS[name] * feature(before, after) for name, feature in BOUNDARY_FEATURES.items())
+
+
+@dataclass(frozen=True)
+class CellFacts:
+    """What the column and resemblance features need to know about one candidate cell."""
+
+    text: str
+    core_count: int  # tokens outside parentheses, at least 1
+    first_shape: str
+    last_shape: str
+    first_word: str
+    last_word: str
+    case_style: str
+    ends_with_parenthetical: bool
+    ends_with_period: bool
+
+
+def case_style(tokens: Sequence[str]) -> str:
+    """Classify a cell as one of ``CASE_STYLES`` by the case of its words after the first.
+
+    Acronyms, numbers, symbols and function words are ignored, so "Standard PCIe slot" is
+    sentence case and "Best For" is title case.
+    """
+    capitalised = 0
+    lowercase = 0
+    for token in tokens[1:]:
+        if bare_word(token) in FUNCTION_WORDS:
+            continue
+        shape = token_shape(token.lstrip("("))
+        capitalised += shape == "capitalised"
+        lowercase += shape == "lower"
+
+    if capitalised and lowercase:
+        return "mixed"
+    if capitalised:
+        return "title"
+    return "sentence" if lowercase else "single"
+
+
+def describe_cell(tokens: Sequence[str]) -> CellFacts:
+    depths = parenthesis_depths(tokens) or [0] * len(tokens)
+    core = [token for token, depth in zip(tokens, depths) if depth == 0 and not token.startswith("(")]
+    text = " ".join(tokens)
+    last = tokens[-1].rstrip(".,;:")
+    return CellFacts(
+        text=text,
+        core_count=max(1, len(core)),
+        first_shape=token_shape(tokens[0]),
+        last_shape="paren" if last.endswith(")") else token_shape(tokens[-1]),
+        first_word=bare_word(tokens[0]),
+        last_word=bare_word(tokens[-1]) or tokens[-1],
+        case_style=case_style(tokens),
+        ends_with_parenthetical=last.endswith(")"),
+        ends_with_period=text.endswith("."),
+    )
+
+
+def cell_score(facts: CellFacts) -> float:
+    """Score a cell on its own content, before comparing it with any column."""
+    return WEIGHTS["mixed_case_cell"] * (facts.case_style == "mixed")
+
+
+@dataclass
+class ColumnProfile:
+    """Weighted counts of the facts of the cells that other rows put in one column."""
+
+    weight: float = 0.0
+    log_count_sum: float = 0.0
+    log_count_square_sum: float = 0.0
+    first_shapes: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    last_shapes: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    case_styles: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    parenthetical_endings: defaultdict[bool, float] = field(
+        default_factory=lambda: defaultdict(float)
+    )
+    period_endings: defaultdict[bool, float] = field(default_factory=lambda: defaultdict(float))
+    values: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    first_words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    last_words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, facts: CellFacts, weight: float) -> None:
+        """Count a cell of another row, weighted by how likely its split is."""
+        self.weight += weight
+        self.log_count_sum += weight * math.log(facts.core_count)
+        self.log_count_square_sum += weight * math.log(facts.core_count) ** 2
+        self.first_shapes[facts.first_shape] += weight
+        self.last_shapes[facts.last_shape] += weight
+        self.case_styles[facts.case_style] += weight
+        self.parenthetical_endings[facts.ends_with_parenthetical] += weight
+        self.period_endings[facts.ends_with_period] += weight
+        self.values[facts.text] += weight
+        self.first_words[facts.first_word] += weight
+        self.last_words[facts.last_word] += weight
+
+
+def log_share(count: float, total: float, categories: int) -> float:
+    """Return the smoothed log share of one category, so an unseen category is unlikely, not impossible."""
+    return math.log((count + 0.5) / (total + 0.5 * categories))
+
+
+# Column features: each compares a cell with the profile of its column.
+
+
+def token_count_z_square(facts: CellFacts, profile: ColumnProfile) -> float:
+    mean = profile.log_count_sum / profile.weight
+    variance = max(0.0, profile.log_count_square_sum / profile.weight - mean**2)
+    deviation = max(math.sqrt(variance), MIN_LOG_COUNT_DEVIATION)
+    return ((math.log(facts.core_count) - mean) / deviation) ** 2
+
+
+def first_shape_share(facts: CellFacts, profile: ColumnProfile) -> float:
+    return log_share(profile.first_shapes[facts.first_shape], profile.weight, len(SHAPES))
+
+
+def last_shape_share(facts: CellFacts, profile: ColumnProfile) -> float:
+    return log_share(profile.last_shapes[facts.last_shape], profile.weight, len(SHAPES))
+
+
+def case_style_share(facts: CellFacts, profile: ColumnProfile) -> float:
+    """Return the log share of the cell's case style; one word fits any style of the column."""
+    styles = CASE_STYLES if facts.case_style == "single" else (facts.case_style,)
+    count = max(profile.case_styles[style] for style in styles)
+    return log_share(count, profile.weight, len(CASE_STYLES))
+
+
+def parenthetical_ending_share(facts: CellFacts, profile: ColumnProfile) -> float:
+    count = profile.parenthetical_endings[facts.ends_with_parenthetical]
+    return log_share(count, profile.weight, 2)
+
+
+def period_ending_share(facts: CellFacts, profile: ColumnProfile) -> float:
+    return log_share(profile.period_endings[facts.ends_with_period], profile.weight, 2)
+
+
+def value_recurrence(facts: CellFacts, profile: ColumnProfile) -> float:
+    return math.log1p(profile.values[facts.text])
+
+
+def first_word_recurrence(facts: CellFacts, profile: ColumnProfile) -> float:
+    return math.log1p(profile.first_words[facts.first_word])
+
+
+def last_word_recurrence(facts: CellFacts, profile: ColumnProfile) -> float:
+    return math.log1p(profile.last_words[facts.last_word])
+
+
+COLUMN_FEATURES: dict[str, Callable[[CellFacts, ColumnProfile], float]] = {
+    "token_count": token_count_z_square,
+    "first_shape": first_shape_share,
+    "last_shape": last_shape_share,
+    "case_style": case_style_share,
+    "parenthetical_ending": parenthetical_ending_share,
+    "period_ending": period_ending_share,
+    "value_recurs": value_recurrence,
+    "first_word_recurs": first_word_recurrence,
+    "last_word_recurs": last_word_recurrence,
+}
+
+
+def column_score(facts: CellFacts, profile: ColumnProfile) -> float:
+    """Score how well a cell fits the column described by ``profile``; 0 for a thin profile."""
+    if profile.weight < MIN_PROFILE_WEIGHT:
+        return 0.0
+    return sum(WEIGHTS[name] * feature(facts, profile) for name, feature in COLUMN_FEATURES.items())
+
+
+def minority_count(values: Sequence[object]) -> int:
+    """Return how many values differ from the most common one."""
+    return len(values) - Counter(values).most_common(1)[0][1]
+
+
+def resemblance_score(cells: Sequence[CellFacts]) -> float:
+    """Score how much the value cells of one transposed row resemble each other."""
+    if len(cells) < 2:
+        return 0.0
+
+    shape_disagreements = minority_count([cell.first_shape for cell in cells])
+    period_disagreements = minority_count([cell.ends_with_period for cell in cells])
+    spread = statistics.pstdev([math.log(cell.core_count) for cell in cells])
+    repeated = sum(count for count in Counter(cell.text for cell in cells).values() if count > 1)
+    return (
+        WEIGHTS["first_shape_disagrees"] * shape_disagreements
+        + WEIGHTS["period_ending_disagrees"] * period_disagreements
+        + WEIGHTS["length_spread"] * spread
+        + WEIGHTS["repeated_value"] * repeated
+    )

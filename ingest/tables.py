@@ -1,0 +1,456 @@
+"""Recovery of the cells of tables whose cell boundaries were lost.
+
+Notes saved from the web as plain text keep each table row on one line, with single spaces
+between all words, so the cell boundaries are gone. ``recover_table`` finds them again from
+the content: every way of cutting a row into the expected number of cells is scored with the
+features in ``ingest.table_scoring``, and a row is accepted only when its best split beats the
+runner-up by ``MIN_MARGIN``. Rows that stay ambiguous are reported, never guessed.
+
+The scores of one row depend on the other rows: column profiles are estimated from the
+current splits of the other rows, weighted by how likely each split is, and the rows are
+rescored until their best splits stop changing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from itertools import combinations
+
+from ingest.document import LineSpan, RawTable, Table, TableRow
+from ingest.problems import Problem, Severity
+from ingest.table_scoring import (
+    CellFacts,
+    ColumnProfile,
+    boundary_score,
+    cell_score,
+    column_score,
+    describe_cell,
+    open_gaps,
+    resemblance_score,
+)
+
+logger = logging.getLogger(__name__)
+
+# The best split must beat the runner-up by this much. A case change is worth 2.0 and a
+# sentence end 4.0, so one clear boundary signal on either side decides a row.
+MIN_MARGIN = 1.0
+# Without column hints nothing checks the inferred header and cell count, so rows need a wider
+# margin. With 1.0, the H100 table of data/notes/ai.txt gets the wrong label "Connection Standard".
+MIN_MARGIN_WITHOUT_HINTS = 2.0
+# Rows with more candidate splits than this are reported instead of enumerated.
+MAX_CANDIDATES = 50_000
+MAX_ROUNDS = 8
+# Candidates kept per row: they feed the column profiles and the problem messages.
+KEPT_CANDIDATES = 5
+# Without hints, cell counts from 2 up to this number are tried.
+MAX_INFERRED_CELLS = 8
+ROW_FIX = (
+    "add row_labels or columns to the table's mapping, "
+    "or put the row in the note with clear cell separators"
+)
+
+
+@dataclass(frozen=True)
+class TableHints:
+    """What the mapping says about a table: column names and, for a transposed table, the row labels."""
+
+    columns: tuple[str, ...] | None = None
+    row_labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _RowTask:
+    """One line to split: ``tokens`` become ``cell_count`` cells, the first in ``first_column``."""
+
+    line: int
+    text: str
+    label: str | None
+    tokens: tuple[str, ...]
+    cell_count: int
+    first_column: int
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which columns get column profiles, and whether value cells must resemble each other."""
+
+    profiled_columns: frozenset[int]
+    transposed: bool
+    min_margin: float = MIN_MARGIN
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    cells: tuple[CellFacts, ...]
+    local_score: float
+
+
+@dataclass
+class _RowResult:
+    """The best candidate splits of one row with their scores and softmax weights, best first."""
+
+    task: _RowTask
+    ranked: list[tuple[float, _Candidate]]
+    weights: list[float]
+    min_margin: float = MIN_MARGIN
+    failure: str | None = None
+
+    @property
+    def confident(self) -> bool:
+        return bool(self.ranked) and self.margin >= self.min_margin
+
+    @property
+    def margin(self) -> float:
+        if len(self.ranked) < 2:
+            return math.inf if self.ranked else 0.0
+        return self.ranked[0][0] - self.ranked[1][0]
+
+    def cells(self, rank: int = 0) -> list[str]:
+        label = [self.task.label] if self.task.label is not None else []
+        return label + [cell.text for cell in self.ranked[rank][1].cells]
+
+    def best_cells(self) -> tuple[str, ...]:
+        return tuple(self.cells()) if self.ranked else ()
+
+
+def recover_table(
+    raw: RawTable, path: str, hints: TableHints | None = None
+) -> tuple[Table | None, list[Problem]]:
+    """Recover the cells of a table whose rows lost their cell boundaries.
+
+    The first line of ``raw.lines`` is the header row and the rest are data rows. With
+    ``hints.columns`` the header line must equal the column names joined by spaces. With
+    ``hints.row_labels`` the table is transposed: each data row starts with one of the labels,
+    which becomes its first cell. Without hints the header cells and the cell count are
+    inferred from the content. Rows that cannot be split with confidence are left out and
+    reported as warnings. Returns (None, problems) when the header cannot be split.
+    """
+    hints = hints or TableHints()
+    if not raw.lines:
+        return None, [Problem(path, raw.span.start, "table has no lines; remove it from the note")]
+
+    header_line, header_text = raw.lines[0]
+    header_tokens = tuple(header_text.split())
+    data_lines = raw.lines[1:]
+    if hints.columns is not None:
+        expected = " ".join(" ".join(column.split()) for column in hints.columns)
+        if " ".join(header_tokens) != expected:
+            message = (
+                f"table header on line {header_line} is {header_text.strip()!r}, but the "
+                f"mapping's columns joined by spaces are {expected!r}; update the columns in "
+                "the mapping or the header in the note"
+            )
+            return None, [Problem(path, header_line, message)]
+        header = list(hints.columns)
+        transposed = hints.row_labels is not None
+        results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
+    else:
+        header_or_problem, transposed, results = _infer_header(
+            header_line, header_tokens, data_lines, hints, path
+        )
+        if isinstance(header_or_problem, Problem):
+            return None, [header_or_problem]
+        header = header_or_problem
+        if results is None:
+            results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
+        else:
+            problems = []
+
+    rows = []
+    for result in results:
+        if result.confident:
+            rows.append(TableRow(result.cells(), LineSpan(result.task.line, result.task.line)))
+        else:
+            problems.append(_row_problem(result, len(header), path))
+    table = Table(header, rows, raw.span, LineSpan(header_line, header_line))
+    return table, problems
+
+
+def _split_data_rows(
+    data_lines: list[tuple[int, str]],
+    cell_count: int,
+    transposed: bool,
+    hints: TableHints,
+    path: str,
+) -> tuple[list[_RowResult], list[Problem]]:
+    problems: list[Problem] = []
+    margin = MIN_MARGIN if hints.columns is not None else MIN_MARGIN_WITHOUT_HINTS
+    if transposed and hints.row_labels is not None:
+        tasks = []
+        for index, (line, text) in enumerate(data_lines):
+            task_or_problem = _labelled_task(line, text, index, hints.row_labels, cell_count, path)
+            if isinstance(task_or_problem, Problem):
+                problems.append(task_or_problem)
+            else:
+                tasks.append(task_or_problem)
+        return _split_rows(tasks, _Layout(frozenset(), True, margin)), problems
+
+    tasks = [_RowTask(line, text, None, tuple(text.split()), cell_count, 0) for line, text in data_lines]
+    profiled = frozenset({0}) if transposed else frozenset(range(cell_count))
+    return _split_rows(tasks, _Layout(profiled, transposed, margin)), problems
+
+
+def _labelled_task(
+    line: int, text: str, index: int, row_labels: tuple[str, ...], cell_count: int, path: str
+) -> _RowTask | Problem:
+    """Cut the row label off a transposed row: the label of this position first, then any label."""
+    tokens = tuple(text.split())
+    in_order = [row_labels[index]] if index < len(row_labels) else []
+    longest_first = sorted(row_labels, key=lambda label: -len(label.split()))
+    for label in in_order + longest_first:
+        label_tokens = tuple(label.split())
+        if tokens[: len(label_tokens)] == label_tokens and len(tokens) > len(label_tokens):
+            rest = tokens[len(label_tokens) :]
+            return _RowTask(line, text, " ".join(label_tokens), rest, cell_count - 1, 1)
+
+    message = (
+        f"row {_brief(text)!r} does not start with any of the mapping's row_labels followed by "
+        f"values; add its label to row_labels (expected here: "
+        f"{row_labels[index] if index < len(row_labels) else 'none left'!r})"
+    )
+    return Problem(path, line, message)
+
+
+def _infer_header(
+    header_line: int,
+    header_tokens: tuple[str, ...],
+    data_lines: list[tuple[int, str]],
+    hints: TableHints,
+    path: str,
+) -> tuple[list[str] | Problem, bool, list[_RowResult] | None]:
+    """Split the header without column hints.
+
+    Returns the header cells or a problem, whether the table is transposed, and the data
+    row results when finding the cell count needed them.
+    """
+    repeated = _split_at_repeated_token(header_tokens)
+    if repeated is not None:
+        return repeated, True, None
+
+    text = " ".join(header_tokens)
+    if hints.row_labels is not None or not data_lines:
+        reason = "has no data rows to count its cells" if not data_lines else "has no repeated prefix"
+        message = (
+            f"table header {_brief(text)!r} could not be split into cells because the table "
+            f"{reason}; add columns to the table's mapping"
+        )
+        return Problem(path, header_line, message), False, None
+
+    cell_count, results = _choose_cell_count(data_lines, len(header_tokens))
+    header_task = _RowTask(header_line, text, None, header_tokens, cell_count, 0)
+    header_result = _split_rows([header_task], _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS))[0]
+    if not header_result.confident:
+        confident_rows = sum(result.confident for result in results)
+        message = (
+            f"table header {_brief(text)!r} could not be split into {cell_count} cells with "
+            f"confidence ({confident_rows} of {len(results)} rows split into {cell_count} cells); "
+            f"{_candidate_list(header_result)}; add columns to the table's mapping"
+        )
+        return Problem(path, header_line, message), False, None
+    return header_result.cells(), False, results
+
+
+def _split_at_repeated_token(tokens: tuple[str, ...]) -> list[str] | None:
+    """Split a transposed header such as "Feature H100 PCIe H100 SXM H100 NVL".
+
+    The entity columns start with a token that repeats, and all of them have the same
+    token count (at least 2). The tokens before the first repetition name the label column.
+    """
+    for token in dict.fromkeys(tokens):
+        positions = [index for index, candidate in enumerate(tokens) if candidate == token]
+        if len(positions) < 2 or positions[0] == 0:
+            continue
+        ends = positions[1:] + [len(tokens)]
+        lengths = {end - start for start, end in zip(positions, ends)}
+        if len(lengths) == 1 and lengths.pop() >= 2:
+            cells = [" ".join(tokens[: positions[0]])]
+            cells += [" ".join(tokens[start:end]) for start, end in zip(positions, ends)]
+            return cells
+    return None
+
+
+def _choose_cell_count(
+    data_lines: list[tuple[int, str]], header_token_count: int
+) -> tuple[int, list[_RowResult]]:
+    """Return the cell count whose best splits fit the boundary signals best, and those splits.
+
+    A count that is too small leaves strong boundaries (sentence ends, case changes) inside
+    cells, and a count that is too large cuts where nothing marks a boundary. Tables without
+    such signals (names and numbers) tie on that, and the count whose columns are the most
+    consistent wins. The count of confidently split rows cannot decide, because a small count
+    often splits every row confidently at its single strongest boundary.
+    """
+    best: tuple[tuple[int, float], int, list[_RowResult]] | None = None
+    for cell_count in range(2, min(header_token_count, MAX_INFERRED_CELLS) + 1):
+        tasks = [
+            _RowTask(line, text, None, tuple(text.split()), cell_count, 0) for line, text in data_lines
+        ]
+        layout = _Layout(frozenset(range(cell_count)), False, MIN_MARGIN_WITHOUT_HINTS)
+        results = _split_rows(tasks, layout)
+        fit = sum(_boundary_fit(result) for result in results)
+        consistency = _column_consistency(results, cell_count)
+        logger.debug("%s cells: boundary fit %.1f, consistency %.2f", cell_count, fit, consistency)
+        key = (round(fit, 1), consistency)
+        if best is None or key > best[0]:
+            best = (key, cell_count, results)
+
+    if best is None:
+        return 1, []
+    return best[1], best[2]
+
+
+def _boundary_fit(result: _RowResult) -> float:
+    """Add the scores of the cut gaps of the best split and subtract the positive uncut ones."""
+    if not result.ranked:
+        return 0.0
+
+    tokens = result.task.tokens
+    cuts = set()
+    position = 0
+    for cell in result.ranked[0][1].cells[:-1]:
+        position += len(cell.text.split())
+        cuts.add(position)
+
+    fit = 0.0
+    for gap in range(1, len(tokens)):
+        score = boundary_score(tokens[gap - 1], tokens[gap])
+        fit += score if gap in cuts else -max(0.0, score)
+    return fit
+
+
+def _column_consistency(results: list[_RowResult], cell_count: int) -> float:
+    """Return the mean column score per cell of the best splits."""
+    scores = [
+        (result.ranked[0][0] - result.ranked[0][1].local_score) / cell_count
+        for result in results
+        if result.ranked
+    ]
+    return sum(scores) / len(scores) if scores else -math.inf
+
+
+def _split_rows(tasks: list[_RowTask], layout: _Layout) -> list[_RowResult]:
+    """Split each row, rescoring against the other rows' column profiles until stable."""
+    candidates = [_enumerate_candidates(task, layout) for task in tasks]
+    results = [_rank(task, found, None, layout) for task, found in zip(tasks, candidates)]
+    if not layout.profiled_columns:
+        return results
+
+    for round_number in range(MAX_ROUNDS):
+        profiles = _profiles_without_each_row(results, layout)
+        new_results = [
+            _rank(task, found, row_profiles, layout)
+            for task, found, row_profiles in zip(tasks, candidates, profiles)
+        ]
+        stable = [r.best_cells() for r in new_results] == [r.best_cells() for r in results]
+        stable = stable and [r.confident for r in new_results] == [r.confident for r in results]
+        results = new_results
+        if stable and round_number > 0:
+            logger.debug("row splits stable after %s rounds", round_number + 1)
+            break
+    return results
+
+
+def _enumerate_candidates(task: _RowTask, layout: _Layout) -> list[_Candidate] | str:
+    """Return every split of the row into ``task.cell_count`` cells, or why there is none."""
+    tokens = task.tokens
+    gaps = open_gaps(tokens)
+    needed = task.cell_count - 1
+    if len(gaps) < needed:
+        return f"it has only {len(gaps) + 1} places where a cell can start"
+    if math.comb(len(gaps), needed) > MAX_CANDIDATES:
+        return f"it has more than {MAX_CANDIDATES} candidate splits"
+
+    facts_cache: dict[tuple[int, int], CellFacts] = {}
+    candidates = []
+    for chosen in combinations(gaps, needed):
+        starts = (0, *chosen)
+        ends = (*chosen, len(tokens))
+        cells = []
+        for start, end in zip(starts, ends):
+            if (start, end) not in facts_cache:
+                facts_cache[(start, end)] = describe_cell(tokens[start:end])
+            cells.append(facts_cache[(start, end)])
+
+        score = sum(boundary_score(tokens[gap - 1], tokens[gap]) for gap in chosen)
+        score += sum(cell_score(cell) for cell in cells)
+        if layout.transposed:
+            value_cells = cells if task.first_column > 0 else cells[1:]
+            score += resemblance_score(value_cells)
+        candidates.append(_Candidate(tuple(cells), score))
+    return candidates
+
+
+def _rank(
+    task: _RowTask,
+    candidates: list[_Candidate] | str,
+    profiles: dict[int, ColumnProfile] | None,
+    layout: _Layout,
+) -> _RowResult:
+    if isinstance(candidates, str):
+        return _RowResult(task, [], [], layout.min_margin, failure=candidates)
+
+    column_cache: dict[tuple[str, int], float] = {}
+    scored = []
+    for candidate in candidates:
+        score = candidate.local_score
+        for offset, cell in enumerate(candidate.cells):
+            column = task.first_column + offset
+            if profiles is None or column not in profiles:
+                continue
+            key = (cell.text, column)
+            if key not in column_cache:
+                column_cache[key] = column_score(cell, profiles[column])
+            score += column_cache[key]
+        scored.append((score, candidate))
+    scored.sort(key=lambda pair: pair[0], reverse=True)
+
+    top = scored[0][0]
+    total = sum(math.exp(score - top) for score, _ in scored)
+    kept = scored[:KEPT_CANDIDATES]
+    weights = [math.exp(score - top) / total for score, _ in kept]
+    return _RowResult(task, kept, weights, layout.min_margin)
+
+
+def _profiles_without_each_row(
+    results: list[_RowResult], layout: _Layout
+) -> list[dict[int, ColumnProfile]]:
+    """Build, for each row, the column profiles of all the other rows' weighted candidates."""
+    row_profiles = []
+    for index in range(len(results)):
+        profiles = {column: ColumnProfile() for column in layout.profiled_columns}
+        for other_index, other in enumerate(results):
+            if other_index == index:
+                continue
+            for (_, candidate), weight in zip(other.ranked, other.weights):
+                for offset, cell in enumerate(candidate.cells):
+                    column = other.task.first_column + offset
+                    if column in profiles:
+                        profiles[column].add(cell, weight)
+        row_profiles.append(profiles)
+    return row_profiles
+
+
+def _row_problem(result: _RowResult, cell_count: int, path: str) -> Problem:
+    text = _brief(result.task.text)
+    if result.failure is not None:
+        message = f"row {text!r} could not be split into {cell_count} cells: {result.failure}; {ROW_FIX}"
+    else:
+        message = (
+            f"row {text!r} could not be split into {cell_count} cells with confidence; "
+            f"{_candidate_list(result)}; {ROW_FIX}"
+        )
+    return Problem(path, result.task.line, message, Severity.WARNING)
+
+
+def _candidate_list(result: _RowResult) -> str:
+    shown = []
+    for rank, (score, _) in enumerate(result.ranked[:3]):
+        shown.append(f"{' | '.join(result.cells(rank))!r} (score {score:.1f})")
+    return "best candidate splits: " + ", ".join(shown)
+
+
+def _brief(text: str, limit: int = 50) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,325 @@
+"""The ``notekg`` console command: ingest notes, serve the graph, query it, export it.
+
+This is the only module that imports both ``ingest`` and ``service``. Each command calls one
+library function and turns the project's exceptions into a clean error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ingest.problems import IngestError
+from ingest.run import IngestReport, default_paths, run_ingest
+from service.settings import SETTINGS_BY_NAME, SettingsError, load_config
+from service.store import Store, StoreError
+
+logger = logging.getLogger("notekg")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+QUERY_FORMATS = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "turtle": "text/turtle",
+    "ntriples": "application/n-triples",
+    "jsonld": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+}
+EXPORT_FORMATS = {
+    "turtle": "TURTLE",
+    "nt": "N_TRIPLES",
+    "nquads": "N_QUADS",
+    "trig": "TRIG",
+    "jsonld": "JSON_LD",
+    "xml": "RDF_XML",
+}
+
+
+def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--database``, which means the same in every command."""
+    setting = SETTINGS_BY_NAME["database_url"]
+    return click.option(
+        "--database",
+        "database_url",
+        metavar="URL",
+        default=None,
+        help=f"SQLAlchemy URL of the store [env {setting.env_var}; default {setting.default}].",
+    )(command)
+
+
+def base_iri_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--base-iri``, which means the same in every command."""
+    setting = SETTINGS_BY_NAME["base_iri"]
+    return click.option(
+        "--base-iri",
+        metavar="IRI",
+        default=None,
+        help=f"Base IRI of the entities [env {setting.env_var}; default {setting.default}].",
+    )(command)
+
+
+@click.group()
+@click.option("--verbose/--quiet", default=True, help="Log progress at INFO level (default) or only warnings.")
+def main(verbose: bool) -> None:
+    """notekg turns technical notes into an RDF knowledge graph and serves it.
+
+    \b
+    Example:
+      notekg ingest && notekg serve
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="YAML mapping file [default: data/mappings/ai.yaml when no PATH is given, else none].")
+@database_option
+@base_iri_option
+@click.option("--dry-run", is_flag=True, help="Show what would change without writing to the store.")
+@click.option("--strict/--no-strict", default=False, help="Exit with status 1 when there are warnings [default: off].")
+@click.option("--validate/--no-validate", default=True, help="Check the graph against the SHACL shapes [default: on].")
+def ingest(
+    paths: tuple[Path, ...],
+    mapping_path: Path | None,
+    database_url: str | None,
+    base_iri: str | None,
+    dry_run: bool,
+    strict: bool,
+    validate: bool,
+) -> None:
+    """Read notes into the store as one new generation.
+
+    PATH is a note file or a folder of notes; without PATH the bundled notes in data/notes
+    are read with their mapping. Problems are printed as FILE:LINE: message.
+
+    \b
+    Example:
+      notekg ingest data/notes --mapping data/mappings/ai.yaml --database sqlite:///kg.sqlite
+    """
+    config = _config(database_url=database_url, base_iri=base_iri)
+    note_paths, mapping_path = _note_paths(paths, mapping_path)
+    report = _run_ingest(note_paths, mapping_path, config.database_url, config.base_iri, dry_run, validate)
+    _print_report(report)
+
+    if report.errors or (strict and report.warnings):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Worker threads of the WSGI server.")
+@database_option
+@base_iri_option
+def serve(host: str, port: int, threads: int, database_url: str | None, base_iri: str | None) -> None:
+    """Serve the graph: SPARQL endpoint, entity pages, search and dumps.
+
+    When the store is empty, the bundled notes are ingested first.
+
+    \b
+    Example:
+      notekg serve --port 8080 --database sqlite:///kg.sqlite
+    """
+    import waitress
+
+    from service.app import create_app
+
+    config = _config(database_url=database_url, base_iri=base_iri)
+    _ingest_bundled_notes_if_empty(config.database_url, config.base_iri)
+    app = _create_app(create_app, config)
+
+    logger.info("serving on http://%s:%s/ (store %s)", host, port, _safe_url(config.database_url))
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="notekg")
+    finally:
+        logger.info("server stopped")
+
+
+@main.command()
+@click.argument("sparql")
+@click.option("--format", "result_format", default=None,
+              type=click.Choice(list(QUERY_FORMATS)),
+              help="Result format [default: tsv for SELECT and ASK, turtle for CONSTRUCT and DESCRIBE].")
+@database_option
+def query(sparql: str, result_format: str | None, database_url: str | None) -> None:
+    """Run a SPARQL query against the store and print the result.
+
+    \b
+    Example:
+      notekg query 'SELECT ?b WHERE { ?b a <https://notekg.example/ontology#Benchmark> }'
+    """
+    from service.engine import EngineBusy, OxigraphEngine, QueryError, QueryTimeout
+    from service.query_safety import ForbiddenQuery
+    from service.results import common_prefixes, serialize
+
+    config = _config(database_url=database_url)
+    engine = OxigraphEngine.from_store(_open_store(config.database_url))
+    try:
+        result = engine.query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
+    except (QueryError, ForbiddenQuery, QueryTimeout, EngineBusy) as error:
+        raise click.ClickException(f"query failed: {error}") from error
+
+    chosen = result_format or ("turtle" if result.kind == "graph" else "tsv")
+    if result.kind == "boolean" and chosen in ("csv", "tsv"):
+        click.echo("true" if result.boolean else "false")
+        return
+    try:
+        body = serialize(result, QUERY_FORMATS[chosen], common_prefixes(config.base_iri))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(body.decode("utf-8"), nl=False)
+    if result.truncated:
+        click.echo(f"warning: result cut to {config.max_rows} rows (NOTEKG_MAX_ROWS)", err=True)
+
+
+@main.command()
+@click.option("--format", "export_format", required=True, type=click.Choice(list(EXPORT_FORMATS)),
+              help="RDF format: quad formats (nquads, trig) keep the named graphs, the others merge them.")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="File to write [default: standard output].")
+@database_option
+def export(export_format: str, output: Path | None, database_url: str | None) -> None:
+    """Write the whole graph in one RDF format.
+
+    \b
+    Example:
+      notekg export --format turtle --output graph.ttl
+    """
+    import pyoxigraph as ox
+
+    from service.engine import OxigraphEngine
+    from service.results import common_prefixes
+
+    config = _config(database_url=database_url)
+    engine = OxigraphEngine.from_store(_open_store(config.database_url))
+    rdf_format = getattr(ox.RdfFormat, EXPORT_FORMATS[export_format])
+    data = engine.dump(rdf_format, prefixes=common_prefixes(config.base_iri))
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+        return
+
+    output.write_bytes(data)
+    logger.info("wrote %s bytes to %s", len(data), output)
+
+
+def _config(**overrides: str | None) -> Any:
+    try:
+        return load_config(overrides)
+    except SettingsError as error:
+        raise click.UsageError(str(error)) from error
+
+
+def _note_paths(paths: tuple[Path, ...], mapping_path: Path | None) -> tuple[list[Path], Path | None]:
+    if paths:
+        return list(paths), mapping_path
+
+    notes, bundled_mapping = default_paths(PROJECT_ROOT)
+    if not notes.is_dir():
+        raise click.UsageError(f"no PATH given and the bundled notes folder {notes} is missing; give a PATH")
+    return [notes], mapping_path or bundled_mapping
+
+
+def _run_ingest(
+    paths: list[Path], mapping_path: Path | None, database_url: str, base_iri: str, dry_run: bool, validate: bool
+) -> IngestReport:
+    started = time.perf_counter()
+    store = _open_store(database_url)
+    progress = _progress_printer()
+    try:
+        report = run_ingest(
+            paths, store, mapping_path=mapping_path, base_iri=base_iri,
+            dry_run=dry_run, validate=validate, on_note=progress,
+        )
+    except IngestError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        store.close()
+
+    logger.info("ingest finished in %.2f s", time.perf_counter() - started)
+    return report
+
+
+def _progress_printer() -> Callable[[int, int, str], None]:
+    """Return a progress callback: a bar on a terminal, a log line every 100 notes otherwise."""
+    interactive = sys.stderr.isatty()
+
+    def show(done: int, total: int, path: str) -> None:
+        if interactive:
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} notes")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif done == total or done % 100 == 0:
+            logger.info("read %s of %s notes (last: %s)", done, total, path)
+
+    return show
+
+
+def _print_report(report: IngestReport) -> None:
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+
+    for change in report.changes:
+        if change.action != "unchanged":
+            click.echo(f"{change.action:>9} {change.source}: +{change.triples_added} -{change.triples_removed} triples")
+
+    unchanged = sum(1 for change in report.changes if change.action == "unchanged")
+    prefix = "dry run, nothing written: " if report.dry_run else ""
+    generation = f"generation {report.generation}" if report.generation else "no new generation"
+    click.echo(
+        f"{prefix}{len(report.changes)} notes ({unchanged} unchanged), "
+        f"{len(report.warnings)} warnings, {len(report.errors)} errors; {generation}"
+    )
+
+
+def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
+    store = _open_store(database_url)
+    try:
+        empty = store.current_generation_id() is None
+    finally:
+        store.close()
+    if not empty:
+        return
+
+    notes, mapping = default_paths(PROJECT_ROOT)
+    if not notes.is_dir():
+        logger.warning("the store is empty and the bundled notes %s are missing; serving an empty graph", notes)
+        return
+
+    logger.info("the store is empty: ingesting the bundled notes from %s", notes)
+    _print_report(_run_ingest([notes], mapping, database_url, base_iri, dry_run=False, validate=True))
+
+
+def _create_app(factory: Callable[..., Any], config: Any) -> Any:
+    try:
+        return factory(config)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _open_store(database_url: str) -> Store:
+    try:
+        return Store(database_url)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine.url import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,48 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from service import errors, pages, sparql
+from service.holder import EngineHolder
+from service.settings import ServiceConfig, load_config
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: ServiceConfig | Mapping[str, Any] | None = None) -> Flask:
+    """Create the notekg web application over the store named by the configuration.
+
+    ``config`` is a resolved ServiceConfig or a mapping of setting overrides; settings it
+    leaves out come from ``NOTEKG_*`` environment variables and then the defaults.
+    """
+    if not isinstance(config, ServiceConfig):
+        config = load_config(config)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.extensions["notekg"] = EngineHolder(config)
+    app.extensions["notekg.config"] = config
+
+    errors.register(app)
+    app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(pages.blueprint)
+
+    logger.info("app created over %s", _describe_store(config.database_url))
+    return app
+
+
+def holder(app: Flask) -> EngineHolder:
+    """Return the engine holder of an app made by create_app."""
+    return app.extensions["notekg"]  # type: ignore[no-any-return]
+
+
+def _describe_store(url: str) -> str:
+    from sqlalchemy.engine.url import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

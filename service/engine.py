@@ -1,0 +1,257 @@
+"""The query engine: one interface, with Oxigraph's in-memory engine as the implementation.
+
+Everything the service asks of the graph goes through ``QueryEngine.query``, so a remote
+SPARQL 1.1 store can replace the in-process engine without touching the views.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import pyoxigraph as ox
+
+from service.query_safety import check_query_is_safe, has_dataset_clause
+from service.store import Store
+
+logger = logging.getLogger(__name__)
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+class QueryError(Exception):
+    """The query is malformed or asks for something the engine refuses to do."""
+
+
+class QueryTimeout(Exception):
+    """The query ran longer than the time limit."""
+
+
+class EngineBusy(Exception):
+    """Too many queries are running at once; the client should retry later."""
+
+
+@dataclass
+class QueryResult:
+    """The result of one query, cut to the row limit.
+
+    ``kind`` is "boolean" for ASK, "solutions" for SELECT and "graph" for CONSTRUCT and
+    DESCRIBE. ``truncated`` is true when rows or triples beyond the limit were dropped.
+    """
+
+    kind: Literal["boolean", "solutions", "graph"]
+    variables: list[str] = field(default_factory=list)
+    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[ox.Triple] = field(default_factory=list)
+    truncated: bool = False
+
+    def bindings(self) -> list[dict[str, Term]]:
+        """Return the rows as dictionaries from variable name to bound term."""
+        return [
+            {name: value for name, value in zip(self.variables, row, strict=True) if value is not None}
+            for row in self.rows
+        ]
+
+
+class QueryEngine(Protocol):
+    """What the service needs from a SPARQL engine."""
+
+    generation: int
+    triple_count: int
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        timeout: float = 30.0,
+        max_rows: int = 10_000,
+    ) -> QueryResult:
+        """Run a read-only SPARQL query and return its result, cut to ``max_rows``."""
+        ...
+
+    def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+        """Serialize the whole graph: quad formats keep the named graphs, others merge them."""
+        ...
+
+
+class OxigraphEngine:
+    """Oxigraph's SPARQL engine over an in-memory copy of one store generation.
+
+    The default graph of every query is the union of the named graphs unless the query or the
+    request names graphs. Queries run in worker threads (Oxigraph releases the GIL) so that a
+    slow query times out for the client while the others go on.
+    """
+
+    def __init__(
+        self,
+        oxigraph_store: ox.Store,
+        generation: int,
+        *,
+        service_allowlist: Iterable[str] = (),
+        max_concurrent_queries: int = 8,
+    ) -> None:
+        self.store = oxigraph_store
+        self.generation = generation
+        self.triple_count = len(oxigraph_store)
+        self.service_allowlist = frozenset(service_allowlist)
+        self._slots = threading.BoundedSemaphore(max_concurrent_queries)
+
+    @classmethod
+    def from_store(cls, store: Store, **options: object) -> OxigraphEngine:
+        """Load the store's current generation into a new in-memory engine."""
+        started = time.perf_counter()
+        generation = store.current_generation_id() or 0
+        oxigraph_store = ox.Store()
+
+        if generation:
+            oxigraph_store.bulk_load(
+                input=_ConcatenatedStream(store.iter_nquads(generation)),
+                format=ox.RdfFormat.N_QUADS,
+            )
+
+        engine = cls(oxigraph_store, generation, **options)  # type: ignore[arg-type]
+        logger.info(
+            "loaded generation %s: %s quads in %.2f s",
+            generation,
+            engine.triple_count,
+            time.perf_counter() - started,
+        )
+        return engine
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        timeout: float = 30.0,
+        max_rows: int = 10_000,
+    ) -> QueryResult:
+        check_query_is_safe(sparql, self.service_allowlist)
+
+        if not self._slots.acquire(blocking=False):
+            raise EngineBusy("too many queries are running; retry in a few seconds")
+
+        future: Future[QueryResult] = Future()
+        cancelled = threading.Event()
+        worker = threading.Thread(
+            target=self._run,
+            args=(future, cancelled, sparql, default_graphs, named_graphs, max_rows),
+            name="sparql-query",
+            daemon=True,
+        )
+        worker.start()
+        try:
+            return future.result(timeout=timeout)
+        except TimeoutError as error:
+            cancelled.set()
+            raise QueryTimeout(f"the query ran longer than the limit of {timeout:g} s") from error
+
+    def _run(
+        self,
+        future: Future[QueryResult],
+        cancelled: threading.Event,
+        sparql: str,
+        default_graphs: list[str] | None,
+        named_graphs: list[str] | None,
+        max_rows: int,
+    ) -> None:
+        # The slot is released only when Oxigraph returns, so queries that outlive their time
+        # limit still count against max_concurrent_queries.
+        # NOTE: pyoxigraph 0.5 cannot interrupt a running query. A timed-out query stops at
+        # its next result row; one that computes a long aggregate runs until it is done.
+        try:
+            raw = self._execute(sparql, default_graphs, named_graphs)
+            future.set_result(_collect(raw, max_rows, cancelled))
+        except SyntaxError as error:
+            future.set_exception(QueryError(str(error)))
+        except BaseException as error:  # handed to the waiting request, which logs it
+            future.set_exception(error)
+        finally:
+            self._slots.release()
+
+    def _execute(
+        self, sparql: str, default_graphs: list[str] | None, named_graphs: list[str] | None
+    ) -> object:
+        # A dataset given by the request replaces the query's FROM clauses, and a request that
+        # names only default graphs has no named graphs (SPARQL 1.1 Protocol,
+        # https://www.w3.org/TR/sparql11-protocol/). Oxigraph's union option would replace the
+        # FROM clauses too, so it is set only when neither the request nor the query names one.
+        options: dict[str, object] = {}
+        if default_graphs or named_graphs:
+            options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs or []]
+            options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs or []]
+        elif not has_dataset_clause(sparql):
+            options["use_default_graph_as_union"] = True
+
+        return self.store.query(sparql, **options)  # type: ignore[arg-type]
+
+    def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+        if rdf_format.supports_datasets:
+            return self.store.dump(format=rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+
+        # Triple formats merge the named graphs; DISTINCT drops triples stored in several.
+        solutions = self.store.query(
+            "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+        )
+        triples = (ox.Triple(row[0], row[1], row[2]) for row in solutions)  # type: ignore[index]
+        return ox.serialize(triples, format=rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+
+
+def _collect(raw: object, max_rows: int, cancelled: threading.Event) -> QueryResult:
+    if isinstance(raw, ox.QueryBoolean):
+        return QueryResult("boolean", boolean=bool(raw))
+
+    if isinstance(raw, ox.QuerySolutions):
+        variables = [variable.value for variable in raw.variables]
+        rows, truncated = _take(
+            (tuple(solution[name] for name in variables) for solution in raw),
+            max_rows,
+            cancelled,
+        )
+        return QueryResult("solutions", variables=variables, rows=rows, truncated=truncated)
+
+    triples, truncated = _take(iter(raw), max_rows, cancelled)  # type: ignore[call-overload]
+    return QueryResult("graph", triples=triples, truncated=truncated)
+
+
+def _take(items: Iterator, max_rows: int, cancelled: threading.Event) -> tuple[list, bool]:
+    taken = []
+    for item in items:
+        if len(taken) == max_rows:
+            return taken, True
+        if cancelled.is_set():
+            return taken, True
+        taken.append(item)
+    return taken, False
+
+
+class _ConcatenatedStream:
+    """A read-only binary file over a sequence of byte chunks, for Oxigraph's bulk loader."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n"
+
+        if size < 0:
+            size = len(self._buffer)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def readable(self) -> bool:
+        return True

@@ -1,0 +1,144 @@
+"""The one error shape of the service, for HTTP errors and the engine's exceptions.
+
+API clients get ``{"error": {"status": 400, "title": "Bad Request", "message": "..."}}`` as
+JSON. A client is an API client when it requests a SPARQL, download or health path, or when
+its Accept header does not name text/html. Browsers get the ``error.html`` page with the same
+three fields. No response contains a traceback: an unexpected exception becomes a 500 whose
+message says only that the error was logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import (
+    HTTPException,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+)
+from werkzeug.http import HTTP_STATUS_CODES
+
+from service.engine import EngineBusy, QueryError, QueryTimeout
+from service.negotiation import add_vary_accept
+from service.query_safety import ForbiddenQuery
+
+logger = logging.getLogger(__name__)
+
+# Paths whose errors are always JSON, because only programs call them.
+API_PATH_PREFIXES = ("/sparql", "/download/", "/health")
+
+RETRY_AFTER_SECONDS = 5
+
+
+@dataclass
+class ErrorReply:
+    """What an error response says: its status, message and extra headers."""
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return HTTP_STATUS_CODES.get(self.status, "Error")
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on the app."""
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(QueryError, _handle_query_error)
+    app.register_error_handler(ForbiddenQuery, _handle_forbidden_query)
+    app.register_error_handler(QueryTimeout, _handle_query_timeout)
+    app.register_error_handler(EngineBusy, _handle_engine_busy)
+    app.register_error_handler(Exception, _handle_unexpected_error)
+
+
+def _handle_http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    headers = {
+        name: value for name, value in error.get_headers() if name.lower() != "content-type"
+    }
+    return render_error(ErrorReply(status, _http_error_message(error), headers))
+
+
+def _http_error_message(error: HTTPException) -> str:
+    if isinstance(error, RequestEntityTooLarge):
+        limit = current_app.extensions["notekg.config"].max_body_bytes
+        return (
+            f"the request body is larger than the limit of {limit} bytes; send a shorter "
+            "query, or ask the operator to raise NOTEKG_MAX_BODY_BYTES"
+        )
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(error.valid_methods or [])
+        return f"{request.method} is not allowed on {request.path}; use one of: {allowed}"
+    if isinstance(error, NotFound) and error.description == NotFound.description:
+        return f"nothing is published at {request.path}; check the address"
+    return error.description or HTTP_STATUS_CODES.get(error.code or 500, "Error")
+
+
+def _handle_query_error(error: QueryError) -> Response:
+    logger.info("rejected a malformed query on %s: %s", request.path, error)
+    return render_error(ErrorReply(400, f"the query is invalid: {error}"))
+
+
+def _handle_forbidden_query(error: ForbiddenQuery) -> Response:
+    logger.info("rejected a forbidden query on %s: %s", request.path, error)
+    return render_error(ErrorReply(403, str(error)))
+
+
+def _handle_query_timeout(error: QueryTimeout) -> Response:
+    logger.warning("query timed out on %s: %s", request.path, error)
+    message = f"{error}; simplify the query or add a LIMIT, then retry"
+    return render_error(ErrorReply(503, message))
+
+
+def _handle_engine_busy(error: EngineBusy) -> Response:
+    logger.warning("engine busy on %s: %s", request.path, error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return render_error(ErrorReply(503, str(error), headers))
+
+
+def _handle_unexpected_error(error: Exception) -> Response:
+    logger.exception("unexpected error in %s %s", request.method, request.path)
+    message = "the server failed to handle the request; the error was logged"
+    return render_error(ErrorReply(500, message))
+
+
+def render_error(reply: ErrorReply) -> Response:
+    """Build the error response: JSON for API clients, error.html for browsers."""
+    if wants_json():
+        response = jsonify(
+            {"error": {"status": reply.status, "title": reply.title, "message": reply.message}}
+        )
+    else:
+        response = _html_error(reply)
+
+    response.status_code = reply.status
+    response.headers.update(reply.headers)
+    return add_vary_accept(response)
+
+
+def wants_json() -> bool:
+    """Return True when the error goes to an API client rather than a browser."""
+    if request.path.startswith(API_PATH_PREFIXES):
+        return True
+    return not any(
+        value.lower() in ("text/html", "application/xhtml+xml") and quality > 0
+        for value, quality in request.accept_mimetypes
+    )
+
+
+def _html_error(reply: ErrorReply) -> Response:
+    try:
+        page = render_template(
+            "error.html", status=reply.status, title=reply.title, message=reply.message
+        )
+    except Exception:
+        # A page that fails to render must not hide the original error behind a second one.
+        logger.exception("rendering error.html for a %s response failed", reply.status)
+        text = f"{reply.status} {reply.title}: {reply.message}\n"
+        return Response(text, mimetype="text/plain")
+    return Response(page, mimetype="text/html")

@@ -1,0 +1,62 @@
+"""Keeps the query engine in step with the store's current generation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from service.engine import OxigraphEngine
+from service.settings import ServiceConfig
+from service.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class EngineHolder:
+    """Owns the store and the engine loaded from it, and reloads the engine on a new generation.
+
+    Requests call ``engine()``. At most every ``reload_interval`` seconds it asks the store for
+    the newest generation number. When that number changed, one request loads the new
+    generation while the others keep using the old engine, and then the new engine replaces it.
+    """
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.store = Store(config.database_url)
+        self._engine = self._load()
+        self._checked_at = time.monotonic()
+        self._reload_lock = threading.Lock()
+
+    def engine(self) -> OxigraphEngine:
+        """Return the engine of the newest generation, reloading it first when it is stale."""
+        if time.monotonic() - self._checked_at >= self.config.reload_interval:
+            self._reload_if_stale()
+        return self._engine
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    def _reload_if_stale(self) -> None:
+        if not self._reload_lock.acquire(blocking=False):
+            return
+
+        try:
+            self._checked_at = time.monotonic()
+            newest = self.store.current_generation_id() or 0
+            if newest != self._engine.generation:
+                logger.info("reloading: generation %s replaces %s", newest, self._engine.generation)
+                self._engine = self._load()
+        except Exception:
+            logger.exception("reload from the store failed; still serving generation %s",
+                             self._engine.generation)
+        finally:
+            self._reload_lock.release()
+
+    def _load(self) -> OxigraphEngine:
+        return OxigraphEngine.from_store(
+            self.store,
+            service_allowlist=self.config.service_allowlist,
+            max_concurrent_queries=self.config.max_concurrent_queries,
+        )

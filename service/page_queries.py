@@ -1,0 +1,398 @@
+"""The SPARQL queries that the HTML pages run.
+
+Every function returns the text of one query. Values from a request enter that text only
+through ``iri_term``, which accepts only an absolute IRI that Oxigraph's parser accepts and
+that contains no space, quote or angle bracket, and through ``string_literal``, which writes
+an escaped string literal. The pages never put SPARQL text together themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import pyoxigraph as ox
+
+NK = "https://notekg.example/ontology#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SCHEMA = "https://schema.org/"
+
+# Properties that name a resource, in order of preference: the first one present is its label.
+LABEL_PROPERTIES: tuple[str, ...] = (
+    SKOS + "prefLabel",
+    RDFS_LABEL,
+    "http://xmlns.com/foaf/0.1/name",
+    "http://purl.org/dc/terms/title",
+    SCHEMA + "name",
+)
+ALTERNATIVE_NAME_PROPERTIES: tuple[str, ...] = (SKOS + "altLabel", NK + "fullName")
+DESCRIPTION_PROPERTIES: tuple[str, ...] = (
+    "http://purl.org/dc/terms/description",
+    SKOS + "definition",
+)
+
+NK_SOURCE = NK + "source"
+NOTE_CLASS = NK + "Note"
+NOTE_TEXT = SCHEMA + "text"
+
+MAX_IRI_LENGTH = 4096
+_FORBIDDEN_IRI_CHARACTERS = re.compile(r"[\s<>\"{}|^`\\\x00-\x1f\x7f]")
+
+PREFIXES = f"""\
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <{SKOS}>
+PREFIX schema: <{SCHEMA}>
+PREFIX nk: <{NK}>
+"""
+
+
+class InvalidIri(ValueError):
+    """A value given as an IRI is not an absolute IRI that can be written into a query."""
+
+
+def check_iri(text: str) -> str:
+    """Return an absolute IRI that is safe to write as ``<text>``, or raise InvalidIri."""
+    if not text:
+        raise InvalidIri(
+            "the IRI is missing; give an absolute IRI such as https://notekg.example/id/…"
+        )
+
+    if len(text) > MAX_IRI_LENGTH:
+        raise InvalidIri(
+            f"the IRI is {len(text)} characters long; the maximum is {MAX_IRI_LENGTH}"
+        )
+
+    if _FORBIDDEN_IRI_CHARACTERS.search(text):
+        raise InvalidIri(
+            f"invalid IRI {text!r}: IRIs cannot contain spaces, quotes, <, >, {{, }}, |, ^, "
+            "` or \\; percent-encode them"
+        )
+
+    try:
+        ox.NamedNode(text)
+    except ValueError as error:
+        raise InvalidIri(f"invalid IRI {text!r}: {error}; give an absolute IRI") from error
+    return text
+
+
+def iri_term(iri: str) -> str:
+    """Write a checked IRI as a SPARQL IRI reference, ``<iri>``."""
+    return str(ox.NamedNode(check_iri(iri)))
+
+
+def string_literal(text: str) -> str:
+    """Write text as an escaped SPARQL string literal."""
+    return str(ox.Literal(text))
+
+
+def _values(variable: str, iris: Iterable[str]) -> str:
+    return f"VALUES ?{variable} {{ {' '.join(iri_term(iri) for iri in iris)} }}"
+
+
+def _label_optionals(variable: str) -> str:
+    """Write one OPTIONAL per label property, binding ?label_0, ?label_1, … by preference."""
+    lines = []
+    for index, prop in enumerate(LABEL_PROPERTIES):
+        label = f"?label_{index}"
+        pattern = f"?{variable} {iri_term(prop)} {label} . FILTER(isLiteral({label}))"
+        lines.append(f"  OPTIONAL {{ {pattern} }}")
+    return "\n".join(lines)
+
+
+def _label_aggregate() -> str:
+    """Write the preferred label as an aggregate: the minimum of the first property present."""
+    # NOTE: the label is not chosen by language: of several labels of one property, the
+    # smallest in SPARQL's order wins, whatever its language tag.
+    minimums = ", ".join(f"MIN(?label_{index})" for index in range(len(LABEL_PROPERTIES)))
+    return f"COALESCE({minimums})"
+
+
+def _local_name_expression(variable: str) -> str:
+    return f'REPLACE(STR(?{variable}), "^.*[/#]", "")'
+
+
+# Home page
+
+
+def class_counts() -> str:
+    """Count the distinct members of every class, largest first."""
+    return """
+SELECT ?class (COUNT(DISTINCT ?member) AS ?count) WHERE {
+  ?member a ?class .
+  FILTER(isIRI(?class))
+}
+GROUP BY ?class
+ORDER BY DESC(?count) ?class
+"""
+
+
+def example_queries() -> list[tuple[str, str]]:
+    """Return the example queries that the home page links to, as (title, query text) pairs."""
+    return [
+        (
+            "Classes and how many resources each has",
+            PREFIXES
+            + """SELECT ?class (COUNT(?resource) AS ?resources) WHERE {
+  ?resource a ?class .
+}
+GROUP BY ?class
+ORDER BY DESC(?resources)""",
+        ),
+        (
+            "Benchmarks with their focus areas",
+            PREFIXES
+            + """SELECT ?benchmark ?name ?focusAreaName WHERE {
+  ?benchmark a nk:Benchmark ;
+             skos:prefLabel ?name .
+  OPTIONAL { ?benchmark nk:focusArea/skos:prefLabel ?focusAreaName }
+}
+ORDER BY ?name""",
+        ),
+        (
+            "Where each resource was read from",
+            PREFIXES
+            + """SELECT ?resource ?file ?startLine ?endLine WHERE {
+  ?resource nk:source ?span .
+  ?span nk:inNote/nk:filePath ?file ;
+        nk:startLine ?startLine ;
+        nk:endLine ?endLine .
+}
+ORDER BY ?file ?startLine
+LIMIT 100""",
+        ),
+    ]
+
+
+# Entity pages
+
+
+def entity_exists(iri: str) -> str:
+    """Ask whether the IRI occurs in any triple, as subject, predicate or object."""
+    term = iri_term(iri)
+    return f"ASK {{ {{ {term} ?p ?o }} UNION {{ ?s {term} ?o }} UNION {{ ?s ?p {term} }} }}"
+
+
+def labels(iris: Sequence[str]) -> str:
+    """Select the preferred label (?label) of each IRI (?resource) that has one."""
+    return f"""
+SELECT ?resource ({_label_aggregate()} AS ?label) WHERE {{
+  {_values("resource", iris)}
+{_label_optionals("resource")}
+}}
+GROUP BY ?resource
+"""
+
+
+def literal_values(iri: str) -> str:
+    """Select every literal value (?value) of the resource with its property (?property)."""
+    return f"""
+SELECT ?property ?value WHERE {{
+  {iri_term(iri)} ?property ?value .
+  FILTER(isLiteral(?value))
+}}
+ORDER BY ?property ?value
+"""
+
+
+def outgoing_links(iri: str) -> str:
+    """Select the resource's links to other resources, with the parts of a quantity target.
+
+    A target that is a schema:QuantitativeValue also binds ?amount and ?unit, and ?written
+    when it has the text as written in an rdfs:label.
+    """
+    return f"""
+{PREFIXES}
+SELECT ?property ?target ?amount ?unit ?written WHERE {{
+  {iri_term(iri)} ?property ?target .
+  FILTER(!isLiteral(?target))
+  OPTIONAL {{
+    ?target a schema:QuantitativeValue ;
+            schema:value ?amount .
+    OPTIONAL {{ ?target schema:unitText ?unit }}
+    OPTIONAL {{ ?target rdfs:label ?written }}
+  }}
+}}
+ORDER BY ?property ?target
+"""
+
+
+def incoming_counts(iri: str) -> str:
+    """Count the resources that link to the IRI, per property (?property, ?count)."""
+    return f"""
+SELECT ?property (COUNT(DISTINCT ?resource) AS ?count) WHERE {{
+  ?resource ?property {iri_term(iri)} .
+}}
+GROUP BY ?property
+ORDER BY ?property
+"""
+
+
+def incoming_page(iri: str, property_iri: str, limit: int, offset: int) -> str:
+    """Select one page of the resources that link to the IRI through one property, by label."""
+    return f"""
+{PREFIXES}
+SELECT ?resource ({_label_aggregate()} AS ?label) WHERE {{
+  ?resource {iri_term(property_iri)} {iri_term(iri)} .
+{_label_optionals("resource")}
+}}
+GROUP BY ?resource
+ORDER BY LCASE(COALESCE({_label_aggregate()}, {_local_name_expression("resource")})) ?resource
+LIMIT {int(limit)} OFFSET {int(offset)}
+"""
+
+
+def provenance(iri: str) -> str:
+    """Select the note line ranges that the resource was read from, in file and line order."""
+    return f"""
+{PREFIXES}
+SELECT ?note ?path ?start ?end WHERE {{
+  {iri_term(iri)} nk:source ?span .
+  ?span nk:inNote ?note ;
+        nk:startLine ?start ;
+        nk:endLine ?end .
+  OPTIONAL {{ ?note nk:filePath ?path }}
+}}
+ORDER BY ?path ?start ?end
+"""
+
+
+def outgoing_description(iri: str) -> str:
+    """Construct the triples whose subject is the IRI."""
+    term = iri_term(iri)
+    return f"CONSTRUCT {{ {term} ?p ?o }} WHERE {{ {term} ?p ?o }}"
+
+
+def full_description(iri: str) -> str:
+    """Construct the triples whose subject or object is the IRI."""
+    term = iri_term(iri)
+    return f"""
+CONSTRUCT {{ {term} ?p ?o . ?s ?q {term} . }}
+WHERE {{ {{ {term} ?p ?o }} UNION {{ ?s ?q {term} }} }}
+"""
+
+
+# Class pages
+
+
+def class_member_count(class_iri: str) -> str:
+    """Count the distinct members (?count) of a class."""
+    return f"SELECT (COUNT(DISTINCT ?member) AS ?count) WHERE {{ ?member a {iri_term(class_iri)} }}"
+
+
+def class_members(class_iri: str, limit: int, offset: int) -> str:
+    """Select one page of a class's members (?member) with their labels, sorted by label."""
+    return f"""
+SELECT ?member ({_label_aggregate()} AS ?label) WHERE {{
+  ?member a {iri_term(class_iri)} .
+{_label_optionals("member")}
+}}
+GROUP BY ?member
+ORDER BY LCASE(COALESCE({_label_aggregate()}, {_local_name_expression("member")})) ?member
+LIMIT {int(limit)} OFFSET {int(offset)}
+"""
+
+
+# Search
+
+
+def search(words: Sequence[str], phrase: str, class_iri: str | None, limit: int) -> str:
+    """Select resources whose names or descriptions match, best match first.
+
+    ?rank is 0 when a label or alternative name equals ``phrase``, 1 when one starts with it,
+    and 2 when a label, alternative name or description contains every one of ``words``. All
+    comparisons ignore case, so ``phrase`` and ``words`` must be lowercase. Within a rank the
+    results are sorted by label.
+    """
+    names = ", ".join(iri_term(prop) for prop in LABEL_PROPERTIES + ALTERNATIVE_NAME_PROPERTIES)
+    searched = LABEL_PROPERTIES + ALTERNATIVE_NAME_PROPERTIES + DESCRIPTION_PROPERTIES
+    all_words = " && ".join(f"CONTAINS(?lower, {string_literal(word)})" for word in words)
+    class_filter = f"?resource a {iri_term(class_iri)} ." if class_iri else ""
+    return f"""
+SELECT ?resource ?rank ({_label_aggregate()} AS ?label) WHERE {{
+  {{
+    SELECT ?resource (MIN(?match) AS ?rank) WHERE {{
+      {_values("property", searched)}
+      ?resource ?property ?text .
+      FILTER(isLiteral(?text))
+      {class_filter}
+      BIND(LCASE(STR(?text)) AS ?lower)
+      BIND(?property IN ({names}) AS ?isName)
+      BIND(IF(?isName && ?lower = {string_literal(phrase)}, 0,
+              IF(?isName && STRSTARTS(?lower, {string_literal(phrase)}), 1,
+                 IF({all_words or "false"}, 2, 3))) AS ?match)
+      FILTER(?match < 3)
+    }}
+    GROUP BY ?resource
+  }}
+{_label_optionals("resource")}
+}}
+GROUP BY ?resource ?rank
+ORDER BY ?rank LCASE(COALESCE({_label_aggregate()}, {_local_name_expression("resource")})) ?resource
+LIMIT {int(limit)}
+"""
+
+
+def summaries(iris: Sequence[str]) -> str:
+    """Select a class (?class) and a description (?description) of each IRI (?resource)."""
+    descriptions = " ".join(iri_term(prop) for prop in DESCRIPTION_PROPERTIES)
+    return f"""
+SELECT ?resource (MIN(?type) AS ?class) (MIN(?text) AS ?description) WHERE {{
+  {_values("resource", iris)}
+  OPTIONAL {{ ?resource a ?type . FILTER(isIRI(?type)) }}
+  OPTIONAL {{
+    VALUES ?descriptionProperty {{ {descriptions} }}
+    ?resource ?descriptionProperty ?text .
+  }}
+}}
+GROUP BY ?resource
+"""
+
+
+def labels_containing_any(words: Sequence[str], limit: int) -> str:
+    """Select resources (?resource, ?label) whose label contains any of the lowercase words."""
+    any_word = " || ".join(
+        f"CONTAINS(LCASE(STR(?label)), {string_literal(word)})" for word in words
+    )
+    return f"""
+SELECT DISTINCT ?resource ?label WHERE {{
+  {_values("property", LABEL_PROPERTIES + ALTERNATIVE_NAME_PROPERTIES)}
+  ?resource ?property ?label .
+  FILTER(isLiteral(?label) && ({any_word or "false"}))
+}}
+ORDER BY LCASE(STR(?label)) ?resource
+LIMIT {int(limit)}
+"""
+
+
+# Note view
+
+
+def note(note_iri: str) -> str:
+    """Select a note's full text (?text) and file path (?path)."""
+    return f"""
+{PREFIXES}
+SELECT ?text ?path WHERE {{
+  {iri_term(note_iri)} schema:text ?text .
+  OPTIONAL {{ {iri_term(note_iri)} nk:filePath ?path }}
+}}
+LIMIT 1
+"""
+
+
+def note_resources(note_iri: str) -> str:
+    """Select the resources read from a note, with the line range of each, in line order."""
+    return f"""
+{PREFIXES}
+SELECT ?resource ?start ?end ({_label_aggregate()} AS ?label) WHERE {{
+  ?resource nk:source ?span .
+  ?span nk:inNote {iri_term(note_iri)} ;
+        nk:startLine ?start ;
+        nk:endLine ?end .
+{_label_optionals("resource")}
+}}
+GROUP BY ?resource ?start ?end
+ORDER BY ?start ?end ?resource
+"""

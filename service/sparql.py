@@ -1,0 +1,438 @@
+"""The read-only SPARQL endpoint, the graph downloads and the health check.
+
+``/sparql`` implements the query operation of the SPARQL 1.1 Protocol
+(https://www.w3.org/TR/sparql11-protocol/): GET with ``query=``, POST of an
+``application/x-www-form-urlencoded`` form with ``query=``, and POST of the query itself as
+``application/sparql-query``, each with repeatable ``default-graph-uri`` and
+``named-graph-uri``. The endpoint runs no SPARQL Update: an update request gets 403.
+
+Status codes for bad requests follow the protocol and the W3C protocol tests, which expect a
+4xx for each: 400 for no query, two queries, a malformed query or a POST without a
+Content-Type, 415 for a POST body of another media type or a charset other than UTF-8, and
+405 with ``Allow`` for methods other than GET and POST.
+
+A GET without a query returns the query form to a browser and the SPARQL Service Description
+(https://www.w3.org/TR/sparql11-service-description/) to an RDF client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
+
+from service import negotiation, results
+from service.engine import OxigraphEngine, QueryEngine
+from service.holder import EngineHolder
+from service.query_safety import UpdateForbidden, check_not_update
+from service.settings import ServiceConfig
+
+logger = logging.getLogger(__name__)
+
+blueprint = Blueprint("sparql", __name__)
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+QUERY_TYPE = "application/sparql-query"
+UPDATE_TYPE = "application/sparql-update"
+
+# Paths whose requests are logged with their status and duration.
+LOGGED_PATH_PREFIXES = ("/sparql", "/download/")
+
+
+class MissingQuery(BadRequest):
+    """The request has no query parameter or query body."""
+
+
+class ConflictingQueries(BadRequest):
+    """The request has more than one query."""
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """The query and the dataset of one SPARQL Protocol request."""
+
+    query: str | None
+    default_graphs: list[str]
+    named_graphs: list[str]
+
+
+# Request logging
+
+
+@blueprint.before_app_request
+def _start_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+@blueprint.after_app_request
+def _log_request(response: Response) -> Response:
+    if request.path.startswith(LOGGED_PATH_PREFIXES):
+        started = g.get("request_started", time.perf_counter())
+        logger.info(
+            "%s %s %s %.1f ms",
+            request.method,
+            request.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+    return response
+
+
+# The endpoint
+
+
+@blueprint.route("/sparql", methods=["GET", "POST"])
+def endpoint() -> Response | str:
+    """Run a SPARQL query, or describe the endpoint when the request has no query."""
+    protocol_request = read_protocol_request()
+    if protocol_request.query is None:
+        return describe_endpoint()
+    return run_query(protocol_request)
+
+
+def read_protocol_request() -> ProtocolRequest:
+    """Read the query and dataset of the request, rejecting updates and malformed requests."""
+    if request.method == "GET":
+        parameters = request.args
+    else:
+        parameters = _post_parameters()
+
+    if "update" in parameters:
+        raise UpdateForbidden(
+            "the update parameter asks for a SPARQL Update, and this endpoint is read-only; "
+            "send a query in the query parameter"
+        )
+
+    return ProtocolRequest(
+        query=_single_query(parameters.getlist("query")),
+        default_graphs=_graph_iris(parameters, "default-graph-uri"),
+        named_graphs=_graph_iris(parameters, "named-graph-uri"),
+    )
+
+
+def _post_parameters() -> MultiDict[str, str]:
+    media_type = request.mimetype
+    if media_type == FORM_TYPE:
+        merged: MultiDict[str, str] = MultiDict(request.args)
+        merged.update(request.form)
+        return merged
+    if media_type == QUERY_TYPE:
+        merged = MultiDict(request.args)
+        merged.add("query", _read_query_body())
+        return merged
+    if media_type == UPDATE_TYPE:
+        raise UpdateForbidden(
+            f"a POST of {UPDATE_TYPE} is a SPARQL Update, and this endpoint is read-only; "
+            f"send a query as {QUERY_TYPE} or as a form"
+        )
+    if not media_type:
+        raise BadRequest(
+            f"the POST request has no Content-Type; send the query as {QUERY_TYPE}, "
+            f"or as {FORM_TYPE} with a query parameter"
+        )
+    raise UnsupportedMediaType(
+        f"a POST of {media_type} is not supported; send the query as {QUERY_TYPE}, "
+        f"or as {FORM_TYPE} with a query parameter"
+    )
+
+
+def _read_query_body() -> str:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"the query body has charset {charset}; send it in UTF-8 (charset=utf-8)"
+        )
+
+    try:
+        return request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(
+            f"the query body is not valid UTF-8 at byte {error.start}; send it in UTF-8"
+        ) from error
+
+
+def _single_query(queries: list[str]) -> str | None:
+    present = [query for query in queries if query.strip()]
+    if len(present) > 1:
+        raise ConflictingQueries(
+            f"the request has {len(present)} queries; send exactly one query parameter "
+            "or one query body"
+        )
+    return present[0] if present else None
+
+
+def _graph_iris(parameters: MultiDict[str, str], name: str) -> list[str]:
+    iris = parameters.getlist(name)
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+        except ValueError as error:
+            raise BadRequest(f"invalid IRI {iri!r} in {name}: {error}; send an absolute IRI") from error
+    return iris
+
+
+def run_query(protocol_request: ProtocolRequest) -> Response:
+    """Run the query and send its result in the negotiated format."""
+    config = _config()
+    query = protocol_request.query or ""
+    check_not_update(query)
+
+    result = _engine().query(
+        query,
+        default_graphs=protocol_request.default_graphs or None,
+        named_graphs=protocol_request.named_graphs or None,
+        timeout=config.query_timeout,
+        max_rows=config.max_rows,
+    )
+
+    media_type = negotiation.choose(results.offered_types(result.kind))
+    body = results.serialize(result, media_type, results.common_prefixes(config.base_iri))
+    response = Response(body, mimetype=media_type)
+    response.headers.update(results.truncation_headers(result, config.max_rows))
+    return response
+
+
+# Describing the endpoint: the query form and the SPARQL Service Description
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+SERVICE_DESCRIPTION_FORMATS: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+}
+
+# The result formats the endpoint sends, as the IRIs of W3C's Unique URIs for File Formats
+# (https://www.w3.org/ns/formats/).
+RESULT_FORMAT_IRIS = (
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "JSON-LD",
+    "RDF_XML",
+    "N-Quads",
+    "TriG",
+)
+
+
+def describe_endpoint() -> Response | str:
+    """Return the query form or the service description that the client accepts."""
+    missing = MissingQuery(
+        "the request has no query; send one in the query parameter, "
+        f"as a form field, or as a {QUERY_TYPE} body"
+    )
+    if request.method != "GET":
+        raise missing
+    if not request.headers.get("Accept") and not request.args.get("format"):
+        raise missing
+
+    media_type = negotiation.best_match(["text/html", *SERVICE_DESCRIPTION_FORMATS])
+    if media_type is None:
+        raise missing
+    if media_type == "text/html":
+        return render_template("sparql_form.html", examples=EXAMPLE_QUERIES)
+    return _service_description(media_type)
+
+
+def _service_description(media_type: str) -> Response:
+    endpoint_url = request.base_url
+    triples = service_description_triples(endpoint_url)
+    body = ox.serialize(
+        triples,
+        format=SERVICE_DESCRIPTION_FORMATS[media_type],
+        prefixes={"sd": SD, "formats": FORMATS},
+    )
+    return Response(body, mimetype=media_type)
+
+
+def service_description_triples(endpoint_url: str) -> list[ox.Triple]:
+    """Return the SPARQL Service Description of the endpoint at endpoint_url."""
+    service = ox.BlankNode("service")
+
+    def statement(predicate: str, value: ox.NamedNode) -> ox.Triple:
+        return ox.Triple(service, ox.NamedNode(predicate), value)
+
+    triples = [
+        statement(RDF_TYPE, ox.NamedNode(SD + "Service")),
+        statement(SD + "endpoint", ox.NamedNode(endpoint_url)),
+        statement(SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query")),
+        statement(SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph")),
+    ]
+    triples += [
+        statement(SD + "resultFormat", ox.NamedNode(FORMATS + name)) for name in RESULT_FORMAT_IRIS
+    ]
+    return triples
+
+
+@dataclass(frozen=True)
+class ExampleQuery:
+    """A query shown on the form, with a title that says what it finds."""
+
+    title: str
+    query: str
+
+
+_PREFIXES = """PREFIX nk: <https://notekg.example/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+"""
+
+EXAMPLE_QUERIES: Sequence[ExampleQuery] = (
+    ExampleQuery(
+        "Benchmarks with their focus area",
+        _PREFIXES + """SELECT ?benchmark ?label ?focusLabel WHERE {
+  ?benchmark a nk:Benchmark ; skos:prefLabel ?label .
+  OPTIONAL { ?benchmark nk:focusArea/skos:prefLabel ?focusLabel }
+}
+ORDER BY ?label""",
+    ),
+    ExampleQuery(
+        "Focus areas by number of benchmarks",
+        _PREFIXES + """SELECT ?focusArea ?label (COUNT(?benchmark) AS ?benchmarks) WHERE {
+  ?focusArea a nk:FocusArea ; skos:prefLabel ?label .
+  OPTIONAL { ?benchmark nk:focusArea ?focusArea }
+}
+GROUP BY ?focusArea ?label
+ORDER BY DESC(?benchmarks)""",
+    ),
+    ExampleQuery(
+        "Metrics and the benchmarks that report them",
+        _PREFIXES + """SELECT ?metricLabel ?benchmarkLabel ?scale WHERE {
+  ?benchmark nk:metric ?metric ; skos:prefLabel ?benchmarkLabel .
+  ?metric skos:prefLabel ?metricLabel .
+  OPTIONAL { ?benchmark nk:metricScale ?scale }
+}
+ORDER BY ?metricLabel ?benchmarkLabel""",
+    ),
+    ExampleQuery(
+        "GPU variants with their GPU and memory size",
+        _PREFIXES + """PREFIX schema: <https://schema.org/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?variantLabel ?gpuLabel ?memory WHERE {
+  ?variant a nk:GPUVariant ; skos:prefLabel ?variantLabel .
+  OPTIONAL { ?variant schema:isVariantOf/skos:prefLabel ?gpuLabel }
+  OPTIONAL { ?variant nk:memorySize/rdfs:label ?memory }
+}
+ORDER BY ?variantLabel""",
+    ),
+    ExampleQuery(
+        "People and the concepts they researched",
+        _PREFIXES + """PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+SELECT ?name ?conceptLabel WHERE {
+  ?person a foaf:Person ; foaf:name ?name .
+  OPTIONAL { ?concept nk:researcher ?person ; skos:prefLabel ?conceptLabel }
+}
+ORDER BY ?name""",
+    ),
+    ExampleQuery(
+        "Everything stated about one benchmark, as RDF",
+        """DESCRIBE <https://notekg.example/id/benchmark/mmlu>""",
+    ),
+    ExampleQuery(
+        "Does any benchmark lack a focus area?",
+        _PREFIXES + """ASK {
+  ?benchmark a nk:Benchmark .
+  FILTER NOT EXISTS { ?benchmark nk:focusArea ?focusArea }
+}""",
+    ),
+    ExampleQuery(
+        "Notes and the lines each fact came from",
+        _PREFIXES + """SELECT ?subject ?note ?startLine ?endLine WHERE {
+  ?subject nk:source ?span .
+  ?span nk:inNote ?note ; nk:startLine ?startLine ; nk:endLine ?endLine .
+}
+ORDER BY ?note ?startLine
+LIMIT 50""",
+    ),
+)
+
+
+# Downloads of the whole graph
+
+# File names, media types and formats of the downloads. The quad formats keep the named
+# graphs; the triple formats merge them into one graph.
+DOWNLOADS: dict[str, tuple[str, ox.RdfFormat]] = {
+    "graph.ttl": ("text/turtle", ox.RdfFormat.TURTLE),
+    "graph.nt": ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    "graph.nq": ("application/n-quads", ox.RdfFormat.N_QUADS),
+    "graph.trig": ("application/trig", ox.RdfFormat.TRIG),
+    "graph.jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD),
+    "graph.rdf": ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+}
+
+
+class DumpCache:
+    """Serialized downloads of one generation, kept in memory by file name.
+
+    A new generation empties the cache, so it holds at most one copy of each download.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._files: dict[str, bytes] = {}
+
+    def get(self, engine: QueryEngine, name: str, prefixes: dict[str, str]) -> bytes:
+        """Return the download's bytes, serializing them on the first request."""
+        # The lock also keeps two requests from serializing the same large dump at once.
+        with self._lock:
+            if self._generation != engine.generation:
+                self._files = {}
+                self._generation = engine.generation
+
+            if name not in self._files:
+                self._files[name] = engine.dump(DOWNLOADS[name][1], prefixes)
+            return self._files[name]
+
+
+@blueprint.get("/download/<name>")
+def download(name: str) -> Response:
+    """Send the whole graph as a file in the format of its extension."""
+    if name not in DOWNLOADS:
+        raise NotFound(f"no download named {name!r}; available: {', '.join(DOWNLOADS)}")
+
+    engine = _engine()
+    prefixes = results.common_prefixes(_config().base_iri)
+    data = _dump_cache().get(engine, name, prefixes)
+
+    response = Response(data, mimetype=DOWNLOADS[name][0])
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.set_etag(f"generation-{engine.generation}-{name}")
+    return response.make_conditional(request)
+
+
+def _dump_cache() -> DumpCache:
+    cache: DumpCache = current_app.extensions.setdefault("notekg.dumps", DumpCache())
+    return cache
+
+
+# Health
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    """Return the service status with the generation and triple count it serves."""
+    engine = _engine()
+    return jsonify(status="ok", generation=engine.generation, triples=engine.triple_count)
+
+
+def _engine() -> OxigraphEngine:
+    holder: EngineHolder = current_app.extensions["notekg"]
+    return holder.engine()
+
+
+def _config() -> ServiceConfig:
+    config: ServiceConfig = current_app.extensions["notekg.config"]
+    return config

@@ -1,0 +1,297 @@
+"""The store: named graphs kept in a SQL database, one generation per ingest.
+
+A generation is the complete set of graph versions that the service shows. An ingest writes a
+new generation in one transaction: graph versions it adds, plus references to the unchanged
+versions of the previous generation. A failed or interrupted ingest rolls back and leaves the
+previous generation current. Each graph version holds the graph's triples as zlib-compressed
+N-Quads, which the query engine bulk-loads in one stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+logger = logging.getLogger(__name__)
+
+GENERATIONS_KEPT = 3
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written."""
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class GenerationRow(_Base):
+    __tablename__ = "generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    triple_count: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class GraphVersionRow(_Base):
+    __tablename__ = "graph_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    graph_iri: Mapped[str] = mapped_column(String(2048), index=True)
+    source: Mapped[str] = mapped_column(String(4096))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    triple_count: Mapped[int] = mapped_column(Integer)
+    nquads: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class GenerationGraphRow(_Base):
+    __tablename__ = "generation_graph"
+
+    generation_id: Mapped[int] = mapped_column(
+        ForeignKey("generation.id", ondelete="CASCADE"), primary_key=True
+    )
+    graph_version_id: Mapped[int] = mapped_column(
+        ForeignKey("graph_version.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A committed generation: its number, when it was written and how many triples it has."""
+
+    id: int
+    created_at: datetime
+    triple_count: int
+    summary: str
+
+
+@dataclass(frozen=True)
+class GraphVersion:
+    """One stored version of a named graph, without its triples."""
+
+    id: int
+    graph_iri: str
+    source: str
+    content_hash: str
+    triple_count: int
+
+
+class Store:
+    """Named graphs in a SQL database, reached through SQLAlchemy."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _create_engine(url)
+        try:
+            _Base.metadata.create_all(self.engine)
+        except OperationalError as error:
+            raise StoreError(f"cannot open the store {_safe_url(url)}: {error.orig}") from error
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def current_generation(self) -> Generation | None:
+        """Return the newest committed generation, or None when nothing was ever ingested."""
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(GenerationRow).order_by(GenerationRow.id.desc()).limit(1)
+            ).first()
+            return _generation(row) if row else None
+
+    def current_generation_id(self) -> int | None:
+        """Return the newest generation's number with one small query, for reload checks."""
+        with Session(self.engine) as session:
+            return session.scalar(select(func.max(GenerationRow.id)))
+
+    def graph_versions(self, generation_id: int) -> list[GraphVersion]:
+        """Return the graph versions of a generation, without their triples."""
+        query = (
+            select(GraphVersionRow)
+            .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
+            .where(GenerationGraphRow.generation_id == generation_id)
+            .order_by(GraphVersionRow.graph_iri)
+        )
+        with Session(self.engine) as session:
+            return [_graph_version(row) for row in session.scalars(query)]
+
+    def iter_nquads(self, generation_id: int) -> Iterator[bytes]:
+        """Yield the N-Quads of every graph of a generation, one graph at a time."""
+        query = (
+            select(GraphVersionRow.nquads)
+            .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
+            .where(GenerationGraphRow.generation_id == generation_id)
+            .order_by(GraphVersionRow.graph_iri)
+        )
+        with Session(self.engine) as session:
+            for compressed in session.scalars(query):
+                yield zlib.decompress(compressed)
+
+    def write_generation(self, change: GenerationChange) -> Generation:
+        """Commit a new generation in one transaction and return it.
+
+        On any error the transaction rolls back and the previous generation stays current.
+        """
+        with Session(self.engine) as session, session.begin():
+            generation = _write(session, change)
+
+        logger.info(
+            "wrote generation %s: %s graphs added or replaced, %s dropped, %s triples",
+            generation.id,
+            len(change.added),
+            len(change.dropped),
+            generation.triple_count,
+        )
+        self._prune()
+        return generation
+
+    def _prune(self) -> None:
+        """Delete generations older than the newest few, and graph versions nobody uses."""
+        with Session(self.engine) as session, session.begin():
+            keep = select(GenerationRow.id).order_by(GenerationRow.id.desc()).limit(GENERATIONS_KEPT)
+            kept_ids = list(session.scalars(keep))
+            if not kept_ids:
+                return
+
+            oldest_kept = min(kept_ids)
+            session.execute(
+                delete(GenerationGraphRow).where(GenerationGraphRow.generation_id < oldest_kept)
+            )
+            session.execute(delete(GenerationRow).where(GenerationRow.id < oldest_kept))
+            used = select(GenerationGraphRow.graph_version_id)
+            session.execute(delete(GraphVersionRow).where(GraphVersionRow.id.not_in(used)))
+
+
+@dataclass
+class NewGraph:
+    """A named graph to store: its IRI, its source (a note path), its hash and its N-Quads."""
+
+    graph_iri: str
+    source: str
+    content_hash: str
+    nquads: bytes
+    triple_count: int
+
+
+@dataclass
+class GenerationChange:
+    """What a new generation changes relative to the current one.
+
+    Graphs in ``added`` replace stored graphs of the same IRI; graphs in ``dropped`` are left
+    out; every other graph of the current generation is kept as it is.
+    """
+
+    added: list[NewGraph]
+    dropped: list[str]
+    summary: str = ""
+
+
+def _write(session: Session, change: GenerationChange) -> Generation:
+    previous = session.scalar(select(func.max(GenerationRow.id)))
+    replaced = {graph.graph_iri for graph in change.added} | set(change.dropped)
+
+    kept_ids: list[int] = []
+    kept_triples = 0
+    if previous is not None:
+        kept = session.execute(
+            select(GraphVersionRow.id, GraphVersionRow.graph_iri, GraphVersionRow.triple_count)
+            .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
+            .where(GenerationGraphRow.generation_id == previous)
+        )
+        for version_id, graph_iri, triple_count in kept:
+            if graph_iri not in replaced:
+                kept_ids.append(version_id)
+                kept_triples += triple_count
+
+    added_triples = sum(graph.triple_count for graph in change.added)
+    row = GenerationRow(
+        created_at=datetime.now(UTC),
+        triple_count=kept_triples + added_triples,
+        summary=change.summary,
+    )
+    session.add(row)
+    session.flush()
+
+    for graph in change.added:
+        version = GraphVersionRow(
+            graph_iri=graph.graph_iri,
+            source=graph.source,
+            content_hash=graph.content_hash,
+            triple_count=graph.triple_count,
+            nquads=zlib.compress(graph.nquads, 6),
+        )
+        session.add(version)
+        session.flush()
+        kept_ids.append(version.id)
+
+    session.add_all(
+        GenerationGraphRow(generation_id=row.id, graph_version_id=version_id)
+        for version_id in kept_ids
+    )
+    return _generation(row)
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(
+            f"invalid database URL {url!r}: {error}; use sqlite:///PATH or postgresql+psycopg://…"
+        ) from error
+
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+    engine = create_engine(parsed)
+    event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(connection: object, _record: object) -> None:
+    # WAL lets the service read the current generation while an ingest writes the next one.
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _generation(row: GenerationRow) -> Generation:
+    return Generation(row.id, row.created_at, row.triple_count, row.summary)
+
+
+def _graph_version(row: GraphVersionRow) -> GraphVersion:
+    return GraphVersion(row.id, row.graph_iri, row.source, row.content_hash, row.triple_count)

@@ -1,0 +1,520 @@
+"""Test the HTML pages through the real app, served over HTTP on 127.0.0.1.
+
+The store is a SQLite file filled from tests/fixtures/graphs/sample.trig plus a generated graph
+of 105 records, which gives the pagers and the search ranking something to work on.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import rdflib
+from bs4 import BeautifulSoup, Tag
+from servers import LiveServer, fill_store_from_dataset, serve_app
+
+from service.app import create_app, holder
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "graphs"
+ID = "https://notekg.example/id/"
+NK = rdflib.Namespace("https://notekg.example/ontology#")
+SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
+MMLU = rdflib.URIRef(ID + "benchmark/mmlu")
+GENERAL_KNOWLEDGE = rdflib.URIRef(ID + "focus-area/general-knowledge-reasoning")
+RECORD_COUNT = 105
+
+EXTRA_GRAPH_HEADER = """\
+@prefix nk: <https://notekg.example/ontology#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix id: <https://notekg.example/id/> .
+
+id:graph\\/extra {
+  id:concept\\/reasoning a skos:Concept ; skos:prefLabel "Reasoning" .
+  id:concept\\/reasoning-depth a skos:Concept ; skos:prefLabel "Reasoning depth" .
+  id:concept\\/zeta-logic a skos:Concept ; skos:prefLabel "Zeta logic" ; skos:altLabel "reasoning" .
+  id:topic\\/paging-target a skos:Concept ; skos:prefLabel "Paging target" .
+"""
+
+
+@dataclass
+class Reply:
+    """An HTTP response read to the end."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def html(self) -> BeautifulSoup:
+        return BeautifulSoup(self.text, "html.parser")
+
+
+def get(url: str, accept: str = "text/html") -> Reply:
+    """Send a GET request and return the response, whatever its status."""
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return Reply(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return Reply(error.code, dict(error.headers.items()), error.read())
+
+
+def parse_rdf(text: str, rdflib_format: str) -> rdflib.Graph:
+    """Parse RDF text with rdflib into one graph."""
+    if rdflib_format != "json-ld":
+        return rdflib.Graph().parse(data=text, format=rdflib_format)
+
+    # rdflib 7.6's JSON-LD parser builds a ConjunctiveGraph and reads Dataset.default_context
+    # itself, and both raise DeprecationWarning whatever graph the caller passes.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="rdflib")
+        return rdflib.Graph().parse(data=text, format=rdflib_format)
+
+
+def write_dataset(path: Path) -> None:
+    """Write sample.trig followed by a graph of generated records, as one TriG file."""
+    records = [
+        f'  id:record\\/r{number:03d} a nk:Record ; skos:prefLabel "Record {number:03d}" ;'
+        f" nk:mentions id:topic\\/paging-target ."
+        for number in range(1, RECORD_COUNT + 1)
+    ]
+    extra = EXTRA_GRAPH_HEADER + "\n".join(records) + "\n}\n"
+    path.write_text(
+        (FIXTURES / "sample.trig").read_text(encoding="utf-8") + "\n" + extra, encoding="utf-8"
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    directory = tmp_path_factory.mktemp("pages")
+    dataset = directory / "dataset.trig"
+    write_dataset(dataset)
+    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
+    fill_store_from_dataset(database_url, str(dataset))
+
+    app = create_app({"database_url": database_url})
+    try:
+        with serve_app(app) as live:
+            yield live
+    finally:
+        holder(app).close()
+
+
+def page(server: LiveServer, path: str) -> BeautifulSoup:
+    reply = get(server.url + path)
+    assert reply.status == 200, f"GET {path} returned {reply.status}: {reply.text[:500]}"
+    return reply.html()
+
+
+def link_by_text(soup: BeautifulSoup | Tag, text: str) -> Tag:
+    links = [link for link in soup.find_all("a") if link.get_text(strip=True) == text]
+    assert links, f"no link with the text {text!r}"
+    return links[0]
+
+
+def absolute(server: LiveServer, href: str) -> str:
+    return urllib.parse.urljoin(server.url + "/", href)
+
+
+def property_values(soup: BeautifulSoup, property_label: str) -> list[Tag]:
+    """Return the <dd> elements under the <dt> whose text is the property label."""
+    term = next(
+        dt for dt in soup.select("dl.properties dt") if dt.get_text(strip=True) == property_label
+    )
+    values = []
+    for sibling in term.find_next_siblings(["dt", "dd"]):
+        if sibling.name == "dt":
+            break
+        values.append(sibling)
+    return values
+
+
+def crawl_links(server: LiveServer, soup: BeautifulSoup) -> dict[str, int]:
+    """GET every link and stylesheet of the page and return each URL's status."""
+    hrefs = {element["href"] for element in soup.select("a[href], link[href]")}
+    urls = {absolute(server, href).split("#")[0] for href in hrefs if not href.startswith("#")}
+    return {url: get(url, accept="text/html,*/*;q=0.8").status for url in sorted(urls)}
+
+
+# Home page
+
+
+def test_home_lists_class_counts(server: LiveServer) -> None:
+    soup = page(server, "/")
+    rows = {
+        row.find("a").get_text(strip=True): row.select_one("td.number").get_text(strip=True)
+        for row in soup.select("table.class-counts tbody tr")
+    }
+
+    assert rows["benchmark"] == "2"
+    assert rows["record"] == str(RECORD_COUNT)
+
+
+def test_home_class_link_opens_class_page(server: LiveServer) -> None:
+    soup = page(server, "/")
+    class_page = page(server, link_by_text(soup, "benchmark")["href"])
+
+    assert class_page.h1.get_text(strip=True) == "benchmark"
+
+
+def test_home_shows_graph_size(server: LiveServer) -> None:
+    soup = page(server, "/")
+    expected = f"{holder(server.app).engine().triple_count:,}"
+
+    assert soup.select_one("#triple-count").get_text(strip=True) == expected
+
+
+def test_home_example_queries_open_sparql(server: LiveServer) -> None:
+    soup = page(server, "/")
+    links = soup.select("ul.examples a")
+
+    assert len(links) == 3
+    for link in links:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(link["href"]).query)["query"][0]
+        reply = get(
+            absolute(server, "/sparql?" + urllib.parse.urlencode({"query": query})),
+            accept="application/sparql-results+json",
+        )
+        assert reply.status == 200, f"{link.get_text()}: {reply.text[:300]}"
+
+
+def test_home_links_resolve(server: LiveServer) -> None:
+    statuses = crawl_links(server, page(server, "/"))
+
+    failed = {url: status for url, status in statuses.items() if status >= 400}
+    assert failed == {}
+
+
+# Entity pages
+
+
+def test_entity_page_shows_label(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+
+    assert soup.h1.get_text(strip=True) == "MMLU"
+    assert soup.title.get_text(strip=True).startswith("MMLU")
+
+
+def test_entity_page_shows_full_name(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    names = [name.get_text(strip=True) for name in soup.select(".alternative-name")]
+
+    assert names == ["Massive Multitask Language Understanding"]
+
+
+def test_entity_page_links_type_to_class(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    type_link = soup.select_one("a.type")
+
+    assert type_link.get_text(strip=True) == "benchmark"
+    assert page(server, type_link["href"]).h1.get_text(strip=True) == "benchmark"
+
+
+def test_entity_page_focus_area_link_opens(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    values = property_values(soup, "focus area")
+
+    assert [value.get_text(strip=True) for value in values] == ["General knowledge & reasoning"]
+    target = get(absolute(server, values[0].a["href"]))
+    assert target.status == 200
+    assert target.html().h1.get_text(strip=True) == "General knowledge & reasoning"
+
+
+def test_focus_area_page_lists_incoming_links(server: LiveServer) -> None:
+    soup = page(server, "/id/focus-area/general-knowledge-reasoning")
+    group = soup.select_one("#incoming .incoming-group")
+
+    assert group.h3.a.get_text(strip=True) == "focus area"
+    assert group.select_one(".count").get_text(strip=True) == "(1)"
+    assert [link.get_text(strip=True) for link in group.select("li a")] == ["MMLU"]
+
+
+def test_incoming_links_paged_by_fifty(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/paging-target")
+    group = soup.select_one("#incoming .incoming-group")
+    first = [link.get_text(strip=True) for link in group.select("li a")]
+
+    assert group.select_one(".count").get_text(strip=True) == f"({RECORD_COUNT})"
+    assert first == [f"Record {number:03d}" for number in range(1, 51)]
+
+    second_page = page(server, group.select_one("a[rel=next]")["href"])
+    second = [link.get_text(strip=True) for link in second_page.select("#incoming li a")]
+    assert second == [f"Record {number:03d}" for number in range(51, 101)]
+
+
+def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:
+    soup = page(server, "/id/gpu-variant/h100-nvl")
+    values = property_values(soup, "memory size")
+
+    assert [value.get_text(strip=True) for value in values] == ["192 GB"]
+    assert values[0].a["title"] == "192 GB total (2x 96 GB)"
+
+
+def test_entity_page_links_provenance_to_note(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    source = soup.select_one("a.source")
+
+    assert source.get_text(strip=True) == "ai.txt, line 7"
+    assert urllib.parse.urlsplit(source["href"]).fragment == "L7"
+    note = page(server, source["href"])
+    assert [row["id"] for row in note.select("table.note-text tr.highlighted")] == ["L7"]
+    assert note.select_one("tr.highlighted mark").get_text() == "MMLU line"
+
+
+def test_entity_page_embeds_json_ld(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    script = soup.select_one('script[type="application/ld+json"]')
+    graph = parse_rdf(script.string, "json-ld")
+
+    assert (MMLU, SKOS.prefLabel, rdflib.Literal("MMLU")) in graph
+    assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
+    assert (MMLU, NK.fullName, rdflib.Literal("Massive Multitask Language Understanding")) in graph
+
+
+def test_entity_turtle_by_accept(server: LiveServer) -> None:
+    reply = get(server.url + "/id/benchmark/mmlu", accept="text/turtle")
+    graph = parse_rdf(reply.text, "turtle")
+
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/turtle")
+    assert "Accept" in reply.headers["Vary"]
+    assert (MMLU, SKOS.prefLabel, rdflib.Literal("MMLU")) in graph
+    assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
+
+
+def test_entity_description_includes_incoming_triples(server: LiveServer) -> None:
+    reply = get(server.url + "/id/focus-area/general-knowledge-reasoning", accept="text/turtle")
+    graph = parse_rdf(reply.text, "turtle")
+
+    assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
+
+
+def test_entity_html_response_varies_on_accept(server: LiveServer) -> None:
+    reply = get(server.url + "/id/benchmark/mmlu")
+
+    assert reply.headers["Content-Type"].startswith("text/html")
+    assert "Accept" in reply.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type", "rdflib_format"),
+    [
+        ("turtle", "text/turtle", "turtle"),
+        ("jsonld", "application/ld+json", "json-ld"),
+        ("ntriples", "application/n-triples", "nt"),
+        ("rdfxml", "application/rdf+xml", "xml"),
+    ],
+)
+def test_entity_format_parameter(
+    server: LiveServer, name: str, media_type: str, rdflib_format: str
+) -> None:
+    reply = get(f"{server.url}/id/benchmark/mmlu?format={name}")
+    graph = parse_rdf(reply.text, rdflib_format)
+
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith(media_type)
+    assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
+
+
+def test_resource_route_serves_any_iri(server: LiveServer) -> None:
+    iri = "https://notekg.example/id/note/ai#L7-L7"
+    soup = page(server, "/resource?" + urllib.parse.urlencode({"iri": iri}))
+
+    assert soup.select_one(".iri code").get_text() == iri
+
+
+def test_unknown_iri_returns_404_with_suggestion(server: LiveServer) -> None:
+    reply = get(server.url + "/id/benchmark/mmlu-2")
+    suggestions = reply.html().select("ul.suggestions a")
+
+    assert reply.status == 404
+    assert "MMLU" in [link.get_text(strip=True) for link in suggestions]
+    mmlu = next(link for link in suggestions if link.get_text(strip=True) == "MMLU")
+    assert get(absolute(server, mmlu["href"])).status == 200
+
+
+def test_unknown_iri_as_turtle_returns_404(server: LiveServer) -> None:
+    reply = get(server.url + "/id/benchmark/mmlu-2", accept="text/turtle")
+
+    assert reply.status == 404
+
+
+def test_invalid_iri_returns_400(server: LiveServer) -> None:
+    reply = get(
+        server.url + "/resource?" + urllib.parse.urlencode({"iri": "https://x.example/a b>"})
+    )
+
+    assert reply.status == 400
+    assert "invalid IRI" in reply.html().select_one(".error-message").get_text()
+
+
+def test_non_ascii_text_renders(server: LiveServer) -> None:
+    reply = get(server.url + "/id/concept/singularity")
+    descriptions = [
+        element.get_text(strip=True) for element in reply.html().select("p.description")
+    ]
+
+    assert "charset=utf-8" in reply.headers["Content-Type"].lower()
+    assert descriptions == ["Énoncé with non-ASCII text: ∞"]
+
+
+def test_entity_page_links_resolve(server: LiveServer) -> None:
+    statuses = crawl_links(server, page(server, "/id/benchmark/mmlu"))
+
+    failed = {url: status for url, status in statuses.items() if status >= 400}
+    assert failed == {}
+
+
+# Class pages
+
+
+def test_class_page_lists_members(server: LiveServer) -> None:
+    soup = page(server, "/class?" + urllib.parse.urlencode({"iri": str(NK.Benchmark)}))
+    members = [link.get_text(strip=True) for link in soup.select("ol.members a")]
+
+    assert members == ["HellaSwag", "MMLU"]
+
+
+def test_class_page_shows_ontology_comment(server: LiveServer) -> None:
+    soup = page(server, "/class?" + urllib.parse.urlencode({"iri": str(NK.Benchmark)}))
+
+    assert soup.select_one("p.description").get_text(strip=True).startswith("A test suite")
+
+
+def test_class_page_pages_by_hundred(server: LiveServer) -> None:
+    soup = page(server, "/class?" + urllib.parse.urlencode({"iri": str(NK.Record)}))
+    second = page(server, soup.select_one("a[rel=next]")["href"])
+    second_members = [link.get_text(strip=True) for link in second.select("ol.members a")]
+
+    assert len(soup.select("ol.members a")) == 100
+    assert second_members == [f"Record {number:03d}" for number in range(101, RECORD_COUNT + 1)]
+
+
+# Search
+
+
+def test_search_ranks_exact_prefix_then_word(server: LiveServer) -> None:
+    soup = page(server, "/search?q=reasoning")
+    labels = [link.get_text(strip=True) for link in soup.select("ol.results a.result-label")]
+
+    assert labels == [
+        "Reasoning",
+        "Zeta logic",
+        "Reasoning depth",
+        "Commonsense reasoning",
+        "General knowledge & reasoning",
+    ]
+
+
+def test_search_ignores_case(server: LiveServer) -> None:
+    soup = page(server, "/search?q=hellaSWAG")
+    labels = [link.get_text(strip=True) for link in soup.select("ol.results a.result-label")]
+
+    assert labels == ["HellaSwag"]
+
+
+def test_search_matches_descriptions(server: LiveServer) -> None:
+    soup = page(server, "/search?q=everyday+scenario")
+    result = soup.select_one("ol.results li")
+
+    assert result.select_one("a.result-label").get_text(strip=True) == "HellaSwag"
+    assert result.select_one(".result-class").get_text(strip=True) == "(benchmark)"
+    assert (
+        result.select_one(".snippet").get_text(strip=True)
+        == "Tests everyday scenario understanding"
+    )
+
+
+def test_search_filters_by_class(server: LiveServer) -> None:
+    query = urllib.parse.urlencode({"q": "reasoning", "class": str(NK.FocusArea)})
+    soup = page(server, "/search?" + query)
+    labels = [link.get_text(strip=True) for link in soup.select("ol.results a.result-label")]
+
+    assert labels == ["Commonsense reasoning", "General knowledge & reasoning"]
+
+
+def test_search_json_returns_suggestions(server: LiveServer) -> None:
+    reply = get(server.url + "/search.json?q=h100", accept="application/json")
+    suggestions = json.loads(reply.body)
+
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert [item["label"] for item in suggestions] == ["H100", "H100 NVL"]
+    assert suggestions[0] == {
+        "iri": ID + "gpu/h100",
+        "label": "H100",
+        "class": "GPU",
+        "url": "/id/gpu/h100",
+    }
+
+
+def test_search_json_returns_at_most_ten(server: LiveServer) -> None:
+    suggestions = json.loads(get(server.url + "/search.json?q=record").body)
+
+    assert len(suggestions) == 10
+
+
+# Note view
+
+
+def test_note_view_highlights_line_range(server: LiveServer) -> None:
+    query = urllib.parse.urlencode({"iri": ID + "note/ai", "lines": "10-12"})
+    soup = page(server, "/note?" + query)
+
+    assert [row["id"] for row in soup.select("tr.highlighted")] == ["L10", "L11", "L12"]
+    assert soup.select_one("#L1 .line").get_text() == "Skip to content"
+
+
+def test_note_view_lists_resources_from_note(server: LiveServer) -> None:
+    soup = page(server, "/note?" + urllib.parse.urlencode({"iri": ID + "note/ai"}))
+    resources = [item.a.get_text(strip=True) for item in soup.select("ul.note-resources li")]
+
+    assert resources == ["MMLU", "Singularity"]
+
+
+def test_note_view_rejects_bad_line_range(server: LiveServer) -> None:
+    query = urllib.parse.urlencode({"iri": ID + "note/ai", "lines": "9-3"})
+
+    assert get(server.url + "/note?" + query).status == 400
+
+
+# Every page
+
+
+PAGES = [
+    "/",
+    "/id/benchmark/mmlu",
+    "/class?" + urllib.parse.urlencode({"iri": str(NK.Benchmark)}),
+    "/search?q=reasoning",
+    "/note?" + urllib.parse.urlencode({"iri": ID + "note/ai", "lines": "7-7"}),
+    "/id/benchmark/mmlu-2",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_has_title_and_one_h1(server: LiveServer, path: str) -> None:
+    soup = get(server.url + path).html()
+
+    assert soup.title.get_text(strip=True).endswith("notekg")
+    assert len(soup.find_all("h1")) == 1
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_form_controls_have_labels(server: LiveServer, path: str) -> None:
+    soup = get(server.url + path).html()
+    controls = soup.select("input:not([type=submit]):not([type=hidden]), select, textarea")
+    labelled = {label.get("for") for label in soup.find_all("label")}
+
+    assert controls
+    for control in controls:
+        assert control.get("id") in labelled, f"{control} has no label"

@@ -1,0 +1,547 @@
+"""The SPARQL endpoint, downloads and health check, through the real app served over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from servers import (
+    LiveServer,
+    fill_store_from_dataset,
+    parse_rdf_dataset,
+    parse_rdf_graph,
+    send,
+    serve_sample_store,
+)
+from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
+
+from service.engine import OxigraphEngine
+
+NK = "https://notekg.example/ontology#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+NOTE_GRAPH = "https://notekg.example/id/graph/ai"
+PROVENANCE_GRAPH = "https://notekg.example/id/graph/ai/provenance"
+
+BENCHMARK_LABELS = f"""PREFIX nk: <{NK}>
+PREFIX skos: <{SKOS}>
+SELECT ?benchmark ?label WHERE {{ ?benchmark a nk:Benchmark ; skos:prefLabel ?label }}
+ORDER BY ?label"""
+
+SOURCE_SPANS = f"SELECT ?span WHERE {{ ?span a <{NK}SourceSpan> }} ORDER BY ?span"
+
+JSON_RESULTS = {"Accept": "application/sparql-results+json"}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serve_sample_store(tmp_path_factory.mktemp("sparql")) as server:
+        yield server
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """Yield a TCP socket listening on 127.0.0.1 that records whether anything connects."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        sock.settimeout(0.5)
+        yield sock
+
+
+def listener_url(sock: socket.socket, path: str) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+
+
+def assert_no_connection(sock: socket.socket) -> None:
+    with pytest.raises(TimeoutError):
+        connection, _address = sock.accept()
+        connection.close()
+
+
+def get_query(live: LiveServer, query: str, **parameters: str | list[str]) -> str:
+    encoded = urllib.parse.urlencode({"query": query, **parameters}, doseq=True)
+    return f"{live.url}/sparql?{encoded}"
+
+
+def rows_of(reply_json: dict) -> list[dict[str, str]]:
+    return [
+        {name: binding["value"] for name, binding in row.items()}
+        for row in reply_json["results"]["bindings"]
+    ]
+
+
+# Protocol operations
+
+
+def test_get_and_both_posts_return_same_rows(live: LiveServer) -> None:
+    by_get = send(get_query(live, BENCHMARK_LABELS), headers=JSON_RESULTS)
+    by_form = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=urllib.parse.urlencode({"query": BENCHMARK_LABELS}).encode(),
+        headers={**JSON_RESULTS, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    by_body = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=BENCHMARK_LABELS.encode(),
+        headers={**JSON_RESULTS, "Content-Type": "application/sparql-query"},
+    )
+
+    assert by_get.status == 200
+    assert by_form.status == 200
+    assert by_body.status == 200
+    assert [row["label"] for row in rows_of(by_get.json())] == ["HellaSwag", "MMLU"]
+    assert rows_of(by_form.json()) == rows_of(by_get.json())
+    assert rows_of(by_body.json()) == rows_of(by_get.json())
+
+
+def test_query_with_bad_syntax_returns_400(live: LiveServer) -> None:
+    reply = send(get_query(live, "SELECT ?s WHERE { ?s ?p"), headers=JSON_RESULTS)
+
+    assert reply.status == 400
+    assert reply.json()["error"]["title"] == "Bad Request"
+    # Oxigraph's parser names the line and column of the error.
+    assert "error at 1:" in reply.json()["error"]["message"]
+
+
+def test_post_without_query_returns_400(live: LiveServer) -> None:
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=b"default-graph-uri=https%3A%2F%2Fnotekg.example%2Fid%2Fgraph%2Fai",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert reply.status == 400
+    assert "no query" in reply.json()["error"]["message"]
+
+
+def test_get_without_query_for_results_returns_400(live: LiveServer) -> None:
+    reply = send(f"{live.url}/sparql", headers=JSON_RESULTS)
+
+    assert reply.status == 400
+
+
+def test_two_queries_return_400(live: LiveServer) -> None:
+    url = get_query(live, "ASK {}") + "&" + urllib.parse.urlencode({"query": "SELECT * {}"})
+
+    reply = send(url, headers=JSON_RESULTS)
+
+    assert reply.status == 400
+    assert "2 queries" in reply.json()["error"]["message"]
+
+
+def test_query_in_url_and_body_returns_400(live: LiveServer) -> None:
+    reply = send(
+        get_query(live, "ASK {}"),
+        method="POST",
+        data=b"ASK {}",
+        headers={"Content-Type": "application/sparql-query"},
+    )
+
+    assert reply.status == 400
+
+
+def test_post_of_text_plain_returns_415(live: LiveServer) -> None:
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=b"ASK {}",
+        headers={"Content-Type": "text/plain"},
+    )
+
+    assert reply.status == 415
+    assert "application/sparql-query" in reply.json()["error"]["message"]
+
+
+def test_post_in_utf16_returns_415(live: LiveServer) -> None:
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data="ASK {}".encode("utf-16"),
+        headers={"Content-Type": "application/sparql-query; charset=UTF-16"},
+    )
+
+    assert reply.status == 415
+
+
+def test_post_without_content_type_returns_400(live: LiveServer) -> None:
+    address = urllib.parse.urlsplit(live.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        # http.client adds no Content-Type unless it is given.
+        connection.request("POST", "/sparql", body=b"query=ASK%20%7B%7D")
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 400
+
+
+def test_put_returns_405_with_allow(live: LiveServer) -> None:
+    reply = send(get_query(live, "ASK {}"), method="PUT", data=b"")
+
+    assert reply.status == 405
+    allowed = {method.strip() for method in reply.headers["Allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+    assert "PUT" not in allowed
+
+
+# Updates and remote calls
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "LOAD <http://127.0.0.1:9/data.ttl>",
+        "INSERT DATA { <https://notekg.example/id/x> <https://notekg.example/id/p> 1 }",
+        "PREFIX nk: <https://notekg.example/ontology#>\nDELETE WHERE { ?s nk:metric ?o }",
+        "CLEAR ALL",
+    ],
+)
+def test_update_in_query_returns_403(live: LiveServer, query: str) -> None:
+    reply = send(get_query(live, query), headers=JSON_RESULTS)
+
+    assert reply.status == 403
+    assert "read-only" in reply.json()["error"]["message"]
+
+
+def test_update_form_field_returns_403(live: LiveServer) -> None:
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=urllib.parse.urlencode({"update": "CLEAR ALL"}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert reply.status == 403
+    assert "read-only" in reply.json()["error"]["message"]
+
+
+def test_update_body_returns_403(live: LiveServer) -> None:
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=b"CLEAR ALL",
+        headers={"Content-Type": "application/sparql-update"},
+    )
+
+    assert reply.status == 403
+    assert "read-only" in reply.json()["error"]["message"]
+
+
+def test_update_after_update_returns_same_graph(live: LiveServer) -> None:
+    insert = "INSERT DATA { <https://notekg.example/id/x> a <https://notekg.example/ontology#Benchmark> }"
+    send(get_query(live, insert), headers=JSON_RESULTS)
+
+    reply = send(get_query(live, BENCHMARK_LABELS), headers=JSON_RESULTS)
+
+    assert len(rows_of(reply.json())) == 2
+
+
+def test_service_call_returns_403_without_connecting(
+    live: LiveServer, listener: socket.socket
+) -> None:
+    query = f"SELECT * WHERE {{ SERVICE <{listener_url(listener, '/sparql')}> {{ ?s ?p ?o }} }}"
+
+    reply = send(get_query(live, query), headers=JSON_RESULTS)
+
+    assert reply.status == 403
+    assert "SERVICE" in reply.json()["error"]["message"]
+    assert_no_connection(listener)
+
+
+def test_from_remote_iri_reads_only_stored_graphs(
+    live: LiveServer, listener: socket.socket
+) -> None:
+    query = f"SELECT * FROM <{listener_url(listener, '/x')}> WHERE {{ ?s ?p ?o }}"
+
+    reply = send(get_query(live, query), headers=JSON_RESULTS)
+
+    assert reply.status == 200
+    assert rows_of(reply.json()) == []
+    assert_no_connection(listener)
+
+
+def test_from_stored_graph_reads_only_that_graph(live: LiveServer) -> None:
+    query = SOURCE_SPANS.replace("WHERE", f"FROM <{NOTE_GRAPH}> WHERE")
+
+    reply = send(get_query(live, query), headers=JSON_RESULTS)
+
+    assert reply.status == 200
+    assert rows_of(reply.json()) == []
+
+
+# Datasets
+
+
+def test_default_graph_uri_restricts_to_that_graph(live: LiveServer) -> None:
+    in_provenance = send(
+        get_query(live, SOURCE_SPANS, **{"default-graph-uri": PROVENANCE_GRAPH}),
+        headers=JSON_RESULTS,
+    )
+    in_notes = send(
+        get_query(live, SOURCE_SPANS, **{"default-graph-uri": NOTE_GRAPH}),
+        headers=JSON_RESULTS,
+    )
+
+    assert len(rows_of(in_provenance.json())) == 2
+    assert rows_of(in_notes.json()) == []
+
+
+def test_default_graph_uri_overrides_from(live: LiveServer) -> None:
+    query = SOURCE_SPANS.replace("WHERE", f"FROM <{NOTE_GRAPH}> WHERE")
+
+    reply = send(
+        get_query(live, query, **{"default-graph-uri": PROVENANCE_GRAPH}), headers=JSON_RESULTS
+    )
+
+    assert len(rows_of(reply.json())) == 2
+
+
+def test_named_graph_uri_limits_graph_patterns(live: LiveServer) -> None:
+    query = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+    reply = send(
+        get_query(live, query, **{"named-graph-uri": [PROVENANCE_GRAPH]}), headers=JSON_RESULTS
+    )
+
+    assert rows_of(reply.json()) == [{"g": PROVENANCE_GRAPH}]
+
+
+def test_invalid_graph_iri_returns_400(live: LiveServer) -> None:
+    reply = send(
+        get_query(live, "ASK {}", **{"default-graph-uri": "not an iri"}), headers=JSON_RESULTS
+    )
+
+    assert reply.status == 400
+    assert "default-graph-uri" in reply.json()["error"]["message"]
+
+
+# Form and service description
+
+
+def test_get_without_query_from_browser_returns_form(live: LiveServer) -> None:
+    reply = send(f"{live.url}/sparql", headers={"Accept": "text/html,*/*;q=0.8"})
+
+    assert reply.status == 200
+    assert reply.headers.get_content_type() == "text/html"
+    assert '<textarea id="sparql-query" name="query"' in reply.text
+    assert reply.text.count("<details>") >= 6
+
+
+def test_form_examples_run(live: LiveServer) -> None:
+    from service.sparql import EXAMPLE_QUERIES
+
+    for example in EXAMPLE_QUERIES:
+        result_format = "turtle" if example.query.startswith("DESCRIBE") else "json"
+        reply = send(get_query(live, example.query, format=result_format))
+
+        assert reply.status == 200, example.title
+
+
+@pytest.mark.parametrize(
+    ("media_type", "rdflib_format"),
+    [("text/turtle", "turtle"), ("application/rdf+xml", "xml"), ("application/ld+json", "json-ld")],
+)
+def test_get_without_query_for_rdf_returns_service_description(
+    live: LiveServer, media_type: str, rdflib_format: str
+) -> None:
+    reply = send(f"{live.url}/sparql", headers={"Accept": media_type})
+    graph = parse_rdf_graph(reply.body, rdflib_format)
+    service = graph.value(predicate=rdflib.RDF.type, object=rdflib.URIRef(SD + "Service"))
+
+    assert reply.status == 200
+    assert reply.headers.get_content_type() == media_type
+    assert service is not None
+    assert graph.value(service, rdflib.URIRef(SD + "endpoint")) == rdflib.URIRef(
+        f"{live.url}/sparql"
+    )
+    assert (service, rdflib.URIRef(SD + "supportedLanguage"), rdflib.URIRef(SD + "SPARQL11Query")) in graph
+    assert (service, rdflib.URIRef(SD + "feature"), rdflib.URIRef(SD + "UnionDefaultGraph")) in graph
+    assert (
+        service,
+        rdflib.URIRef(SD + "resultFormat"),
+        rdflib.URIRef("http://www.w3.org/ns/formats/SPARQL_Results_JSON"),
+    ) in graph
+
+
+# Real SPARQL clients
+
+
+def test_sparqlwrapper_select(live: LiveServer) -> None:
+    client = SPARQLWrapper(f"{live.url}/sparql")
+    client.setQuery(BENCHMARK_LABELS)
+    client.setReturnFormat(JSON)
+
+    document = client.query().convert()
+
+    assert [row["label"]["value"] for row in document["results"]["bindings"]] == [  # type: ignore[index]
+        "HellaSwag",
+        "MMLU",
+    ]
+
+
+def test_sparqlwrapper_construct(live: LiveServer) -> None:
+    client = SPARQLWrapper(f"{live.url}/sparql")
+    client.setQuery(
+        f"CONSTRUCT {{ ?b <{SKOS}prefLabel> ?l }} WHERE {{ ?b a <{NK}Benchmark> ; <{SKOS}prefLabel> ?l }}"
+    )
+    client.setReturnFormat(TURTLE)
+
+    graph = parse_rdf_graph(client.query().convert(), "turtle")  # type: ignore[arg-type]
+
+    assert len(graph) == 2
+    assert (
+        rdflib.URIRef("https://notekg.example/id/benchmark/mmlu"),
+        rdflib.URIRef(SKOS + "prefLabel"),
+        rdflib.Literal("MMLU"),
+    ) in graph
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "POST_FORM"])
+def test_rdflib_sparqlstore_returns_rows(live: LiveServer, method: str) -> None:
+    store = SPARQLStore(f"{live.url}/sparql", method=method)
+    graph = rdflib.Graph(store=store)
+
+    rows = list(graph.query(BENCHMARK_LABELS))
+
+    assert [str(row.label) for row in rows] == ["HellaSwag", "MMLU"]  # type: ignore[union-attr]
+
+
+# Downloads
+
+DOWNLOAD_FORMATS = {
+    "graph.ttl": ("text/turtle", ox.RdfFormat.TURTLE, "turtle"),
+    "graph.nt": ("application/n-triples", ox.RdfFormat.N_TRIPLES, "nt"),
+    "graph.nq": ("application/n-quads", ox.RdfFormat.N_QUADS, "nquads"),
+    "graph.trig": ("application/trig", ox.RdfFormat.TRIG, "trig"),
+    "graph.jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD, "json-ld"),
+    "graph.rdf": ("application/rdf+xml", ox.RdfFormat.RDF_XML, "xml"),
+}
+SAMPLE_QUADS = 59
+SAMPLE_DISTINCT_TRIPLES = 59
+
+
+@pytest.mark.parametrize("name", list(DOWNLOAD_FORMATS))
+def test_download_loads_in_pyoxigraph_and_rdflib(live: LiveServer, name: str) -> None:
+    media_type, rdf_format, rdflib_format = DOWNLOAD_FORMATS[name]
+
+    reply = send(f"{live.url}/download/{name}")
+    quads = list(ox.parse(reply.body, format=rdf_format))
+    dataset = parse_rdf_dataset(reply.body, rdflib_format)
+
+    assert reply.status == 200
+    assert reply.headers.get_content_type() == media_type
+    assert reply.headers["Content-Disposition"] == f"attachment; filename={name}"
+    assert len(quads) == SAMPLE_QUADS
+    assert len(list(dataset.quads((None, None, None, None)))) == SAMPLE_DISTINCT_TRIPLES
+
+
+@pytest.mark.parametrize("name", ["graph.nq", "graph.trig", "graph.jsonld"])
+def test_quad_download_keeps_named_graphs(live: LiveServer, name: str) -> None:
+    rdf_format = DOWNLOAD_FORMATS[name][1]
+
+    reply = send(f"{live.url}/download/{name}")
+    graph_names = {quad.graph_name.value for quad in ox.parse(reply.body, format=rdf_format)}
+
+    assert graph_names == {NOTE_GRAPH, PROVENANCE_GRAPH}
+
+
+def test_unknown_download_returns_404(live: LiveServer) -> None:
+    reply = send(f"{live.url}/download/graph.xlsx")
+
+    assert reply.status == 404
+    assert "graph.ttl" in reply.json()["error"]["message"]
+
+
+def test_download_is_serialized_once_per_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[ox.RdfFormat] = []
+    real_dump = OxigraphEngine.dump
+
+    def counting_dump(self: OxigraphEngine, rdf_format: ox.RdfFormat, prefixes: dict | None = None) -> bytes:
+        calls.append(rdf_format)
+        return real_dump(self, rdf_format, prefixes)
+
+    monkeypatch.setattr(OxigraphEngine, "dump", counting_dump)
+
+    with serve_sample_store(tmp_path, reload_interval=0.05) as server:
+        first = send(f"{server.url}/download/graph.nt")
+        second = send(f"{server.url}/download/graph.nt")
+        fill_store_from_dataset(server.app.extensions["notekg.config"].database_url, str(_extra_graph(tmp_path)))
+        _wait_for_generation(server, 2)
+        third = send(f"{server.url}/download/graph.nt")
+
+    assert second.body == first.body
+    assert calls == [ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_TRIPLES]
+    assert b"<https://notekg.example/id/extra>" in third.body
+
+
+def _extra_graph(directory: Path) -> Path:
+    path = directory / "extra.trig"
+    path.write_text(
+        "<https://notekg.example/id/graph/extra> {\n"
+        "  <https://notekg.example/id/extra> <http://www.w3.org/2000/01/rdf-schema#label> \"extra\" .\n"
+        "}\n"
+    )
+    return path
+
+
+def _wait_for_generation(server: LiveServer, generation: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if send(f"{server.url}/health").json()["generation"] == generation:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the service did not load generation {generation} within 10 s")
+
+
+def test_conditional_download_returns_304(live: LiveServer) -> None:
+    first = send(f"{live.url}/download/graph.ttl")
+
+    second = send(f"{live.url}/download/graph.ttl", headers={"If-None-Match": first.headers["ETag"]})
+
+    assert second.status == 304
+
+
+# Health and logging
+
+
+def test_health_reports_generation_and_triples(live: LiveServer) -> None:
+    reply = send(f"{live.url}/health")
+
+    assert reply.status == 200
+    assert reply.json() == {"status": "ok", "generation": 1, "triples": SAMPLE_QUADS}
+
+
+def test_sparql_request_is_logged(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="service.sparql")
+
+    send(get_query(live, "ASK {}"), headers=JSON_RESULTS)
+
+    messages = [record.getMessage() for record in caplog.records if record.name == "service.sparql"]
+    assert any(message.startswith("GET /sparql 200 ") and message.endswith(" ms") for message in messages)
+
+
+def test_rejected_method_is_logged(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="service.sparql")
+
+    send(f"{live.url}/sparql", method="DELETE")
+
+    messages = [record.getMessage() for record in caplog.records if record.name == "service.sparql"]
+    assert any(message.startswith("DELETE /sparql 405 ") for message in messages)

@@ -1,0 +1,456 @@
+"""Tests of recovering table cells from rows whose cell boundaries were lost.
+
+The expected tables are the cells a person reads on the page, written out by hand. The code
+under test never sees them: it finds the cells from the rows' content.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.document import LineSpan, RawTable, Table
+from ingest.problems import Problem, Severity
+from ingest.table_scoring import open_gaps, splits_number_from_unit, token_shape
+from ingest.tables import TableHints, recover_table
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+AI_NOTE = REPOSITORY / "data" / "notes" / "ai.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tables"
+
+H100_HINTS = TableHints(
+    columns=("Feature", "H100 PCIe", "H100 SXM", "H100 NVL"),
+    row_labels=(
+        "Connection",
+        "RAM to VRAM Speed",
+        "GPU to GPU Speed",
+        "VRAM Type",
+        "VRAM Size",
+        "Best For",
+        "Key Downside",
+    ),
+)
+H100_ROWS = [
+    [
+        "Connection",
+        "Standard PCIe slot",
+        "Custom socket on DGX/HGX boards",
+        "PCIe slot (two cards bridged)",
+    ],
+    [
+        "RAM to VRAM Speed",
+        "Slower (limited by PCIe bus)",
+        "Fastest",
+        "Slower (limited by PCIe bus)",
+    ],
+    [
+        "GPU to GPU Speed",
+        "Slower",
+        "Fastest (via NVLink on the board)",
+        "Very Fast (via dedicated NVLink Bridge)",
+    ],
+    ["VRAM Type", "HBM2e", "HBM3", "HBM3"],
+    ["VRAM Size", "80 GB", "80 GB", "192 GB total (2x 96 GB)"],
+    [
+        "Best For",
+        "General compatibility, single-card setups where PCIe bandwidth isn't a bottleneck.",
+        "Demanding single-GPU or multi-GPU tasks needing the highest RAM-to-GPU bandwidth.",
+        "Dual-GPU tasks with massive data transfer between the two GPUs.",
+    ],
+    [
+        "Key Downside",
+        "Slower data transfer to and from system RAM.",
+        "Requires specific, expensive motherboards (DGX/HGX).",
+        "Acts as a pair; not ideal for scaling beyond two bridged GPUs.",
+    ],
+]
+
+BENCHMARK_HINTS = TableHints(columns=("Benchmark", "Focus Area", "Description", "Example Metrics"))
+BENCHMARK_ROWS = [
+    [
+        "MMLU (Massive Multitask Language Understanding)",
+        "General knowledge & reasoning",
+        "57 subjects covering STEM, humanities, social sciences, etc.",
+        "Accuracy (%)",
+    ],
+    ["HellaSwag", "Commonsense reasoning", "Tests everyday scenario understanding", "Accuracy (%)"],
+    [
+        "ARC (AI2 Reasoning Challenge)",
+        "Logical reasoning",
+        "Grade-school-level science and reasoning questions",
+        "Accuracy (%)",
+    ],
+    [
+        "GSM8K (Grade School Math 8K)",
+        "Math reasoning",
+        "Solving elementary school-level math problems",
+        "Accuracy (%)",
+    ],
+    ["MATH", "Advanced math", "Tests high-school & olympiad-level math ability", "Accuracy (%)"],
+    [
+        "BBH (BigBench Hard)",
+        "Complex reasoning",
+        "Harder subset of BigBench tasks, including ethics, social dynamics",
+        "Accuracy (%)",
+    ],
+    [
+        "TruthfulQA",
+        "Truthfulness",
+        "Measures resistance to misinformation and factual consistency",
+        "Truthfulness Score (%)",
+    ],
+    [
+        "MT-Bench",
+        "Multi-turn chat",
+        "Evaluates LLMs in a conversational multi-turn dialogue setting",
+        "Score (1-10)",
+    ],
+    ["HumanEval", "Code generation", "Tests LLMs' ability to write functional code", "Pass@1 (%)"],
+    [
+        "MBPP (Multi-turn Python Benchmark)",
+        "Python programming",
+        "Evaluates Python code generation for multi-turn problem-solving",
+        "Pass@1 (%)",
+    ],
+    [
+        "OpenAI's Chatbot Arena",
+        "Overall LLM ranking",
+        "Human preference ranking of chatbot responses",
+        "Elo Score",
+    ],
+    [
+        "AGIEval",
+        "Human-like intelligence",
+        "Measures model performance on human exams (SAT, GRE, LSAT, etc.)",
+        "Score (%)",
+    ],
+    [
+        "SuperGLUE",
+        "NLP general tasks",
+        "Evaluates performance across a variety of NLP tasks",
+        "Accuracy (%)",
+    ],
+    [
+        "TyDiQA",
+        "Multilingual QA",
+        "Tests question-answering ability in multiple languages",
+        "F1 Score",
+    ],
+    [
+        "GSM-PLUS",
+        "Math reasoning & tool use",
+        "An extension of GSM8K that requires planning and tool use",
+        "Accuracy (%)",
+    ],
+    [
+        "TMGBench",
+        "Table-based reasoning",
+        "A benchmark for table-based machine reading comprehension",
+        "F1 Score",
+    ],
+    [
+        "VL-RewardBench",
+        "Vision-language alignment",
+        "Evaluates how well vision-language models align with human preferences",
+        "Accuracy (%)",
+    ],
+]
+
+MODEL_HINTS = TableHints(columns=("Model", "Year", "Parameters", "Licence"))
+MODEL_ROWS = [
+    ["Llama 2", "2023", "70B", "Llama 2 Community License"],
+    ["Mistral 7B", "2023", "7B", "Apache 2.0"],
+    ["GPT-2", "2019", "1.5B", "MIT"],
+    ["Falcon 40B", "2023", "40B", "Apache 2.0"],
+    ["BLOOM", "2022", "176B", "BigScience RAIL License"],
+    ["Phi-3 Mini", "2024", "3.8B", "MIT"],
+]
+
+PEOPLE_HINTS = TableHints(columns=("Name", "Role", "Description"))
+PEOPLE_ROWS = [
+    [
+        "Ada Lovelace",
+        "Mathematician",
+        "Wrote the first published algorithm intended for a machine.",
+    ],
+    ["Alan Turing", "Computer scientist", "Formalised computation with the universal machine."],
+    [
+        "Grace Hopper",
+        "Rear admiral",
+        "Built the first compiler and pushed for readable programming languages.",
+    ],
+    [
+        "Linus Torvalds",
+        "Software engineer",
+        "Created the Linux kernel and the Git version control system.",
+    ],
+    [
+        "Margaret Hamilton",
+        "Software engineer",
+        "Led the team that wrote the Apollo flight software.",
+    ],
+    ["Tim Berners-Lee", "Physicist", "Invented the World Wide Web while working at CERN."],
+]
+
+LAPTOP_HINTS = TableHints(
+    columns=("Spec", "MacBook Air M3", "ThinkPad X1 Carbon", "Dell XPS 13"),
+    row_labels=("Processor", "Memory", "Weight", "Battery Life", "Best For", "Main Drawback"),
+)
+LAPTOP_ROWS = [
+    ["Processor", "Apple M3", "Intel Core Ultra 7", "Intel Core Ultra 7"],
+    ["Memory", "16 GB", "32 GB", "16 GB"],
+    ["Weight", "1.24 kg", "1.09 kg", "1.19 kg"],
+    [
+        "Battery Life",
+        "Up to 18 hours (video playback)",
+        "About 15 hours",
+        "Up to 13 hours (mixed use)",
+    ],
+    [
+        "Best For",
+        "Students who want a silent, fanless machine.",
+        "Business travellers who type all day.",
+        "Developers who want a small Linux laptop.",
+    ],
+    [
+        "Main Drawback",
+        "Only two USB-C ports.",
+        "Expensive once fully configured.",
+        "Glossy screen reflects office lights.",
+    ],
+]
+
+
+def raw_table_from_lines(lines: list[str], first_line: int) -> RawTable:
+    numbered = [(first_line + offset, line) for offset, line in enumerate(lines)]
+    return RawTable(numbered, LineSpan(first_line, first_line + len(lines) - 1))
+
+
+def note_table(header: str) -> RawTable:
+    """Return the table of the AI note that starts with ``header`` and ends at a blank line."""
+    lines = AI_NOTE.read_text(encoding="utf-8").split("\n")
+    start = lines.index(header)
+    end = lines.index("", start)
+    return raw_table_from_lines(lines[start:end], start + 1)
+
+
+def fixture_table(name: str) -> RawTable:
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    return raw_table_from_lines(lines, 1)
+
+
+def rows_of(table: Table) -> list[list[str]]:
+    return [row.cells for row in table.rows]
+
+
+def assert_correct_or_reported(
+    raw: RawTable, table: Table, problems: list[Problem], expected: list[list[str]]
+) -> None:
+    """Check that every returned row is right and every left-out row is reported."""
+    expected_by_line = {line: cells for (line, _), cells in zip(raw.lines[1:], expected)}
+    reported_lines = {problem.line for problem in problems}
+    returned_lines = {row.span.start for row in table.rows}
+    for row in table.rows:
+        assert row.cells == expected_by_line[row.span.start]
+    for line in expected_by_line:
+        assert line in returned_lines or line in reported_lines
+
+
+H100_HEADER = "Feature H100 PCIe H100 SXM H100 NVL"
+BENCHMARK_HEADER = "Benchmark Focus Area Description Example Metrics"
+
+
+def test_h100_table_with_hints() -> None:
+    raw = note_table(H100_HEADER)
+
+    table, problems = recover_table(raw, "ai.txt", H100_HINTS)
+
+    assert problems == []
+    assert table is not None
+    assert table.header == list(H100_HINTS.columns or ())
+    assert rows_of(table) == H100_ROWS
+    assert [row.span for row in table.rows] == [LineSpan(line, line) for line, _ in raw.lines[1:]]
+    assert table.header_span == LineSpan(raw.lines[0][0], raw.lines[0][0])
+    assert table.span == raw.span
+
+
+def test_benchmarks_table_with_hints() -> None:
+    raw = note_table(BENCHMARK_HEADER)
+
+    table, problems = recover_table(raw, "ai.txt", BENCHMARK_HINTS)
+
+    assert problems == []
+    assert table is not None
+    assert table.header == ["Benchmark", "Focus Area", "Description", "Example Metrics"]
+    assert len(table.rows) == 17
+    for row, expected in zip(table.rows, BENCHMARK_ROWS):
+        assert row.cells == expected
+
+
+def test_h100_table_without_hints() -> None:
+    raw = note_table(H100_HEADER)
+
+    table, problems = recover_table(raw, "ai.txt")
+
+    assert table is not None
+    assert table.header == ["Feature", "H100 PCIe", "H100 SXM", "H100 NVL"]
+    assert_correct_or_reported(raw, table, problems, H100_ROWS)
+    assert len(table.rows) >= 3
+
+
+def test_benchmarks_without_hints_reports_header() -> None:
+    raw = note_table(BENCHMARK_HEADER)
+
+    table, problems = recover_table(raw, "ai.txt")
+
+    assert table is None
+    assert len(problems) == 1
+    assert problems[0].line == raw.lines[0][0]
+    assert "could not be split into 4 cells" in problems[0].message
+    assert "add columns to the table's mapping" in problems[0].message
+
+
+def test_transposed_laptops_with_hints() -> None:
+    raw = fixture_table("laptops.txt")
+
+    table, problems = recover_table(raw, "laptops.txt", LAPTOP_HINTS)
+
+    assert problems == []
+    assert table is not None
+    assert rows_of(table) == LAPTOP_ROWS
+
+
+@pytest.mark.parametrize("hints", [MODEL_HINTS, None], ids=["hinted", "unhinted"])
+def test_numeric_model_table(hints: TableHints | None) -> None:
+    raw = fixture_table("models.txt")
+
+    table, problems = recover_table(raw, "models.txt", hints)
+
+    assert table is not None
+    assert table.header == ["Model", "Year", "Parameters", "Licence"]
+    assert_correct_or_reported(raw, table, problems, MODEL_ROWS)
+    assert len(table.rows) >= 4
+
+
+def test_numeric_model_table_hinted_rows() -> None:
+    raw = fixture_table("models.txt")
+
+    table, _ = recover_table(raw, "models.txt", MODEL_HINTS)
+
+    assert table is not None
+    assert rows_of(table) == MODEL_ROWS[:5]
+
+
+@pytest.mark.parametrize("hints", [PEOPLE_HINTS, None], ids=["hinted", "unhinted"])
+def test_people_table_with_sentences(hints: TableHints | None) -> None:
+    raw = fixture_table("people.txt")
+
+    table, problems = recover_table(raw, "people.txt", hints)
+
+    assert table is not None
+    assert table.header == ["Name", "Role", "Description"]
+    assert_correct_or_reported(raw, table, problems, PEOPLE_ROWS)
+    assert len(table.rows) >= 4
+
+
+def test_ambiguous_row_reported_not_guessed() -> None:
+    raw = raw_table_from_lines(["Codename Team", "Blue Harbour Night Owl"], 10)
+
+    table, problems = recover_table(raw, "teams.txt", TableHints(columns=("Codename", "Team")))
+
+    assert table is not None
+    assert table.rows == []
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem.line == 11
+    assert problem.severity is Severity.WARNING
+    assert "'Blue Harbour Night Owl' could not be split into 2 cells with confidence" in problem.message
+    assert "Blue | Harbour Night Owl" in problem.message
+    assert "Blue Harbour | Night Owl" in problem.message
+    assert "Blue Harbour Night | Owl" in problem.message
+    assert "add row_labels or columns to the table's mapping" in problem.message
+
+
+def test_header_not_matching_columns_reported() -> None:
+    raw = note_table(BENCHMARK_HEADER)
+    hints = TableHints(columns=("Benchmark", "Area", "Description", "Metric"))
+
+    table, problems = recover_table(raw, "ai.txt", hints)
+
+    assert table is None
+    assert len(problems) == 1
+    assert problems[0].line == raw.lines[0][0]
+    assert BENCHMARK_HEADER in problems[0].message
+    assert "'Benchmark Area Description Metric'" in problems[0].message
+
+
+def test_row_without_label_reported() -> None:
+    lines = ["Spec Phone A Phone B", "Colour Black White", "Storage 128 GB 256 GB"]
+    raw = raw_table_from_lines(lines, 1)
+    hints = TableHints(columns=("Spec", "Phone A", "Phone B"), row_labels=("Colour", "Memory"))
+
+    table, problems = recover_table(raw, "phones.txt", hints)
+
+    assert table is not None
+    assert rows_of(table) == [["Colour", "Black", "White"]]
+    assert [problem.line for problem in problems] == [3]
+    assert "does not start with any of the mapping's row_labels" in problems[0].message
+
+
+def test_row_labels_matched_out_of_order() -> None:
+    lines = ["Spec Phone A Phone B", "Storage 128 GB 256 GB", "Colour Black White"]
+    raw = raw_table_from_lines(lines, 1)
+    hints = TableHints(columns=("Spec", "Phone A", "Phone B"), row_labels=("Colour", "Storage"))
+
+    table, problems = recover_table(raw, "phones.txt", hints)
+
+    assert problems == []
+    assert table is not None
+    assert rows_of(table) == [["Storage", "128 GB", "256 GB"], ["Colour", "Black", "White"]]
+
+
+def test_row_with_too_few_words_reported() -> None:
+    raw = raw_table_from_lines(["Name Role Team", "Ada Lovelace"], 1)
+
+    table, problems = recover_table(raw, "t.txt", TableHints(columns=("Name", "Role", "Team")))
+
+    assert table is not None
+    assert table.rows == []
+    assert len(problems) == 1
+    assert "could not be split into 3 cells" in problems[0].message
+
+
+def test_empty_table_reported() -> None:
+    table, problems = recover_table(RawTable([], LineSpan(5, 5)), "t.txt")
+
+    assert table is None
+    assert [problem.line for problem in problems] == [5]
+
+
+def test_split_row_with_parenthesised_name() -> None:
+    tokens = "ARC (AI2 Reasoning Challenge) Logical reasoning".split()
+
+    assert open_gaps(tokens) == [1, 4]
+
+
+def test_no_cell_starts_with_lowercase_word_or_ampersand() -> None:
+    tokens = "Math reasoning & tool use An extension".split()
+
+    assert open_gaps(tokens) == [5]
+
+
+def test_number_kept_with_unit() -> None:
+    assert splits_number_from_unit("80", "GB") == 1.0
+    assert splits_number_from_unit("7", "Intel") == 0.0
+    assert splits_number_from_unit("GB", "80") == 0.0
+
+
+def test_token_shapes() -> None:
+    assert token_shape("(%)") == "paren"
+    assert token_shape("2023") == "number"
+    assert token_shape("70B") == "quantity"
+    assert token_shape("PCIe") == "acronym"
+    assert token_shape("Accuracy") == "capitalised"
+    assert token_shape("iPhone") == "mixed"
+    assert token_shape("reasoning") == "lower"
