@@ -247,7 +247,9 @@ def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], dict[tuple[Any, 
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError as error:
         raise MappingError(
-            shown, 1, "invalid YAML: nested too deep; write it with fewer levels of lists and mappings"
+            shown,
+            1,
+            "invalid YAML: nested too deep; write it with fewer levels of lists and mappings",
         ) from error
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -262,7 +264,9 @@ def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], dict[tuple[Any, 
         data = _to_python(node, (), lines, shown, frozenset())
     except RecursionError as error:
         raise MappingError(
-            shown, 1, "the mapping is nested too deep; write it with fewer levels of lists and mappings"
+            shown,
+            1,
+            "the mapping is nested too deep; write it with fewer levels of lists and mappings",
         ) from error
     if not isinstance(data, dict):
         raise MappingError(shown, node.start_mark.line + 1, "the mapping must be a YAML mapping of keys")
@@ -279,7 +283,9 @@ def _to_python(
     """Convert a composed YAML node to plain data; ``parents`` holds the ids of enclosing nodes."""
     if id(node) in parents:
         raise MappingError(
-            shown, node.start_mark.line + 1, "a YAML alias refers to a node that contains it; remove the alias"
+            shown,
+            node.start_mark.line + 1,
+            "a YAML alias refers to a node that contains it; remove the alias",
         )
     parents = parents | {id(node)}
     lines[at] = node.start_mark.line + 1
@@ -299,7 +305,9 @@ def _to_python(
             lines[(*at, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*at, i), lines, shown, parents) for i, item in enumerate(node.value)]
+        return [
+            _to_python(item, (*at, i), lines, shown, parents) for i, item in enumerate(node.value)
+        ]
     if node.tag.endswith(":bool"):
         return node.value.lower() in ("true", "yes", "on")
     return node.value

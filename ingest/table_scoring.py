@@ -74,7 +74,7 @@ JOINER_TOKENS = frozenset({"&", "+", "/", "-", "–", "—", "|", ":", ";", ",",
 NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 SHAPES = ("paren", "number", "quantity", "lower", "mixed", "acronym", "capitalised", "symbol")
 CASE_STYLES = ("single", "sentence", "title", "mixed")
-# Below this weight of other rows, a column profile says too little to score against.
+# Below this weight of other rows, a column profile contains too little evidence to score against.
 MIN_PROFILE_WEIGHT = 0.5
 # Lower bound of the standard deviation of log token counts in a column, so that a column whose
 # cells all have the same length does not rule out every other length.
@@ -118,7 +118,7 @@ def can_start_cell(token: str) -> bool:
 
 
 def parenthesis_depths(tokens: Sequence[str]) -> list[int] | None:
-    """Return the nesting depth before each token, or None when the row's parentheses do not balance."""
+    """Return the parenthesis depth before each token, or None when they do not balance."""
     depths = []
     depth = 0
     for token in tokens:
@@ -130,7 +130,7 @@ def parenthesis_depths(tokens: Sequence[str]) -> list[int] | None:
 
 
 def open_gaps(tokens: Sequence[str]) -> list[int]:
-    """Return the token indexes where a cell may start: outside parentheses, not a lowercase word."""
+    """Return the token indexes where a cell may start (outside parentheses, no lowercase word)."""
     depths = parenthesis_depths(tokens)
     gaps = []
     for index in range(1, len(tokens)):
@@ -205,12 +205,14 @@ BOUNDARY_FEATURES: dict[str, Callable[[str, str], float]] = {
 
 def boundary_score(before: str, after: str) -> float:
     """Score a cell boundary between the tokens ``before`` and ``after``."""
-    return sum(WEIGHTS[name] * feature(before, after) for name, feature in BOUNDARY_FEATURES.items())
+    return sum(
+        WEIGHTS[name] * feature(before, after) for name, feature in BOUNDARY_FEATURES.items()
+    )
 
 
 @dataclass(frozen=True)
 class CellFacts:
-    """What the column and resemblance features need to know about one candidate cell."""
+    """Facts about one candidate cell, as the column and resemblance features use them."""
 
     text: str
     core_count: int  # tokens outside parentheses, at least 1
@@ -247,7 +249,11 @@ def case_style(tokens: Sequence[str]) -> str:
 
 def describe_cell(tokens: Sequence[str]) -> CellFacts:
     depths = parenthesis_depths(tokens) or [0] * len(tokens)
-    core = [token for token, depth in zip(tokens, depths) if depth == 0 and not token.startswith("(")]
+    core = [
+        token
+        for token, depth in zip(tokens, depths, strict=True)
+        if depth == 0 and not token.startswith("(")
+    ]
     text = " ".join(tokens)
     last = tokens[-1].rstrip(".,;:")
     return CellFacts(
@@ -302,7 +308,7 @@ class ColumnProfile:
 
 
 def log_share(count: float, total: float, categories: int) -> float:
-    """Return the smoothed log share of one category, so an unseen category is unlikely, not impossible."""
+    """Return the smoothed log share of one category: an unseen one is unlikely, not impossible."""
     return math.log((count + 0.5) / (total + 0.5 * categories))
 
 

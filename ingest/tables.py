@@ -2,9 +2,9 @@
 
 Notes saved from the web as plain text keep each table row on one line, with single spaces
 between all words, so the cell boundaries are gone. ``recover_table`` finds them again from
-the content: every way of cutting a row into the expected number of cells is scored with the
-features in ``ingest.table_scoring``, and a row is accepted only when its best split beats the
-runner-up by ``MIN_MARGIN``. Rows that stay ambiguous are reported, never guessed.
+the content. It scores every way of cutting a row into the expected number of cells with the
+features in ``ingest.table_scoring``. A row is accepted only when its best split beats the
+runner-up by ``MIN_MARGIN``, and rows that stay ambiguous are reported, never guessed.
 
 The scores of one row depend on the other rows: column profiles are estimated from the
 current splits of the other rows, weighted by how likely each split is, and the rows are
@@ -54,7 +54,7 @@ ROW_FIX = (
 
 @dataclass(frozen=True)
 class TableHints:
-    """What the mapping says about a table: column names and, for a transposed table, the row labels."""
+    """Column names and, for a transposed table, row labels that the mapping gives for a table."""
 
     columns: tuple[str, ...] | None = None
     row_labels: tuple[str, ...] | None = None
@@ -74,7 +74,7 @@ class _RowTask:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Which columns get column profiles, and whether value cells must resemble each other."""
+    """Settings of one split: the columns that get profiles, the transposition and the margin."""
 
     profiled_columns: frozenset[int]
     transposed: bool
@@ -123,9 +123,10 @@ def recover_table(
     The first line of ``raw.lines`` is the header row and the rest are data rows. With
     ``hints.columns`` the header line must equal the column names joined by spaces. With
     ``hints.row_labels`` the table is transposed: each data row starts with one of the labels,
-    which becomes its first cell. Without hints the header cells and the cell count are
-    inferred from the content. Rows that cannot be split with confidence are left out and
-    reported as warnings. Returns (None, problems) when the header cannot be split.
+    which becomes its first cell. Without ``hints.columns`` the header cells and the cell
+    count are inferred from the content, and rows need the wider ``MIN_MARGIN_WITHOUT_HINTS``.
+    Rows that cannot be split with confidence are left out and reported as warnings. Returns
+    (None, problems) when the header does not match ``hints.columns`` or cannot be split.
     """
     hints = hints or TableHints()
     if not raw.lines:
@@ -147,16 +148,16 @@ def recover_table(
         transposed = hints.row_labels is not None
         results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
     else:
-        header_or_problem, transposed, results = _infer_header(
+        header_or_problem, transposed, inferred_results = _infer_header(
             header_line, header_tokens, data_lines, hints, path
         )
         if isinstance(header_or_problem, Problem):
             return None, [header_or_problem]
         header = header_or_problem
-        if results is None:
+        if inferred_results is None:
             results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
         else:
-            problems = []
+            results, problems = inferred_results, []
 
     rows = []
     for result in results:
@@ -187,7 +188,9 @@ def _split_data_rows(
                 tasks.append(task_or_problem)
         return _split_rows(tasks, _Layout(frozenset(), True, margin)), problems
 
-    tasks = [_RowTask(line, text, None, tuple(text.split()), cell_count, 0) for line, text in data_lines]
+    tasks = [
+        _RowTask(line, text, None, tuple(text.split()), cell_count, 0) for line, text in data_lines
+    ]
     profiled = frozenset({0}) if transposed else frozenset(range(cell_count))
     return _split_rows(tasks, _Layout(profiled, transposed, margin)), problems
 
@@ -231,16 +234,22 @@ def _infer_header(
 
     text = " ".join(header_tokens)
     if hints.row_labels is not None or not data_lines:
-        reason = "has no data rows to count its cells" if not data_lines else "has no repeated prefix"
+        reason = (
+            "has no data rows to count its cells" if not data_lines else "has no repeated prefix"
+        )
         message = (
             f"table header {_brief(text)!r} could not be split into cells because the table "
             f"{reason}; add columns to the table's mapping"
         )
         return Problem(path, header_line, message), False, None
 
+    # NOTE: a header of one-word titles ("Benchmark Focus Area ...") has no boundary signals, so
+    # it is split only when its token count equals the cell count. Other headers are reported.
     cell_count, results = _choose_cell_count(data_lines, len(header_tokens))
     header_task = _RowTask(header_line, text, None, header_tokens, cell_count, 0)
-    header_result = _split_rows([header_task], _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS))[0]
+    header_result = _split_rows(
+        [header_task], _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS)
+    )[0]
     if not header_result.confident:
         confident_rows = sum(result.confident for result in results)
         message = (
@@ -263,10 +272,12 @@ def _split_at_repeated_token(tokens: tuple[str, ...]) -> list[str] | None:
         if len(positions) < 2 or positions[0] == 0:
             continue
         ends = positions[1:] + [len(tokens)]
-        lengths = {end - start for start, end in zip(positions, ends)}
+        lengths = {end - start for start, end in zip(positions, ends, strict=True)}
         if len(lengths) == 1 and lengths.pop() >= 2:
             cells = [" ".join(tokens[: positions[0]])]
-            cells += [" ".join(tokens[start:end]) for start, end in zip(positions, ends)]
+            cells += [
+                " ".join(tokens[start:end]) for start, end in zip(positions, ends, strict=True)
+            ]
             return cells
     return None
 
@@ -282,10 +293,11 @@ def _choose_cell_count(
     consistent wins. The count of confidently split rows cannot decide, because a small count
     often splits every row confidently at its single strongest boundary.
     """
-    best: tuple[tuple[int, float], int, list[_RowResult]] | None = None
+    best: tuple[tuple[float, float], int, list[_RowResult]] | None = None
     for cell_count in range(2, min(header_token_count, MAX_INFERRED_CELLS) + 1):
         tasks = [
-            _RowTask(line, text, None, tuple(text.split()), cell_count, 0) for line, text in data_lines
+            _RowTask(line, text, None, tuple(text.split()), cell_count, 0)
+            for line, text in data_lines
         ]
         layout = _Layout(frozenset(range(cell_count)), False, MIN_MARGIN_WITHOUT_HINTS)
         results = _split_rows(tasks, layout)
@@ -333,7 +345,9 @@ def _column_consistency(results: list[_RowResult], cell_count: int) -> float:
 def _split_rows(tasks: list[_RowTask], layout: _Layout) -> list[_RowResult]:
     """Split each row, rescoring against the other rows' column profiles until stable."""
     candidates = [_enumerate_candidates(task, layout) for task in tasks]
-    results = [_rank(task, found, None, layout) for task, found in zip(tasks, candidates)]
+    results = [
+        _rank(task, found, None, layout) for task, found in zip(tasks, candidates, strict=True)
+    ]
     if not layout.profiled_columns:
         return results
 
@@ -341,7 +355,7 @@ def _split_rows(tasks: list[_RowTask], layout: _Layout) -> list[_RowResult]:
         profiles = _profiles_without_each_row(results, layout)
         new_results = [
             _rank(task, found, row_profiles, layout)
-            for task, found, row_profiles in zip(tasks, candidates, profiles)
+            for task, found, row_profiles in zip(tasks, candidates, profiles, strict=True)
         ]
         stable = [r.best_cells() for r in new_results] == [r.best_cells() for r in results]
         stable = stable and [r.confident for r in new_results] == [r.confident for r in results]
@@ -368,7 +382,7 @@ def _enumerate_candidates(task: _RowTask, layout: _Layout) -> list[_Candidate] |
         starts = (0, *chosen)
         ends = (*chosen, len(tokens))
         cells = []
-        for start, end in zip(starts, ends):
+        for start, end in zip(starts, ends, strict=True):
             if (start, end) not in facts_cache:
                 facts_cache[(start, end)] = describe_cell(tokens[start:end])
             cells.append(facts_cache[(start, end)])
@@ -408,22 +422,26 @@ def _rank(
 
     top = scored[0][0]
     total = sum(math.exp(score - top) for score, _ in scored)
-    kept = scored[:KEPT_CANDIDATES]
-    weights = [math.exp(score - top) / total for score, _ in kept]
-    return _RowResult(task, kept, weights, layout.min_margin)
+    top_candidates = scored[:KEPT_CANDIDATES]
+    weights = [math.exp(score - top) / total for score, _ in top_candidates]
+    return _RowResult(task, top_candidates, weights, layout.min_margin)
 
 
 def _profiles_without_each_row(
     results: list[_RowResult], layout: _Layout
 ) -> list[dict[int, ColumnProfile]]:
-    """Build, for each row, the column profiles of all the other rows' weighted candidates."""
+    """Build, for each row, the column profiles of all the other rows' weighted candidates.
+
+    NOTE: this is quadratic in the row count: about 1 s for 100 rows with hints, measured on
+    the development machine. Tables in notes are far smaller.
+    """
     row_profiles = []
     for index in range(len(results)):
         profiles = {column: ColumnProfile() for column in layout.profiled_columns}
         for other_index, other in enumerate(results):
             if other_index == index:
                 continue
-            for (_, candidate), weight in zip(other.ranked, other.weights):
+            for (_, candidate), weight in zip(other.ranked, other.weights, strict=True):
                 for offset, cell in enumerate(candidate.cells):
                     column = other.task.first_column + offset
                     if column in profiles:
@@ -435,7 +453,9 @@ def _profiles_without_each_row(
 def _row_problem(result: _RowResult, cell_count: int, path: str) -> Problem:
     text = _brief(result.task.text)
     if result.failure is not None:
-        message = f"row {text!r} could not be split into {cell_count} cells: {result.failure}; {ROW_FIX}"
+        message = (
+            f"row {text!r} could not be split into {cell_count} cells: {result.failure}; {ROW_FIX}"
+        )
     else:
         message = (
             f"row {text!r} could not be split into {cell_count} cells with confidence; "
@@ -445,10 +465,10 @@ def _row_problem(result: _RowResult, cell_count: int, path: str) -> Problem:
 
 
 def _candidate_list(result: _RowResult) -> str:
-    shown = []
+    candidate_texts = []
     for rank, (score, _) in enumerate(result.ranked[:3]):
-        shown.append(f"{' | '.join(result.cells(rank))!r} (score {score:.1f})")
-    return "best candidate splits: " + ", ".join(shown)
+        candidate_texts.append(f"{' | '.join(result.cells(rank))!r} (score {score:.1f})")
+    return "best candidate splits: " + ", ".join(candidate_texts)
 
 
 def _brief(text: str, limit: int = 50) -> str:

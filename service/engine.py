@@ -136,6 +136,8 @@ class OxigraphEngine:
         max_rows: int = 10_000,
     ) -> QueryResult:
         check_query_is_safe(sparql, self.service_allowlist)
+        default_nodes = _graph_nodes(default_graphs, "default graph")
+        named_nodes = _graph_nodes(named_graphs, "named graph")
 
         if not self._slots.acquire(blocking=False):
             raise EngineBusy("too many queries are running; retry in a few seconds")
@@ -144,7 +146,7 @@ class OxigraphEngine:
         cancelled = threading.Event()
         worker = threading.Thread(
             target=self._run,
-            args=(future, cancelled, sparql, default_graphs, named_graphs, max_rows),
+            args=(future, cancelled, sparql, default_nodes, named_nodes, max_rows),
             name="sparql-query",
             daemon=True,
         )
@@ -160,8 +162,8 @@ class OxigraphEngine:
         future: Future[QueryResult],
         cancelled: threading.Event,
         sparql: str,
-        default_graphs: list[str] | None,
-        named_graphs: list[str] | None,
+        default_graphs: list[ox.NamedNode] | None,
+        named_graphs: list[ox.NamedNode] | None,
         max_rows: int,
     ) -> None:
         # The slot is released only when Oxigraph returns, so queries that outlive their time
@@ -179,7 +181,10 @@ class OxigraphEngine:
             self._slots.release()
 
     def _execute(
-        self, sparql: str, default_graphs: list[str] | None, named_graphs: list[str] | None
+        self,
+        sparql: str,
+        default_graphs: list[ox.NamedNode] | None,
+        named_graphs: list[ox.NamedNode] | None,
     ) -> object:
         # A dataset given by the request replaces the query's FROM clauses, and a request that
         # names only default graphs has no named graphs (SPARQL 1.1 Protocol,
@@ -187,8 +192,8 @@ class OxigraphEngine:
         # FROM clauses too, so it is set only when neither the request nor the query names one.
         options: dict[str, object] = {}
         if default_graphs or named_graphs:
-            options["default_graph"] = [ox.NamedNode(iri) for iri in default_graphs or []]
-            options["named_graphs"] = [ox.NamedNode(iri) for iri in named_graphs or []]
+            options["default_graph"] = default_graphs or []
+            options["named_graphs"] = named_graphs or []
         elif not has_dataset_clause(sparql):
             options["use_default_graph_as_union"] = True
 
@@ -204,6 +209,19 @@ class OxigraphEngine:
         )
         triples = (ox.Triple(row[0], row[1], row[2]) for row in solutions)  # type: ignore[index]
         return ox.serialize(triples, format=rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+
+
+def _graph_nodes(iris: list[str] | None, role: str) -> list[ox.NamedNode] | None:
+    """Convert the graph IRIs of a request, raising QueryError on an invalid one."""
+    if iris is None:
+        return None
+    nodes = []
+    for iri in iris:
+        try:
+            nodes.append(ox.NamedNode(iri))
+        except ValueError as error:
+            raise QueryError(f"invalid {role} IRI {iri!r}: {error}") from error
+    return nodes
 
 
 def _collect(raw: object, max_rows: int, cancelled: threading.Event) -> QueryResult:
@@ -235,23 +253,40 @@ def _take(items: Iterator, max_rows: int, cancelled: threading.Event) -> tuple[l
 
 
 class _ConcatenatedStream:
-    """A read-only binary file over a sequence of byte chunks, for Oxigraph's bulk loader."""
+    """A read-only binary file over a sequence of byte chunks, for Oxigraph's bulk loader.
+
+    The bulk loader of pyoxigraph 0.5.13 reads at most 2 KiB per call, so ``read`` slices the
+    current chunk at an offset instead of copying what remains of it on every call.
+    """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._buffer = b""
+        self._chunk = b""
+        self._offset = 0
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n"
+        parts: list[bytes] = []
+        remaining = size
+        while size < 0 or remaining > 0:
+            if self._offset >= len(self._chunk):
+                if not self._next_chunk():
+                    break
+                continue
 
-        if size < 0:
-            size = len(self._buffer)
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+            end = len(self._chunk) if size < 0 else min(len(self._chunk), self._offset + remaining)
+            parts.append(self._chunk[self._offset : end])
+            remaining -= end - self._offset
+            self._offset = end
+        return b"".join(parts)
 
     def readable(self) -> bool:
+        return True
+
+    def _next_chunk(self) -> bool:
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            return False
+        # Every chunk is whole N-Quads lines, but the last line may lack its line break.
+        self._chunk = chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n"
+        self._offset = 0
         return True

@@ -3,8 +3,8 @@
 API clients get ``{"error": {"status": 400, "title": "Bad Request", "message": "..."}}`` as
 JSON. A client is an API client when it requests a SPARQL, download or health path, or when
 its Accept header does not name text/html. Browsers get the ``error.html`` page with the same
-three fields. No response contains a traceback: an unexpected exception becomes a 500 whose
-message says only that the error was logged.
+three fields. No response contains a traceback. An unexpected exception becomes a 500 whose
+message states only that the error was logged.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 
 from service.engine import EngineBusy, QueryError, QueryTimeout
-from service.negotiation import add_vary_accept
+from service.negotiation import accepts_explicitly, add_vary_accept
 from service.query_safety import ForbiddenQuery
 
 logger = logging.getLogger(__name__)
 
-# Paths whose errors are always JSON, because only programs call them.
+# Paths whose errors are always JSON, also for browsers: the SPARQL Protocol, download and
+# health paths.
 API_PATH_PREFIXES = ("/sparql", "/download/", "/health")
 
 RETRY_AFTER_SECONDS = 5
@@ -35,7 +36,7 @@ RETRY_AFTER_SECONDS = 5
 
 @dataclass
 class ErrorReply:
-    """What an error response says: its status, message and extra headers."""
+    """The content of an error response: its status, message and extra headers."""
 
     status: int
     message: str
@@ -125,10 +126,7 @@ def wants_json() -> bool:
     """Return True when the error goes to an API client rather than a browser."""
     if request.path.startswith(API_PATH_PREFIXES):
         return True
-    return not any(
-        value.lower() in ("text/html", "application/xhtml+xml") and quality > 0
-        for value, quality in request.accept_mimetypes
-    )
+    return not (accepts_explicitly("text/html") or accepts_explicitly("application/xhtml+xml"))
 
 
 def _html_error(reply: ErrorReply) -> Response:

@@ -29,7 +29,7 @@ FORMAT_PARAMETER_TYPES: dict[str, str] = {
 
 
 class UnknownFormat(BadRequest):
-    """The ``format`` query parameter names no format this service knows."""
+    """The ``format`` query parameter names a format this service does not support."""
 
 
 class NoAcceptableType(NotAcceptable):
@@ -91,10 +91,10 @@ def _format_parameter_type(format_name: str) -> str:
 def _not_acceptable_message(offered: list[str]) -> str:
     format_name = request.args.get("format")
     if format_name:
-        asked = f"the format parameter {format_name!r}"
+        requested = f"the format parameter {format_name!r}"
     else:
-        asked = f"the Accept header {request.headers.get('Accept', '')!r}"
+        requested = f"the Accept header {request.headers.get('Accept', '')!r}"
     return (
-        f"this resource cannot be sent in a type that matches {asked}; "
+        f"this resource cannot be sent in a type that matches {requested}; "
         f"it can be sent as: {', '.join(offered)}"
     )

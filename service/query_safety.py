@@ -2,7 +2,9 @@
 
 Oxigraph evaluates ``SERVICE`` by sending HTTP requests, so the endpoint checks every query
 before it runs. The checks read the query's tokens, skipping IRIs, strings and comments, and
-find each ``SERVICE`` keyword with the endpoint it names. ``find_update_keyword`` finds the
+find each ``SERVICE`` keyword with the endpoint it names. Oxigraph's parser (pyoxigraph 0.5)
+needs no word boundary around a keyword, so ``trueSERVICE <x> {}`` and ``SERVICE:x {}`` are
+SERVICE calls too, and the check rejects such text. ``find_update_keyword`` finds the
 keywords of SPARQL 1.1 Update, so that the read-only endpoint can answer an update with 403
 instead of a parser error. ``FROM`` and ``FROM NAMED`` only select graphs already in the
 in-memory store.
@@ -13,17 +15,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+# The token rules follow the SPARQL 1.1 grammar (https://www.w3.org/TR/sparql11-query/#grammar).
+# Variable names contain no "." or "-", so "?o.SERVICE" is a variable, a dot and a keyword. A
+# prefixed name's local part may contain "." and backslash escapes such as "\'".
 _TOKEN = re.compile(
     r"""
       (?P<comment>\#[^\n]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
                 |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-    | (?P<iri><[^<>"{}|^`\\\s]*>)
-    | (?P<word>[?$]?[A-Za-z_][\w\-.]*(?::[\w\-.%]*)?|:[\w\-.%]*)
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<variable>[?$]\w+)
+    | (?P<prefixed>(?:[^\W\d][\w\-.]*)?:(?:[\w\-.:%]|\\[_~.\-!$&'()*+,;=/?\#@%])*)
+    | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<word>[A-Za-z_]\w*)
     | (?P<other>\S)
     """,
     re.VERBOSE,
 )
+
+# Inside an expression "<" is the less-than operator, so "FILTER(1<2)SERVICE:x#>" reads as
+# one IRI token here but as a filter and a SERVICE call to Oxigraph. An expression always ends
+# with ")", so an IRI token with ")" before "SERVICE" may hide a SERVICE call.
+_HIDDEN_SERVICE = re.compile(r"\).*SERVICE", re.IGNORECASE | re.DOTALL)
 
 
 # The operation keywords of SPARQL 1.1 Update (https://www.w3.org/TR/sparql11-update/).
@@ -47,23 +61,44 @@ def check_query_is_safe(sparql: str, service_allowlist: Iterable[str] = ()) -> N
     tokens = _significant_tokens(sparql)
 
     for index, match in enumerate(tokens):
-        if match.lastgroup != "word" or match.group().upper() != "SERVICE":
+        if not _is_service_call(match, tokens[index + 1 : index + 2]):
             continue
 
-        endpoint = _service_endpoint(tokens[index + 1 : index + 3])
+        endpoint = _service_endpoint(match, tokens[index + 1 : index + 3])
         if endpoint is None or endpoint not in allowed:
-            shown = endpoint or "a variable or prefixed name"
+            shown = endpoint or "with a variable or prefixed name"
             raise ForbiddenQuery(
                 f"SERVICE {shown} is not allowed: this endpoint does not call other endpoints; "
                 "ask the operator to add the endpoint IRI to NOTEKG_SERVICE_ALLOWLIST"
             )
 
 
-def _service_endpoint(following: list[re.Match[str]]) -> str | None:
+def _is_service_call(match: re.Match[str], following: list[re.Match[str]]) -> bool:
+    """Return True when the token is, or may hide, the SERVICE keyword."""
+    text = match.group()
+    if match.lastgroup == "word":
+        return "SERVICE" in text.upper()
+    if match.lastgroup == "prefixed":
+        # "SERVICE:x {" is SERVICE with the endpoint ":x", and "service:x ?p ?o" a triple.
+        prefix = text.split(":", 1)[0].upper()
+        followed_by_group = bool(following) and following[0].group() == "{"
+        return prefix.endswith(("SERVICE", "SERVICESILENT")) and followed_by_group
+    if match.lastgroup == "iri":
+        return _HIDDEN_SERVICE.search(text) is not None
+    return False
+
+
+def _service_endpoint(keyword: re.Match[str], following: list[re.Match[str]]) -> str | None:
     """Return the IRI after ``SERVICE [SILENT]``, or None when it is not a full IRI."""
+    if keyword.lastgroup != "word":
+        return None
+    after_keyword = keyword.group().upper().rsplit("SERVICE", 1)[1]
+    if after_keyword not in ("", "SILENT"):
+        return None
+
     for match in following:
         text = match.group()
-        if match.lastgroup == "word" and text.upper() == "SILENT":
+        if match.lastgroup == "word" and text.upper() == "SILENT" and not after_keyword:
             continue
         if match.lastgroup == "iri":
             return text[1:-1]

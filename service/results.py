@@ -101,10 +101,20 @@ def serialize(result: QueryResult, media_type: str, prefixes: dict[str, str]) ->
 
     if result.kind == "graph":
         rdf_format = GRAPH_FORMATS[GRAPH_ALIASES.get(media_type, media_type)]
-        return ox.serialize(result.triples, format=rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+        return serialize_triples(result.triples, rdf_format, prefixes)
 
     writer = _WRITERS[RESULT_ALIASES.get(media_type, media_type)]
     return writer(result).encode("utf-8")
+
+
+def serialize_triples(
+    triples: list[ox.Triple], rdf_format: ox.RdfFormat, prefixes: dict[str, str]
+) -> bytes:
+    """Serialize triples with pyoxigraph into bytes."""
+    # pyoxigraph returns None only when given an output file, which this call never passes.
+    data = ox.serialize(triples, format=rdf_format, prefixes=prefixes)
+    assert data is not None
+    return data
 
 
 def truncation_headers(result: QueryResult, max_rows: int) -> dict[str, str]:

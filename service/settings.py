@@ -7,6 +7,7 @@ and a test keeps the two in sync.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -34,8 +35,9 @@ class Setting:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise ValueError(f"must be greater than 0, got {text}")
+    # float() accepts "nan" and "inf", which no time limit or interval can use.
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a finite number greater than 0, got {text}")
     return value
 
 

@@ -7,9 +7,9 @@
 ``named-graph-uri``. The endpoint runs no SPARQL Update: an update request gets 403.
 
 Status codes for bad requests follow the protocol and the W3C protocol tests, which expect a
-4xx for each: 400 for no query, two queries, a malformed query or a POST without a
-Content-Type, 415 for a POST body of another media type or a charset other than UTF-8, and
-405 with ``Allow`` for methods other than GET and POST.
+4xx for each. No query, two queries, a malformed query and a POST without a Content-Type get
+400. A POST body of another media type or in a charset other than UTF-8 gets 415. Methods
+other than GET and POST get 405 with ``Allow``.
 
 A GET without a query returns the query form to a browser and the SPARQL Service Description
 (https://www.w3.org/TR/sparql11-service-description/) to an RDF client.
@@ -174,7 +174,9 @@ def _graph_iris(parameters: MultiDict[str, str], name: str) -> list[str]:
         try:
             ox.NamedNode(iri)
         except ValueError as error:
-            raise BadRequest(f"invalid IRI {iri!r} in {name}: {error}; send an absolute IRI") from error
+            raise BadRequest(
+                f"invalid IRI {iri!r} in {name}: {error}; send an absolute IRI"
+            ) from error
     return iris
 
 
@@ -250,10 +252,8 @@ def describe_endpoint() -> Response | str:
 def _service_description(media_type: str) -> Response:
     endpoint_url = request.base_url
     triples = service_description_triples(endpoint_url)
-    body = ox.serialize(
-        triples,
-        format=SERVICE_DESCRIPTION_FORMATS[media_type],
-        prefixes={"sd": SD, "formats": FORMATS},
+    body = results.serialize_triples(
+        triples, SERVICE_DESCRIPTION_FORMATS[media_type], {"sd": SD, "formats": FORMATS}
     )
     return Response(body, mimetype=media_type)
 
@@ -410,7 +410,8 @@ def download(name: str) -> Response:
     response = Response(data, mimetype=DOWNLOADS[name][0])
     response.headers.set("Content-Disposition", "attachment", filename=name)
     response.set_etag(f"generation-{engine.generation}-{name}")
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 def _dump_cache() -> DumpCache:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 logger = logging.getLogger(__name__)
@@ -263,7 +263,13 @@ def _create_engine(url: str) -> Engine:
         ) from error
 
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (NoSuchModuleError, ImportError) as error:
+            raise StoreError(
+                f"no database driver for {_safe_url(url)}: {error}; "
+                "use sqlite:///PATH or postgresql+psycopg://…"
+            ) from error
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -290,7 +296,11 @@ def _safe_url(url: str) -> str:
 
 
 def _generation(row: GenerationRow) -> Generation:
-    return Generation(row.id, row.created_at, row.triple_count, row.summary)
+    # SQLite stores no time zone, so its timestamps come back naive although they are UTC.
+    created_at = row.created_at
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    return Generation(row.id, created_at, row.triple_count, row.summary)
 
 
 def _graph_version(row: GraphVersionRow) -> GraphVersion:

@@ -74,7 +74,7 @@ def fill_store_from_dataset(database_url: str, path: str) -> None:
 
 @contextmanager
 def serve_sample_store(store_dir: Path, **settings: Any) -> Iterator[LiveServer]:
-    """Serve the app over a new SQLite store in store_dir that holds the sample dataset.
+    """Serve the app over a new SQLite store in store_dir that contains the sample dataset.
 
     ``settings`` are setting overrides for create_app, such as ``max_rows=2``.
     """

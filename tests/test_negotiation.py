@@ -18,7 +18,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-def ask_for(live: LiveServer, query: str, accept: str | None = None, **parameters: str) -> HttpReply:
+def ask_for(
+    live: LiveServer, query: str, accept: str | None = None, **parameters: str
+) -> HttpReply:
     url = f"{live.url}/sparql?{urllib.parse.urlencode({'query': query, **parameters})}"
     return send(url, headers={} if accept is None else {"Accept": accept})
 
@@ -74,7 +76,9 @@ def test_construct_follows_accept(live: LiveServer, accept: str, expected: str) 
         ("tsv", "text/tab-separated-values"),
     ],
 )
-def test_format_parameter_overrides_accept(live: LiveServer, format_name: str, expected: str) -> None:
+def test_format_parameter_overrides_accept(
+    live: LiveServer, format_name: str, expected: str
+) -> None:
     reply = ask_for(live, SELECT, "application/sparql-results+json", format=format_name)
 
     assert reply.status == 200
@@ -92,7 +96,9 @@ def test_format_parameter_overrides_accept(live: LiveServer, format_name: str, e
         ("trig", "application/trig"),
     ],
 )
-def test_format_parameter_picks_rdf_format(live: LiveServer, format_name: str, expected: str) -> None:
+def test_format_parameter_picks_rdf_format(
+    live: LiveServer, format_name: str, expected: str
+) -> None:
     reply = ask_for(live, CONSTRUCT, "text/html", format=format_name)
 
     assert reply.status == 200

@@ -262,12 +262,16 @@ def test_construct_formats_parse_to_isomorphic_graphs(live: LiveServer) -> None:
 
 
 @pytest.mark.parametrize(("media_type", "rdflib_format"), list(RDF_FORMATS.items()))
-def test_construct_keeps_literal_kinds(live: LiveServer, media_type: str, rdflib_format: str) -> None:
+def test_construct_keeps_literal_kinds(
+    live: LiveServer, media_type: str, rdflib_format: str
+) -> None:
     _status, _content_type, body = query(live, CONSTRUCT_BENCHMARKS, media_type)
     graph = parse_rdf_graph(body, rdflib_format)
     skos = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
 
-    assert (rdflib.URIRef(SINGULARITY), skos.definition, rdflib.Literal(DEFINITION, lang="en")) in graph
+    definition = rdflib.Literal(DEFINITION, lang="en")
+
+    assert (rdflib.URIRef(SINGULARITY), skos.definition, definition) in graph
     assert (None, rdflib.URIRef("https://schema.org/value"),
             rdflib.Literal("192", datatype=rdflib.XSD.decimal)) in graph
     assert (rdflib.URIRef("https://notekg.example/id/benchmark/mmlu"), skos.prefLabel,

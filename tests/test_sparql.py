@@ -242,7 +242,7 @@ def test_update_body_returns_403(live: LiveServer) -> None:
 
 
 def test_update_after_update_returns_same_graph(live: LiveServer) -> None:
-    insert = "INSERT DATA { <https://notekg.example/id/x> a <https://notekg.example/ontology#Benchmark> }"
+    insert = f"INSERT DATA {{ <https://notekg.example/id/x> a <{NK}Benchmark> }}"
     send(get_query(live, insert), headers=JSON_RESULTS)
 
     reply = send(get_query(live, BENCHMARK_LABELS), headers=JSON_RESULTS)
@@ -368,8 +368,9 @@ def test_get_without_query_for_rdf_returns_service_description(
     assert graph.value(service, rdflib.URIRef(SD + "endpoint")) == rdflib.URIRef(
         f"{live.url}/sparql"
     )
-    assert (service, rdflib.URIRef(SD + "supportedLanguage"), rdflib.URIRef(SD + "SPARQL11Query")) in graph
-    assert (service, rdflib.URIRef(SD + "feature"), rdflib.URIRef(SD + "UnionDefaultGraph")) in graph
+    sd = rdflib.Namespace(SD)
+    assert (service, sd.supportedLanguage, sd.SPARQL11Query) in graph
+    assert (service, sd.feature, sd.UnionDefaultGraph) in graph
     assert (
         service,
         rdflib.URIRef(SD + "resultFormat"),
@@ -396,7 +397,8 @@ def test_sparqlwrapper_select(live: LiveServer) -> None:
 def test_sparqlwrapper_construct(live: LiveServer) -> None:
     client = SPARQLWrapper(f"{live.url}/sparql")
     client.setQuery(
-        f"CONSTRUCT {{ ?b <{SKOS}prefLabel> ?l }} WHERE {{ ?b a <{NK}Benchmark> ; <{SKOS}prefLabel> ?l }}"
+        f"CONSTRUCT {{ ?b <{SKOS}prefLabel> ?l }} "
+        f"WHERE {{ ?b a <{NK}Benchmark> ; <{SKOS}prefLabel> ?l }}"
     )
     client.setReturnFormat(TURTLE)
 
@@ -472,7 +474,9 @@ def test_download_is_serialized_once_per_generation(
     calls: list[ox.RdfFormat] = []
     real_dump = OxigraphEngine.dump
 
-    def counting_dump(self: OxigraphEngine, rdf_format: ox.RdfFormat, prefixes: dict | None = None) -> bytes:
+    def counting_dump(
+        self: OxigraphEngine, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None
+    ) -> bytes:
         calls.append(rdf_format)
         return real_dump(self, rdf_format, prefixes)
 
@@ -481,7 +485,8 @@ def test_download_is_serialized_once_per_generation(
     with serve_sample_store(tmp_path, reload_interval=0.05) as server:
         first = send(f"{server.url}/download/graph.nt")
         second = send(f"{server.url}/download/graph.nt")
-        fill_store_from_dataset(server.app.extensions["notekg.config"].database_url, str(_extra_graph(tmp_path)))
+        database_url = server.app.extensions["notekg.config"].database_url
+        fill_store_from_dataset(database_url, str(_extra_graph(tmp_path)))
         _wait_for_generation(server, 2)
         third = send(f"{server.url}/download/graph.nt")
 
@@ -494,7 +499,8 @@ def _extra_graph(directory: Path) -> Path:
     path = directory / "extra.trig"
     path.write_text(
         "<https://notekg.example/id/graph/extra> {\n"
-        "  <https://notekg.example/id/extra> <http://www.w3.org/2000/01/rdf-schema#label> \"extra\" .\n"
+        "  <https://notekg.example/id/extra>\n"
+        "      <http://www.w3.org/2000/01/rdf-schema#label> \"extra\" .\n"
         "}\n"
     )
     return path
@@ -514,7 +520,9 @@ def _wait_for_generation(server: LiveServer, generation: int) -> None:
 def test_conditional_download_returns_304(live: LiveServer) -> None:
     first = send(f"{live.url}/download/graph.ttl")
 
-    second = send(f"{live.url}/download/graph.ttl", headers={"If-None-Match": first.headers["ETag"]})
+    second = send(
+        f"{live.url}/download/graph.ttl", headers={"If-None-Match": first.headers["ETag"]}
+    )
 
     assert second.status == 304
 
@@ -535,7 +543,9 @@ def test_sparql_request_is_logged(live: LiveServer, caplog: pytest.LogCaptureFix
     send(get_query(live, "ASK {}"), headers=JSON_RESULTS)
 
     messages = [record.getMessage() for record in caplog.records if record.name == "service.sparql"]
-    assert any(message.startswith("GET /sparql 200 ") and message.endswith(" ms") for message in messages)
+    assert any(
+        message.startswith("GET /sparql 200 ") and message.endswith(" ms") for message in messages
+    )
 
 
 def test_rejected_method_is_logged(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:

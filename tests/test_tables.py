@@ -1,7 +1,7 @@
 """Tests of recovering table cells from rows whose cell boundaries were lost.
 
 The expected tables are the cells a person reads on the page, written out by hand. The code
-under test never sees them: it finds the cells from the rows' content.
+under test contains none of them and finds the cells from the rows' content.
 """
 
 from __future__ import annotations
@@ -248,7 +248,9 @@ def assert_correct_or_reported(
     raw: RawTable, table: Table, problems: list[Problem], expected: list[list[str]]
 ) -> None:
     """Check that every returned row is right and every left-out row is reported."""
-    expected_by_line = {line: cells for (line, _), cells in zip(raw.lines[1:], expected)}
+    expected_by_line = {
+        line: cells for (line, _), cells in zip(raw.lines[1:], expected, strict=True)
+    }
     reported_lines = {problem.line for problem in problems}
     returned_lines = {row.span.start for row in table.rows}
     for row in table.rows:
@@ -284,7 +286,7 @@ def test_benchmarks_table_with_hints() -> None:
     assert table is not None
     assert table.header == ["Benchmark", "Focus Area", "Description", "Example Metrics"]
     assert len(table.rows) == 17
-    for row, expected in zip(table.rows, BENCHMARK_ROWS):
+    for row, expected in zip(table.rows, BENCHMARK_ROWS, strict=True):
         assert row.cells == expected
 
 
@@ -365,7 +367,10 @@ def test_ambiguous_row_reported_not_guessed() -> None:
     problem = problems[0]
     assert problem.line == 11
     assert problem.severity is Severity.WARNING
-    assert "'Blue Harbour Night Owl' could not be split into 2 cells with confidence" in problem.message
+    assert (
+        "'Blue Harbour Night Owl' could not be split into 2 cells with confidence"
+        in problem.message
+    )
     assert "Blue | Harbour Night Owl" in problem.message
     assert "Blue Harbour | Night Owl" in problem.message
     assert "Blue Harbour Night | Owl" in problem.message

@@ -317,16 +317,14 @@ def all_spans(document: Document) -> list[LineSpan]:
     spans: list[LineSpan] = []
     for section in document.all_sections():
         spans.append(section.span)
-        parts = [
-            *section.paragraphs,
-            *section.items,
-            *section.tables,
-            *section.raw_tables,
-            *section.code_blocks,
-            *section.links,
-        ]
-        spans.extend(part.span for part in parts)
-        spans.extend(LineSpan(number, number) for table in section.raw_tables for number, _ in table.lines)
+        spans.extend(paragraph.span for paragraph in section.paragraphs)
+        spans.extend(item.span for item in section.items)
+        spans.extend(table.span for table in section.tables)
+        spans.extend(table.span for table in section.raw_tables)
+        spans.extend(block.span for block in section.code_blocks)
+        spans.extend(link.span for link in section.links)
+        for table in section.raw_tables:
+            spans.extend(LineSpan(number, number) for number, _ in table.lines)
     return spans
 
 

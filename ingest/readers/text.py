@@ -36,7 +36,8 @@ KEY_VALUE = re.compile(r"^(?P<key>[^:]{1,60}?)::?\s+(?P<value>\S.*)$")
 MAX_HEADING_LENGTH = 80
 CODE_HINT = re.compile(r"[=(){}\[\];]|^\s*(?:from|import|def|class|return|#|@)\b|^\s*#")
 COMPOUND_HEADER = re.compile(
-    r"^\s*(?:if|elif|else|for|while|try|except|finally|with|async|def|class|match|case)\b.*:\s*(?:#.*)?$"
+    r"^\s*(?:if|elif|else|for|while|try|except|finally|with|async|def|class|match|case)\b"
+    r".*:\s*(?:#.*)?$"
 )
 # How many blocks after a Python fragment are tried when looking for the blocks that complete it.
 MAX_JOINED_BLOCKS = 10

@@ -1,0 +1,334 @@
+"""Tests of the mapping file loader in ingest/mapping.py."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.mapping import Mapping, empty_mapping, load_mapping
+from ingest.problems import MappingError
+
+REPO = Path(__file__).resolve().parent.parent
+AI_MAPPING = REPO / "data" / "mappings" / "ai.yaml"
+
+
+@pytest.fixture(scope="module")
+def ai_mapping() -> Mapping:
+    return load_mapping(AI_MAPPING, "data/mappings/ai.yaml")
+
+
+def load_text(tmp_path: Path, text: str) -> Mapping:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_mapping(path, "mapping.yaml")
+
+
+def mapping_error(tmp_path: Path, text: str) -> MappingError:
+    with pytest.raises(MappingError) as raised:
+        load_text(tmp_path, text)
+    return raised.value
+
+
+# ---------------------------------------------------------------------------
+# The bundled mapping data/mappings/ai.yaml
+# ---------------------------------------------------------------------------
+
+
+def test_ai_mapping_section_rules(ai_mapping: Mapping) -> None:
+    headings = [rule.heading for rule in ai_mapping.sections]
+    assert headings == [
+        "NN Memory",
+        "Transformer Layers",
+        "H100 Varieties",
+        "Benchmarks",
+        "Singularity",
+        "Scikit-Learn",
+    ]
+
+
+def test_ai_mapping_notes_and_path(ai_mapping: Mapping) -> None:
+    assert ai_mapping.notes == ["ai.txt"]
+    assert ai_mapping.path == "data/mappings/ai.yaml"
+
+
+def test_ai_mapping_h100_table(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("H100 Varieties")
+    assert rule is not None
+    assert rule.table is not None
+
+    table = rule.table
+    assert table.entities == "columns"
+    assert (table.cls, table.kind) == ("nk:GPUVariant", "gpu-variant")
+    assert table.columns == ("Feature", "H100 PCIe", "H100 SXM", "H100 NVL")
+    assert table.row_labels == (
+        "Connection",
+        "RAM to VRAM Speed",
+        "GPU to GPU Speed",
+        "VRAM Type",
+        "VRAM Size",
+        "Best For",
+        "Key Downside",
+    )
+    assert table.link_to_section == "schema:isVariantOf"
+    assert table.fields["VRAM Size"].value == "quantity"
+    assert table.line == 29
+
+
+def test_ai_mapping_h100_entity(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("H100 Varieties")
+    assert rule is not None
+    assert rule.entity is not None
+    assert (rule.entity.cls, rule.entity.kind, rule.entity.label) == ("nk:GPU", "gpu", "H100")
+
+
+def test_ai_mapping_benchmarks_table(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("Benchmarks")
+    assert rule is not None
+    assert rule.table is not None
+
+    table = rule.table
+    assert table.entities == "rows"
+    assert table.columns == ("Benchmark", "Focus Area", "Description", "Example Metrics")
+    assert table.row_labels is None
+    assert table.label_column == "Benchmark"
+    assert table.fields["Benchmark"].value == "name"
+
+    metrics = table.fields["Example Metrics"]
+    assert (metrics.property, metrics.value, metrics.kind) == ("nk:metric", "link", "metric")
+    assert metrics.unit_property == "nk:metricScale"
+    assert metrics.line == 63
+
+
+def test_ai_mapping_key_rules(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("Singularity")
+    assert rule is not None
+
+    reference = rule.key_rule("Reference")
+    assert reference is not None
+    assert reference.strip_prefix == "Based on "
+    assert reference.value == "link"
+    assert reference.line == 75
+
+
+def test_ai_mapping_code_rule(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("Scikit-Learn")
+    assert rule is not None
+    assert rule.code is not None
+    assert (rule.code.cls, rule.code.kind, rule.code.api_links) == ("nk:CodeExample", "code", True)
+
+
+def test_ai_mapping_section_lines(ai_mapping: Mapping) -> None:
+    assert [rule.line for rule in ai_mapping.sections] == [6, 17, 27, 52, 71, 83]
+
+
+# ---------------------------------------------------------------------------
+# Errors: file, line and key
+# ---------------------------------------------------------------------------
+
+
+def test_invalid_yaml_line_from_parser(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "sections:\n  - heading: A\n    keys: {K: [\n")
+    assert error.path == "mapping.yaml"
+    assert error.line == 4
+    assert "invalid YAML" in str(error)
+
+
+def test_tab_indent_invalid_yaml(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "sections:\n  - heading: A\n\tkeys: {}\n")
+    assert error.line == 3
+    assert str(error).startswith("mapping.yaml:3: invalid YAML")
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "notes: []\nsection:\n  - heading: A\n")
+    assert error.line == 2
+    assert "'section' was unexpected" in str(error)
+
+
+def test_unknown_key_in_field(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading: A\n"
+        "    keys:\n"
+        "      Memory:\n"
+        "        property: nk:memory\n"
+        "        colour: red\n"
+    )
+    error = mapping_error(tmp_path, text)
+    assert error.line == 6
+    assert "sections.0.keys.Memory:" in str(error)
+    assert "'colour' was unexpected" in str(error)
+
+
+def test_wrong_value_kind(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    keys:\n      Memory:\n        value: colour\n"
+    error = mapping_error(tmp_path, text)
+    assert error.line == 5
+    assert "sections.0.keys.Memory.value:" in str(error)
+    assert "'colour' is not one of" in str(error)
+
+
+def test_table_missing_kind(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading: Benchmarks\n"
+        "    table:\n"
+        "      entities: rows\n"
+        "      class: nk:Benchmark\n"
+    )
+    error = mapping_error(tmp_path, text)
+    assert error.line == 3
+    assert "sections.0.table: 'kind' is a required property" in str(error)
+
+
+def test_unknown_curie_prefix(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    entity:\n      class: ex:Thing\n      kind: thing\n"
+    error = mapping_error(tmp_path, text)
+    assert error.line == 4
+    assert "sections.0.entity.class: unknown prefix 'ex'" in str(error)
+
+
+def test_declared_prefix_accepted(tmp_path: Path) -> None:
+    text = (
+        "prefixes:\n"
+        "  ex: https://example.org/\n"
+        "sections:\n"
+        "  - heading: A\n"
+        "    entity: {class: ex:Thing, kind: thing}\n"
+    )
+    mapping = load_text(tmp_path, text)
+    assert mapping.expand("ex:Thing") == "https://example.org/Thing"
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    heading: B\n"
+    error = mapping_error(tmp_path, text)
+    assert error.line == 3
+    assert "duplicate key 'heading'" in str(error)
+
+
+def test_invalid_heading_pattern(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n  - heading_pattern: 'H[('\n"
+    error = mapping_error(tmp_path, text)
+    assert error.line == 3
+    assert "heading_pattern: invalid regular expression" in str(error)
+
+
+def test_heading_and_pattern_rejected(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "sections:\n  - heading: A\n    heading_pattern: B\n")
+    assert error.line == 2
+    assert "exactly one of 'heading' and 'heading_pattern'" in str(error)
+
+
+def test_rule_without_heading_rejected(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "sections:\n  - entity: {class: nk:X, kind: x}\n")
+    assert error.line == 2
+    assert "exactly one of 'heading' and 'heading_pattern'" in str(error)
+
+
+def test_top_level_list_rejected(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "- heading: A\n")
+    assert error.line == 1
+    assert "must be a YAML mapping" in str(error)
+
+
+def test_alias_bomb_rejected_quickly(tmp_path: Path) -> None:
+    rows = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        rows.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    started = time.monotonic()
+    error = mapping_error(tmp_path, "\n".join(rows) + "\n")
+    elapsed = time.monotonic() - started
+    assert "more than 100000 values" in str(error)
+    # The full expansion has 9**9 (about 387 million) strings.
+    assert elapsed < 10
+
+
+def test_recursive_alias_rejected(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "notes: []\nloop: &loop [*loop]\n")
+    assert error.line == 2
+    assert "refers to a node that contains it" in str(error)
+
+
+def test_deep_nesting_rejected(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "notes: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested too deep" in str(error)
+
+
+def test_empty_file_loads_empty(tmp_path: Path) -> None:
+    mapping = load_text(tmp_path, "# nothing yet\n")
+    assert mapping.sections == []
+    assert mapping.notes == []
+
+
+# ---------------------------------------------------------------------------
+# rule_for, key_rule and expand
+# ---------------------------------------------------------------------------
+
+
+def test_rule_for_ignores_case(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("  nn memory ")
+    assert rule is not None
+    assert rule.heading == "NN Memory"
+
+
+def test_rule_for_unknown_returns_none(ai_mapping: Mapping) -> None:
+    assert ai_mapping.rule_for("Godfathers") is None
+
+
+def test_rule_for_pattern_full_match(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading_pattern: 'H\\d+ Varieties'\n"
+        "    entity: {class: nk:GPU, kind: gpu}\n"
+    )
+    mapping = load_text(tmp_path, text)
+    assert mapping.rule_for("H100 Varieties") is mapping.sections[0]
+    assert mapping.rule_for("H100 Varieties (old)") is None
+    assert mapping.rule_for("h100 varieties") is None
+
+
+def test_rule_for_first_match_wins(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: Benchmarks\n  - heading_pattern: '.*'\n"
+    mapping = load_text(tmp_path, text)
+    assert mapping.rule_for("Benchmarks") is mapping.sections[0]
+    assert mapping.rule_for("Anything") is mapping.sections[1]
+
+
+def test_key_rule_exact_ignores_case(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("NN Memory")
+    assert rule is not None
+
+    memory = rule.key_rule("memory")
+    assert memory is not None
+    assert memory.property == "nk:memoryPerParameter"
+
+
+def test_key_rule_falls_back_to_star(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("Transformer Layers")
+    assert rule is not None
+
+    fallback = rule.key_rule("Lower layers")
+    assert fallback is not None
+    assert fallback.link == "skos:narrower"
+
+
+def test_key_rule_without_star_returns_none(ai_mapping: Mapping) -> None:
+    rule = ai_mapping.rule_for("NN Memory")
+    assert rule is not None
+    assert rule.key_rule("Unmapped key") is None
+
+
+def test_expand_curie(ai_mapping: Mapping) -> None:
+    assert ai_mapping.expand("nk:memorySize") == "https://notekg.example/ontology#memorySize"
+    assert ai_mapping.expand("skos:Concept") == "http://www.w3.org/2004/02/skos/core#Concept"
+
+
+def test_expand_full_iri_unchanged(ai_mapping: Mapping) -> None:
+    assert ai_mapping.expand("https://schema.org/name") == "https://schema.org/name"
+
+
+def test_expand_unknown_prefix_unchanged() -> None:
+    assert empty_mapping().expand("ex:Thing") == "ex:Thing"
