@@ -3,9 +3,9 @@
 An entity's IRI is the base IRI, the kind of thing and a slug of its canonical label:
 ``https://notekg.example/id/benchmark/mmlu``. Nothing positional or random goes in, so the
 same notes always give the same IRIs. Two different labels whose slugs collide within a kind
-are told apart by a numeric suffix, and the collision is reported once. The label minted first
-keeps the plain slug, so with a collision the IRIs depend on the order of the calls: the ingest
-reads the notes of a folder in sorted path order.
+are distinguished by a numeric suffix, and the collision is reported once. The label minted
+first keeps the plain slug, so with a collision the IRIs depend on the order of the calls.
+The ingest reads the notes of a folder in sorted path order.
 """
 
 from __future__ import annotations

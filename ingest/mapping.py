@@ -103,7 +103,7 @@ MAPPING_SCHEMA: dict[str, Any] = {
                         "required": ["class", "kind"],
                         "properties": {
                             "class": {"type": "string"},
-                            "kind": {"type": "string"},
+                            "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
                             "api_links": {"type": "boolean"},
                         },
                     },
@@ -280,7 +280,7 @@ def _to_python(
     shown: str,
     parents: frozenset[int],
 ) -> Any:
-    """Convert a composed YAML node to plain data; ``parents`` holds the ids of enclosing nodes."""
+    """Convert a composed YAML node to plain data; ``parents`` contains the ids of enclosing nodes."""
     if id(node) in parents:
         raise MappingError(
             shown,

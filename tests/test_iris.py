@@ -147,7 +147,7 @@ def test_minter_without_collision_order_free() -> None:
 
 def test_minter_collision_depends_on_order() -> None:
     # The label minted first keeps the plain slug. The ingest reads a folder's notes in
-    # sorted path order, so the same folder gives the same IRIs on every run.
+    # sorted path order, so a full ingest of the same folder gives the same IRIs.
     forward = IriMinter(BASE)
     forward.entity("metric", "Pass@1")
     backward = IriMinter(BASE)

@@ -183,6 +183,19 @@ def test_table_missing_kind(tmp_path: Path) -> None:
     assert "sections.0.table: 'kind' is a required property" in str(error)
 
 
+def test_code_kind_must_be_slug(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading: A\n"
+        "    code:\n"
+        "      class: nk:CodeExample\n"
+        "      kind: Code Example\n"
+    )
+    error = mapping_error(tmp_path, text)
+    assert error.line == 5
+    assert "sections.0.code.kind: 'Code Example' does not match" in str(error)
+
+
 def test_unknown_curie_prefix(tmp_path: Path) -> None:
     text = "sections:\n  - heading: A\n    entity:\n      class: ex:Thing\n      kind: thing\n"
     error = mapping_error(tmp_path, text)

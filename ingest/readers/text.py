@@ -5,8 +5,8 @@ A browser's "save as text" keeps a page's words and line breaks but drops its ma
 - bullets start with a bullet character and often read ``Key: Value``;
 - a table becomes a block of consecutive lines, one row per line, with the cell boundaries
   lost (``ingest.tables`` recovers them);
-- code keeps its lines; a block that Python's parser accepts is read as Python, and so are
-  blocks that parse only together, such as a function body cut by a blank line.
+- code keeps its lines; a block that Python's parser accepts is read as Python. Blocks that
+  parse only together, such as a function body cut by a blank line, are joined.
 Lines of page chrome such as "Skip to content" are dropped. The first heading is the page title.
 """
 

@@ -1,0 +1,204 @@
+"""The `notekg` console command, run through click's test runner on real SQLite files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, URIRef
+
+from notekg.cli import main
+from service.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = ROOT / "data" / "notes"
+MAPPING = ROOT / "data" / "mappings" / "ai.yaml"
+MMLU = URIRef("https://notekg.example/id/benchmark/mmlu")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/store.sqlite"
+
+
+def _ingest(runner: CliRunner, database: str, *extra: str) -> click.testing.Result:
+    return runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--mapping", str(MAPPING), "--database", database, *extra])
+
+
+def _commands() -> list[str]:
+    assert isinstance(main, click.Group)
+    return sorted(main.commands)
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_command_help_ends_with_example(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "notekg " + command in result.output.split("Example:")[1]
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_option_has_help(command: str) -> None:
+    assert isinstance(main, click.Group)
+    for parameter in main.commands[command].params:
+        if isinstance(parameter, click.Option):
+            assert parameter.help, f"notekg {command} {parameter.opts[0]} has no help text"
+
+
+def test_ingest_prints_changes_and_warning(runner: CliRunner, database: str) -> None:
+    result = _ingest(runner, database)
+    assert result.exit_code == 0, result.output
+    assert "added data/notes/ai.txt" in result.output or "added" in result.output
+    assert "ai.txt:55: warning: section 'Godfathers' is empty" in result.output
+    assert "generation 1" in result.output
+
+
+def test_ingest_strict_fails_on_warnings(runner: CliRunner, database: str) -> None:
+    result = _ingest(runner, database, "--strict")
+    assert result.exit_code == 1
+
+
+def test_ingest_dry_run_writes_nothing(runner: CliRunner, database: str) -> None:
+    result = _ingest(runner, database, "--dry-run")
+    assert result.exit_code == 0
+    assert "dry run, nothing written" in result.output
+    assert Store(database).current_generation_id() is None
+
+
+def test_ingest_twice_skips_unchanged_note(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    result = _ingest(runner, database)
+    assert "1 notes (1 unchanged)" in result.output
+    assert Store(database).current_generation_id() == 1
+
+
+def test_ingest_missing_path_is_a_clean_error(runner: CliRunner, database: str, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["--quiet", "ingest", str(tmp_path / "nowhere"), "--database", database])
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ingest_bad_mapping_names_file_and_line(runner: CliRunner, database: str, tmp_path: Path) -> None:
+    mapping = tmp_path / "bad.yaml"
+    mapping.write_text(
+        "sections:\n  - heading: Benchmarks\n    table:\n      class: nk:Benchmark\n"
+        "      kind: benchmark\n      entities: diagonal\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--mapping", str(mapping), "--database", database])
+    assert result.exit_code == 1
+    assert f"{mapping}:6:" in result.output
+    assert "diagonal" in result.output
+
+
+def test_ingest_binary_note_is_reported(runner: CliRunner, database: str, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "broken.txt").write_bytes(b"\x00\x01binary")
+    result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
+    assert result.exit_code == 1
+    assert "broken.txt:1: the file is binary" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ingest_invalid_database_url_is_a_clean_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--database", "not a url"])
+    assert result.exit_code == 1
+    assert "invalid database URL" in result.output
+
+
+def test_unknown_option_is_usage_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["ingest", "--no-such-option"])
+    assert result.exit_code == 2
+
+
+def test_query_prints_tsv_rows(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    query = "SELECT ?label WHERE { ?b a <https://notekg.example/ontology#Benchmark> ; <http://www.w3.org/2004/02/skos/core#prefLabel> ?label } ORDER BY ?label"
+    result = runner.invoke(main, ["--quiet", "query", query, "--database", database])
+    rows = list(csv.reader(io.StringIO(result.output), delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert result.exit_code == 0
+    assert rows[0] == ["?label"]
+    assert len(rows) == 18
+    assert rows[1] == ['"AGIEval"']
+
+
+def test_query_json_format(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    result = runner.invoke(main, ["--quiet", "query", "ASK { ?s ?p ?o }", "--format", "json", "--database", database])
+    assert json.loads(result.output)["boolean"] is True
+
+
+def test_query_syntax_error_is_clean(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    result = runner.invoke(main, ["--quiet", "query", "SELEKT ?x", "--database", database])
+    assert result.exit_code == 1
+    assert "query failed" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("export_format", "rdf_format"),
+    [
+        ("turtle", ox.RdfFormat.TURTLE),
+        ("nt", ox.RdfFormat.N_TRIPLES),
+        ("nquads", ox.RdfFormat.N_QUADS),
+        ("trig", ox.RdfFormat.TRIG),
+        ("xml", ox.RdfFormat.RDF_XML),
+        ("jsonld", ox.RdfFormat.JSON_LD),
+    ],
+)
+def test_export_writes_parseable_file(
+    runner: CliRunner, database: str, tmp_path: Path, export_format: str, rdf_format: ox.RdfFormat
+) -> None:
+    _ingest(runner, database)
+    output = tmp_path / f"graph.{export_format}"
+    result = runner.invoke(main, ["--quiet", "export", "--format", export_format, "--output", str(output), "--database", database])
+    subjects = {quad.subject for quad in ox.parse(path=output, format=rdf_format)}
+    assert result.exit_code == 0
+    assert ox.NamedNode(str(MMLU)) in subjects
+
+
+def test_export_turtle_uses_prefixes(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    result = runner.invoke(main, ["--quiet", "export", "--format", "turtle", "--database", database])
+    graph = Graph().parse(data=result.output, format="turtle")
+    assert "@prefix nk: <https://notekg.example/ontology#>" in result.output
+    assert (MMLU, None, None) in graph
+
+
+def test_ingest_without_paths_reads_bundled_notes(runner: CliRunner, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["--quiet", "ingest", "--database", database])
+    assert result.exit_code == 0, result.output
+    assert Store(database).current_generation_id() == 1
+
+
+def test_deleted_note_is_dropped(runner: CliRunner, database: str, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    shutil.copytree(NOTES, notes)
+    (notes / "extra.txt").write_text("Extra\n\nSection\n\n  • Colour: blue\n", encoding="utf-8")
+    runner.invoke(main, ["--quiet", "ingest", str(notes), "--mapping", str(MAPPING), "--database", database])
+
+    (notes / "extra.txt").unlink()
+    result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--mapping", str(MAPPING), "--database", database])
+    store = Store(database)
+    graphs = {version.graph_iri for version in store.graph_versions(store.current_generation_id() or 0)}
+
+    assert "dropped" in result.output
+    assert "https://notekg.example/id/graph/extra" not in graphs
+    assert "https://notekg.example/id/graph/ai" in graphs

@@ -1,0 +1,390 @@
+"""Tests of the Oxigraph query engine loaded from a SQLite store."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from service.engine import EngineBusy, OxigraphEngine, QueryError, QueryTimeout
+from service.query_safety import ForbiddenQuery
+from service.store import GenerationChange, NewGraph, Store
+
+EX = "https://notekg.example/id/"
+GRAPH_PEOPLE = EX + "graph/people"
+GRAPH_PLACES = EX + "graph/places"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+# Two named graphs. The literals cover non-ASCII text, a language tag and typed values.
+PEOPLE_NQUADS = f"""\
+<{EX}alice> <{EX}knows> <{EX}bob> <{GRAPH_PEOPLE}> .
+<{EX}alice> <{EX}name> "Zoë Ångström — 東京" <{GRAPH_PEOPLE}> .
+<{EX}alice> <{EX}born> "1990-05-17"^^<{XSD}date> <{GRAPH_PEOPLE}> .
+<{EX}alice> <{EX}height> "1.72"^^<{XSD}decimal> <{GRAPH_PEOPLE}> .
+""".encode()
+PLACES_NQUADS = f"""\
+<{EX}bob> <{EX}livesIn> <{EX}zurich> <{GRAPH_PLACES}> .
+<{EX}zurich> <{EX}label> "Zürich"@de <{GRAPH_PLACES}> .
+<{EX}zurich> <{EX}population> "421878"^^<{XSD}integer> <{GRAPH_PLACES}> .
+""".encode()
+
+SLOW_QUERY_TRIPLES = 20_000
+# Every pair of triples: 400 million rows for 20,000 triples, produced one at a time.
+CROSS_JOIN = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+
+
+def write_graphs(database_url: str, graphs: dict[str, bytes]) -> None:
+    store = Store(database_url)
+    added = [
+        NewGraph(
+            iri,
+            source=f"{iri}.txt",
+            content_hash="test",
+            nquads=nquads,
+            triple_count=nquads.count(b"\n"),
+        )
+        for iri, nquads in graphs.items()
+    ]
+    store.write_generation(GenerationChange(added=added, dropped=[]))
+    store.close()
+
+
+def load_engine(database_url: str, **options: object) -> OxigraphEngine:
+    store = Store(database_url)
+    try:
+        return OxigraphEngine.from_store(store, **options)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    write_graphs(url, {GRAPH_PEOPLE: PEOPLE_NQUADS, GRAPH_PLACES: PLACES_NQUADS})
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> OxigraphEngine:
+    return load_engine(database_url)
+
+
+def large_engine(max_concurrent_queries: int) -> OxigraphEngine:
+    """Build an engine with SLOW_QUERY_TRIPLES triples, so that CROSS_JOIN runs for minutes."""
+    store = ox.Store()
+    graph = ox.NamedNode(EX + "graph/large")
+    predicate = ox.NamedNode(EX + "value")
+    store.extend(
+        ox.Quad(ox.NamedNode(f"{EX}item/{number}"), predicate, ox.Literal(number), graph)
+        for number in range(SLOW_QUERY_TRIPLES)
+    )
+    return OxigraphEngine(store, generation=1, max_concurrent_queries=max_concurrent_queries)
+
+
+def subjects(engine: OxigraphEngine, sparql: str, **options: object) -> set[str]:
+    result = engine.query(sparql, **options)  # type: ignore[arg-type]
+    return {row["s"].value for row in result.bindings()}
+
+
+def wait_for_query_thread(present: bool, timeout: float = 10.0) -> None:
+    """Wait until a "sparql-query" worker thread runs (present) or none runs (not present)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = any(thread.name == "sparql-query" for thread in threading.enumerate())
+        if running == present:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"no change within {timeout} s: sparql-query thread running={not present}")
+
+
+def test_from_store_loads_current_generation(engine: OxigraphEngine) -> None:
+    assert engine.generation == 1
+    assert engine.triple_count == 7
+
+
+def test_from_empty_store_has_generation_zero(tmp_path: Path) -> None:
+    engine = load_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+
+    assert engine.generation == 0
+    assert engine.triple_count == 0
+
+
+def test_default_graph_is_union_of_named_graphs(engine: OxigraphEngine) -> None:
+    found = subjects(engine, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }")
+
+    assert found == {EX + "alice", EX + "bob", EX + "zurich"}
+
+
+def test_union_default_graph_joins_across_graphs(engine: OxigraphEngine) -> None:
+    sparql = f"SELECT ?place WHERE {{ <{EX}alice> <{EX}knows> ?f . ?f <{EX}livesIn> ?place }}"
+
+    result = engine.query(sparql)
+
+    assert result.bindings() == [{"place": ox.NamedNode(EX + "zurich")}]
+
+
+def test_default_graphs_restricts_default_graph(engine: OxigraphEngine) -> None:
+    found = subjects(engine, "SELECT DISTINCT ?s WHERE { ?s ?p ?o }", default_graphs=[GRAPH_PLACES])
+
+    assert found == {EX + "bob", EX + "zurich"}
+
+
+def test_named_graphs_limit_graph_clause(engine: OxigraphEngine) -> None:
+    result = engine.query(
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", named_graphs=[GRAPH_PEOPLE]
+    )
+
+    assert result.bindings() == [{"g": ox.NamedNode(GRAPH_PEOPLE)}]
+
+
+def test_graph_clause_sees_every_named_graph(engine: OxigraphEngine) -> None:
+    result = engine.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+
+    assert {row["g"].value for row in result.bindings()} == {GRAPH_PEOPLE, GRAPH_PLACES}
+
+
+def test_from_clause_replaces_union(engine: OxigraphEngine) -> None:
+    found = subjects(engine, f"SELECT DISTINCT ?s FROM <{GRAPH_PEOPLE}> WHERE {{ ?s ?p ?o }}")
+
+    assert found == {EX + "alice"}
+
+
+def test_invalid_graph_iri_raises_query_error(engine: OxigraphEngine) -> None:
+    with pytest.raises(QueryError, match="invalid default graph IRI 'not an iri'"):
+        engine.query("SELECT * WHERE { ?s ?p ?o }", default_graphs=["not an iri"])
+
+
+def test_select_returns_solutions(engine: OxigraphEngine) -> None:
+    result = engine.query(f"SELECT ?o WHERE {{ <{EX}alice> <{EX}knows> ?o }}")
+
+    assert result.kind == "solutions"
+    assert result.variables == ["o"]
+    assert result.rows == [(ox.NamedNode(EX + "bob"),)]
+    assert result.truncated is False
+
+
+def test_select_unbound_variable_is_none(engine: OxigraphEngine) -> None:
+    result = engine.query(
+        f"SELECT ?o ?missing WHERE {{ <{EX}alice> <{EX}knows> ?o "
+        f"OPTIONAL {{ ?o <{EX}nothing> ?missing }} }}"
+    )
+
+    assert result.rows == [(ox.NamedNode(EX + "bob"), None)]
+    assert result.bindings() == [{"o": ox.NamedNode(EX + "bob")}]
+
+
+@pytest.mark.parametrize(
+    ("sparql", "expected"),
+    [
+        (f"ASK {{ <{EX}alice> <{EX}knows> <{EX}bob> }}", True),
+        (f"ASK {{ <{EX}bob> <{EX}knows> <{EX}alice> }}", False),
+    ],
+)
+def test_ask_returns_boolean(engine: OxigraphEngine, sparql: str, expected: bool) -> None:
+    result = engine.query(sparql)
+
+    assert result.kind == "boolean"
+    assert result.boolean is expected
+
+
+def test_construct_returns_graph(engine: OxigraphEngine) -> None:
+    result = engine.query(f"CONSTRUCT {{ ?o <{EX}knownBy> ?s }} WHERE {{ ?s <{EX}knows> ?o }}")
+
+    assert result.kind == "graph"
+    assert result.triples == [
+        ox.Triple(
+            ox.NamedNode(EX + "bob"), ox.NamedNode(EX + "knownBy"), ox.NamedNode(EX + "alice")
+        )
+    ]
+
+
+def test_describe_returns_graph(engine: OxigraphEngine) -> None:
+    result = engine.query(f"DESCRIBE <{EX}zurich>")
+
+    assert result.kind == "graph"
+    assert {triple.predicate.value for triple in result.triples} == {
+        EX + "label",
+        EX + "population",
+    }
+
+
+def test_row_limit_sets_truncated(engine: OxigraphEngine) -> None:
+    result = engine.query("SELECT * WHERE { ?s ?p ?o }", max_rows=3)
+
+    assert len(result.rows) == 3
+    assert result.truncated is True
+
+
+def test_row_limit_equal_to_rows_is_not_truncated(engine: OxigraphEngine) -> None:
+    result = engine.query("SELECT * WHERE { ?s ?p ?o }", max_rows=7)
+
+    assert len(result.rows) == 7
+    assert result.truncated is False
+
+
+def test_triple_limit_sets_truncated(engine: OxigraphEngine) -> None:
+    result = engine.query("CONSTRUCT WHERE { ?s ?p ?o }", max_rows=2)
+
+    assert len(result.triples) == 2
+    assert result.truncated is True
+
+
+def test_slow_query_raises_timeout_quickly() -> None:
+    engine = large_engine(max_concurrent_queries=4)
+    started = time.monotonic()
+
+    with pytest.raises(QueryTimeout, match="limit of 0.2 s"):
+        engine.query(CROSS_JOIN, timeout=0.2, max_rows=10**9)
+
+    assert time.monotonic() - started < 2.0
+    wait_for_query_thread(present=False)
+
+
+def test_query_after_timeout_succeeds() -> None:
+    engine = large_engine(max_concurrent_queries=4)
+    with pytest.raises(QueryTimeout):
+        engine.query(CROSS_JOIN, timeout=0.1, max_rows=10**9)
+
+    result = engine.query(f"ASK {{ <{EX}item/7> <{EX}value> 7 }}", timeout=10)
+
+    assert result.boolean is True
+    wait_for_query_thread(present=False)
+
+
+def test_second_query_raises_engine_busy() -> None:
+    engine = large_engine(max_concurrent_queries=1)
+    slow_outcome: list[BaseException] = []
+
+    def run_slow_query() -> None:
+        try:
+            engine.query(CROSS_JOIN, timeout=1.0, max_rows=10**9)
+        except QueryTimeout as error:
+            slow_outcome.append(error)
+
+    slow = threading.Thread(target=run_slow_query)
+    slow.start()
+    try:
+        wait_for_query_thread(present=True)
+        with pytest.raises(EngineBusy, match="retry"):
+            engine.query("ASK { ?s ?p ?o }")
+    finally:
+        slow.join(timeout=30)
+
+    assert len(slow_outcome) == 1
+    wait_for_query_thread(present=False)
+    assert engine.query("ASK { ?s ?p ?o }").boolean is True
+
+
+def test_syntax_error_raises_query_error_with_parser_message(engine: OxigraphEngine) -> None:
+    with pytest.raises(QueryError, match=r"error at 1:\d+"):
+        engine.query("SELECT ?s WHERE { ?s ?p }")
+
+
+def test_service_call_is_refused(engine: OxigraphEngine) -> None:
+    with pytest.raises(ForbiddenQuery, match="NOTEKG_SERVICE_ALLOWLIST"):
+        engine.query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }")
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[bytes]]]:
+    """Yield the URL of a TCP listener on 127.0.0.1 and the requests it received.
+
+    The listener reads the start of each request and closes the connection without replying.
+    """
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.1)
+    received: list[bytes] = []
+    stopped = threading.Event()
+
+    def accept() -> None:
+        while not stopped.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                received.append(connection.recv(4096))
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/sparql", received
+    stopped.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_allowlisted_service_call_is_sent(
+    database_url: str, listener: tuple[str, list[bytes]]
+) -> None:
+    endpoint, received = listener
+    engine = load_engine(database_url, service_allowlist=[endpoint])
+
+    result = engine.query(
+        f"SELECT * WHERE {{ SERVICE SILENT <{endpoint}> {{ ?s ?p ?o }} }}", timeout=10
+    )
+
+    assert result.kind == "solutions"
+    assert len(received) == 1
+    assert received[0].startswith(b"POST /sparql ")
+
+
+def rdf_formats() -> list[ox.RdfFormat]:
+    return [
+        value
+        for name in dir(ox.RdfFormat)
+        if isinstance(value := getattr(ox.RdfFormat, name), ox.RdfFormat)
+    ]
+
+
+@pytest.mark.parametrize("rdf_format", rdf_formats(), ids=lambda rdf_format: rdf_format.name)
+def test_dump_parses_back_to_same_statements(
+    engine: OxigraphEngine, rdf_format: ox.RdfFormat
+) -> None:
+    expected = set(ox.parse(PEOPLE_NQUADS + PLACES_NQUADS, format=ox.RdfFormat.N_QUADS))
+    if not rdf_format.supports_datasets:
+        expected = {quad.triple for quad in expected}
+
+    data = engine.dump(rdf_format, prefixes={"ex": EX})
+    parsed = list(ox.parse(data, format=rdf_format))
+
+    if rdf_format.supports_datasets:
+        assert set(parsed) == expected
+    else:
+        assert {quad.triple for quad in parsed} == expected
+
+
+def test_literals_survive_store_and_query(engine: OxigraphEngine) -> None:
+    result = engine.query("SELECT ?p ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }")
+    literals = {row["p"].value: row["o"] for row in result.bindings()}
+
+    assert literals[EX + "name"] == ox.Literal("Zoë Ångström — 東京")
+    assert literals[EX + "label"] == ox.Literal("Zürich", language="de")
+    assert literals[EX + "born"] == ox.Literal("1990-05-17", datatype=ox.NamedNode(XSD + "date"))
+    assert literals[EX + "height"] == ox.Literal("1.72", datatype=ox.NamedNode(XSD + "decimal"))
+    assert literals[EX + "population"] == ox.Literal(421878)
+
+
+def test_typed_literal_compares_by_value(engine: OxigraphEngine) -> None:
+    result = engine.query(f'ASK {{ ?s <{EX}born> ?d FILTER(?d < "2000-01-01"^^<{XSD}date>) }}')
+
+    assert result.boolean is True
+
+
+def test_bulk_load_joins_chunks_without_final_newline(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    # Each graph's N-Quads lack the final line break; the loader must still separate them.
+    write_graphs(
+        url, {GRAPH_PEOPLE: PEOPLE_NQUADS.rstrip(b"\n"), GRAPH_PLACES: PLACES_NQUADS.rstrip(b"\n")}
+    )
+
+    engine = load_engine(url)
+
+    assert engine.triple_count == 7

@@ -1,0 +1,111 @@
+"""Tests of EngineHolder: it follows the store's newest generation, at most every interval."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from service.holder import EngineHolder
+from service.settings import load_config
+from service.store import GenerationChange, NewGraph, Store
+
+GRAPH = "https://notekg.example/id/graph/alpha"
+
+
+def graph_with_value(value: str) -> NewGraph:
+    nquads = (
+        f'<https://notekg.example/id/alpha> <https://notekg.example/ontology#value> "{value}" '
+        f"<{GRAPH}> .\n"
+    ).encode()
+    return NewGraph(GRAPH, "alpha.txt", f"hash-{value}", nquads, 1)
+
+
+def write_value(database_url: str, value: str) -> int:
+    store = Store(database_url)
+    try:
+        generation = store.write_generation(
+            GenerationChange(added=[graph_with_value(value)], dropped=[])
+        )
+    finally:
+        store.close()
+    return generation.id
+
+
+def served_value(holder: EngineHolder) -> str:
+    result = holder.engine().query("SELECT ?v WHERE { ?s ?p ?v }")
+    return str(result.bindings()[0]["v"].value)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    write_value(url, "first")
+    return url
+
+
+def open_holder(database_url: str, reload_interval: float) -> EngineHolder:
+    config = load_config(
+        {"database_url": database_url, "reload_interval": reload_interval}, environ={}
+    )
+    return EngineHolder(config)
+
+
+@pytest.fixture
+def holder(database_url: str) -> Iterator[EngineHolder]:
+    opened = open_holder(database_url, reload_interval=0.05)
+    yield opened
+    opened.close()
+
+
+def test_holder_starts_on_current_generation(holder: EngineHolder) -> None:
+    assert holder.engine().generation == 1
+    assert served_value(holder) == "first"
+
+
+def test_holder_reloads_after_new_generation(holder: EngineHolder, database_url: str) -> None:
+    newest = write_value(database_url, "second")
+    time.sleep(0.1)
+
+    assert holder.engine().generation == newest
+    assert served_value(holder) == "second"
+
+
+def test_holder_keeps_engine_within_reload_interval(database_url: str) -> None:
+    holder = open_holder(database_url, reload_interval=3600)
+    try:
+        write_value(database_url, "second")
+
+        assert holder.engine().generation == 1
+        assert served_value(holder) == "first"
+    finally:
+        holder.close()
+
+
+def test_holder_keeps_engine_when_generation_unchanged(holder: EngineHolder) -> None:
+    before = holder.engine()
+    time.sleep(0.1)
+
+    assert holder.engine() is before
+
+
+def test_reload_failure_keeps_old_engine(
+    holder: EngineHolder, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_value(database_url, "second")
+    # A new generation whose graph versions cannot be read: the reload fails while loading.
+    with holder.store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE graph_version"))
+    time.sleep(0.1)
+
+    with caplog.at_level(logging.ERROR, logger="service.holder"):
+        engine = holder.engine()
+
+    assert engine.generation == 1
+    assert served_value(holder) == "first"
+    assert "reload from the store failed; still serving generation 1" in caplog.text
+    assert "graph_version" in caplog.text

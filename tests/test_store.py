@@ -1,0 +1,403 @@
+"""Tests of the SQL store: generations, graph versions, failed writes and pruning.
+
+Most tests run on a SQLite file and on the session's PostgreSQL server. Each PostgreSQL test
+gets a database of its own, so that "empty store" means empty.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+import zlib
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+from sqlalchemy import create_engine, select, text
+
+from service.store import (
+    GENERATIONS_KEPT,
+    GenerationChange,
+    GenerationRow,
+    GraphVersionRow,
+    NewGraph,
+    Store,
+    StoreError,
+)
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+KILLED_INGEST_TIMEOUT_SECONDS = 60
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of an empty database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+
+    server_url: str = request.getfixturevalue("postgresql_url")
+    name = f"notekg_store_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    opened = Store(database_url)
+    yield opened
+    opened.close()
+
+
+def new_graph(name: str, objects: list[str]) -> NewGraph:
+    """Build a graph <https://notekg.example/id/graph/NAME> with one triple per object."""
+    graph_iri = f"https://notekg.example/id/graph/{name}"
+    lines = [
+        f'<https://notekg.example/id/{name}> <https://notekg.example/ontology#value> "{value}" '
+        f"<{graph_iri}> .\n"
+        for value in objects
+    ]
+    return NewGraph(
+        graph_iri=graph_iri,
+        source=f"{name}.txt",
+        content_hash=f"hash-{name}-{len(objects)}",
+        nquads="".join(lines).encode("utf-8"),
+        triple_count=len(objects),
+    )
+
+
+def versions_by_iri(store: Store, generation_id: int) -> dict[str, int]:
+    """Return graph IRI -> graph version id for one generation."""
+    return {version.graph_iri: version.id for version in store.graph_versions(generation_id)}
+
+
+def test_empty_store_has_no_generation(store: Store) -> None:
+    assert store.current_generation() is None
+    assert store.current_generation_id() is None
+
+
+def test_written_nquads_read_back_byte_for_byte(store: Store) -> None:
+    first = new_graph("alpha", ["a1", "a2"])
+    second = new_graph("beta", ["Zürich", "東京"])
+
+    generation = store.write_generation(GenerationChange(added=[first, second], dropped=[]))
+
+    assert list(store.iter_nquads(generation.id)) == [first.nquads, second.nquads]
+
+
+def test_current_generation_is_the_written_one(store: Store) -> None:
+    generation = store.write_generation(
+        GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[], summary="first ingest")
+    )
+
+    current = store.current_generation()
+
+    assert current == generation
+    assert store.current_generation_id() == generation.id
+    assert current is not None and current.summary == "first ingest"
+
+
+def test_generation_time_is_utc_after_reading(store: Store) -> None:
+    store.write_generation(GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[]))
+
+    current = store.current_generation()
+
+    assert current is not None
+    assert current.created_at.utcoffset() == UTC.utcoffset(None)
+
+
+def test_replaced_graph_keeps_other_graph_version(store: Store) -> None:
+    first = store.write_generation(
+        GenerationChange(added=[new_graph("alpha", ["a1"]), new_graph("beta", ["b1"])], dropped=[])
+    )
+    second = store.write_generation(
+        GenerationChange(added=[new_graph("alpha", ["a1", "a2"])], dropped=[])
+    )
+
+    before = versions_by_iri(store, first.id)
+    after = versions_by_iri(store, second.id)
+
+    beta = "https://notekg.example/id/graph/beta"
+    alpha = "https://notekg.example/id/graph/alpha"
+    assert after[beta] == before[beta]
+    assert after[alpha] != before[alpha]
+    assert sorted(after) == [alpha, beta]
+
+
+def test_replaced_graph_serves_new_nquads(store: Store) -> None:
+    store.write_generation(GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[]))
+    replacement = new_graph("alpha", ["a2"])
+
+    second = store.write_generation(GenerationChange(added=[replacement], dropped=[]))
+
+    assert list(store.iter_nquads(second.id)) == [replacement.nquads]
+
+
+def test_dropped_graph_disappears(store: Store) -> None:
+    store.write_generation(
+        GenerationChange(added=[new_graph("alpha", ["a1"]), new_graph("beta", ["b1"])], dropped=[])
+    )
+
+    second = store.write_generation(
+        GenerationChange(added=[], dropped=["https://notekg.example/id/graph/beta"])
+    )
+
+    assert list(versions_by_iri(store, second.id)) == ["https://notekg.example/id/graph/alpha"]
+    assert list(store.iter_nquads(second.id)) == [new_graph("alpha", ["a1"]).nquads]
+
+
+def test_triple_counts_follow_changes(store: Store) -> None:
+    first = store.write_generation(
+        GenerationChange(
+            added=[new_graph("alpha", ["a1", "a2"]), new_graph("beta", ["b1", "b2", "b3"])],
+            dropped=[],
+        )
+    )
+    second = store.write_generation(
+        GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[])
+    )
+    third = store.write_generation(
+        GenerationChange(added=[], dropped=["https://notekg.example/id/graph/beta"])
+    )
+
+    assert first.triple_count == 5
+    assert second.triple_count == 4
+    assert third.triple_count == 1
+    assert [version.triple_count for version in store.graph_versions(second.id)] == [1, 3]
+
+
+def test_graph_version_keeps_source_and_hash(store: Store) -> None:
+    graph = new_graph("alpha", ["a1"])
+
+    generation = store.write_generation(GenerationChange(added=[graph], dropped=[]))
+
+    [version] = store.graph_versions(generation.id)
+    assert version.source == "alpha.txt"
+    assert version.content_hash == graph.content_hash
+
+
+def test_failed_write_keeps_previous_generation(store: Store) -> None:
+    kept = new_graph("alpha", ["a1"])
+    previous = store.write_generation(GenerationChange(added=[kept], dropped=[]))
+    not_bytes = new_graph("beta", ["b1"])
+    not_bytes.nquads = "text instead of bytes"  # type: ignore[assignment]
+
+    with pytest.raises(TypeError):
+        store.write_generation(
+            GenerationChange(added=[new_graph("gamma", ["c1"]), not_bytes], dropped=[])
+        )
+
+    assert store.current_generation() == previous
+    assert list(store.iter_nquads(previous.id)) == [kept.nquads]
+
+
+def test_crash_mid_write_keeps_previous_generation(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = new_graph("alpha", ["a1"])
+    previous = store.write_generation(GenerationChange(added=[kept], dropped=[]))
+    real_compress = zlib.compress
+    calls = []
+
+    # Stands in for a crash after the first new graph version is inserted.
+    def compress_then_crash(data: bytes, level: int = -1) -> bytes:
+        calls.append(data)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash while compressing the second graph")
+        return real_compress(data, level)
+
+    monkeypatch.setattr(zlib, "compress", compress_then_crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        store.write_generation(
+            GenerationChange(
+                added=[new_graph("beta", ["b1"]), new_graph("gamma", ["c1"])],
+                dropped=["https://notekg.example/id/graph/alpha"],
+            )
+        )
+    monkeypatch.undo()
+
+    assert len(calls) == 2
+    assert store.current_generation() == previous
+    assert list(store.iter_nquads(previous.id)) == [kept.nquads]
+
+
+def test_write_after_failed_write_succeeds(store: Store) -> None:
+    store.write_generation(GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[]))
+    not_bytes = new_graph("beta", ["b1"])
+    not_bytes.nquads = None  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        store.write_generation(GenerationChange(added=[not_bytes], dropped=[]))
+
+    generation = store.write_generation(
+        GenerationChange(added=[new_graph("beta", ["b1"])], dropped=[])
+    )
+
+    assert store.current_generation_id() == generation.id
+    assert generation.triple_count == 2
+
+
+# The child process pauses inside the write transaction, right after it inserted the first
+# graph version, and the test kills it there with SIGKILL.
+KILLED_INGEST_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import time
+
+    from sqlalchemy import event
+
+    from service.store import GenerationChange, NewGraph, Store
+
+    store = Store(sys.argv[1])
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def pause_inside_transaction(connection, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO GRAPH_VERSION"):
+            print("inside the write transaction", flush=True)
+            time.sleep(600)
+
+    nquads = b"".join(
+        b'<https://notekg.example/id/big> <https://notekg.example/ontology#n> "%d" '
+        b'<https://notekg.example/id/graph/big> .\\n' % number
+        for number in range(100_000)
+    )
+    store.write_generation(
+        GenerationChange(
+            added=[
+                NewGraph("https://notekg.example/id/graph/big", "big.txt", "h", nquads, 100_000)
+            ],
+            dropped=["https://notekg.example/id/graph/alpha"],
+        )
+    )
+    print("the write was committed", flush=True)
+    """
+)
+
+
+def test_killed_ingest_keeps_previous_generation(database_url: str) -> None:
+    store = Store(database_url)
+    kept = new_graph("alpha", ["a1"])
+    previous = store.write_generation(GenerationChange(added=[kept], dropped=[]))
+    store.close()
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_INGEST_SCRIPT, database_url],
+        cwd=REPOSITORY_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = child.stdout.readline() if child.stdout else ""
+        child.send_signal(signal.SIGKILL)
+        _, stderr = child.communicate(timeout=KILLED_INGEST_TIMEOUT_SECONDS)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+    assert first_line == "inside the write transaction\n", stderr
+    assert child.returncode == -signal.SIGKILL
+
+    reopened = Store(database_url)
+    try:
+        assert reopened.current_generation() == previous
+        assert list(reopened.iter_nquads(previous.id)) == [kept.nquads]
+        after = reopened.write_generation(
+            GenerationChange(added=[new_graph("beta", ["b1"])], dropped=[])
+        )
+        assert after.triple_count == 2
+    finally:
+        reopened.close()
+
+
+def test_reopened_store_reads_same_generation(database_url: str) -> None:
+    graph = new_graph("alpha", ["a1", "a2"])
+    first = Store(database_url)
+    generation = first.write_generation(GenerationChange(added=[graph], dropped=[]))
+    first.close()
+
+    second = Store(database_url)
+    try:
+        assert second.current_generation() == generation
+        assert list(second.iter_nquads(generation.id)) == [graph.nquads]
+    finally:
+        second.close()
+
+
+def test_prune_keeps_newest_generations(store: Store) -> None:
+    store.write_generation(GenerationChange(added=[new_graph("beta", ["b1"])], dropped=[]))
+    written = [
+        store.write_generation(
+            GenerationChange(added=[new_graph("alpha", [f"a{number}"])], dropped=[])
+        ).id
+        for number in range(GENERATIONS_KEPT + 2)
+    ]
+
+    with store.engine.connect() as connection:
+        remaining = list(connection.scalars(select(GenerationRow.id).order_by(GenerationRow.id)))
+
+    assert remaining == written[-GENERATIONS_KEPT:]
+    assert store.graph_versions(written[0]) == []
+
+
+def test_prune_deletes_orphan_graph_versions(store: Store) -> None:
+    store.write_generation(GenerationChange(added=[new_graph("beta", ["b1"])], dropped=[]))
+    for number in range(GENERATIONS_KEPT + 2):
+        store.write_generation(
+            GenerationChange(added=[new_graph("alpha", [f"a{number}"])], dropped=[])
+        )
+
+    with store.engine.connect() as connection:
+        stored = set(connection.scalars(select(GraphVersionRow.id)))
+        kept_generations = list(connection.scalars(select(GenerationRow.id)))
+    used = {
+        version.id
+        for generation_id in kept_generations
+        for version in store.graph_versions(generation_id)
+    }
+
+    # beta from the first generation, plus one alpha per kept generation.
+    assert stored == used
+    assert len(stored) == GENERATIONS_KEPT + 1
+
+
+def test_unparsable_url_raises_store_error() -> None:
+    with pytest.raises(StoreError, match=r"invalid database URL 'not a url'.*sqlite:///PATH"):
+        Store("not a url")
+
+
+def test_unknown_dialect_raises_store_error() -> None:
+    with pytest.raises(StoreError, match=r"no database driver for nosuchdb://.*sqlite:///PATH"):
+        Store("nosuchdb://127.0.0.1/notekg")
+
+
+def test_unreachable_postgresql_raises_store_error_without_password() -> None:
+    url = f"postgresql+psycopg://notekg:secret-password@127.0.0.1:{free_port()}/notekg"
+
+    with pytest.raises(StoreError) as raised:
+        Store(url)
+
+    assert "cannot open the store" in str(raised.value)
+    assert "secret-password" not in str(raised.value)
+
+
+def test_sqlite_path_in_missing_folder_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "nested" / "store.sqlite"
+
+    store = Store(f"sqlite:///{path}")
+    store.write_generation(GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[]))
+    store.close()
+
+    assert path.is_file()
