@@ -20,6 +20,7 @@ from ingest.document import Document
 from ingest.iris import IriMinter
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.problems import IngestError, NoteSyntaxError, Problem, Severity
+from ingest.rdf_sources import RDF_FORMATS, read_rdf_source
 from ingest.readers.text import read_text
 from service.store import GenerationChange, NewGraph, Store
 
@@ -87,9 +88,13 @@ def _notes_in_folder(folder: Path) -> list[NoteFile]:
     notes = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and path.suffix.lower() in READERS and not _hidden(relative):
+        if path.is_file() and _is_source(path) and not _hidden(relative):
             notes.append(NoteFile(path, _display(path), relative.as_posix()))
     return notes
+
+
+def _is_source(path: Path) -> bool:
+    return path.suffix.lower() in READERS or path.suffix.lower() in RDF_FORMATS
 
 
 def _hidden(relative: Path) -> bool:
@@ -122,18 +127,22 @@ def run_ingest(
     mapping = load_mapping(mapping_path) if mapping_path else empty_mapping()
     notes = find_notes(paths)
     if not notes:
-        raise NoNotesFound(f"no notes (.txt) found in {', '.join(map(str, paths))}")
+        suffixes = ", ".join(sorted([*READERS, *RDF_FORMATS]))
+        raise NoNotesFound(f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}")
 
-    stored = _stored_versions(store)
+    stored = _stored_sources(store)
     minter = IriMinter(base_iri)
     report = IngestReport(dry_run=dry_run)
     added: list[NewGraph] = []
+    dropped: list[str] = []
     for done, note in enumerate(notes, start=1):
-        added.extend(_ingest_note(note, mapping, minter, stored, report, validate=validate))
+        new = _ingest_note(note, mapping, minter, stored.get(note.display_path), report, validate=validate)
+        added.extend(new)
+        dropped.extend(_replaced_leftovers(stored.get(note.display_path), new))
         if on_note:
             on_note(done, len(notes), note.display_path)
 
-    dropped = _dropped_graphs(paths, notes, stored, report)
+    dropped.extend(_dropped_graphs(paths, notes, stored, report))
     if dry_run or (not added and not dropped):
         return report
 
@@ -146,26 +155,29 @@ def _ingest_note(
     note: NoteFile,
     mapping: Mapping,
     minter: IriMinter,
-    stored: dict[str, tuple[str, int, str]],
+    previous: StoredSource | None,
     report: IngestReport,
     *,
     validate: bool,
 ) -> list[NewGraph]:
+    """Return the graphs of a new or changed note, or [] for a note the store holds as it is."""
     raw = note.path.read_bytes()
     fingerprint = _fingerprint(raw, mapping, minter.base_iri)
     graph_iri = minter.path("graph", note_slug(note.key))
-    previous = stored.get(str(graph_iri))
-    if previous and previous[0] == fingerprint:
+    if previous and previous.fingerprint == fingerprint:
         report.changes.append(NoteChange(note.display_path, "unchanged"))
         return []
 
-    graphs = _build(note, raw, mapping, minter, validate=validate)
-    report.problems.extend(graphs.problems)
-    new = [
-        _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint),
-        _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint),
-    ]
-    old_count = previous[1] if previous else 0
+    if note.path.suffix.lower() in RDF_FORMATS:
+        new = _rdf_graphs(note, raw, str(graph_iri), fingerprint)
+    else:
+        graphs = _build(note, raw, mapping, minter, validate=validate)
+        report.problems.extend(graphs.problems)
+        new = [
+            _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint),
+            _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint),
+        ]
+    old_count = previous.triple_count if previous else 0
     new_count = sum(graph.triple_count for graph in new)
     action = "replaced" if previous else "added"
     report.changes.append(NoteChange(note.display_path, action, new_count, old_count))
@@ -188,6 +200,22 @@ def _build(note: NoteFile, raw: bytes, mapping: Mapping, minter: IriMinter, *, v
 
         graphs.problems.extend(shacl_problems(graphs.facts, graphs.provenance, note.display_path))
     return graphs
+
+
+def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> list[str]:
+    """Return the graphs a changed source had before and no longer has."""
+    if previous is None or not new:
+        return []
+    kept = {graph.graph_iri for graph in new}
+    return [iri for iri in previous.graph_iris if iri not in kept]
+
+
+def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -> list[NewGraph]:
+    graphs = read_rdf_source(raw, note.path.suffix.lower(), note.display_path, file_graph)
+    return [
+        NewGraph(graph_iri, note.display_path, fingerprint, nquads, nquads.count(b"\n"))
+        for graph_iri, nquads in graphs.items()
+    ]
 
 
 def _fingerprint(raw: bytes, mapping: Mapping, base_iri: str) -> str:
@@ -217,35 +245,41 @@ def to_nquads(graph: Graph, graph_iri: URIRef) -> bytes:
     return b"\n".join(sorted(lines)) + b"\n"
 
 
-def _stored_versions(store: Store) -> dict[str, tuple[str, int, str]]:
-    """Return graph IRI → (fingerprint, triple count of the note's graphs, source)."""
+@dataclass
+class StoredSource:
+    """What the current generation holds of one source file: its fingerprint and graphs."""
+
+    fingerprint: str
+    triple_count: int = 0
+    graph_iris: list[str] = field(default_factory=list)
+
+
+def _stored_sources(store: Store) -> dict[str, StoredSource]:
+    """Return source path → what the store's current generation holds of it."""
     generation = store.current_generation_id()
     if generation is None:
         return {}
 
-    versions = store.graph_versions(generation)
-    totals: dict[str, int] = {}
-    for version in versions:
-        totals[version.source] = totals.get(version.source, 0) + version.triple_count
-    return {
-        version.graph_iri: (version.content_hash, totals[version.source], version.source)
-        for version in versions
-    }
+    sources: dict[str, StoredSource] = {}
+    for version in store.graph_versions(generation):
+        stored = sources.setdefault(version.source, StoredSource(version.content_hash))
+        stored.triple_count += version.triple_count
+        stored.graph_iris.append(version.graph_iri)
+    return sources
 
 
 def _dropped_graphs(
-    paths: list[Path], notes: list[NoteFile], stored: dict[str, tuple[str, int, str]], report: IngestReport
+    paths: list[Path], notes: list[NoteFile], stored: dict[str, StoredSource], report: IngestReport
 ) -> list[str]:
     """Return the stored graphs of notes that were under an ingested folder and are gone."""
     folders = [_display(path) for path in paths if path.is_dir()]
     present = {note.display_path for note in notes}
     dropped = []
-    for graph_iri, (_, triples, source) in stored.items():
+    for source, held in stored.items():
         inside = any(source.startswith(folder.rstrip("/") + "/") for folder in folders)
         if inside and source not in present:
-            dropped.append(graph_iri)
-            if not graph_iri.endswith("/provenance"):
-                report.changes.append(NoteChange(source, "dropped", 0, triples))
+            dropped.extend(held.graph_iris)
+            report.changes.append(NoteChange(source, "dropped", 0, held.triple_count))
     return dropped
 
 

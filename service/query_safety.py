@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# The token rules follow the SPARQL 1.1 grammar (https://www.w3.org/TR/sparql11-query/#grammar).
-# Variable names contain no "." or "-", so "?o.SERVICE" is a variable, a dot and a keyword. A
-# prefixed name's local part may contain "." and backslash escapes such as "\'".
+# The token rules follow the SPARQL 1.1 grammar. Variable names contain no "." or "-", so
+# "?o.SERVICE" is a variable, a dot and a keyword. A prefixed name's local part may contain "."
+# and backslash escapes such as "\'".
 _TOKEN = re.compile(
     r"""
       (?P<comment>\#[^\n]*)

@@ -1,6 +1,6 @@
 """Tests of the SERVICE check, the update-keyword check and the dataset-clause check.
 
-Each rejected query below is one that pyoxigraph 0.5 parses as a SERVICE call; the accepted
+Each rejected query below is one that pyoxigraph 0.5 parses as a SERVICE call. The accepted
 ones mention "service" only in a name, string, IRI or comment.
 """
 

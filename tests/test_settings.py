@@ -7,7 +7,7 @@ import pytest
 from service.settings import (
     SETTINGS,
     SETTINGS_BY_NAME,
-    ServiceConfig,
+    Setting,
     SettingsError,
     config_field_names,
     load_config,
@@ -109,8 +109,8 @@ def test_environment_is_read_from_os_environ(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
-def test_setting_has_help_text(setting: object) -> None:
-    assert getattr(setting, "help").strip()
+def test_setting_has_help_text(setting: Setting) -> None:
+    assert setting.help.strip()
 
 
 def test_environment_variable_names() -> None:
@@ -131,5 +131,3 @@ def test_config_is_frozen() -> None:
 
     with pytest.raises(AttributeError):
         config.max_rows = 1  # type: ignore[misc]
-
-    assert isinstance(config, ServiceConfig)

@@ -106,7 +106,8 @@ def test_current_generation_is_the_written_one(store: Store) -> None:
 
     assert current == generation
     assert store.current_generation_id() == generation.id
-    assert current is not None and current.summary == "first ingest"
+    assert current is not None
+    assert current.summary == "first ingest"
 
 
 def test_generation_time_is_utc_after_reading(store: Store) -> None:
@@ -383,7 +384,7 @@ def test_unknown_dialect_raises_store_error() -> None:
         Store("nosuchdb://127.0.0.1/notekg")
 
 
-def test_unreachable_postgresql_raises_store_error_without_password() -> None:
+def test_unreachable_server_error_hides_password() -> None:
     url = f"postgresql+psycopg://notekg:secret-password@127.0.0.1:{free_port()}/notekg"
 
     with pytest.raises(StoreError) as raised:
