@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
@@ -37,6 +38,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 logger = logging.getLogger(__name__)
 
 GENERATIONS_KEPT = 3
+
+# Key of the PostgreSQL advisory lock that serializes generation writers ("nkg" in ASCII).
+WRITER_LOCK_KEY = 0x6E6B67
 
 
 class StoreError(Exception):
@@ -210,7 +214,13 @@ class GenerationChange:
 
 
 def _write(session: Session, change: GenerationChange) -> Generation:
-    previous = session.scalar(select(func.max(GenerationRow.id)))
+    row = GenerationRow(created_at=datetime.now(UTC), triple_count=0, summary=change.summary)
+    _lock_writers(session)
+    session.add(row)
+    session.flush()
+
+    # Writers are serialized, so the newest generation before ours is committed and complete.
+    previous = session.scalar(select(func.max(GenerationRow.id)).where(GenerationRow.id < row.id))
     replaced = {graph.graph_iri for graph in change.added} | set(change.dropped)
 
     kept_ids: list[int] = []
@@ -226,14 +236,7 @@ def _write(session: Session, change: GenerationChange) -> Generation:
                 kept_ids.append(version_id)
                 kept_triples += triple_count
 
-    added_triples = sum(graph.triple_count for graph in change.added)
-    row = GenerationRow(
-        created_at=datetime.now(UTC),
-        triple_count=kept_triples + added_triples,
-        summary=change.summary,
-    )
-    session.add(row)
-    session.flush()
+    row.triple_count = kept_triples + sum(graph.triple_count for graph in change.added)
 
     for graph in change.added:
         version = GraphVersionRow(
@@ -252,6 +255,17 @@ def _write(session: Session, change: GenerationChange) -> Generation:
         for version_id in kept_ids
     )
     return _generation(row)
+
+
+def _lock_writers(session: Session) -> None:
+    """Make concurrent generation writers wait for each other until their transactions end.
+
+    PostgreSQL takes a transaction-scoped advisory lock. SQLite needs nothing more: the
+    generation row inserted next takes the database's write lock, and a second writer waits
+    for it up to the connection's busy timeout.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
 
 
 def _create_engine(url: str) -> Engine:

@@ -402,3 +402,34 @@ def test_sqlite_path_in_missing_folder_is_created(tmp_path: Path) -> None:
     store.close()
 
     assert path.is_file()
+
+
+def test_concurrent_writers_keep_both_changes(database_url: str) -> None:
+    import threading
+
+    first = Store(database_url)
+    first.write_generation(GenerationChange([new_graph("base", ["b"])], []))
+    first.close()
+    errors: list[BaseException] = []
+
+    def write(name: str) -> None:
+        store = Store(database_url)
+        try:
+            store.write_generation(GenerationChange([new_graph(name, [name])], []))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("left", "right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    store = Store(database_url)
+    newest = store.current_generation_id()
+    names = {version.graph_iri.rsplit("/", 1)[-1] for version in store.graph_versions(newest or 0)}
+    store.close()
+    assert errors == []
+    assert names == {"base", "left", "right"}
