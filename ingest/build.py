@@ -21,7 +21,7 @@ from ingest.mapping import FieldRule, Mapping, SectionRule
 from ingest.problems import Problem
 from ingest.tables import TableHints, recover_table
 from ingest.values import parse_measure, parse_name, parse_quantity, strip_prefix
-from ingest.vocab import DCTERMS, KEY, NK, PREFIXES, RDF, RDFS, SCHEMA, SKOS, XSD
+from ingest.vocab import DCTERMS, FOAF, KEY, NK, PREFIXES, RDF, RDFS, SCHEMA, SKOS, XSD
 
 DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
 MIN_MENTION_LENGTH = 3
@@ -46,7 +46,9 @@ def note_slug(note_key: str) -> str:
     return make_slug(f"{folder} {stem}".strip().replace("/", " "))
 
 
-def build_note(document: Document, mapping: Mapping, minter: IriMinter, note_key: str) -> NoteGraphs:
+def build_note(
+    document: Document, mapping: Mapping, minter: IriMinter, note_key: str
+) -> NoteGraphs:
     """Build the facts and provenance graphs of one note.
 
     ``note_key`` is the note's path relative to its notes folder; it names the note's IRIs.
@@ -55,7 +57,9 @@ def build_note(document: Document, mapping: Mapping, minter: IriMinter, note_key
 
 
 class _NoteBuilder:
-    def __init__(self, document: Document, mapping: Mapping, minter: IriMinter, note_key: str) -> None:
+    def __init__(
+        self, document: Document, mapping: Mapping, minter: IriMinter, note_key: str
+    ) -> None:
         self.document = document
         self.mapping = mapping
         self.minter = minter
@@ -99,14 +103,21 @@ class _NoteBuilder:
         self.facts.add((section_iri, RDF.type, NK.Section))
         self.facts.add((section_iri, SKOS.prefLabel, Literal(section.title or self.document.title)))
         self.facts.add((section_iri, DCTERMS.title, Literal(section.title)))
-        self.facts.add((section_iri, NK.headingLevel, Literal(section.level, datatype=XSD.positiveInteger)))
-        self.facts.add((section_iri, NK.position, Literal(position, datatype=XSD.nonNegativeInteger)))
+        self.facts.add(
+            (section_iri, NK.headingLevel, Literal(section.level, datatype=XSD.positiveInteger))
+        )
+        self.facts.add(
+            (section_iri, NK.position, Literal(position, datatype=XSD.nonNegativeInteger))
+        )
         self.facts.add((section_iri, DCTERMS.isPartOf, self.note))
         self.facts.add((self.note, NK.section, section_iri))
         self._source(section_iri, section.span)
 
         if section.is_empty():
-            self._warn(section.span.start, f"section {section.title!r} is empty; add notes under it or remove the heading")
+            self._warn(
+                section.span.start,
+                f"section {section.title!r} is empty; add notes under it or remove the heading",
+            )
 
         rule = self.mapping.rule_for(section.title) if section.title else None
         subject = self._section_entity(section, section_iri, rule)
@@ -119,19 +130,32 @@ class _NoteBuilder:
 
     def _section_iri(self, section: Section) -> URIRef:
         label = section.title or "introduction"
-        return self.minter.entity(f"section/{self.slug}", label, where=(self.document.display_path, section.span.start))
+        return self.minter.entity(
+            f"section/{self.slug}", label, where=(self.document.display_path, section.span.start)
+        )
 
-    def _section_entity(self, section: Section, section_iri: URIRef, rule: SectionRule | None) -> URIRef:
+    def _section_entity(
+        self, section: Section, section_iri: URIRef, rule: SectionRule | None
+    ) -> URIRef:
         if rule is None or rule.entity is None:
             return section_iri
 
         entity_rule = rule.entity
         label = entity_rule.label or section.title
-        entity = self.entity(entity_rule.kind, label, entity_rule.cls, section.span, section_iri, entity_rule.explicit_id)
+        entity = self.entity(
+            entity_rule.kind,
+            label,
+            entity_rule.cls,
+            section.span,
+            section_iri,
+            entity_rule.explicit_id,
+        )
         self.facts.add((section_iri, DCTERMS.subject, entity))
         return entity
 
-    def _add_paragraphs(self, section: Section, section_iri: URIRef, subject: URIRef, rule: SectionRule | None) -> None:
+    def _add_paragraphs(
+        self, section: Section, section_iri: URIRef, subject: URIRef, rule: SectionRule | None
+    ) -> None:
         if not section.paragraphs:
             return
 
@@ -152,14 +176,16 @@ class _NoteBuilder:
         explicit_id: str | None = None,
     ) -> URIRef:
         """Return the entity of ``kind`` labelled ``label``, adding its type, label and source."""
-        iri = self.minter.entity(kind, label, explicit_id=explicit_id, where=(self.document.display_path, span.start))
+        iri = self.minter.entity(
+            kind, label, explicit_id=explicit_id, where=(self.document.display_path, span.start)
+        )
         self.facts.add((iri, RDF.type, self._iri(cls)))
         if iri not in self.labels:
             self.labels[iri] = label
             self.facts.add((iri, SKOS.prefLabel, Literal(label)))
             self.facts.add((iri, NK.definedIn, section_iri))
-            if self._iri(cls) == PREFIXES["foaf"].Person:
-                self.facts.add((iri, PREFIXES["foaf"].name, Literal(label)))
+            if self._iri(cls) == FOAF.Person:
+                self.facts.add((iri, FOAF.name, Literal(label)))
         self._source(iri, span)
         return iri
 
@@ -168,7 +194,9 @@ class _NoteBuilder:
         self.provenance.add((subject, NK.source, span_iri))
         self.provenance.add((span_iri, RDF.type, NK.SourceSpan))
         self.provenance.add((span_iri, NK.inNote, self.note))
-        self.provenance.add((span_iri, NK.startLine, Literal(span.start, datatype=XSD.positiveInteger)))
+        self.provenance.add(
+            (span_iri, NK.startLine, Literal(span.start, datatype=XSD.positiveInteger))
+        )
         self.provenance.add((span_iri, NK.endLine, Literal(span.end, datatype=XSD.positiveInteger)))
 
     def _iri(self, curie: str) -> URIRef:
@@ -180,11 +208,22 @@ class _NoteBuilder:
     # Bullets
 
     def _add_key_value(
-        self, item: KeyValue, subject: URIRef, section: Section, section_iri: URIRef, rule: SectionRule | None
+        self,
+        item: KeyValue,
+        subject: URIRef,
+        section: Section,
+        section_iri: URIRef,
+        rule: SectionRule | None,
     ) -> None:
         field_rule = rule.key_rule(item.key) if rule else None
         if field_rule is None:
-            self._add_unmapped(subject, item.key, item.value, item.span, f"bullet key {item.key!r} of section {section.title!r}")
+            self._add_unmapped(
+                subject,
+                item.key,
+                item.value,
+                item.span,
+                f"bullet key {item.key!r} of section {section.title!r}",
+            )
             return
 
         if field_rule.value == "entity":
@@ -192,9 +231,13 @@ class _NoteBuilder:
             return
         self.apply_field(subject, field_rule, item.key, item.value, item.span, section_iri)
 
-    def _add_key_entity(self, item: KeyValue, subject: URIRef, rule: FieldRule, section_iri: URIRef) -> None:
+    def _add_key_entity(
+        self, item: KeyValue, subject: URIRef, rule: FieldRule, section_iri: URIRef
+    ) -> None:
         """Make the bullet's key an entity of its own, with the value as its text."""
-        entity = self.entity(rule.kind or "concept", item.key, rule.cls or "skos:Concept", item.span, section_iri)
+        entity = self.entity(
+            rule.kind or "concept", item.key, rule.cls or "skos:Concept", item.span, section_iri
+        )
         if rule.text_property:
             self.facts.add((entity, self._iri(rule.text_property), Literal(item.value)))
         if rule.link:
@@ -210,24 +253,41 @@ class _NoteBuilder:
         self.facts.add((subject, prop, Literal(value)))
         if not warn:
             return
-        self._warn(span.start, f"{what} has no mapping; stored as generic property key:{make_slug(key)}. "
-                               "Map it in the mapping file to give it a term of the ontology")
+        self._warn(
+            span.start,
+            f"{what} has no mapping; stored as generic property key:{make_slug(key)}. "
+            "Map it in the mapping file to give it a term of the ontology",
+        )
 
     # Values
 
     def apply_field(
-        self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan, section_iri: URIRef
+        self,
+        subject: URIRef,
+        rule: FieldRule,
+        name: str,
+        text: str,
+        span: LineSpan,
+        section_iri: URIRef,
     ) -> None:
         """Add the triples that one mapped field value gives, by the rule's value kind."""
         if rule.property is None and rule.value != "name":
-            self._add_unmapped(subject, name, text, span, f"field {name!r} (mapping line {rule.line} has no property)")
+            self._add_unmapped(
+                subject,
+                name,
+                text,
+                span,
+                f"field {name!r} (mapping line {rule.line} has no property)",
+            )
             return
 
         if rule.value == "list":
             separator = rule.separator or ","
             for part in (part.strip() for part in text.split(separator)):
                 if part:
-                    item_rule = FieldRule(rule.property, rule.item, rule.cls, rule.kind, line=rule.line)
+                    item_rule = FieldRule(
+                        rule.property, rule.item, rule.cls, rule.kind, line=rule.line
+                    )
                     self.apply_field(subject, item_rule, name, part, span, section_iri)
             return
 
@@ -236,7 +296,13 @@ class _NoteBuilder:
             self.facts.add((subject, self._iri(rule.property), value))
 
     def _value(
-        self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan, section_iri: URIRef
+        self,
+        subject: URIRef,
+        rule: FieldRule,
+        name: str,
+        text: str,
+        span: LineSpan,
+        section_iri: URIRef,
     ) -> Node | None:
         kind = rule.value
         if kind == "name":
@@ -250,7 +316,9 @@ class _NoteBuilder:
             return self._typed(kind, text, span, name)
         return Literal(text)
 
-    def _link(self, subject: URIRef, rule: FieldRule, text: str, span: LineSpan, section_iri: URIRef) -> URIRef:
+    def _link(
+        self, subject: URIRef, rule: FieldRule, text: str, span: LineSpan, section_iri: URIRef
+    ) -> URIRef:
         label = strip_prefix(text, rule.strip_prefix)
         if rule.unit_property:
             measure = parse_measure(label)
@@ -259,13 +327,24 @@ class _NoteBuilder:
                 self.facts.add((subject, self._iri(rule.unit_property), Literal(measure.scale)))
         if rule.text_property:
             self.facts.add((subject, self._iri(rule.text_property), Literal(text)))
-        return self.entity(rule.kind or make_slug(rule.cls or "thing"), label, rule.cls or "skos:Concept", span, section_iri)
+        return self.entity(
+            rule.kind or make_slug(rule.cls or "thing"),
+            label,
+            rule.cls or "skos:Concept",
+            span,
+            section_iri,
+        )
 
-    def _quantity(self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan) -> Node:
+    def _quantity(
+        self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan
+    ) -> Node:
         quantity = parse_quantity(text)
         if quantity is None:
-            self._warn(span.start, f"{name}: {text!r} is not a number followed by a unit; stored as text. "
-                                   "Write it like '80 GB' or map the field as text")
+            self._warn(
+                span.start,
+                f"{name}: {text!r} is not a number followed by a unit; stored as text. "
+                "Write it like '80 GB' or map the field as text",
+            )
             return Literal(text)
 
         node = URIRef(f"{subject}/{make_slug(name)}")
@@ -291,7 +370,9 @@ class _NoteBuilder:
 
     # Tables
 
-    def _add_tables(self, section: Section, section_iri: URIRef, subject: URIRef, rule: SectionRule | None) -> None:
+    def _add_tables(
+        self, section: Section, section_iri: URIRef, subject: URIRef, rule: SectionRule | None
+    ) -> None:
         table_rule = rule.table if rule else None
         hints = None
         if table_rule:
@@ -311,18 +392,32 @@ class _NoteBuilder:
 
     # Code
 
-    def _add_code(self, block: CodeBlock, section: Section, section_iri: URIRef, rule: SectionRule | None) -> None:
+    def _add_code(
+        self, block: CodeBlock, section: Section, section_iri: URIRef, rule: SectionRule | None
+    ) -> None:
         code_rule = rule.code if rule else None
         cls = code_rule.cls if code_rule else "nk:CodeExample"
         kind = code_rule.kind if code_rule else "code"
         number = section.code_blocks.index(block) + 1
         suffix = f" {number}" if len(section.code_blocks) > 1 else ""
         label = f"{section.title or self.document.title} code example{suffix}"
-        example = self.entity(kind, label, cls, block.span, section_iri, explicit_id=f"{self.slug} {label}")
+        example = self.entity(
+            kind, label, cls, block.span, section_iri, explicit_id=f"{self.slug} {label}"
+        )
 
         self.facts.add((example, NK.code, Literal(block.code)))
         if block.language:
-            self.facts.add((example, SCHEMA.programmingLanguage, Literal(block.language.capitalize() if block.language == "python" else block.language)))
+            self.facts.add(
+                (
+                    example,
+                    SCHEMA.programmingLanguage,
+                    Literal(
+                        block.language.capitalize()
+                        if block.language == "python"
+                        else block.language
+                    ),
+                )
+            )
         if block.language == "python" and (code_rule is None or code_rule.api_links):
             for name in python_api_names(block.code):
                 api = self.entity("api", name, "nk:APIElement", block.span, section_iri)
@@ -334,7 +429,9 @@ class _NoteBuilder:
         """Link an entity to every other entity whose label its descriptive text names."""
         import re
 
-        labels = {iri: label for iri, label in self.labels.items() if len(label) >= MIN_MENTION_LENGTH}
+        labels = {
+            iri: label for iri, label in self.labels.items() if len(label) >= MIN_MENTION_LENGTH
+        }
         for prop in DESCRIPTIVE_PROPERTIES:
             for subject, text in list(self.facts.subject_objects(prop)):
                 for target, label in labels.items():

@@ -39,7 +39,12 @@ class IriMinter:
     problems: list[Problem] = field(default_factory=list)
 
     def entity(
-        self, kind: str, label: str, *, explicit_id: str | None = None, where: tuple[str, int] = ("", 0)
+        self,
+        kind: str,
+        label: str,
+        *,
+        explicit_id: str | None = None,
+        where: tuple[str, int] = ("", 0),
     ) -> URIRef:
         """Return the IRI of the entity of ``kind`` labelled ``label``.
 

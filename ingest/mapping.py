@@ -234,7 +234,10 @@ def load_mapping(path: Path, display_path: str | None = None) -> Mapping:
     mapping = Mapping(
         path=shown,
         prefixes=prefixes,
-        sections=[_section(item, lines, ("sections", i), shown) for i, item in enumerate(data.get("sections", []))],
+        sections=[
+            _section(item, lines, ("sections", i), shown)
+            for i, item in enumerate(data.get("sections", []))
+        ],
         notes=list(data.get("notes", [])),
     )
     _check_curies(mapping, data, lines)
@@ -254,7 +257,9 @@ def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], dict[tuple[Any, 
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise MappingError(shown, line, f"invalid YAML: {getattr(error, 'problem', error)}") from error
+        raise MappingError(
+            shown, line, f"invalid YAML: {getattr(error, 'problem', error)}"
+        ) from error
 
     if node is None:
         return {}, {}
@@ -269,7 +274,9 @@ def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], dict[tuple[Any, 
             "the mapping is nested too deep; write it with fewer levels of lists and mappings",
         ) from error
     if not isinstance(data, dict):
-        raise MappingError(shown, node.start_mark.line + 1, "the mapping must be a YAML mapping of keys")
+        raise MappingError(
+            shown, node.start_mark.line + 1, "the mapping must be a YAML mapping of keys"
+        )
     return data, lines
 
 
@@ -280,7 +287,10 @@ def _to_python(
     shown: str,
     parents: frozenset[int],
 ) -> Any:
-    """Convert a composed YAML node to plain data; ``parents`` contains the ids of enclosing nodes."""
+    """Convert a composed YAML node to plain data.
+
+    ``parents`` holds the ids of the enclosing nodes, to detect recursive aliases.
+    """
     if id(node) in parents:
         raise MappingError(
             shown,
@@ -291,7 +301,8 @@ def _to_python(
     lines[at] = node.start_mark.line + 1
     if len(lines) > MAX_YAML_NODES:
         raise MappingError(
-            shown, node.start_mark.line + 1,
+            shown,
+            node.start_mark.line + 1,
             f"the mapping expands to more than {MAX_YAML_NODES} values (aliases nested too deep?); "
             "write it without nested YAML aliases",
         )
@@ -340,14 +351,18 @@ def _line_of(lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]) -> int:
     return lines.get(at, 1)
 
 
-def _section(item: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...], shown: str) -> SectionRule:
+def _section(
+    item: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...], shown: str
+) -> SectionRule:
     pattern = None
     if "heading_pattern" in item:
         try:
             pattern = re.compile(item["heading_pattern"])
         except re.error as error:
             raise MappingError(
-                shown, _line_of(lines, (*at, "heading_pattern")), f"heading_pattern: invalid regular expression: {error}"
+                shown,
+                _line_of(lines, (*at, "heading_pattern")),
+                f"heading_pattern: invalid regular expression: {error}",
             ) from error
 
     entity = item.get("entity")
@@ -357,7 +372,10 @@ def _section(item: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[
         heading=item.get("heading"),
         heading_pattern=pattern,
         entity=_entity(entity) if entity else None,
-        keys={key: _field(value, lines, (*at, "keys", key)) for key, value in item.get("keys", {}).items()},
+        keys={
+            key: _field(value, lines, (*at, "keys", key))
+            for key, value in item.get("keys", {}).items()
+        },
         table=_table(table, lines, (*at, "table")) if table else None,
         code=CodeRule(code["class"], code["kind"], code.get("api_links", True)) if code else None,
         line=_line_of(lines, at),
@@ -374,7 +392,9 @@ def _entity(data: dict[str, Any]) -> EntityRule:
     )
 
 
-def _table(data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]) -> TableRule:
+def _table(
+    data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]
+) -> TableRule:
     columns = data.get("columns")
     row_labels = data.get("row_labels")
     return TableRule(
@@ -385,12 +405,17 @@ def _table(data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[An
         row_labels=tuple(row_labels) if row_labels else None,
         label_column=data.get("label_column"),
         link_to_section=data.get("link_to_section"),
-        fields={name: _field(value, lines, (*at, "fields", name)) for name, value in data.get("fields", {}).items()},
+        fields={
+            name: _field(value, lines, (*at, "fields", name))
+            for name, value in data.get("fields", {}).items()
+        },
         line=_line_of(lines, at),
     )
 
 
-def _field(data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]) -> FieldRule:
+def _field(
+    data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[Any, ...]
+) -> FieldRule:
     return FieldRule(
         property=data.get("property"),
         value=data.get("value", "text"),
@@ -406,10 +431,20 @@ def _field(data: dict[str, Any], lines: dict[tuple[Any, ...], int], at: tuple[An
     )
 
 
-def _check_curies(mapping: Mapping, data: dict[str, Any], lines: dict[tuple[Any, ...], int]) -> None:
+def _check_curies(
+    mapping: Mapping, data: dict[str, Any], lines: dict[tuple[Any, ...], int]
+) -> None:
     """Reject a ``prefix:local`` term whose prefix the mapping does not declare."""
     for at, value in _walk(data, ()):
-        if at[-1] not in ("property", "class", "unit_property", "text_property", "link", "link_to_section", "paragraph_property"):
+        if at[-1] not in (
+            "property",
+            "class",
+            "unit_property",
+            "text_property",
+            "link",
+            "link_to_section",
+            "paragraph_property",
+        ):
             continue
         prefix, colon, local = value.partition(":")
         if not colon or local.startswith("//") or prefix in mapping.prefixes:

@@ -25,7 +25,9 @@ RDF_FORMATS: dict[str, ox.RdfFormat] = {
 }
 
 
-def read_rdf_source(data: bytes, suffix: str, display_path: str, file_graph: str) -> dict[str, bytes]:
+def read_rdf_source(
+    data: bytes, suffix: str, display_path: str, file_graph: str
+) -> dict[str, bytes]:
     """Parse an RDF file and return its triples as N-Quads, one entry per named graph.
 
     Raises NoteSyntaxError with the parser's line for a file that is not valid RDF.
@@ -34,7 +36,9 @@ def read_rdf_source(data: bytes, suffix: str, display_path: str, file_graph: str
     try:
         quads = list(ox.parse(data, format=rdf_format, base_iri=f"file:///{display_path}"))
     except SyntaxError as error:
-        raise NoteSyntaxError(display_path, _line_of(error), f"invalid {rdf_format.name}: {error}") from error
+        raise NoteSyntaxError(
+            display_path, _line_of(error), f"invalid {rdf_format.name}: {error}"
+        ) from error
 
     by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
     target = ox.NamedNode(file_graph)
@@ -42,10 +46,13 @@ def read_rdf_source(data: bytes, suffix: str, display_path: str, file_graph: str
         graph = quad.graph_name if isinstance(quad.graph_name, ox.NamedNode) else target
         by_graph[graph.value].append(ox.Quad(quad.subject, quad.predicate, quad.object, graph))
 
-    return {
-        graph_iri: ox.serialize(graph_quads, format=ox.RdfFormat.N_QUADS)
-        for graph_iri, graph_quads in by_graph.items()
-    }
+    return {graph_iri: _nquads(graph_quads) for graph_iri, graph_quads in by_graph.items()}
+
+
+def _nquads(quads: list[ox.Quad]) -> bytes:
+    data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    assert data is not None  # serialize returns bytes when no output is given
+    return data
 
 
 def _line_of(error: SyntaxError) -> int:

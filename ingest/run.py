@@ -80,7 +80,9 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
         elif path.is_file():
             found.append(NoteFile(path, _display(path), path.name))
         else:
-            raise NoNotesFound(f"{path}: no such file or folder; give a note file or a folder of notes")
+            raise NoNotesFound(
+                f"{path}: no such file or folder; give a note file or a folder of notes"
+            )
     return found
 
 
@@ -128,7 +130,9 @@ def run_ingest(
     notes = find_notes(paths)
     if not notes:
         suffixes = ", ".join(sorted([*READERS, *RDF_FORMATS]))
-        raise NoNotesFound(f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}")
+        raise NoNotesFound(
+            f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}"
+        )
 
     stored = _stored_sources(store)
     minter = IriMinter(base_iri)
@@ -136,7 +140,9 @@ def run_ingest(
     added: list[NewGraph] = []
     dropped: list[str] = []
     for done, note in enumerate(notes, start=1):
-        new = _ingest_note(note, mapping, minter, stored.get(note.display_path), report, validate=validate)
+        new = _ingest_note(
+            note, mapping, minter, stored.get(note.display_path), report, validate=validate
+        )
         added.extend(new)
         dropped.extend(_replaced_leftovers(stored.get(note.display_path), new))
         if on_note:
@@ -185,7 +191,9 @@ def _ingest_note(
     return new
 
 
-def _build(note: NoteFile, raw: bytes, mapping: Mapping, minter: IriMinter, *, validate: bool) -> NoteGraphs:
+def _build(
+    note: NoteFile, raw: bytes, mapping: Mapping, minter: IriMinter, *, validate: bool
+) -> NoteGraphs:
     reader = READERS[note.path.suffix.lower()]
     try:
         document = reader(note.path, note.display_path)

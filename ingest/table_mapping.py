@@ -33,7 +33,11 @@ def add_table(
 
 
 def _add_row_entities(
-    builder: _NoteBuilder, table: Table, section_iri: URIRef, section_entity: URIRef, rule: TableRule
+    builder: _NoteBuilder,
+    table: Table,
+    section_iri: URIRef,
+    section_entity: URIRef,
+    rule: TableRule,
 ) -> None:
     label_column = rule.label_column or table.header[0]
     label_index = _column_index(table, label_column)
@@ -41,20 +45,38 @@ def _add_row_entities(
     for row in table.rows:
         label_cell = row.cells[label_index]
         label_rule = rule.fields.get(label_column)
-        label = parse_name(label_cell).short if label_rule and label_rule.value == "name" else label_cell
+        label = (
+            parse_name(label_cell).short
+            if label_rule and label_rule.value == "name"
+            else label_cell
+        )
         entity = builder.entity(rule.kind, label, rule.cls, row.span, section_iri)
         if rule.link_to_section and section_entity != section_iri:
             builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
 
         for name, cell in zip(table.header, row.cells, strict=True):
-            _add_cell(builder, entity, rule, name, cell, row.span, section_iri, is_label=name == label_column)
+            _add_cell(
+                builder,
+                entity,
+                rule,
+                name,
+                cell,
+                row.span,
+                section_iri,
+                is_label=name == label_column,
+            )
 
 
 def _add_column_entities(
-    builder: _NoteBuilder, table: Table, section_iri: URIRef, section_entity: URIRef, rule: TableRule
+    builder: _NoteBuilder,
+    table: Table,
+    section_iri: URIRef,
+    section_entity: URIRef,
+    rule: TableRule,
 ) -> None:
     entities = [
-        builder.entity(rule.kind, label, rule.cls, table.span, section_iri) for label in table.header[1:]
+        builder.entity(rule.kind, label, rule.cls, table.span, section_iri)
+        for label in table.header[1:]
     ]
     for entity in entities:
         if rule.link_to_section and section_entity != section_iri:
@@ -92,11 +114,14 @@ def _field_rule(rule: TableRule, name: str) -> FieldRule | None:
     return None
 
 
-def _add_records(builder: _NoteBuilder, table: Table, section: Section, section_iri: URIRef) -> None:
+def _add_records(
+    builder: _NoteBuilder, table: Table, section: Section, section_iri: URIRef
+) -> None:
     """Read a table no mapping covers: one nk:Record per row, one generated property per column."""
     builder._warn(
         table.span.start,
-        f"table in section {section.title!r} has no mapping; each row is stored as a generic record. "
+        f"table in section {section.title!r} has no mapping; "
+        "each row is stored as a generic record. "
         "Add a 'table:' rule for this section to the mapping to give the rows a class",
     )
     for row in table.rows:

@@ -15,6 +15,7 @@ from ontology import ONTOLOGY_FILE, SHAPES_FILE
 
 logger = logging.getLogger(__name__)
 
+
 def shacl_problems(facts: Graph, provenance: Graph, display_path: str) -> list[Problem]:
     """Validate the union of a note's facts and provenance; return one warning per violation.
 

@@ -23,4 +23,17 @@ PREFIXES = {
     "xsd": XSD,
 }
 
-__all__ = ["DCTERMS", "FOAF", "KEY", "NK", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD"]
+__all__ = [
+    "DCTERMS",
+    "FOAF",
+    "KEY",
+    "NK",
+    "OWL",
+    "PREFIXES",
+    "PROV",
+    "RDF",
+    "RDFS",
+    "SCHEMA",
+    "SKOS",
+    "XSD",
+]

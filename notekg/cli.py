@@ -67,7 +67,9 @@ def base_iri_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group()
-@click.option("--verbose/--quiet", default=True, help="Log progress at INFO level (default) or only warnings.")
+@click.option(
+    "--verbose/--quiet", default=True, help="Log progress at INFO level (default) or only warnings."
+)
 def main(verbose: bool) -> None:
     """notekg turns technical notes into an RDF knowledge graph and serves it.
 
@@ -84,13 +86,28 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="YAML mapping file [default: data/mappings/ai.yaml when no PATH is given, else none].")
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="YAML mapping file [default: data/mappings/ai.yaml when no PATH is given, else none].",
+)
 @database_option
 @base_iri_option
-@click.option("--dry-run", is_flag=True, help="Show what would change without writing to the store.")
-@click.option("--strict/--no-strict", default=False, help="Exit with status 1 when there are warnings [default: off].")
-@click.option("--validate/--no-validate", default=True, help="Check the graph against the SHACL shapes [default: on].")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would change without writing to the store."
+)
+@click.option(
+    "--strict/--no-strict",
+    default=False,
+    help="Exit with status 1 when there are warnings [default: off].",
+)
+@click.option(
+    "--validate/--no-validate",
+    default=True,
+    help="Check the graph against the SHACL shapes [default: on].",
+)
 def ingest(
     paths: tuple[Path, ...],
     mapping_path: Path | None,
@@ -111,7 +128,9 @@ def ingest(
     """
     config = _config(database_url=database_url, base_iri=base_iri)
     note_paths, mapping_path = _note_paths(paths, mapping_path)
-    report = _run_ingest(note_paths, mapping_path, config.database_url, config.base_iri, dry_run, validate)
+    report = _run_ingest(
+        note_paths, mapping_path, config.database_url, config.base_iri, dry_run, validate
+    )
     _print_report(report)
 
     if report.errors or (strict and report.warnings):
@@ -120,11 +139,25 @@ def ingest(
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Worker threads of the WSGI server.")
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port to listen on.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker threads of the WSGI server.",
+)
 @database_option
 @base_iri_option
-def serve(host: str, port: int, threads: int, database_url: str | None, base_iri: str | None) -> None:
+def serve(
+    host: str, port: int, threads: int, database_url: str | None, base_iri: str | None
+) -> None:
     """Serve the graph: SPARQL endpoint, entity pages, search and dumps.
 
     When the store is empty, the bundled notes are ingested first.
@@ -150,9 +183,13 @@ def serve(host: str, port: int, threads: int, database_url: str | None, base_iri
 
 @main.command()
 @click.argument("sparql")
-@click.option("--format", "result_format", default=None,
-              type=click.Choice(list(QUERY_FORMATS)),
-              help="Result format [default: tsv for SELECT and ASK, turtle for CONSTRUCT and DESCRIBE].")
+@click.option(
+    "--format",
+    "result_format",
+    default=None,
+    type=click.Choice(list(QUERY_FORMATS)),
+    help="Result format [default: tsv for SELECT and ASK, turtle for CONSTRUCT and DESCRIBE].",
+)
 @database_option
 def query(sparql: str, result_format: str | None, database_url: str | None) -> None:
     """Run a SPARQL query against the store and print the result.
@@ -186,10 +223,19 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
 
 
 @main.command()
-@click.option("--format", "export_format", required=True, type=click.Choice(list(EXPORT_FORMATS)),
-              help="RDF format: quad formats (nquads, trig) keep the named graphs, the others merge them.")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="File to write [default: standard output].")
+@click.option(
+    "--format",
+    "export_format",
+    required=True,
+    type=click.Choice(list(EXPORT_FORMATS)),
+    help="RDF format: quad formats (nquads, trig) keep the named graphs, the others merge them.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="File to write [default: standard output].",
+)
 @database_option
 def export(export_format: str, output: Path | None, database_url: str | None) -> None:
     """Write the whole graph in one RDF format.
@@ -222,26 +268,40 @@ def _config(**overrides: str | None) -> Any:
         raise click.UsageError(str(error)) from error
 
 
-def _note_paths(paths: tuple[Path, ...], mapping_path: Path | None) -> tuple[list[Path], Path | None]:
+def _note_paths(
+    paths: tuple[Path, ...], mapping_path: Path | None
+) -> tuple[list[Path], Path | None]:
     if paths:
         return list(paths), mapping_path
 
     notes, bundled_mapping = default_paths(PROJECT_ROOT)
     if not notes.is_dir():
-        raise click.UsageError(f"no PATH given and the bundled notes folder {notes} is missing; give a PATH")
+        raise click.UsageError(
+            f"no PATH given and the bundled notes folder {notes} is missing; give a PATH"
+        )
     return [notes], mapping_path or bundled_mapping
 
 
 def _run_ingest(
-    paths: list[Path], mapping_path: Path | None, database_url: str, base_iri: str, dry_run: bool, validate: bool
+    paths: list[Path],
+    mapping_path: Path | None,
+    database_url: str,
+    base_iri: str,
+    dry_run: bool,
+    validate: bool,
 ) -> IngestReport:
     started = time.perf_counter()
     store = _open_store(database_url)
     progress = _progress_printer()
     try:
         report = run_ingest(
-            paths, store, mapping_path=mapping_path, base_iri=base_iri,
-            dry_run=dry_run, validate=validate, on_note=progress,
+            paths,
+            store,
+            mapping_path=mapping_path,
+            base_iri=base_iri,
+            dry_run=dry_run,
+            validate=validate,
+            on_note=progress,
         )
     except IngestError as error:
         raise click.ClickException(str(error)) from error
@@ -276,7 +336,8 @@ def _print_report(report: IngestReport) -> None:
 
     for change in report.changes:
         if change.action != "unchanged":
-            click.echo(f"{change.action:>9} {change.source}: +{change.triples_added} -{change.triples_removed} triples")
+            counts = f"+{change.triples_added} -{change.triples_removed} triples"
+            click.echo(f"{change.action:>9} {change.source}: {counts}")
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
     prefix = "dry run, nothing written: " if report.dry_run else ""
@@ -298,11 +359,15 @@ def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
 
     notes, mapping = default_paths(PROJECT_ROOT)
     if not notes.is_dir():
-        logger.warning("the store is empty and the bundled notes %s are missing; serving an empty graph", notes)
+        logger.warning(
+            "the store is empty and the bundled notes %s are missing; serving an empty graph", notes
+        )
         return
 
     logger.info("the store is empty: ingesting the bundled notes from %s", notes)
-    _print_report(_run_ingest([notes], mapping, database_url, base_iri, dry_run=False, validate=True))
+    _print_report(
+        _run_ingest([notes], mapping, database_url, base_iri, dry_run=False, validate=True)
+    )
 
 
 def _create_app(factory: Callable[..., Any], config: Any) -> Any:

@@ -49,8 +49,9 @@ class EngineHolder:
                 logger.info("reloading: generation %s replaces %s", newest, self._engine.generation)
                 self._engine = self._load()
         except Exception:
-            logger.exception("reload from the store failed; still serving generation %s",
-                             self._engine.generation)
+            logger.exception(
+                "reload from the store failed; still serving generation %s", self._engine.generation
+            )
         finally:
             self._reload_lock.release()
 

@@ -175,7 +175,9 @@ class Store:
     def _prune(self) -> None:
         """Delete generations older than the newest few, and graph versions nobody uses."""
         with Session(self.engine) as session, session.begin():
-            keep = select(GenerationRow.id).order_by(GenerationRow.id.desc()).limit(GENERATIONS_KEPT)
+            keep = (
+                select(GenerationRow.id).order_by(GenerationRow.id.desc()).limit(GENERATIONS_KEPT)
+            )
             kept_ids = list(session.scalars(keep))
             if not kept_ids:
                 return

@@ -158,7 +158,8 @@ def _parse_rdflib_dataset(data: bytes, rdflib_format: str) -> Any:
     # and Dataset.default_context, which warn whatever the caller does.
     with warnings.catch_warnings():
         warnings.filterwarnings(
-            "ignore", message=r"(ConjunctiveGraph|Dataset\.default_context) is deprecated",
+            "ignore",
+            message=r"(ConjunctiveGraph|Dataset\.default_context) is deprecated",
             category=DeprecationWarning,
         )
         dataset.parse(data=data, format=rdflib_format)

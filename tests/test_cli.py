@@ -34,7 +34,19 @@ def database(tmp_path: Path) -> str:
 
 
 def _ingest(runner: CliRunner, database: str, *extra: str) -> click.testing.Result:
-    return runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--mapping", str(MAPPING), "--database", database, *extra])
+    return runner.invoke(
+        main,
+        [
+            "--quiet",
+            "ingest",
+            str(NOTES),
+            "--mapping",
+            str(MAPPING),
+            "--database",
+            database,
+            *extra,
+        ],
+    )
 
 
 def _commands() -> list[str]:
@@ -85,21 +97,29 @@ def test_ingest_twice_skips_unchanged_note(runner: CliRunner, database: str) -> 
     assert Store(database).current_generation_id() == 1
 
 
-def test_ingest_missing_path_is_a_clean_error(runner: CliRunner, database: str, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["--quiet", "ingest", str(tmp_path / "nowhere"), "--database", database])
+def test_ingest_missing_path_is_a_clean_error(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        main, ["--quiet", "ingest", str(tmp_path / "nowhere"), "--database", database]
+    )
     assert result.exit_code == 1
     assert "no such file or folder" in result.output
     assert "Traceback" not in result.output
 
 
-def test_ingest_bad_mapping_names_file_and_line(runner: CliRunner, database: str, tmp_path: Path) -> None:
+def test_ingest_bad_mapping_names_file_and_line(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
     mapping = tmp_path / "bad.yaml"
     mapping.write_text(
         "sections:\n  - heading: Benchmarks\n    table:\n      class: nk:Benchmark\n"
         "      kind: benchmark\n      entities: diagonal\n",
         encoding="utf-8",
     )
-    result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--mapping", str(mapping), "--database", database])
+    result = runner.invoke(
+        main, ["--quiet", "ingest", str(NOTES), "--mapping", str(mapping), "--database", database]
+    )
     assert result.exit_code == 1
     assert f"{mapping}:6:" in result.output
     assert "diagonal" in result.output
@@ -128,7 +148,11 @@ def test_unknown_option_is_usage_error(runner: CliRunner) -> None:
 
 def test_query_prints_tsv_rows(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
-    query = "SELECT ?label WHERE { ?b a <https://notekg.example/ontology#Benchmark> ; <http://www.w3.org/2004/02/skos/core#prefLabel> ?label } ORDER BY ?label"
+    query = (
+        "PREFIX nk: <https://notekg.example/ontology#> "
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        "SELECT ?label WHERE { ?b a nk:Benchmark ; skos:prefLabel ?label } ORDER BY ?label"
+    )
     result = runner.invoke(main, ["--quiet", "query", query, "--database", database])
     rows = list(csv.reader(io.StringIO(result.output), delimiter="\t", quoting=csv.QUOTE_NONE))
     assert result.exit_code == 0
@@ -139,7 +163,9 @@ def test_query_prints_tsv_rows(runner: CliRunner, database: str) -> None:
 
 def test_query_json_format(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
-    result = runner.invoke(main, ["--quiet", "query", "ASK { ?s ?p ?o }", "--format", "json", "--database", database])
+    result = runner.invoke(
+        main, ["--quiet", "query", "ASK { ?s ?p ?o }", "--format", "json", "--database", database]
+    )
     assert json.loads(result.output)["boolean"] is True
 
 
@@ -167,7 +193,19 @@ def test_export_writes_parseable_file(
 ) -> None:
     _ingest(runner, database)
     output = tmp_path / f"graph.{export_format}"
-    result = runner.invoke(main, ["--quiet", "export", "--format", export_format, "--output", str(output), "--database", database])
+    result = runner.invoke(
+        main,
+        [
+            "--quiet",
+            "export",
+            "--format",
+            export_format,
+            "--output",
+            str(output),
+            "--database",
+            database,
+        ],
+    )
     subjects = {quad.subject for quad in ox.parse(path=output, format=rdf_format)}
     assert result.exit_code == 0
     assert ox.NamedNode(str(MMLU)) in subjects
@@ -175,13 +213,17 @@ def test_export_writes_parseable_file(
 
 def test_export_turtle_uses_prefixes(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
-    result = runner.invoke(main, ["--quiet", "export", "--format", "turtle", "--database", database])
+    result = runner.invoke(
+        main, ["--quiet", "export", "--format", "turtle", "--database", database]
+    )
     graph = Graph().parse(data=result.output, format="turtle")
     assert "@prefix nk: <https://notekg.example/ontology#>" in result.output
     assert (MMLU, None, None) in graph
 
 
-def test_ingest_without_paths_reads_bundled_notes(runner: CliRunner, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ingest_without_paths_reads_bundled_notes(
+    runner: CliRunner, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["--quiet", "ingest", "--database", database])
     assert result.exit_code == 0, result.output
@@ -192,12 +234,18 @@ def test_deleted_note_is_dropped(runner: CliRunner, database: str, tmp_path: Pat
     notes = tmp_path / "notes"
     shutil.copytree(NOTES, notes)
     (notes / "extra.txt").write_text("Extra\n\nSection\n\n  • Colour: blue\n", encoding="utf-8")
-    runner.invoke(main, ["--quiet", "ingest", str(notes), "--mapping", str(MAPPING), "--database", database])
+    runner.invoke(
+        main, ["--quiet", "ingest", str(notes), "--mapping", str(MAPPING), "--database", database]
+    )
 
     (notes / "extra.txt").unlink()
-    result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--mapping", str(MAPPING), "--database", database])
+    result = runner.invoke(
+        main, ["--quiet", "ingest", str(notes), "--mapping", str(MAPPING), "--database", database]
+    )
     store = Store(database)
-    graphs = {version.graph_iri for version in store.graph_versions(store.current_generation_id() or 0)}
+    graphs = {
+        version.graph_iri for version in store.graph_versions(store.current_generation_id() or 0)
+    }
 
     assert "dropped" in result.output
     assert "https://notekg.example/id/graph/extra" not in graphs

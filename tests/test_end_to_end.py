@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import free_port
 from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, SPARQLWrapper
-
-from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEKG = Path(sys.executable).parent / "notekg"

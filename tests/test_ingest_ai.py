@@ -1,4 +1,4 @@
-"""The bundled AI notes, ingested into a real SQLite store, checked fact by fact against the page."""
+"""The bundled AI notes, ingested into a real SQLite store and checked fact by fact."""
 
 from __future__ import annotations
 
@@ -22,42 +22,178 @@ BASE = "https://notekg.example/id/"
 # The Benchmarks table of data/notes/ai.txt as a person reads it:
 # (label, full name, focus area, metric, scale, description, line).
 BENCHMARKS = [
-    ("MMLU", "Massive Multitask Language Understanding", "General knowledge & reasoning", "Accuracy", "%",
-     "57 subjects covering STEM, humanities, social sciences, etc.", 32),
-    ("HellaSwag", None, "Commonsense reasoning", "Accuracy", "%", "Tests everyday scenario understanding", 33),
-    ("ARC", "AI2 Reasoning Challenge", "Logical reasoning", "Accuracy", "%",
-     "Grade-school-level science and reasoning questions", 34),
-    ("GSM8K", "Grade School Math 8K", "Math reasoning", "Accuracy", "%",
-     "Solving elementary school-level math problems", 35),
-    ("MATH", None, "Advanced math", "Accuracy", "%", "Tests high-school & olympiad-level math ability", 36),
-    ("BBH", "BigBench Hard", "Complex reasoning", "Accuracy", "%",
-     "Harder subset of BigBench tasks, including ethics, social dynamics", 37),
-    ("TruthfulQA", None, "Truthfulness", "Truthfulness Score", "%",
-     "Measures resistance to misinformation and factual consistency", 38),
-    ("MT-Bench", None, "Multi-turn chat", "Score", "1-10",
-     "Evaluates LLMs in a conversational multi-turn dialogue setting", 39),
-    ("HumanEval", None, "Code generation", "Pass@1", "%", "Tests LLMs' ability to write functional code", 40),
-    ("MBPP", "Multi-turn Python Benchmark", "Python programming", "Pass@1", "%",
-     "Evaluates Python code generation for multi-turn problem-solving", 41),
-    ("OpenAI's Chatbot Arena", None, "Overall LLM ranking", "Elo Score", None,
-     "Human preference ranking of chatbot responses", 42),
-    ("AGIEval", None, "Human-like intelligence", "Score", "%",
-     "Measures model performance on human exams (SAT, GRE, LSAT, etc.)", 43),
-    ("SuperGLUE", None, "NLP general tasks", "Accuracy", "%", "Evaluates performance across a variety of NLP tasks", 44),
-    ("TyDiQA", None, "Multilingual QA", "F1 Score", None, "Tests question-answering ability in multiple languages", 45),
-    ("GSM-PLUS", None, "Math reasoning & tool use", "Accuracy", "%",
-     "An extension of GSM8K that requires planning and tool use", 46),
-    ("TMGBench", None, "Table-based reasoning", "F1 Score", None,
-     "A benchmark for table-based machine reading comprehension", 47),
-    ("VL-RewardBench", None, "Vision-language alignment", "Accuracy", "%",
-     "Evaluates how well vision-language models align with human preferences", 48),
+    (
+        "MMLU",
+        "Massive Multitask Language Understanding",
+        "General knowledge & reasoning",
+        "Accuracy",
+        "%",
+        "57 subjects covering STEM, humanities, social sciences, etc.",
+        32,
+    ),
+    (
+        "HellaSwag",
+        None,
+        "Commonsense reasoning",
+        "Accuracy",
+        "%",
+        "Tests everyday scenario understanding",
+        33,
+    ),
+    (
+        "ARC",
+        "AI2 Reasoning Challenge",
+        "Logical reasoning",
+        "Accuracy",
+        "%",
+        "Grade-school-level science and reasoning questions",
+        34,
+    ),
+    (
+        "GSM8K",
+        "Grade School Math 8K",
+        "Math reasoning",
+        "Accuracy",
+        "%",
+        "Solving elementary school-level math problems",
+        35,
+    ),
+    (
+        "MATH",
+        None,
+        "Advanced math",
+        "Accuracy",
+        "%",
+        "Tests high-school & olympiad-level math ability",
+        36,
+    ),
+    (
+        "BBH",
+        "BigBench Hard",
+        "Complex reasoning",
+        "Accuracy",
+        "%",
+        "Harder subset of BigBench tasks, including ethics, social dynamics",
+        37,
+    ),
+    (
+        "TruthfulQA",
+        None,
+        "Truthfulness",
+        "Truthfulness Score",
+        "%",
+        "Measures resistance to misinformation and factual consistency",
+        38,
+    ),
+    (
+        "MT-Bench",
+        None,
+        "Multi-turn chat",
+        "Score",
+        "1-10",
+        "Evaluates LLMs in a conversational multi-turn dialogue setting",
+        39,
+    ),
+    (
+        "HumanEval",
+        None,
+        "Code generation",
+        "Pass@1",
+        "%",
+        "Tests LLMs' ability to write functional code",
+        40,
+    ),
+    (
+        "MBPP",
+        "Multi-turn Python Benchmark",
+        "Python programming",
+        "Pass@1",
+        "%",
+        "Evaluates Python code generation for multi-turn problem-solving",
+        41,
+    ),
+    (
+        "OpenAI's Chatbot Arena",
+        None,
+        "Overall LLM ranking",
+        "Elo Score",
+        None,
+        "Human preference ranking of chatbot responses",
+        42,
+    ),
+    (
+        "AGIEval",
+        None,
+        "Human-like intelligence",
+        "Score",
+        "%",
+        "Measures model performance on human exams (SAT, GRE, LSAT, etc.)",
+        43,
+    ),
+    (
+        "SuperGLUE",
+        None,
+        "NLP general tasks",
+        "Accuracy",
+        "%",
+        "Evaluates performance across a variety of NLP tasks",
+        44,
+    ),
+    (
+        "TyDiQA",
+        None,
+        "Multilingual QA",
+        "F1 Score",
+        None,
+        "Tests question-answering ability in multiple languages",
+        45,
+    ),
+    (
+        "GSM-PLUS",
+        None,
+        "Math reasoning & tool use",
+        "Accuracy",
+        "%",
+        "An extension of GSM8K that requires planning and tool use",
+        46,
+    ),
+    (
+        "TMGBench",
+        None,
+        "Table-based reasoning",
+        "F1 Score",
+        None,
+        "A benchmark for table-based machine reading comprehension",
+        47,
+    ),
+    (
+        "VL-RewardBench",
+        None,
+        "Vision-language alignment",
+        "Accuracy",
+        "%",
+        "Evaluates how well vision-language models align with human preferences",
+        48,
+    ),
 ]
 
 # The H100 Varieties table: property → (PCIe, SXM, NVL) cells, as written on the page.
 H100_TEXT_CELLS = {
-    NK.connection: ("Standard PCIe slot", "Custom socket on DGX/HGX boards", "PCIe slot (two cards bridged)"),
-    NK.hostToDeviceSpeed: ("Slower (limited by PCIe bus)", "Fastest", "Slower (limited by PCIe bus)"),
-    NK.interGPUSpeed: ("Slower", "Fastest (via NVLink on the board)", "Very Fast (via dedicated NVLink Bridge)"),
+    NK.connection: (
+        "Standard PCIe slot",
+        "Custom socket on DGX/HGX boards",
+        "PCIe slot (two cards bridged)",
+    ),
+    NK.hostToDeviceSpeed: (
+        "Slower (limited by PCIe bus)",
+        "Fastest",
+        "Slower (limited by PCIe bus)",
+    ),
+    NK.interGPUSpeed: (
+        "Slower",
+        "Fastest (via NVLink on the board)",
+        "Very Fast (via dedicated NVLink Bridge)",
+    ),
     NK.bestFor: (
         "General compatibility, single-card setups where PCIe bandwidth isn't a bottleneck.",
         "Demanding single-GPU or multi-GPU tasks needing the highest RAM-to-GPU bandwidth.",
@@ -100,7 +236,9 @@ def _load_dataset(store: Store) -> dict[str, Graph]:
 
 
 def _entity(facts: Graph, cls: URIRef, label: str) -> URIRef:
-    matches = [s for s in facts.subjects(SKOS.prefLabel, Literal(label)) if (s, RDF.type, cls) in facts]
+    matches = [
+        s for s in facts.subjects(SKOS.prefLabel, Literal(label)) if (s, RDF.type, cls) in facts
+    ]
     assert len(matches) == 1, f"expected one {cls} labelled {label!r}, found {matches}"
     return matches[0]  # type: ignore[return-value]
 
@@ -133,7 +271,10 @@ def test_benchmark_row_matches_page(ingested: tuple[Graph, Graph, Store], row: t
     assert facts.value(benchmark, NK.metricScale) == (Literal(scale) if scale else None)
 
     spans = list(provenance.objects(benchmark, NK.source))
-    assert [(provenance.value(s, NK.startLine).toPython(), provenance.value(s, NK.endLine).toPython()) for s in spans] == [(line, line)]
+    assert [
+        (provenance.value(s, NK.startLine).toPython(), provenance.value(s, NK.endLine).toPython())
+        for s in spans
+    ] == [(line, line)]
 
 
 def test_focus_areas_and_metrics_are_shared(ingested: tuple[Graph, Graph, Store]) -> None:
@@ -229,7 +370,9 @@ def test_double_descent_is_a_concept_with_explanation(ingested: tuple[Graph, Gra
         ("Deeper layers", "Focus on semantics, reasoning, and factual recall."),
     ],
 )
-def test_transformer_layer_groups(ingested: tuple[Graph, Graph, Store], label: str, captures: str) -> None:
+def test_transformer_layer_groups(
+    ingested: tuple[Graph, Graph, Store], label: str, captures: str
+) -> None:
     facts, _, _ = ingested
     layers = _entity(facts, SKOS.Concept, "Transformer Layers")
     group = _entity(facts, SKOS.Concept, label)
@@ -241,7 +384,12 @@ def test_godfathers_is_kept_as_empty_section(ingested: tuple[Graph, Graph, Store
     facts, _, _ = ingested
     section = _entity(facts, NK.Section, "Godfathers")
     assert set(facts.predicates(section, None)) == {
-        RDF.type, SKOS.prefLabel, DCTERMS.title, NK.headingLevel, NK.position, DCTERMS.isPartOf,
+        RDF.type,
+        SKOS.prefLabel,
+        DCTERMS.title,
+        NK.headingLevel,
+        NK.position,
+        DCTERMS.isPartOf,
     }
 
 
@@ -256,13 +404,21 @@ def test_code_example_keeps_code_and_api_names(ingested: tuple[Graph, Graph, Sto
     assert code.startswith("from sklearn.compose import ColumnTransformer")
     assert code.rstrip().endswith("])")
     assert facts.value(example, SCHEMA.programmingLanguage) == Literal("Python")
-    assert {"sklearn.compose.ColumnTransformer", "sklearn.pipeline.make_pipeline", "SimpleImputer"} <= apis
+    assert {
+        "sklearn.compose.ColumnTransformer",
+        "sklearn.pipeline.make_pipeline",
+        "SimpleImputer",
+    } <= apis
     assert "num_pipeline" not in apis
 
 
 def test_every_entity_has_a_source_span(ingested: tuple[Graph, Graph, Store]) -> None:
     facts, provenance, _ = ingested
-    typed = {s for s in facts.subjects(RDF.type, None) if str(s).startswith(BASE) and (s, RDF.type, RDF.Property) not in facts}
+    typed = {
+        s
+        for s in facts.subjects(RDF.type, None)
+        if str(s).startswith(BASE) and (s, RDF.type, RDF.Property) not in facts
+    }
     missing = {s for s in typed if provenance.value(s, NK.source) is None}
     assert typed
     assert missing == set()
@@ -284,7 +440,9 @@ def test_ingest_reports_only_the_empty_section(tmp_path: Path) -> None:
     assert "Godfathers" in report.problems[0].message
 
 
-def test_same_notes_give_identical_graphs(tmp_path: Path, ingested: tuple[Graph, Graph, Store]) -> None:
+def test_same_notes_give_identical_graphs(
+    tmp_path: Path, ingested: tuple[Graph, Graph, Store]
+) -> None:
     facts, provenance, _ = ingested
     copy = tmp_path / "notes"
     shutil.copytree(NOTES, copy)
@@ -301,7 +459,11 @@ def test_iris_follow_the_configured_base(tmp_path: Path) -> None:
     run_ingest([NOTES], store, mapping_path=MAPPING, base_iri="http://kg.test/x/")
     facts = _load_dataset(store)["http://kg.test/x/graph/ai"]
     assert (URIRef("http://kg.test/x/benchmark/mmlu"), RDF.type, NK.Benchmark) in facts
-    assert (URIRef("http://kg.test/x/focus-area/general-knowledge-reasoning"), RDF.type, NK.FocusArea) in facts
+    assert (
+        URIRef("http://kg.test/x/focus-area/general-knowledge-reasoning"),
+        RDF.type,
+        NK.FocusArea,
+    ) in facts
 
 
 def test_unchanged_notes_are_skipped(tmp_path: Path) -> None:

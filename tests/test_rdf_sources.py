@@ -81,7 +81,8 @@ def test_jsonld_remote_context_is_not_fetched() -> None:
         listener.listen(1)
         listener.settimeout(0.5)
         port = listener.getsockname()[1]
-        document = f'{{"@context": "http://127.0.0.1:{port}/context.jsonld", "@id": "http://example.org/a", "name": "A"}}'
+        context = f"http://127.0.0.1:{port}/context.jsonld"
+        document = f'{{"@context": "{context}", "@id": "http://example.org/a", "name": "A"}}'
 
         with pytest.raises(NoteSyntaxError):
             read_rdf_source(document.encode(), ".jsonld", "remote.jsonld", BASE + "graph/remote")
@@ -108,9 +109,15 @@ def test_rdfxml_external_entity_is_not_expanded(tmp_path: Path) -> None:
 def test_rdf_source_round_trips_terms() -> None:
     data = (
         '<http://example.org/a> <http://example.org/p> "Énoncé"@fr .\n'
-        '<http://example.org/a> <http://example.org/p> "3.5"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n'
+        "<http://example.org/a> <http://example.org/p> "
+        '"3.5"^^<http://www.w3.org/2001/XMLSchema#decimal> .\n'
     )
     graphs = read_rdf_source(data.encode(), ".nt", "terms.nt", BASE + "graph/terms")
-    objects = {quad.object for quad in ox.parse(graphs[BASE + "graph/terms"], format=ox.RdfFormat.N_QUADS)}
+    objects = {
+        quad.object for quad in ox.parse(graphs[BASE + "graph/terms"], format=ox.RdfFormat.N_QUADS)
+    }
     assert ox.Literal("Énoncé", language="fr") in objects
-    assert ox.Literal("3.5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")) in objects
+    assert (
+        ox.Literal("3.5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"))
+        in objects
+    )

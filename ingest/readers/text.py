@@ -153,7 +153,9 @@ def _read_content(blocks: list[_Block], index: int, section: Section) -> int:
     elif len(block.lines) >= 2 and _looks_like_table(block):
         section.raw_tables.append(RawTable(list(block.lines), block.span))
     else:
-        section.paragraphs.append(Paragraph(" ".join(t.strip() for _, t in block.lines), block.span))
+        section.paragraphs.append(
+            Paragraph(" ".join(t.strip() for _, t in block.lines), block.span)
+        )
     return index + 1
 
 
@@ -164,7 +166,9 @@ def _read_bullets(block: _Block, section: Section) -> None:
         pair = KEY_VALUE.match(body)
         span = LineSpan(number, number)
         if pair:
-            section.items.append(KeyValue(pair.group("key").strip(), pair.group("value").strip(), span))
+            section.items.append(
+                KeyValue(pair.group("key").strip(), pair.group("value").strip(), span)
+            )
         else:
             section.paragraphs.append(Paragraph(body, span))
 
