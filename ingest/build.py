@@ -37,6 +37,7 @@ class NoteGraphs:
     facts: Graph
     provenance: Graph
     problems: list[Problem] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
 
 
 def note_slug(note_key: str) -> str:
@@ -69,6 +70,7 @@ class _NoteBuilder:
         self.facts = _new_graph()
         self.provenance = _new_graph()
         self.problems: list[Problem] = []
+        self.unmapped: list[str] = []
         self.labels: dict[URIRef, str] = {}
 
     def build(self) -> NoteGraphs:
@@ -84,6 +86,7 @@ class _NoteBuilder:
             facts=self.facts,
             provenance=self.provenance,
             problems=self.problems + self.minter.problems,
+            unmapped=self.unmapped,
         )
 
     # Notes and sections
@@ -253,6 +256,7 @@ class _NoteBuilder:
         self.facts.add((subject, prop, Literal(value)))
         if not warn:
             return
+        self.unmapped.append(what)
         self._warn(
             span.start,
             f"{what} has no mapping; stored as generic property key:{make_slug(key)}. "

@@ -15,18 +15,28 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
+from ingest.aliases import add_rename_aliases
 from ingest.build import NoteGraphs, build_note, note_slug
 from ingest.document import Document
 from ingest.iris import IriMinter
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.problems import IngestError, NoteSyntaxError, Problem, Severity
 from ingest.rdf_sources import RDF_FORMATS, read_rdf_source
+from ingest.readers.html import read_html
+from ingest.readers.markdown import read_markdown
 from ingest.readers.text import read_text
 from service.store import GenerationChange, NewGraph, Store
 
 logger = logging.getLogger(__name__)
 
-READERS: dict[str, Callable[[Path, str], Document]] = {".txt": read_text, ".text": read_text}
+READERS: dict[str, Callable[[Path, str], Document]] = {
+    ".txt": read_text,
+    ".text": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+}
 INGEST_FORMAT_VERSION = "1"
 
 
@@ -50,6 +60,7 @@ class IngestReport:
 
     changes: list[NoteChange] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
     generation: int | None = None
     dry_run: bool = False
 
@@ -140,11 +151,10 @@ def run_ingest(
     added: list[NewGraph] = []
     dropped: list[str] = []
     for done, note in enumerate(notes, start=1):
-        new = _ingest_note(
-            note, mapping, minter, stored.get(note.display_path), report, validate=validate
-        )
+        previous = stored.get(note.display_path)
+        new = _ingest_note(note, mapping, minter, previous, report, validate=validate, store=store)
         added.extend(new)
-        dropped.extend(_replaced_leftovers(stored.get(note.display_path), new))
+        dropped.extend(_replaced_leftovers(previous, new))
         if on_note:
             on_note(done, len(notes), note.display_path)
 
@@ -165,6 +175,7 @@ def _ingest_note(
     report: IngestReport,
     *,
     validate: bool,
+    store: Store,
 ) -> list[NewGraph]:
     """Return the graphs of a new or changed note, or [] for a note the store holds as it is."""
     raw = note.path.read_bytes()
@@ -179,6 +190,9 @@ def _ingest_note(
     else:
         graphs = _build(note, raw, mapping, minter, validate=validate)
         report.problems.extend(graphs.problems)
+        report.unmapped.extend(f"{note.display_path}: {what}" for what in graphs.unmapped)
+        if previous:
+            _link_renamed(store, graphs)
         new = [
             _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint),
             _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint),
@@ -208,6 +222,13 @@ def _build(
 
         graphs.problems.extend(shacl_problems(graphs.facts, graphs.provenance, note.display_path))
     return graphs
+
+
+def _link_renamed(store: Store, graphs: NoteGraphs) -> None:
+    generation = store.current_generation_id()
+    stored_facts = store.read_graph(generation, str(graphs.graph_iri)) if generation else None
+    if stored_facts:
+        add_rename_aliases(stored_facts, graphs.facts)
 
 
 def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> list[str]:

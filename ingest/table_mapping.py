@@ -118,6 +118,7 @@ def _add_records(
     builder: _NoteBuilder, table: Table, section: Section, section_iri: URIRef
 ) -> None:
     """Read a table no mapping covers: one nk:Record per row, one generated property per column."""
+    builder.unmapped.append(f"table in section {section.title!r}")
     builder._warn(
         table.span.start,
         f"table in section {section.title!r} has no mapping; "

@@ -339,6 +339,11 @@ def _print_report(report: IngestReport) -> None:
             counts = f"+{change.triples_added} -{change.triples_removed} triples"
             click.echo(f"{change.action:>9} {change.source}: {counts}")
 
+    if report.unmapped:
+        click.echo(f"left unmapped ({len(report.unmapped)}), stored as generic RDF:")
+        for what in report.unmapped:
+            click.echo(f"  {what}")
+
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
     prefix = "dry run, nothing written: " if report.dry_run else ""
     generation = f"generation {report.generation}" if report.generation else "no new generation"

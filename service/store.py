@@ -154,6 +154,18 @@ class Store:
             for compressed in session.scalars(query):
                 yield zlib.decompress(compressed)
 
+    def read_graph(self, generation_id: int, graph_iri: str) -> bytes | None:
+        """Return the N-Quads of one graph of a generation, or None when it has no such graph."""
+        query = (
+            select(GraphVersionRow.nquads)
+            .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
+            .where(GenerationGraphRow.generation_id == generation_id)
+            .where(GraphVersionRow.graph_iri == graph_iri)
+        )
+        with Session(self.engine) as session:
+            compressed = session.scalars(query).first()
+        return zlib.decompress(compressed) if compressed is not None else None
+
     def write_generation(self, change: GenerationChange) -> Generation:
         """Commit a new generation in one transaction and return it.
 

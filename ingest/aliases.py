@@ -1,0 +1,84 @@
+"""Keep old IRIs working when a heading is renamed.
+
+Section IRIs come from heading slugs, so renaming a heading changes them. When a changed note
+is ingested again, a stored section whose IRI is gone is matched with the new section at the
+same position whose IRI is new; the new section (and the entity the section stands for) then
+gets ``dcterms:replaces`` its old IRI, and the service redirects the old IRI to the new one.
+Links recorded by earlier runs are carried over as long as their new IRI exists.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from rdflib import Graph, URIRef
+
+from ingest.vocab import DCTERMS, NK, RDF
+
+_POSITION = ox.NamedNode(str(NK.position))
+_SUBJECT = ox.NamedNode(str(DCTERMS.subject))
+_REPLACES = ox.NamedNode(str(DCTERMS.replaces))
+
+
+def add_rename_aliases(previous_nquads: bytes, facts: Graph) -> int:
+    """Add ``dcterms:replaces`` links from renamed resources to their old IRIs; return how many."""
+    previous = list(ox.parse(previous_nquads, format=ox.RdfFormat.N_QUADS))
+    old_positions = _positions(previous)
+    old_subjects = {
+        quad.subject.value: quad.object.value for quad in previous if quad.predicate == _SUBJECT
+    }
+    old_iris = {quad.subject.value for quad in previous}
+    new_iris = {str(subject) for subject in facts.subjects()}
+
+    renamed = _renamed_sections(old_positions, _new_positions(facts), old_iris, new_iris)
+    for old_section, new_section in list(renamed.items()):
+        old_entity = old_subjects.get(old_section)
+        new_entity = facts.value(URIRef(new_section), DCTERMS.subject)
+        if old_entity and new_entity is not None and old_entity not in new_iris:
+            renamed[old_entity] = str(new_entity)
+
+    links = _carried_links(previous, renamed, new_iris)
+    links.update((new, old) for old, new in renamed.items())
+    for new, old in links:
+        facts.add((URIRef(new), DCTERMS.replaces, URIRef(old)))
+    return len(links)
+
+
+def _positions(quads: list[ox.Quad]) -> dict[int, str]:
+    return {
+        int(quad.object.value): quad.subject.value for quad in quads if quad.predicate == _POSITION
+    }
+
+
+def _new_positions(facts: Graph) -> dict[int, str]:
+    return {
+        int(position): str(section)  # type: ignore[call-overload]
+        for section, position in facts.subject_objects(NK.position)
+        if (section, RDF.type, NK.Section) in facts
+    }
+
+
+def _renamed_sections(
+    old: dict[int, str], new: dict[int, str], old_iris: set[str], new_iris: set[str]
+) -> dict[str, str]:
+    """Pair each vanished section with the section that newly appeared at its position."""
+    renamed = {}
+    for position, old_section in old.items():
+        new_section = new.get(position)
+        if old_section in new_iris or new_section is None or new_section in old_iris:
+            continue
+        renamed[old_section] = new_section
+    return renamed
+
+
+def _carried_links(
+    previous: list[ox.Quad], renamed: dict[str, str], new_iris: set[str]
+) -> set[tuple[str, str]]:
+    """Return the earlier (new IRI, old IRI) links whose new IRI still exists or was renamed."""
+    links = set()
+    for quad in previous:
+        if quad.predicate != _REPLACES:
+            continue
+        current = renamed.get(quad.subject.value, quad.subject.value)
+        if current in new_iris:
+            links.add((current, quad.object.value))
+    return links

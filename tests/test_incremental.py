@@ -1,0 +1,177 @@
+"""Re-ingesting edited notes: replaced graphs, stable IRIs, renamed headings, generic RDF."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, URIRef
+
+from ingest.run import IngestReport, run_ingest
+from ingest.vocab import DCTERMS, KEY, NK, RDF, RDFS, SKOS
+from service.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING = ROOT / "data" / "mappings" / "ai.yaml"
+BASE = "https://notekg.example/id/"
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    folder = tmp_path / "notes"
+    shutil.copytree(ROOT / "data" / "notes", folder)
+    return folder
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+
+def _ingest(
+    notes: Path, store: Store, mapping: Path | None = MAPPING, **options: bool
+) -> IngestReport:
+    return run_ingest([notes], store, mapping_path=mapping, base_iri=BASE, **options)
+
+
+def _facts(store: Store, name: str = "ai") -> Graph:
+    generation = store.current_generation_id()
+    assert generation is not None
+    data = store.read_graph(generation, f"{BASE}graph/{name}")
+    assert data is not None
+    quads = ox.parse(data, format=ox.RdfFormat.N_QUADS)
+    triples = [ox.Triple(quad.subject, quad.predicate, quad.object) for quad in quads]
+    ntriples = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert ntriples is not None
+    return Graph().parse(data=ntriples.decode("utf-8"), format="nt")
+
+
+def _edit(note: Path, old: str, new: str) -> None:
+    text = note.read_text(encoding="utf-8")
+    assert old in text
+    note.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_changed_note_replaces_its_graph(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    _edit(notes / "ai.txt", "Memory: 3.6 bytes per parameter", "Memory: 4 bytes per parameter")
+
+    report = _ingest(notes, store)
+    facts = _facts(store)
+    quantity = facts.value(URIRef(BASE + "concept/nn-memory"), NK.memoryPerParameter)
+    values = {str(value) for value in facts.objects(quantity, URIRef("https://schema.org/value"))}
+
+    assert [change.action for change in report.changes] == ["replaced"]
+    assert report.changes[0].triples_removed > 0
+    assert report.changes[0].triples_added > 0
+    assert report.generation == 2
+    assert values == {"4"}
+
+
+def test_edit_keeps_iris_of_unchanged_entities(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    before = set(_facts(store).subjects(RDF.type, None))
+    _edit(notes / "ai.txt", "Tests everyday scenario understanding", "Tests everyday scenarios")
+
+    _ingest(notes, store)
+    after = set(_facts(store).subjects(RDF.type, None))
+
+    assert after == before
+
+
+@pytest.fixture
+def mapping(tmp_path: Path) -> Path:
+    copy = tmp_path / "ai.yaml"
+    shutil.copy(MAPPING, copy)
+    return copy
+
+
+def _rename(notes: Path, mapping: Path, old: str, new: str) -> None:
+    """Rename a heading in the note and in the mapping rule that selects it."""
+    _edit(notes / "ai.txt", f"\n{old}\n", f"\n{new}\n")
+    _edit(mapping, f"heading: {old}\n", f"heading: {new}\n")
+
+
+def test_renamed_heading_links_old_iris(notes: Path, store: Store, mapping: Path) -> None:
+    _ingest(notes, store, mapping)
+    _rename(notes, mapping, "Singularity", "Technological Singularity")
+
+    _ingest(notes, store, mapping)
+    facts = _facts(store)
+    new_section = URIRef(BASE + "section/ai/technological-singularity")
+    new_concept = URIRef(BASE + "concept/technological-singularity")
+
+    assert (new_section, DCTERMS.replaces, URIRef(BASE + "section/ai/singularity")) in facts
+    assert (new_concept, DCTERMS.replaces, URIRef(BASE + "concept/singularity")) in facts
+
+
+def test_second_rename_keeps_first_alias(notes: Path, store: Store, mapping: Path) -> None:
+    _ingest(notes, store, mapping)
+    _rename(notes, mapping, "Singularity", "Technological Singularity")
+    _ingest(notes, store, mapping)
+    _rename(notes, mapping, "Technological Singularity", "The Singularity")
+
+    _ingest(notes, store, mapping)
+    facts = _facts(store)
+    newest = URIRef(BASE + "concept/the-singularity")
+    replaced = set(facts.objects(newest, DCTERMS.replaces))
+
+    assert replaced == {
+        URIRef(BASE + "concept/singularity"),
+        URIRef(BASE + "concept/technological-singularity"),
+    }
+
+
+def test_inserted_section_adds_no_alias(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    _edit(notes / "ai.txt", "\nGodfathers\n", "\nNew Ideas\n\n  • Idea: more notes\n\nGodfathers\n")
+
+    _ingest(notes, store)
+    assert list(_facts(store).triples((None, DCTERMS.replaces, None))) == []
+
+
+def test_dry_run_reports_change_without_writing(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    _edit(notes / "ai.txt", "Elo Score", "Elo rating")
+
+    report = _ingest(notes, store, dry_run=True)
+    assert [change.action for change in report.changes] == ["replaced"]
+    assert report.generation is None
+    assert store.current_generation_id() == 1
+
+
+def test_failed_ingest_leaves_store_as_it_was(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    before = _facts(store)
+    (notes / "zz-broken.txt").write_bytes(b"Title\n\n\xff\xfe not utf-8\n")
+
+    with pytest.raises(Exception, match="zz-broken.txt:3: invalid UTF-8"):
+        _ingest(notes, store)
+
+    assert store.current_generation_id() == 1
+    assert len(_facts(store)) == len(before)
+
+
+def test_notes_without_mapping_give_generic_rdf(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "laptops.txt").write_text(
+        "Laptops\n\nMy Laptop\n\n  • Colour: silver\n  • Weight: 1.2 kg\n\n"
+        "Specs\n\nModel Year Price\nAlpha 2021 900\nBeta 2023 1200\n",
+        encoding="utf-8",
+    )
+
+    report = _ingest(folder, store, mapping=None)
+    facts = _facts(store, "laptops")
+    section = URIRef(BASE + "section/laptops/my-laptop")
+    colour = KEY["colour"]
+
+    assert (section, colour, Literal("silver")) in facts
+    assert (colour, RDF.type, RDF.Property) in facts
+    assert (colour, RDFS.label, Literal("Colour")) in facts
+    assert (colour, NK.unmapped, Literal(True)) in facts
+    assert any("Colour" in what for what in report.unmapped)
+    assert len({p.line for p in report.warnings}) >= 2
+    assert (section, SKOS.prefLabel, Literal("My Laptop")) in facts
