@@ -23,16 +23,7 @@ from service.store import Store, StoreError
 logger = logging.getLogger("notekg")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-QUERY_FORMATS = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "ntriples": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-}
+QUERY_FORMATS = ("json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml")
 EXPORT_FORMATS = {
     "turtle": "TURTLE",
     "nt": "N_TRIPLES",
@@ -187,7 +178,7 @@ def serve(
     "--format",
     "result_format",
     default=None,
-    type=click.Choice(list(QUERY_FORMATS)),
+    type=click.Choice(QUERY_FORMATS),
     help="Result format [default: tsv for SELECT and ASK, turtle for CONSTRUCT and DESCRIBE].",
 )
 @database_option
@@ -200,6 +191,7 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
     """
     from service.engine import EngineBusy, OxigraphEngine, QueryError, QueryTimeout
     from service.query_safety import ForbiddenQuery
+    from service.negotiation import FORMAT_PARAMETER_TYPES
     from service.results import common_prefixes, serialize
 
     config = _config(database_url=database_url)
@@ -214,7 +206,8 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
         click.echo("true" if result.boolean else "false")
         return
     try:
-        body = serialize(result, QUERY_FORMATS[chosen], common_prefixes(config.base_iri))
+        media_type = FORMAT_PARAMETER_TYPES[chosen]
+        body = serialize(result, media_type, common_prefixes(config.base_iri))
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     click.echo(body.decode("utf-8"), nl=False)
