@@ -1,0 +1,695 @@
+"""Reader for Markdown notes: MkDocs pages, Obsidian vaults and other CommonMark files.
+
+markdown-it-py parses the note as CommonMark with GFM pipe tables; mdit-py-plugins adds YAML
+front matter, definition lists and MkDocs admonitions (``!!! note``). The reader maps the
+syntax tree onto the document model:
+- The first heading is the page title when it is an H1. Otherwise the title is the front
+  matter ``title``, or else the file stem. The other headings become sections, nested by
+  level. Levels count from the highest of them, so the sections of a page whose title is
+  ``# AI`` and whose sections are ``## NN Memory`` have level 1, as in a plain-text note.
+- A bullet ``Key: Value`` or ``Key:: Value`` (an Obsidian Dataview inline field) is a
+  KeyValue, and any other bullet is a Paragraph. A nested bullet is read like a top-level one.
+  A bullet that holds only a key (``- Authors:``) takes its nested bullets, joined with
+  ``", "``, as its value.
+- Lines of a paragraph are KeyValues when every line reads ``Key: Value``. A ``Key:: Value``
+  line is a KeyValue anywhere in a paragraph.
+- ``[[Target]]``, ``[[Target|alias]]`` and ``[text](other.md)`` become Links whose target is
+  the linked note's path in the notes folder; URLs and links to other files stay as written.
+- Fenced code keeps the first word of its info string as the language. MkDocs code tabs
+  (``=== "Python"``, a blank line, then content indented by four spaces) are read as the
+  Markdown they contain.
+YAML front matter goes into ``Document.metadata``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markdown_it.tree import SyntaxTreeNode
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from ingest.document import (
+    CodeBlock,
+    Document,
+    KeyValue,
+    LineSpan,
+    Link,
+    Paragraph,
+    Section,
+    Table,
+    TableRow,
+)
+from ingest.problems import NoteSyntaxError
+from ingest.readers.common import decode_note, hash_text
+from ingest.readers.text import KEY_VALUE
+
+NOTE_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt", ".text"})
+# Files that an Obsidian ``[[link]]`` names with their extension; any other name is a note.
+ATTACHMENT_SUFFIXES = frozenset(
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".bmp",
+        ".pdf",
+        ".mp3",
+        ".mp4",
+        ".webm",
+        ".wav",
+        ".ogg",
+        ".m4a",
+        ".mov",
+        ".canvas",
+    }
+)
+DATAVIEW_FIELD = re.compile(r"^[^:]{1,60}?::\s+\S")
+KEY_ONLY = re.compile(r"^(?P<key>[^:]{1,60}?)::?$")
+WIKI_LINK = re.compile(r"!?\[\[(?P<inner>[^\[\]\n]+?)\]\]")
+CODE_TAB = re.compile(r'^===[+!]?\s+"[^"\n]*"\s*$')
+# The most YAML nodes that front matter may expand to once aliases are resolved. Front matter
+# of real notes has tens of nodes; an alias bomb of a few lines expands to billions.
+MAX_FRONT_MATTER_NODES = 10_000
+
+
+def _parser(*, front_matter: bool) -> MarkdownIt:
+    parser = MarkdownIt("commonmark").enable("table")
+    if front_matter:
+        front_matter_plugin(parser)
+    deflist_plugin(parser)
+    admon_plugin(parser)
+    return parser
+
+
+PARSER = _parser(front_matter=True)
+BODY_PARSER = _parser(front_matter=False)
+
+
+def read_markdown(
+    path: Path, display_path: str, data: bytes | None = None, *, notes_root: Path | None = None
+) -> Document:
+    """Read a Markdown note into a Document.
+
+    ``notes_root`` is the notes folder that link targets are made relative to; without it,
+    the note's own folder is used. Raises NoteSyntaxError for binary content, text that is not
+    UTF-8, and front matter that is not valid YAML or expands beyond MAX_FRONT_MATTER_NODES.
+    """
+    raw = path.read_bytes() if data is None else data
+    text = decode_note(raw, display_path)
+    lines = text.split("\n")
+    if lines[-1] == "":
+        # The line break that ends the last line does not start another line.
+        lines.pop()
+
+    tree, metadata = _parse(text, display_path)
+    links = LinkResolver(path, notes_root)
+    reader = _MarkdownReader(display_path, len(lines), links)
+    title, title_span, sections = reader.read(tree, metadata, Path(display_path).stem)
+    return Document(
+        path=path,
+        display_path=display_path,
+        title=title,
+        title_span=title_span,
+        sections=sections,
+        line_count=len(lines),
+        content_hash=hash_text(raw),
+        text=text,
+        metadata=metadata,
+    )
+
+
+def _parse(text: str, display_path: str) -> tuple[SyntaxTreeNode, dict[str, object]]:
+    """Parse the note; front matter that is not a YAML mapping is read as Markdown instead."""
+    tree = SyntaxTreeNode(PARSER.parse(text))
+    front = tree.children[0] if tree.children and tree.children[0].type == "front_matter" else None
+    if front is None:
+        return tree, {}
+
+    metadata = load_front_matter(front.content, display_path, first_line=2)
+    if metadata is None:
+        return SyntaxTreeNode(BODY_PARSER.parse(text)), {}
+    return tree, metadata
+
+
+# ---------------------------------------------------------------------------
+# Front matter
+# ---------------------------------------------------------------------------
+
+
+def load_front_matter(
+    source: str, display_path: str, *, first_line: int
+) -> dict[str, object] | None:
+    """Load YAML front matter safely; return None when it is a scalar or a list.
+
+    ``first_line`` is the note's line where the YAML text starts. Raises NoteSyntaxError with
+    the note's line of the problem for invalid YAML, and for YAML that has more than
+    MAX_FRONT_MATTER_NODES nodes once its aliases are expanded.
+    """
+    loader = yaml.SafeLoader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _check_expanded_size(node, display_path, first_line)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        line = first_line + (error.problem_mark.line if error.problem_mark else 0)
+        raise NoteSyntaxError(
+            display_path,
+            line,
+            f"invalid YAML front matter: {error.problem or error}; "
+            "fix the YAML between the '---' lines",
+        ) from error
+    except (yaml.YAMLError, RecursionError) as error:
+        raise NoteSyntaxError(
+            display_path,
+            first_line,
+            f"invalid YAML front matter: {error}; fix the YAML between the '---' lines",
+        ) from error
+    finally:
+        loader.dispose()
+
+    if not isinstance(data, dict):
+        return None
+    return {str(key): value for key, value in data.items()}
+
+
+def _check_expanded_size(root: yaml.Node, display_path: str, first_line: int) -> None:
+    """Raise NoteSyntaxError when the YAML nodes expand beyond MAX_FRONT_MATTER_NODES.
+
+    An alias makes a node appear again wherever it is used, so the expanded size of a node is
+    one plus the expanded sizes of its children, counting shared children each time.
+    """
+    sizes: dict[int, int] = {}
+    pending: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in pending:
+            _reject(
+                display_path,
+                first_line + node.start_mark.line,
+                "an alias refers to the node that contains it",
+            )
+        pending.add(id(node))
+        total = 1 + sum(size(child) for child in _children(node))
+        pending.discard(id(node))
+        if total > MAX_FRONT_MATTER_NODES:
+            _reject(
+                display_path,
+                first_line + node.start_mark.line,
+                f"it expands to more than {MAX_FRONT_MATTER_NODES} YAML nodes through its aliases",
+            )
+        sizes[id(node)] = total
+        return total
+
+    size(root)
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        yield from node.value
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+
+
+def _reject(display_path: str, line: int, reason: str) -> NoReturn:
+    raise NoteSyntaxError(
+        display_path,
+        line,
+        f"front matter rejected: {reason}; write the values out instead of repeating anchors",
+    )
+
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+
+
+class Outline:
+    """The sections of a note, built from headings and content in document order.
+
+    Content before the first heading goes into an untitled section, as in a plain-text note.
+    Every section's span grows to cover the content and the subsections added under it.
+    """
+
+    def __init__(self, base_level: int) -> None:
+        self.base_level = base_level
+        self.sections: list[Section] = []
+        self._open: list[Section] = []
+        self._intro: Section | None = None
+
+    def heading(self, title: str, level: int, span: LineSpan) -> Section:
+        """Start a section at heading ``level``, counted so that ``base_level`` is level 1."""
+        section = Section(title, max(level - self.base_level + 1, 1), span)
+        while self._open and self._open[-1].level >= section.level:
+            self._open.pop()
+
+        if self._open:
+            self._open[-1].subsections.append(section)
+            self._extend(span)
+        else:
+            self.sections.append(section)
+        self._open.append(section)
+        return section
+
+    def current(self, span: LineSpan) -> Section:
+        """Return the section that content at ``span`` belongs to, and extend its span."""
+        section = self._open[-1] if self._open else self._intro
+        if section is None:
+            section = self._intro = Section("", 1, span)
+            self.sections.append(section)
+
+        self._extend(span)
+        return section
+
+    def _extend(self, span: LineSpan) -> None:
+        for section in self._open or ([self._intro] if self._intro else []):
+            section.span = LineSpan(section.span.start, max(section.span.end, span.end))
+
+
+def read_item(text: str, span: LineSpan) -> KeyValue | Paragraph:
+    """Read one bullet: ``Key: Value`` or ``Key:: Value`` is a KeyValue, else a Paragraph."""
+    pair = KEY_VALUE.match(text)
+    if pair:
+        return KeyValue(pair.group("key").strip(), pair.group("value").strip(), span)
+    return Paragraph(text, span)
+
+
+def read_lines(lines: list[tuple[int, str]]) -> list[KeyValue | Paragraph]:
+    """Read the lines of a paragraph into KeyValues and Paragraphs.
+
+    Every line is a KeyValue when all lines read ``Key: Value``. Otherwise only ``Key:: Value``
+    lines are, and each run of other lines is one Paragraph with the lines joined by spaces.
+    """
+    lines = [(number, text.strip()) for number, text in lines if text.strip()]
+    every_line_pairs = all(KEY_VALUE.match(text) for _, text in lines)
+    found: list[KeyValue | Paragraph] = []
+    run: list[tuple[int, str]] = []
+    for number, text in lines:
+        if every_line_pairs or DATAVIEW_FIELD.match(text):
+            _flush(run, found)
+            found.append(read_item(text, LineSpan(number, number)))
+        else:
+            run.append((number, text))
+    _flush(run, found)
+    return found
+
+
+def _flush(run: list[tuple[int, str]], found: list[KeyValue | Paragraph]) -> None:
+    if run:
+        text = " ".join(text for _, text in run)
+        found.append(Paragraph(text, LineSpan(run[0][0], run[-1][0])))
+        run.clear()
+
+
+def add_parts(section: Section, parts: list[KeyValue | Paragraph]) -> None:
+    """Add KeyValues to the section's items and Paragraphs to its paragraphs."""
+    for part in parts:
+        if isinstance(part, KeyValue):
+            section.items.append(part)
+        else:
+            section.paragraphs.append(part)
+
+
+# ---------------------------------------------------------------------------
+# Links
+# ---------------------------------------------------------------------------
+
+
+class LinkResolver:
+    """Turns link targets into note paths relative to the notes folder.
+
+    Without a notes folder the note's own folder is used in its place, which is right for a
+    flat folder of notes.
+    """
+
+    def __init__(self, note: Path, notes_root: Path | None) -> None:
+        self.root = notes_root if notes_root is not None else note.parent
+        try:
+            folder = note.parent.relative_to(self.root).as_posix()
+        except ValueError:
+            folder = ""
+        self.folder = "" if folder == "." else folder
+        self._index: dict[str, list[str]] | None = None
+
+    def url(self, href: str) -> str:
+        """Return the target of a Markdown or HTML link: a note path, or ``href`` as written."""
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not parts.path:
+            return href
+
+        path = unquote(parts.path)
+        if Path(path).suffix.lower() not in NOTE_SUFFIXES:
+            return href
+        resolved = path.lstrip("/") if path.startswith("/") else posixpath.join(self.folder, path)
+        return _with_fragment(posixpath.normpath(resolved), parts.fragment)
+
+    def wiki(self, inner: str) -> tuple[str, str]:
+        """Return the text and target of the wiki link ``[[inner]]``."""
+        target, _, alias = inner.partition("|")
+        name, _, fragment = target.strip().partition("#")
+        text = alias.strip() or target.strip()
+        if not name:
+            return text, f"#{fragment}"
+
+        suffix = Path(name).suffix.lower()
+        if suffix not in NOTE_SUFFIXES and suffix not in ATTACHMENT_SUFFIXES:
+            name = f"{name}.md"
+        return text, _with_fragment(self._find(name), fragment)
+
+    def _find(self, name: str) -> str:
+        """Find a wiki link's file by its path, else by its file name anywhere, ignoring case."""
+        if "/" in name or (self.root / name).is_file():
+            return posixpath.normpath(name)
+
+        matches = self._files_by_name().get(Path(name).name.casefold(), [])
+        # NOTE: two notes of the same name in different folders resolve to the first in
+        # sorted path order; Obsidian writes the folder into the link in that case.
+        return min(matches) if matches else name
+
+    def _files_by_name(self) -> dict[str, list[str]]:
+        """Index the files under the notes folder by lowercase file name, once per note."""
+        if self._index is None:
+            self._index = {}
+            for folder, subfolders, files in os.walk(self.root):
+                subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+                for file in files:
+                    relative = (Path(folder) / file).relative_to(self.root).as_posix()
+                    self._index.setdefault(file.casefold(), []).append(relative)
+        return self._index
+
+
+def _with_fragment(path: str, fragment: str) -> str:
+    return f"{path}#{fragment}" if fragment else path
+
+
+# ---------------------------------------------------------------------------
+# The syntax tree
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Inline:
+    """The plain text of inline content, line by line, and the links in it."""
+
+    lines: list[tuple[int, str]]
+    links: list[Link] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(part.strip() for _, part in self.lines if part.strip())
+
+
+class _MarkdownReader:
+    def __init__(self, display_path: str, line_count: int, links: LinkResolver) -> None:
+        self.display_path = display_path
+        self.line_count = line_count
+        self.links = links
+        self.outline = Outline(1)
+        self.title_node: SyntaxTreeNode | None = None
+
+    def read(
+        self, tree: SyntaxTreeNode, metadata: dict[str, object], stem: str
+    ) -> tuple[str, LineSpan, list[Section]]:
+        """Return the title, its span and the sections of the parsed note."""
+        headings = [node for node in _walk_tree(tree) if node.type == "heading"]
+        title, title_span = stem, LineSpan(1, 1)
+        if isinstance(metadata.get("title"), str) and str(metadata["title"]).strip():
+            title = str(metadata["title"]).strip()
+        if headings and headings[0].tag == "h1":
+            self.title_node = headings[0]
+            title, title_span = self._inline(headings[0]).text, self._span(headings[0])
+            headings = headings[1:]
+
+        self.outline = Outline(min((_level(node) for node in headings), default=1))
+        self._children(tree)
+        return title, title_span, self.outline.sections
+
+    # Block nodes
+
+    def _children(self, node: SyntaxTreeNode) -> None:
+        children = node.children
+        for index, child in enumerate(children):
+            after = children[index + 1] if index + 1 < len(children) else None
+            if _is_code_tab(child) and after is not None and after.type == "code_block":
+                continue
+            if child.type == "code_block" and index > 0 and _is_code_tab(children[index - 1]):
+                self._code_tab(child)
+                continue
+            self._block(child)
+
+    def _block(self, node: SyntaxTreeNode) -> None:
+        handlers = {
+            "heading": self._heading,
+            "paragraph": self._paragraph,
+            "bullet_list": self._list,
+            "ordered_list": self._list,
+            "table": self._table,
+            "fence": self._code,
+            "code_block": self._code,
+            "dl": self._definitions,
+        }
+        handler = handlers.get(node.type)
+        if handler is not None:
+            handler(node)
+        elif node.type not in ("front_matter", "admonition_title", "hr", "html_block"):
+            # NOTE: raw HTML blocks in Markdown are skipped, not read as HTML.
+            self._children(node)
+
+    def _heading(self, node: SyntaxTreeNode) -> None:
+        if node is self.title_node:
+            return
+
+        inline = self._inline(node)
+        section = self.outline.heading(inline.text, _level(node), self._span(node))
+        section.links.extend(inline.links)
+
+    def _paragraph(self, node: SyntaxTreeNode) -> None:
+        inline = self._inline(node)
+        parts = read_lines(inline.lines)
+        if not parts and not inline.links:
+            return
+
+        section = self.outline.current(self._span(node))
+        add_parts(section, parts)
+        section.links.extend(inline.links)
+
+    def _list(self, node: SyntaxTreeNode) -> None:
+        for item in node.children:
+            self._list_item(item)
+
+    def _list_item(self, item: SyntaxTreeNode) -> None:
+        children = list(item.children)
+        if not children or children[0].type != "paragraph":
+            self._children(item)
+            return
+
+        first = children.pop(0)
+        inline = self._inline(first)
+        key = KEY_ONLY.match(inline.text)
+        nested = [child for child in children if child.type in ("bullet_list", "ordered_list")]
+        if key and len(nested) == 1:
+            self._key_with_list(key.group("key").strip(), first, nested[0], inline)
+            children.remove(nested[0])
+        elif inline.text or inline.links:
+            section = self.outline.current(self._span(first))
+            if inline.text:
+                add_parts(section, [read_item(inline.text, self._span(first))])
+            section.links.extend(inline.links)
+        for child in children:
+            self._block(child)
+
+    def _key_with_list(
+        self, key: str, first: SyntaxTreeNode, nested: SyntaxTreeNode, inline: _Inline
+    ) -> None:
+        """Read ``- Key:`` with nested bullets as one KeyValue whose value lists the bullets."""
+        values: list[str] = []
+        links = list(inline.links)
+        for item in nested.children:
+            head = (
+                item.children[0] if item.children and item.children[0].type == "paragraph" else None
+            )
+            if head is not None:
+                nested_inline = self._inline(head)
+                values.append(nested_inline.text)
+                links.extend(nested_inline.links)
+            for child in item.children[1 if head is not None else 0 :]:
+                self._block(child)
+
+        span = LineSpan(self._span(first).start, self._span(nested).end)
+        section = self.outline.current(span)
+        section.items.append(KeyValue(key, ", ".join(value for value in values if value), span))
+        section.links.extend(links)
+
+    def _definitions(self, node: SyntaxTreeNode) -> None:
+        """Read a definition list: each term with each of its definitions is a KeyValue."""
+        term: _Inline | None = None
+        for child in node.children:
+            if child.type == "dt":
+                term = self._inline(child)
+                continue
+            definition = _Inline(
+                [(line, text) for para in child.children for line, text in self._inline(para).lines]
+            )
+            section = self.outline.current(self._span(child))
+            if term is not None and term.text:
+                section.items.append(
+                    KeyValue(
+                        term.text,
+                        definition.text,
+                        LineSpan(term.lines[0][0], self._span(child).end),
+                    )
+                )
+                section.links.extend(term.links)
+            section.links.extend(self._links_under(child))
+
+    def _table(self, node: SyntaxTreeNode) -> None:
+        rows = [row for part in node.children for row in part.children]
+        if not rows:
+            return
+
+        cells = [[self._cell(cell) for cell in row.children] for row in rows]
+        header = [cell.text for cell in cells[0]]
+        body = [
+            TableRow([cell.text for cell in row_cells], self._span(row))
+            for row, row_cells in zip(rows[1:], cells[1:], strict=True)
+        ]
+        section = self.outline.current(self._span(node))
+        section.tables.append(Table(header, body, self._span(node), self._span(rows[0])))
+        section.links.extend(
+            link for row_cells in cells for cell in row_cells for link in cell.links
+        )
+
+    def _code(self, node: SyntaxTreeNode) -> None:
+        code = node.content[:-1] if node.content.endswith("\n") else node.content
+        language = _language(node.info) if node.type == "fence" else None
+        section = self.outline.current(self._span(node))
+        section.code_blocks.append(CodeBlock(code, language, self._span(node)))
+
+    def _code_tab(self, node: SyntaxTreeNode) -> None:
+        """Read the content of an MkDocs code tab, which CommonMark parsed as indented code."""
+        tokens = BODY_PARSER.parse(node.content)
+        offset = node.map[0] if node.map else 0
+        _shift(tokens, offset)
+        self._children(SyntaxTreeNode(tokens))
+
+    # Inline content
+
+    def _inline(self, node: SyntaxTreeNode) -> _Inline:
+        """Return the plain text and links of a heading, paragraph or table cell."""
+        inline = next((child for child in node.children if child.type == "inline"), None)
+        start = self._span(node).start
+        found = _Inline([(start, "")])
+        if inline is not None:
+            self._inline_children(inline, found)
+        return found
+
+    def _inline_children(self, node: SyntaxTreeNode, found: _Inline) -> None:
+        for child in node.children:
+            if child.type in ("softbreak", "hardbreak"):
+                found.lines.append((min(found.lines[-1][0] + 1, max(self.line_count, 1)), ""))
+            elif child.type == "text":
+                self._text(child.content, found)
+            elif child.type == "code_inline":
+                self._append(found, child.content)
+            elif child.type == "link":
+                self._link(child, found)
+            elif child.type not in ("image", "html_inline"):
+                self._inline_children(child, found)
+
+    def _text(self, content: str, found: _Inline) -> None:
+        line = found.lines[-1][0]
+        position = 0
+        for match in WIKI_LINK.finditer(content):
+            text, target = self.links.wiki(match.group("inner"))
+            self._append(found, content[position : match.start()] + text)
+            found.links.append(Link(text, target, LineSpan(line, line)))
+            position = match.end()
+        self._append(found, content[position:])
+
+    def _link(self, node: SyntaxTreeNode, found: _Inline) -> None:
+        start = found.lines[-1][0]
+        inner = _Inline([(start, "")])
+        self._inline_children(node, inner)
+        for _, part in inner.lines:
+            self._append(found, part)
+        text = inner.text
+        href = str(node.attrs.get("href", ""))
+        found.links.append(Link(text, self.links.url(href), LineSpan(start, inner.lines[-1][0])))
+        found.links.extend(inner.links)
+
+    @staticmethod
+    def _append(found: _Inline, text: str) -> None:
+        line, before = found.lines[-1]
+        found.lines[-1] = (line, before + text)
+
+    def _cell(self, cell: SyntaxTreeNode) -> _Inline:
+        return self._inline(cell) if cell.children else _Inline([(1, "")])
+
+    def _links_under(self, node: SyntaxTreeNode) -> list[Link]:
+        return [
+            link
+            for child in node.children
+            if child.type == "paragraph"
+            for link in self._inline(child).links
+        ]
+
+    def _span(self, node: SyntaxTreeNode) -> LineSpan:
+        """Return the 1-based lines of a node, or of its nearest ancestor that has a line map."""
+        current: SyntaxTreeNode | None = node
+        while current is not None and not current.is_root and current.map is None:
+            current = current.parent
+        if current is None or current.is_root or current.map is None:
+            return LineSpan(1, 1)
+
+        last = max(self.line_count, 1)
+        start = min(current.map[0] + 1, last)
+        return LineSpan(start, min(max(current.map[1], start), last))
+
+
+def _walk_tree(node: SyntaxTreeNode) -> Iterator[SyntaxTreeNode]:
+    for child in node.children:
+        yield child
+        yield from _walk_tree(child)
+
+
+def _level(heading: SyntaxTreeNode) -> int:
+    return int(heading.tag[1:])
+
+
+def _language(info: str) -> str | None:
+    """Return a fence's language: the first word of the info string, as in ``py title="a.py"``."""
+    words = info.split()
+    language = words[0].strip("{}.").lower() if words else ""
+    return language or None
+
+
+def _is_code_tab(node: SyntaxTreeNode) -> bool:
+    if node.type != "paragraph":
+        return False
+    inline = next((child for child in node.children if child.type == "inline"), None)
+    return inline is not None and CODE_TAB.match(inline.content) is not None
+
+
+def _shift(tokens: list[Token], offset: int) -> None:
+    for token in tokens:
+        if token.map is not None:
+            token.map = [token.map[0] + offset, token.map[1] + offset]

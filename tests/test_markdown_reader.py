@@ -1,0 +1,508 @@
+"""Tests of the Markdown reader (ingest/readers/markdown.py) on MkDocs and Obsidian notes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rdflib import Graph, Literal
+from rdflib.term import URIRef
+
+from ingest.document import Document, LineSpan, Section
+from ingest.problems import NoteSyntaxError
+from ingest.readers.markdown import MAX_FRONT_MATTER_NODES, read_markdown
+from ingest.run import find_notes, run_ingest
+from ingest.vocab import KEY, NK, RDF, SKOS
+from service.store import Store
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "markdown"
+VAULT = FIXTURES / "vault"
+BASE = "https://notekg.example/id/"
+
+
+def read_bytes(data: bytes, name: str = "note.md") -> Document:
+    return read_markdown(Path(name), name, data=data)
+
+
+def section_named(document: Document, title: str) -> Section:
+    return next(section for section in document.all_sections() if section.title == title)
+
+
+@pytest.fixture(scope="module")
+def mkdocs_page() -> Document:
+    return read_markdown(FIXTURES / "mkdocs_page.md", "mkdocs_page.md")
+
+
+@pytest.fixture(scope="module")
+def transformers() -> Document:
+    return read_markdown(VAULT / "Transformers.md", "Transformers.md", notes_root=VAULT)
+
+
+# ---------------------------------------------------------------------------
+# An MkDocs page: front matter, admonition, nested bullets, table, code tabs
+# ---------------------------------------------------------------------------
+
+
+def test_mkdocs_title_from_front_matter(mkdocs_page: Document) -> None:
+    assert mkdocs_page.title == "GPU Notes"
+
+
+def test_mkdocs_metadata_has_tags(mkdocs_page: Document) -> None:
+    assert mkdocs_page.metadata == {"title": "GPU Notes", "tags": ["hardware", "gpu"]}
+
+
+def test_mkdocs_sections_and_levels(mkdocs_page: Document) -> None:
+    found = [(section.title, section.level, section.span) for section in mkdocs_page.all_sections()]
+    assert found == [
+        ("", 1, LineSpan(8, 8)),
+        ("Memory", 1, LineSpan(10, 28)),
+        ("Sizes", 2, LineSpan(21, 28)),
+        ("Setup", 1, LineSpan(30, 47)),
+        ("Setup", 1, LineSpan(48, 50)),
+    ]
+
+
+def test_mkdocs_subsection_nests_under_memory(mkdocs_page: Document) -> None:
+    memory = mkdocs_page.sections[1]
+    assert [section.title for section in memory.subsections] == ["Sizes"]
+
+
+def test_mkdocs_admonition_body_is_paragraph(mkdocs_page: Document) -> None:
+    paragraphs = section_named(mkdocs_page, "Memory").paragraphs
+    assert (paragraphs[0].text, paragraphs[0].span) == (
+        "Plan for 16 bytes per parameter when training with Adam in mixed precision.",
+        LineSpan(13, 13),
+    )
+
+
+def test_mkdocs_admonition_title_is_dropped(mkdocs_page: Document) -> None:
+    texts = [paragraph.text for paragraph in section_named(mkdocs_page, "Memory").paragraphs]
+    assert not any("Rule of thumb" in text for text in texts)
+
+
+def test_mkdocs_bullets_are_key_values(mkdocs_page: Document) -> None:
+    items = section_named(mkdocs_page, "Memory").items
+    assert [(item.key, item.value, item.span) for item in items] == [
+        ("Vendor", "NVIDIA", LineSpan(15, 15)),
+        ("Interconnect", "NVLink, PCIe 5.0", LineSpan(16, 18)),
+    ]
+
+
+def test_mkdocs_links_resolve_note_and_keep_url(mkdocs_page: Document) -> None:
+    links = section_named(mkdocs_page, "Memory").links
+    assert [(link.text, link.target, link.span) for link in links] == [
+        ("the H100 page", "h100.md#specs", LineSpan(19, 19)),
+        ("vendor docs", "https://www.nvidia.com/en-us/data-center/h100/", LineSpan(19, 19)),
+    ]
+
+
+def test_mkdocs_table_cells_follow_gfm(mkdocs_page: Document) -> None:
+    table = section_named(mkdocs_page, "Sizes").tables[0]
+    assert table.header == ["Feature", "A100", "H100"]
+    assert [row.cells for row in table.rows] == [
+        ["VRAM", "80 GB", "80 GB"],
+        ["Pipe | escaped", "a | b", "c"],
+        ["Ragged", "only one", ""],
+        ["Too many", "1", "2"],
+    ]
+
+
+def test_mkdocs_table_spans(mkdocs_page: Document) -> None:
+    table = section_named(mkdocs_page, "Sizes").tables[0]
+    assert table.span == LineSpan(23, 28)
+    assert table.header_span == LineSpan(23, 23)
+    assert [row.span for row in table.rows] == [LineSpan(line, line) for line in range(25, 29)]
+
+
+def test_mkdocs_code_tabs_give_code_blocks(mkdocs_page: Document) -> None:
+    blocks = section_named(mkdocs_page, "Setup").code_blocks
+    assert [(block.language, block.code, block.span) for block in blocks] == [
+        ("python", "import torch\nprint(torch.cuda.is_available())", LineSpan(34, 37)),
+        ("bash", "nvidia-smi", LineSpan(41, 43)),
+    ]
+
+
+def test_mkdocs_tab_labels_are_not_paragraphs(mkdocs_page: Document) -> None:
+    assert section_named(mkdocs_page, "Setup").paragraphs == []
+
+
+def test_mkdocs_definition_list_is_key_value(mkdocs_page: Document) -> None:
+    items = section_named(mkdocs_page, "Setup").items
+    assert [(item.key, item.value) for item in items] == [("Driver", "Version 550 or later")]
+
+
+def test_mkdocs_intro_is_untitled_section(mkdocs_page: Document) -> None:
+    intro = mkdocs_page.sections[0]
+    assert [paragraph.text for paragraph in intro.paragraphs] == [
+        "Notes on the GPUs we rent for training."
+    ]
+
+
+# ---------------------------------------------------------------------------
+# An Obsidian vault: front matter id, wiki links, Dataview inline fields
+# ---------------------------------------------------------------------------
+
+
+def test_vault_title_is_first_h1(transformers: Document) -> None:
+    assert (transformers.title, transformers.title_span) == ("Transformers", LineSpan(8, 8))
+
+
+def test_vault_front_matter_id(transformers: Document) -> None:
+    assert transformers.metadata["id"] == "transformer-architecture"
+    assert transformers.metadata["tags"] == ["ml", "architecture"]
+
+
+def test_vault_inline_fields_are_key_values(transformers: Document) -> None:
+    intro = transformers.sections[0]
+    assert [(item.key, item.value, item.span) for item in intro.items] == [
+        ("Introduced by", "Vaswani et al.", LineSpan(10, 10)),
+        ("Year", "2017", LineSpan(11, 11)),
+    ]
+
+
+def test_vault_prose_line_stays_paragraph(transformers: Document) -> None:
+    intro = transformers.sections[0]
+    assert [paragraph.text for paragraph in intro.paragraphs] == [
+        "The core building block is Attention, stacked with feed-forward layers."
+    ]
+
+
+def test_vault_wiki_links_resolve_to_note_paths(transformers: Document) -> None:
+    links = [
+        (link.text, link.target, link.span)
+        for section in transformers.all_sections()
+        for link in section.links
+    ]
+    assert links == [
+        ("Vaswani et al.", "people/Ashish Vaswani.md", LineSpan(10, 10)),
+        ("Attention", "Attention.md", LineSpan(13, 13)),
+        ("scaled attention", "Attention.md#Scaled dot-product", LineSpan(19, 19)),
+    ]
+
+
+def test_vault_bullet_inline_field(transformers: Document) -> None:
+    items = section_named(transformers, "Variants").items
+    assert [(item.key, item.value) for item in items] == [
+        ("Encoder-only", "BERT"),
+        ("Decoder-only", "GPT"),
+    ]
+
+
+def test_vault_link_from_subfolder_finds_note() -> None:
+    person = read_markdown(
+        VAULT / "people" / "Ashish Vaswani.md", "Ashish Vaswani.md", notes_root=VAULT
+    )
+    assert [link.target for link in person.sections[0].links] == ["Transformers.md"]
+
+
+def test_vault_code_keeps_language() -> None:
+    attention = read_markdown(VAULT / "Attention.md", "Attention.md", notes_root=VAULT)
+    blocks = section_named(attention, "Scaled dot-product").code_blocks
+    assert [(block.language, block.span) for block in blocks] == [("python", LineSpan(15, 17))]
+
+
+def test_vault_notes_are_discovered(tmp_path: Path) -> None:
+    shutil.copytree(VAULT, tmp_path / "vault")
+    (tmp_path / "vault" / ".obsidian").mkdir()
+    (tmp_path / "vault" / ".obsidian" / "workspace.md").write_text("# hidden\n", encoding="utf-8")
+    keys = [note.key for note in find_notes([tmp_path / "vault"])]
+    assert keys == ["Attention.md", "Transformers.md", "people/Ashish Vaswani.md"]
+
+
+@pytest.fixture(scope="module")
+def vault_graph(tmp_path_factory: pytest.TempPathFactory) -> tuple[Graph, list[str]]:
+    """Ingest the vault without a mapping; return the merged facts and the warning messages."""
+    folder = tmp_path_factory.mktemp("vault_store")
+    store = Store(f"sqlite:///{folder}/store.sqlite")
+    report = run_ingest([VAULT], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id()
+    assert generation is not None
+
+    facts = Graph()
+    for version, chunk in zip(
+        store.graph_versions(generation), store.iter_nquads(generation), strict=True
+    ):
+        if not version.graph_iri.endswith("/provenance"):
+            suffix = f" <{version.graph_iri}> .".encode()
+            ntriples = b"\n".join(line[: -len(suffix)] + b" ." for line in chunk.splitlines())
+            facts.parse(data=ntriples.decode("utf-8"), format="nt")
+    return facts, [problem.message for problem in report.problems]
+
+
+def test_vault_ingest_gives_three_notes(vault_graph: tuple[Graph, list[str]]) -> None:
+    facts, _ = vault_graph
+    titles = {str(facts.value(note, SKOS.prefLabel)) for note in facts.subjects(RDF.type, NK.Note)}
+    assert titles == {"Transformers", "Attention", "Ashish Vaswani"}
+
+
+def test_vault_ingest_gives_sections(vault_graph: tuple[Graph, list[str]]) -> None:
+    facts, _ = vault_graph
+    titles = {
+        str(facts.value(section, SKOS.prefLabel))
+        for section in facts.subjects(RDF.type, NK.Section)
+    }
+    assert {"Variants", "Scaled dot-product"} <= titles
+
+
+def test_vault_inline_field_is_generic_property(vault_graph: tuple[Graph, list[str]]) -> None:
+    facts, _ = vault_graph
+    assert (KEY["year"], RDF.type, RDF.Property) in facts
+    assert set(facts.objects(None, KEY["year"])) == {Literal("2017")}
+
+
+def test_vault_ingest_warns_about_unmapped_keys(vault_graph: tuple[Graph, list[str]]) -> None:
+    _, messages = vault_graph
+    assert any("bullet key 'Year'" in message for message in messages)
+
+
+def test_vault_note_iris_follow_paths(vault_graph: tuple[Graph, list[str]]) -> None:
+    facts, _ = vault_graph
+    assert (URIRef(BASE + "note/people-ashish-vaswani"), RDF.type, NK.Note) in facts
+
+
+# ---------------------------------------------------------------------------
+# Title and levels
+# ---------------------------------------------------------------------------
+
+
+def test_title_falls_back_to_stem() -> None:
+    document = read_bytes(b"## Only\n\ntext\n", "notes/gpu-notes.md")
+    assert document.title == "gpu-notes"
+
+
+def test_h1_after_h2_is_not_title() -> None:
+    document = read_bytes(b"## First\n\n# Later\n", "n.md")
+    assert document.title == "n"
+    assert [(section.title, section.level) for section in document.sections] == [
+        ("First", 2),
+        ("Later", 1),
+    ]
+
+
+def test_levels_count_from_highest_heading() -> None:
+    document = read_bytes(b"# Title\n\n### Deep\n\n#### Deeper\n")
+    assert [(section.title, section.level) for section in document.all_sections()] == [
+        ("Deep", 1),
+        ("Deeper", 2),
+    ]
+
+
+def test_setext_heading_is_title() -> None:
+    document = read_bytes(b"Title\n=====\n\nSection\n-------\n")
+    assert (document.title, document.title_span) == ("Title", LineSpan(1, 2))
+    assert document.sections[0].span == LineSpan(4, 5)
+
+
+def test_key_only_bullet_without_list_is_paragraph() -> None:
+    document = read_bytes(b"- Authors:\n")
+    assert [paragraph.text for paragraph in document.sections[0].paragraphs] == ["Authors:"]
+
+
+def test_nested_key_values_are_items() -> None:
+    document = read_bytes(b"- Model: GPT\n  - Size: 7B\n  - Context: 8k\n")
+    items = document.sections[0].items
+    assert [(item.key, item.value, item.span) for item in items] == [
+        ("Model", "GPT", LineSpan(1, 1)),
+        ("Size", "7B", LineSpan(2, 2)),
+        ("Context", "8k", LineSpan(3, 3)),
+    ]
+
+
+def test_url_line_is_not_key_value() -> None:
+    document = read_bytes(b"https://example.org/page\n")
+    assert document.sections[0].items == []
+
+
+# ---------------------------------------------------------------------------
+# Bad inputs: a Document or NoteSyntaxError with file and line, never a traceback
+# ---------------------------------------------------------------------------
+
+
+def test_binary_note_is_rejected() -> None:
+    with pytest.raises(NoteSyntaxError, match=r"^blob\.md:2: the file is binary"):
+        read_bytes(b"# Title\n\x00\x01", "blob.md")
+
+
+def test_invalid_utf8_names_line() -> None:
+    with pytest.raises(NoteSyntaxError, match=r"^bad\.md:3: invalid UTF-8 byte 0xff"):
+        read_bytes(b"# T\n\n\xff\n", "bad.md")
+
+
+def test_bom_is_dropped() -> None:
+    document = read_bytes("\ufeff# Title\n\n- Key: value\n".encode())
+    assert document.title == "Title"
+
+
+def test_crlf_keeps_line_numbers() -> None:
+    document = read_bytes(b"# Title\r\n\r\n## Part\r\n\r\n- Key: value\r\n")
+    item = document.sections[0].items[0]
+    assert (item.key, item.value, item.span) == ("Key", "value", LineSpan(5, 5))
+
+
+def test_ten_megabyte_line_is_read() -> None:
+    document = read_bytes(b"# Title\n\n" + b"word " * 2_000_000 + b"\n")
+    assert len(document.sections[0].paragraphs[0].text) == 10_000_000 - 1
+
+
+def test_unclosed_fence_runs_to_end() -> None:
+    document = read_bytes(b"# T\n\n## Code\n\n```python\nx = 1\n\n## Not a heading\n")
+    block = document.sections[0].code_blocks[0]
+    assert (block.code, block.span) == ("x = 1\n\n## Not a heading", LineSpan(5, 8))
+
+
+def test_unclosed_fence_makes_one_section() -> None:
+    document = read_bytes(b"# T\n\n## Code\n\n```python\nx = 1\n\n## Not a heading\n")
+    assert [section.title for section in document.sections] == ["Code"]
+
+
+def test_duplicate_headings_stay_apart() -> None:
+    document = read_bytes(b"# T\n\n## Same\n\n- a: 1\n\n## Same\n\n- b: 2\n")
+    assert [(section.title, section.span) for section in document.sections] == [
+        ("Same", LineSpan(3, 5)),
+        ("Same", LineSpan(7, 9)),
+    ]
+
+
+def test_alias_bomb_is_rejected() -> None:
+    lines = ["---", 'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level, name in enumerate("bcdefghi"):
+        previous = "abcdefghi"[level]
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    lines += ["---", "# Title", ""]
+    with pytest.raises(
+        NoteSyntaxError, match=rf"^bomb\.md:\d+: front matter rejected: .*{MAX_FRONT_MATTER_NODES}"
+    ):
+        read_bytes("\n".join(lines).encode(), "bomb.md")
+
+
+def test_alias_bomb_error_names_alias_line() -> None:
+    lines = ["---", "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+    lines += [
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]" for i in range(5)
+    ]
+    lines += ["---", ""]
+    with pytest.raises(NoteSyntaxError) as raised:
+        read_bytes("\n".join(lines).encode(), "bomb.md")
+    # a has 11 nodes, b 111, c 1111 and d 11111: line 5, where d is defined, crosses the limit.
+    assert raised.value.line == 5
+
+
+def test_few_aliases_are_accepted() -> None:
+    document = read_bytes(b"---\nbase: &base {gpu: H100}\ncopy: *base\n---\n# T\n")
+    assert document.metadata == {"base": {"gpu": "H100"}, "copy": {"gpu": "H100"}}
+
+
+def test_recursive_alias_is_rejected() -> None:
+    with pytest.raises(
+        NoteSyntaxError, match=r"^loop\.md:2: front matter rejected: an alias refers"
+    ):
+        read_bytes(b"---\na: &a [*a]\n---\n", "loop.md")
+
+
+def test_invalid_front_matter_names_line() -> None:
+    with pytest.raises(NoteSyntaxError, match=r"^fm\.md:3: invalid YAML front matter"):
+        read_bytes(b"---\ntitle: ok\nbad: [unclosed\n---\n# T\n", "fm.md")
+
+
+def test_scalar_front_matter_is_read_as_markdown() -> None:
+    document = read_bytes(b"---\nJust a line\n---\n\n- Key: value\n")
+    assert document.metadata == {}
+    assert [item.key for item in document.sections[0].items] == ["Key"]
+
+
+def test_unclosed_front_matter_is_markdown() -> None:
+    document = read_bytes(b"---\ntitle: x\n")
+    assert document.metadata == {}
+
+
+def test_empty_note_has_no_sections() -> None:
+    document = read_bytes(b"", "empty.md")
+    assert (document.title, document.sections, document.line_count) == ("empty", [], 0)
+
+
+def test_deep_nesting_is_read() -> None:
+    document = read_bytes(b"> " * 5000 + b"text\n" + b"- " * 5000 + b"x\n")
+    assert document.line_count == 2
+
+
+# ---------------------------------------------------------------------------
+# Properties on arbitrary text
+# ---------------------------------------------------------------------------
+
+
+MARKDOWN_PIECES = st.sampled_from(
+    [
+        "# ",
+        "## ",
+        "### ",
+        "- ",
+        "  - ",
+        "1. ",
+        "> ",
+        "```",
+        "~~~",
+        "|",
+        "---",
+        "\n",
+        "\n\n",
+        "Key: ",
+        "Key:: ",
+        "[[",
+        "]]",
+        "|alias",
+        "[t](",
+        ")",
+        "a.md",
+        "!!! note",
+        "    ",
+        '=== "T"',
+        ":   ",
+        "*",
+        "\\",
+        "<div>",
+        "\r\n",
+        "\ufeff",
+        "text",
+        "é",
+    ]
+)
+MARKDOWN_TEXT = st.one_of(st.text(), st.lists(MARKDOWN_PIECES, max_size=40).map("".join))
+
+
+def _spans(document: Document) -> list[LineSpan]:
+    spans = [document.title_span]
+    for section in document.all_sections():
+        spans.append(section.span)
+        spans += [item.span for item in section.items]
+        spans += [paragraph.span for paragraph in section.paragraphs]
+        spans += [table.span for table in section.tables] + [
+            table.header_span for table in section.tables
+        ]
+        spans += [row.span for table in section.tables for row in table.rows]
+        spans += [block.span for block in section.code_blocks]
+        spans += [link.span for link in section.links]
+    return spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKDOWN_TEXT)
+def test_reader_raises_only_note_syntax_error(text: str) -> None:
+    try:
+        read_bytes(text.encode("utf-8", "surrogatepass"))
+    except NoteSyntaxError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKDOWN_TEXT)
+def test_spans_stay_within_file(text: str) -> None:
+    try:
+        document = read_bytes(text.encode("utf-8", "surrogatepass"))
+    except NoteSyntaxError:
+        return
+    last = max(document.line_count, 1)
+    for span in _spans(document):
+        assert 1 <= span.start <= span.end <= last, span
