@@ -8,6 +8,7 @@ them, and each such gap is reported as a warning.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ingest.code import python_api_names
-from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Section
+from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Link, Section
 from ingest.iris import IriMinter, make_slug
 from ingest.mapping import FieldRule, Mapping, SectionRule
 from ingest.problems import Problem
@@ -25,6 +26,8 @@ from ingest.vocab import DCTERMS, FOAF, KEY, NK, PREFIXES, RDF, RDFS, SCHEMA, SK
 
 DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
 MIN_MENTION_LENGTH = 3
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+SAFE_IRI = re.compile(r"[^\s<>\"{}|\\^`]+")
 
 
 @dataclass
@@ -65,7 +68,9 @@ class _NoteBuilder:
         self.mapping = mapping
         self.minter = minter
         self.note_key = note_key
-        self.slug = note_slug(note_key)
+        explicit_id = document.metadata.get("id")
+        self.slug = make_slug(explicit_id) if isinstance(explicit_id, str) else note_slug(note_key)
+        self.section_titles: dict[str, int] = {}
         self.note = minter.path("note", self.slug)
         self.facts = _new_graph()
         self.provenance = _new_graph()
@@ -100,6 +105,19 @@ class _NoteBuilder:
         self.facts.add((self.note, NK.contentHash, Literal(document.content_hash)))
         self.facts.add((self.note, SCHEMA.text, Literal(document.text)))
         self._source(self.note, LineSpan(1, max(document.line_count, 1)))
+        self._add_metadata()
+
+    def _add_metadata(self) -> None:
+        """Add front matter tags as keywords and aliases as alternative labels of the note."""
+        metadata = self.document.metadata
+        for key, prop in (("tags", SCHEMA.keywords), ("aliases", SKOS.altLabel)):
+            values = metadata.get(key)
+            items = (
+                values if isinstance(values, list) else [values] if isinstance(values, str) else []
+            )
+            for item in items:
+                if isinstance(item, str | int | float) and str(item).strip():
+                    self.facts.add((self.note, prop, Literal(str(item).strip())))
 
     def _add_section(self, section: Section, position: int) -> None:
         section_iri = self._section_iri(section)
@@ -128,11 +146,17 @@ class _NoteBuilder:
         for item in section.items:
             self._add_key_value(item, subject, section, section_iri, rule)
         self._add_tables(section, section_iri, subject, rule)
+        for link in section.links:
+            self._add_link(section_iri, link)
         for block in section.code_blocks:
             self._add_code(block, section, section_iri, rule)
 
     def _section_iri(self, section: Section) -> URIRef:
         label = section.title or "introduction"
+        seen = self.section_titles.get(label.casefold(), 0) + 1
+        self.section_titles[label.casefold()] = seen
+        if seen > 1:
+            label = f"{label} {seen}"
         return self.minter.entity(
             f"section/{self.slug}", label, where=(self.document.display_path, section.span.start)
         )
@@ -166,6 +190,28 @@ class _NoteBuilder:
         self.facts.add((section_iri, DCTERMS.description, Literal(text)))
         if rule and rule.entity and rule.entity.paragraph_property and subject != section_iri:
             self.facts.add((subject, self._iri(rule.entity.paragraph_property), Literal(text)))
+
+    def _add_link(self, section_iri: URIRef, link: Link) -> None:
+        """Add ``dcterms:references`` from the section to the linked note or URL."""
+        target = link.target.strip()
+        if not target:
+            return
+
+        if URL_SCHEME.match(target):
+            if not SAFE_IRI.fullmatch(target):
+                self._warn(
+                    link.span.start, f"link target {target!r} is not a valid IRI; not stored"
+                )
+                return
+            self.facts.add((section_iri, DCTERMS.references, URIRef(target)))
+            return
+
+        # NOTE: a linked note that sets 'id:' in its front matter has another IRI than this.
+        note_path = target.split("#", 1)[0]
+        if note_path:
+            self.facts.add(
+                (section_iri, DCTERMS.references, self.minter.path("note", note_slug(note_path)))
+            )
 
     # Entities and provenance
 
@@ -431,8 +477,6 @@ class _NoteBuilder:
 
     def _add_mentions(self) -> None:
         """Link an entity to every other entity whose label its descriptive text names."""
-        import re
-
         labels = {
             iri: label for iri, label in self.labels.items() if len(label) >= MIN_MENTION_LENGTH
         }

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from rdflib import Graph, URIRef
 
@@ -29,7 +30,21 @@ from service.store import GenerationChange, NewGraph, Store
 
 logger = logging.getLogger(__name__)
 
-READERS: dict[str, Callable[[Path, str], Document]] = {
+
+class Reader(Protocol):
+    """A function that reads one note file into the document model."""
+
+    def __call__(
+        self,
+        path: Path,
+        display_path: str,
+        data: bytes | None = None,
+        *,
+        notes_root: Path | None = None,
+    ) -> Document: ...
+
+
+READERS: dict[str, Reader] = {
     ".txt": read_text,
     ".text": read_text,
     ".md": read_markdown,
@@ -42,6 +57,10 @@ INGEST_FORMAT_VERSION = "1"
 
 class NoNotesFound(IngestError):
     """A path given to the ingest holds no notes that a reader can read."""
+
+
+class NoteNameClash(IngestError):
+    """Two notes would get the same IRI, for example ai.md and ai.txt in one folder."""
 
 
 @dataclass
@@ -80,6 +99,7 @@ class NoteFile:
     path: Path
     display_path: str
     key: str
+    root: Path
 
 
 def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
@@ -89,7 +109,7 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
         if path.is_dir():
             found.extend(_notes_in_folder(path))
         elif path.is_file():
-            found.append(NoteFile(path, _display(path), path.name))
+            found.append(NoteFile(path, _display(path), path.name, path.parent))
         else:
             raise NoNotesFound(
                 f"{path}: no such file or folder; give a note file or a folder of notes"
@@ -102,7 +122,7 @@ def _notes_in_folder(folder: Path) -> list[NoteFile]:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and _is_source(path) and not _hidden(relative):
-            notes.append(NoteFile(path, _display(path), relative.as_posix()))
+            notes.append(NoteFile(path, _display(path), relative.as_posix(), folder))
     return notes
 
 
@@ -145,6 +165,7 @@ def run_ingest(
             f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}"
         )
 
+    _check_unique_slugs(notes)
     stored = _stored_sources(store)
     minter = IriMinter(base_iri)
     report = IngestReport(dry_run=dry_run)
@@ -210,7 +231,7 @@ def _build(
 ) -> NoteGraphs:
     reader = READERS[note.path.suffix.lower()]
     try:
-        document = reader(note.path, note.display_path)
+        document = reader(note.path, note.display_path, raw, notes_root=note.root)
     except NoteSyntaxError:
         raise
     except (OSError, ValueError) as error:
@@ -229,6 +250,21 @@ def _link_renamed(store: Store, graphs: NoteGraphs) -> None:
     stored_facts = store.read_graph(generation, str(graphs.graph_iri)) if generation else None
     if stored_facts:
         add_rename_aliases(stored_facts, graphs.facts)
+
+
+def _check_unique_slugs(notes: list[NoteFile]) -> None:
+    """Raise NoteNameClash when two notes would get the same note IRI."""
+    seen: dict[str, NoteFile] = {}
+    for note in notes:
+        if note.path.suffix.lower() in RDF_FORMATS:
+            continue
+        slug = note_slug(note.key)
+        other = seen.setdefault(slug, note)
+        if other is not note:
+            raise NoteNameClash(
+                f"{note.display_path}: this note and {other.display_path} both get the note IRI "
+                f"slug {slug!r}; rename one of them or give one an 'id:' in its front matter"
+            )
 
 
 def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> list[str]:

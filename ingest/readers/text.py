@@ -58,8 +58,12 @@ class _Block:
         return "\n".join(text for _, text in self.lines)
 
 
-def read_text(path: Path, display_path: str, data: bytes | None = None) -> Document:
+def read_text(
+    path: Path, display_path: str, data: bytes | None = None, *, notes_root: Path | None = None
+) -> Document:
     """Read a note saved as plain text into a Document.
+
+    ``notes_root`` is accepted for the common reader signature; text notes have no links.
 
     Raises NoteSyntaxError for binary content or text that is not UTF-8.
     """

@@ -1,0 +1,99 @@
+"""An Obsidian vault ingested without a mapping: links, tags, ids and name clashes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from ingest.run import NoteNameClash, run_ingest
+from service.engine import OxigraphEngine
+from service.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+VAULT = ROOT / "tests" / "fixtures" / "markdown" / "vault"
+BASE = "https://notekg.example/id/"
+PREFIXES = """
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX schema: <https://schema.org/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX nk: <https://notekg.example/ontology#>
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> OxigraphEngine:
+    folder = tmp_path_factory.mktemp("vault")
+    store = Store(f"sqlite:///{folder}/store.sqlite")
+    run_ingest([VAULT], store, mapping_path=None, base_iri=BASE)
+    return OxigraphEngine.from_store(store)
+
+
+def _values(engine: OxigraphEngine, query: str) -> set[str]:
+    return {row[0].value for row in engine.query(PREFIXES + query).rows if row[0] is not None}
+
+
+def test_front_matter_id_names_the_note(engine: OxigraphEngine) -> None:
+    notes = _values(engine, "SELECT ?n WHERE { ?n a nk:Note }")
+    assert BASE + "note/attention" in notes
+    assert BASE + "note/transformer-architecture" in notes
+
+
+def test_tags_become_keywords(engine: OxigraphEngine) -> None:
+    tags = _values(
+        engine, f"SELECT ?k WHERE {{ <{BASE}note/transformer-architecture> schema:keywords ?k }}"
+    )
+    assert tags == {"ml", "architecture"}
+
+
+def test_aliases_become_alternative_labels(engine: OxigraphEngine) -> None:
+    aliases = _values(
+        engine, f"SELECT ?a WHERE {{ <{BASE}note/transformer-architecture> skos:altLabel ?a }}"
+    )
+    assert aliases == {"Transformer"}
+
+
+def test_wiki_link_references_the_linked_note(engine: OxigraphEngine) -> None:
+    targets = _values(engine, "SELECT ?t WHERE { ?s a nk:Section ; dcterms:references ?t }")
+    assert BASE + "note/attention" in targets
+
+
+def test_url_link_is_referenced_as_iri(engine: OxigraphEngine) -> None:
+    targets = _values(engine, "SELECT ?t WHERE { ?s dcterms:references ?t }")
+    assert "https://arxiv.org/abs/1706.03762" in targets
+
+
+def test_same_note_name_in_two_formats_is_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    shutil.copy(ROOT / "data" / "notes" / "ai.txt", folder / "ai.txt")
+    (folder / "ai.md").write_text("# AI\n\n## Other\n\nText.\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+    with pytest.raises(NoteNameClash, match="both get the note IRI slug 'ai'"):
+        run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    assert store.current_generation_id() is None
+
+
+def test_duplicate_headings_get_separate_sections(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "log.md").write_text(
+        "# Log\n\n## Notes\n\nFirst.\n\n## Notes\n\nSecond.\n", encoding="utf-8"
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    sections = engine.query(
+        PREFIXES + "SELECT ?s ?d WHERE { ?s a nk:Section ; dcterms:description ?d }"
+    )
+    by_text = {
+        row[1].value: row[0].value for row in sections.rows if isinstance(row[1], ox.Literal)
+    }
+    assert by_text == {
+        "First.": BASE + "section/log/notes",
+        "Second.": BASE + "section/log/notes-2",
+    }
