@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from ingest.problems import NoteSyntaxError
 
@@ -42,3 +43,19 @@ def _line_at(raw: bytes, offset: int) -> int:
 def hash_text(raw: bytes) -> str:
     """Return the SHA-256 hex digest of a note's bytes, used to skip unchanged notes."""
     return hashlib.sha256(raw).hexdigest()
+
+
+def read_note_lines(
+    path: Path, display_path: str, data: bytes | None
+) -> tuple[bytes, str, list[str]]:
+    """Read a note's bytes (unless given), decode them, and split the text into lines.
+
+    The line break that ends the last line does not start another line, so a file of N lines
+    gives N entries whether or not it ends with a line break.
+    """
+    raw = path.read_bytes() if data is None else data
+    text = decode_note(raw, display_path)
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return raw, text, lines

@@ -34,7 +34,7 @@ from ingest.document import (
     TableRow,
 )
 from ingest.problems import NoteSyntaxError
-from ingest.readers.common import decode_note, hash_text
+from ingest.readers.common import hash_text, read_note_lines
 from ingest.readers.markdown import (
     KEY_ONLY,
     LinkResolver,
@@ -127,12 +127,7 @@ def read_html(
     the page's own folder is used. Raises NoteSyntaxError for binary content, text that is not
     UTF-8, markup that libxml2 cannot read, and elements nested deeper than MAX_DEPTH.
     """
-    raw = path.read_bytes() if data is None else data
-    text = decode_note(raw, display_path)
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-
+    raw, text, lines = read_note_lines(path, display_path, data)
     page = _parse(text, display_path)
     reader = _HtmlReader(display_path, len(lines), LinkResolver(path, notes_root))
     title, title_span = Path(display_path).stem, LineSpan(1, 1)

@@ -52,7 +52,7 @@ from ingest.document import (
     TableRow,
 )
 from ingest.problems import NoteSyntaxError
-from ingest.readers.common import decode_note, hash_text
+from ingest.readers.common import hash_text, read_note_lines
 from ingest.readers.text import KEY_VALUE
 
 NOTE_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt", ".text"})
@@ -108,12 +108,7 @@ def read_markdown(
     the note's own folder is used. Raises NoteSyntaxError for binary content, text that is not
     UTF-8, and front matter that is not valid YAML or expands beyond MAX_FRONT_MATTER_NODES.
     """
-    raw = path.read_bytes() if data is None else data
-    text = decode_note(raw, display_path)
-    lines = text.split("\n")
-    if lines[-1] == "":
-        # The line break that ends the last line does not start another line.
-        lines.pop()
+    raw, text, lines = read_note_lines(path, display_path, data)
 
     tree, metadata = _parse(text, display_path)
     links = LinkResolver(path, notes_root)

@@ -26,7 +26,7 @@ from ingest.document import (
     RawTable,
     Section,
 )
-from ingest.readers.common import decode_note, hash_text
+from ingest.readers.common import hash_text, read_note_lines
 
 PAGE_CHROME = frozenset(
     {"skip to content", "skip to main content", "back to top", "table of contents", "menu"}
@@ -67,12 +67,7 @@ def read_text(
 
     Raises NoteSyntaxError for binary content or text that is not UTF-8.
     """
-    raw = path.read_bytes() if data is None else data
-    text = decode_note(raw, display_path)
-    lines = text.split("\n")
-    if lines[-1] == "":
-        # The line break that ends the last line does not start another line.
-        lines.pop()
+    raw, text, lines = read_note_lines(path, display_path, data)
     blocks = _blocks(lines)
 
     title, title_span, blocks = _take_title(blocks, display_path)
