@@ -142,12 +142,24 @@ def ingest(
     default=8,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Worker threads of the WSGI server.",
+    help="Worker threads of the WSGI server, per worker process.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes; each loads its own copy of the graph, so memory grows with each.",
 )
 @database_option
 @base_iri_option
 def serve(
-    host: str, port: int, threads: int, database_url: str | None, base_iri: str | None
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    database_url: str | None,
+    base_iri: str | None,
 ) -> None:
     """Serve the graph: SPARQL endpoint, entity pages, search and dumps.
 
@@ -157,17 +169,19 @@ def serve(
     Example:
       notekg serve --port 8080 --database sqlite:///kg.sqlite
     """
-    import waitress
-
+    from service import workers as worker_processes
     from service.app import create_app
 
     config = _config(database_url=database_url, base_iri=base_iri)
     _ingest_bundled_notes_if_empty(config.database_url, config.base_iri)
-    app = _create_app(create_app, config)
 
     logger.info("serving on http://%s:%s/ (store %s)", host, port, _safe_url(config.database_url))
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="notekg")
+        worker_processes.serve(
+            lambda: _create_app(create_app, config), host, port, threads, workers
+        )
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
     finally:
         logger.info("server stopped")
 

@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Flask
 
-from service import errors, pages, sparql
+from service import cors, errors, graph_store, metrics, pages, sparql, updates
 from service.holder import EngineHolder
 from service.settings import ServiceConfig, load_config
+from service.views import graph_views, indexes, ontology, query_ui, void
+from service.writes import GraphWriter, write_graph_iri
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +30,19 @@ def create_app(config: ServiceConfig | Mapping[str, Any] | None = None) -> Flask
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["notekg"] = EngineHolder(config)
     app.extensions["notekg.config"] = config
+    app.extensions["notekg.writer"] = GraphWriter(
+        app.extensions["notekg"], write_graph_iri(config.base_iri)
+    )
 
     errors.register(app)
+    metrics.install(app)
+    cors.install(app, config)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(updates.blueprint)
+    app.register_blueprint(graph_store.blueprint)
     app.register_blueprint(pages.blueprint)
+    for page_module in (query_ui, ontology, void, graph_views, indexes):
+        app.register_blueprint(page_module.blueprint)
 
     logger.info("app created over %s", _describe_store(config.database_url))
     return app

@@ -73,8 +73,12 @@ class QueryEngine(Protocol):
         named_graphs: list[str] | None = None,
         timeout: float = 30.0,
         max_rows: int = 10_000,
+        base_iri: str | None = None,
     ) -> QueryResult:
-        """Run a read-only SPARQL query and return its result, cut to ``max_rows``."""
+        """Run a read-only SPARQL query and return its result, cut to ``max_rows``.
+
+        ``base_iri`` resolves relative IRIs in the query; None leaves them invalid.
+        """
         ...
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
@@ -134,6 +138,7 @@ class OxigraphEngine:
         named_graphs: list[str] | None = None,
         timeout: float = 30.0,
         max_rows: int = 10_000,
+        base_iri: str | None = None,
     ) -> QueryResult:
         check_query_is_safe(sparql, self.service_allowlist)
         default_nodes = _graph_nodes(default_graphs, "default graph")
@@ -146,7 +151,7 @@ class OxigraphEngine:
         cancelled = threading.Event()
         worker = threading.Thread(
             target=self._run,
-            args=(future, cancelled, sparql, default_nodes, named_nodes, max_rows),
+            args=(future, cancelled, sparql, default_nodes, named_nodes, max_rows, base_iri),
             name="sparql-query",
             daemon=True,
         )
@@ -165,13 +170,14 @@ class OxigraphEngine:
         default_graphs: list[ox.NamedNode] | None,
         named_graphs: list[ox.NamedNode] | None,
         max_rows: int,
+        base_iri: str | None,
     ) -> None:
         # The slot is released only when Oxigraph returns, so queries that outlive their time
         # limit still count against max_concurrent_queries.
         # NOTE: pyoxigraph 0.5 cannot interrupt a running query. A timed-out query stops at
         # its next result row; one that computes a long aggregate runs until it is done.
         try:
-            raw = self._execute(sparql, default_graphs, named_graphs)
+            raw = self._execute(sparql, default_graphs, named_graphs, base_iri)
             future.set_result(_collect(raw, max_rows, cancelled))
         except SyntaxError as error:
             future.set_exception(QueryError(str(error)))
@@ -185,12 +191,13 @@ class OxigraphEngine:
         sparql: str,
         default_graphs: list[ox.NamedNode] | None,
         named_graphs: list[ox.NamedNode] | None,
+        base_iri: str | None,
     ) -> object:
         # A dataset given by the request replaces the query's FROM clauses, and a request that
         # names only default graphs has no named graphs (SPARQL 1.1 Protocol,
         # https://www.w3.org/TR/sparql11-protocol/). Oxigraph's union option would replace the
         # FROM clauses too, so it is set only when neither the request nor the query names one.
-        options: dict[str, object] = {}
+        options: dict[str, object] = {"base_iri": base_iri}
         if default_graphs or named_graphs:
             options["default_graph"] = default_graphs or []
             options["named_graphs"] = named_graphs or []
@@ -198,6 +205,13 @@ class OxigraphEngine:
             options["use_default_graph_as_union"] = True
 
         return self.store.query(sparql, **options)  # type: ignore[arg-type]
+
+    def graph_triples(self, graph_iri: str) -> list[ox.Triple] | None:
+        """Return the triples of one named graph, or None when the generation has no such graph."""
+        graph = ox.NamedNode(graph_iri)
+        quads = self.store.quads_for_pattern(None, None, None, graph)
+        triples = [quad.triple for quad in quads]
+        return triples or None
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
         if rdf_format.supports_datasets:

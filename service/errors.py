@@ -21,15 +21,18 @@ from werkzeug.exceptions import (
 )
 from werkzeug.http import HTTP_STATUS_CODES
 
+from service import metrics
 from service.engine import EngineBusy, QueryError, QueryTimeout
 from service.negotiation import accepts_explicitly, add_vary_accept
 from service.query_safety import ForbiddenQuery
+from service.updates import InvalidUpdate
+from service.writes import WriteConflict
 
 logger = logging.getLogger(__name__)
 
-# Paths whose errors are always JSON, also for browsers: the SPARQL Protocol, download and
-# health paths.
-API_PATH_PREFIXES = ("/sparql", "/download/", "/health")
+# Paths whose errors are always JSON, also for browsers: the SPARQL Protocol, Graph Store,
+# download, health and metrics paths.
+API_PATH_PREFIXES = ("/sparql", "/update", "/store", "/download/", "/health", "/metrics")
 
 RETRY_AFTER_SECONDS = 5
 
@@ -54,10 +57,14 @@ def register(app: Flask) -> None:
     app.register_error_handler(ForbiddenQuery, _handle_forbidden_query)
     app.register_error_handler(QueryTimeout, _handle_query_timeout)
     app.register_error_handler(EngineBusy, _handle_engine_busy)
+    app.register_error_handler(WriteConflict, _handle_write_conflict)
     app.register_error_handler(Exception, _handle_unexpected_error)
 
 
 def _handle_http_error(error: HTTPException) -> Response:
+    if isinstance(error, InvalidUpdate):
+        logger.info("rejected a malformed update on %s: %s", request.path, error.description)
+        metrics.count_rejected("invalid")
     status = error.code or 500
     headers = {
         name: value for name, value in error.get_headers() if name.lower() != "content-type"
@@ -82,22 +89,32 @@ def _http_error_message(error: HTTPException) -> str:
 
 def _handle_query_error(error: QueryError) -> Response:
     logger.info("rejected a malformed query on %s: %s", request.path, error)
+    metrics.count_rejected("invalid")
     return render_error(ErrorReply(400, f"the query is invalid: {error}"))
 
 
 def _handle_forbidden_query(error: ForbiddenQuery) -> Response:
     logger.info("rejected a forbidden query on %s: %s", request.path, error)
+    metrics.count_rejected("forbidden")
     return render_error(ErrorReply(403, str(error)))
 
 
 def _handle_query_timeout(error: QueryTimeout) -> Response:
     logger.warning("query timed out on %s: %s", request.path, error)
+    metrics.count_timeout()
     message = f"{error}; simplify the query or add a LIMIT, then retry"
     return render_error(ErrorReply(503, message))
 
 
 def _handle_engine_busy(error: EngineBusy) -> Response:
     logger.warning("engine busy on %s: %s", request.path, error)
+    metrics.count_rejected("busy")
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return render_error(ErrorReply(503, str(error), headers))
+
+
+def _handle_write_conflict(error: WriteConflict) -> Response:
+    logger.warning("write on %s gave up: %s", request.path, error)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return render_error(ErrorReply(503, str(error), headers))
 

@@ -34,6 +34,16 @@ class EngineHolder:
             self._reload_if_stale()
         return self._engine
 
+    def reload_now(self) -> None:
+        """Load the store's newest generation now, as after a write made by this process."""
+        with self._reload_lock:
+            self._checked_at = time.monotonic()
+            newest = self.store.current_generation_id() or 0
+            if newest != self._engine.generation:
+                logger.info("reloading after a write: generation %s replaces %s", newest,
+                            self._engine.generation)
+                self._engine = self._load()
+
     def close(self) -> None:
         """Release the store's connections."""
         self.store.close()

@@ -92,7 +92,7 @@ def _values(variable: str, iris: Iterable[str]) -> str:
     return f"VALUES ?{variable} {{ {' '.join(iri_term(iri) for iri in iris)} }}"
 
 
-def _label_optionals(variable: str) -> str:
+def label_optionals(variable: str) -> str:
     """Write one OPTIONAL per label property, binding ?label_0, ?label_1, … by preference."""
     lines = []
     for index, prop in enumerate(LABEL_PROPERTIES):
@@ -102,7 +102,7 @@ def _label_optionals(variable: str) -> str:
     return "\n".join(lines)
 
 
-def _label_aggregate() -> str:
+def label_aggregate() -> str:
     """Write the preferred label as an aggregate: the minimum of the first property present."""
     # NOTE: the label is not chosen by language: of several labels of one property, the
     # smallest in SPARQL's order wins, whatever its language tag.
@@ -178,9 +178,9 @@ def entity_exists(iri: str) -> str:
 def labels(iris: Sequence[str]) -> str:
     """Select the preferred label (?label) of each IRI (?resource) that has one."""
     return f"""
-SELECT ?resource ({_label_aggregate()} AS ?label) WHERE {{
+SELECT ?resource ({label_aggregate()} AS ?label) WHERE {{
   {_values("resource", iris)}
-{_label_optionals("resource")}
+{label_optionals("resource")}
 }}
 GROUP BY ?resource
 """
@@ -234,12 +234,12 @@ def incoming_page(iri: str, property_iri: str, limit: int, offset: int) -> str:
     """Select one page of the resources that link to the IRI through one property, by label."""
     return f"""
 {PREFIXES}
-SELECT ?resource ({_label_aggregate()} AS ?label) WHERE {{
+SELECT ?resource ({label_aggregate()} AS ?label) WHERE {{
   ?resource {iri_term(property_iri)} {iri_term(iri)} .
-{_label_optionals("resource")}
+{label_optionals("resource")}
 }}
 GROUP BY ?resource
-ORDER BY LCASE(COALESCE({_label_aggregate()}, {_local_name_expression("resource")})) ?resource
+ORDER BY LCASE(COALESCE({label_aggregate()}, {_local_name_expression("resource")})) ?resource
 LIMIT {int(limit)} OFFSET {int(offset)}
 """
 
@@ -285,12 +285,12 @@ def class_member_count(class_iri: str) -> str:
 def class_members(class_iri: str, limit: int, offset: int) -> str:
     """Select one page of a class's members (?member) with their labels, sorted by label."""
     return f"""
-SELECT ?member ({_label_aggregate()} AS ?label) WHERE {{
+SELECT ?member ({label_aggregate()} AS ?label) WHERE {{
   ?member a {iri_term(class_iri)} .
-{_label_optionals("member")}
+{label_optionals("member")}
 }}
 GROUP BY ?member
-ORDER BY LCASE(COALESCE({_label_aggregate()}, {_local_name_expression("member")})) ?member
+ORDER BY LCASE(COALESCE({label_aggregate()}, {_local_name_expression("member")})) ?member
 LIMIT {int(limit)} OFFSET {int(offset)}
 """
 
@@ -311,7 +311,7 @@ def search(words: Sequence[str], phrase: str, class_iri: str | None, limit: int)
     all_words = " && ".join(f"CONTAINS(?lower, {string_literal(word)})" for word in words)
     class_filter = f"?resource a {iri_term(class_iri)} ." if class_iri else ""
     return f"""
-SELECT ?resource ?rank ({_label_aggregate()} AS ?label) WHERE {{
+SELECT ?resource ?rank ({label_aggregate()} AS ?label) WHERE {{
   {{
     SELECT ?resource (MIN(?match) AS ?rank) WHERE {{
       {_values("property", searched)}
@@ -327,10 +327,10 @@ SELECT ?resource ?rank ({_label_aggregate()} AS ?label) WHERE {{
     }}
     GROUP BY ?resource
   }}
-{_label_optionals("resource")}
+{label_optionals("resource")}
 }}
 GROUP BY ?resource ?rank
-ORDER BY ?rank LCASE(COALESCE({_label_aggregate()}, {_local_name_expression("resource")})) ?resource
+ORDER BY ?rank LCASE(COALESCE({label_aggregate()}, {_local_name_expression("resource")})) ?resource
 LIMIT {int(limit)}
 """
 
@@ -386,12 +386,12 @@ def note_resources(note_iri: str) -> str:
     """Select the resources read from a note, with the line range of each, in line order."""
     return f"""
 {PREFIXES}
-SELECT ?resource ?start ?end ({_label_aggregate()} AS ?label) WHERE {{
+SELECT ?resource ?start ?end ({label_aggregate()} AS ?label) WHERE {{
   ?resource nk:source ?span .
   ?span nk:inNote {iri_term(note_iri)} ;
         nk:startLine ?start ;
         nk:endLine ?end .
-{_label_optionals("resource")}
+{label_optionals("resource")}
 }}
 GROUP BY ?resource ?start ?end
 ORDER BY ?start ?end ?resource

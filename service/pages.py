@@ -3,7 +3,9 @@
 Entity pages are served at ``/id/<rest>`` for IRIs under the configured base IRI and at
 ``/resource?iri=…`` for any IRI. The same URLs return the entity's triples in Turtle, JSON-LD,
 N-Triples or RDF/XML when the Accept header or ``?format=`` asks for them. Every query text
-comes from ``service.page_queries``.
+comes from ``service.page_queries`` or ``service.browse_queries``. Helpers shared with the
+other page modules are in ``service.views.common``, and ``service.views.neighbourhood`` lays
+out the picture of an entity's links.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from importlib import resources
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
@@ -24,7 +23,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     jsonify,
     make_response,
     render_template,
@@ -35,8 +33,32 @@ from flask.sansio.blueprints import BlueprintSetupState
 
 from service import negotiation, results, sparql
 from service import page_queries as queries
-from service.engine import OxigraphEngine, Term
-from service.settings import ServiceConfig
+from service.engine import Term
+from service.views import neighbourhood
+from service.views.common import (
+    VOCABULARY_EXTENSION,
+    Link,
+    ask,
+    binding_value,
+    class_page_link,
+    construct_triples,
+    entity_url,
+    fetch_labels,
+    format_quantity,
+    iri_argument,
+    labelled_link,
+    load_vocabulary,
+    loaded_vocabulary,
+    local_name_label,
+    make_link,
+    optional_iri_argument,
+    page_argument,
+    query_engine,
+    resource_url,
+    select_rows,
+    service_config,
+    vocabulary_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +71,6 @@ SUGGESTION_LIMIT = 10
 SNIPPET_LENGTH = 200
 MAX_SEARCH_LENGTH = 500
 MAX_SEARCH_WORDS = 10
-MAX_PAGE = 1_000_000
 
 # The RDF formats of entity descriptions, by their name in ``?format=``.
 RDF_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
@@ -60,21 +81,8 @@ RDF_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
 }
 HTML = "text/html"
 
-VOCABULARY_EXTENSION = "notekg.vocabulary"
-RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
-
 
 # View models
-
-
-@dataclass(frozen=True)
-class Link:
-    """A resource shown by its label and linked to its page; a blank node has no URL."""
-
-    iri: str
-    label: str
-    url: str | None
-    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,175 +126,18 @@ class SearchResult:
     snippet: str
 
 
-@dataclass
-class Vocabulary:
-    """Labels and comments of the terms that ontology/notekg.ttl declares."""
-
-    labels: dict[str, str] = field(default_factory=dict)
-    comments: dict[str, str] = field(default_factory=dict)
-
-
 # Vocabulary
 
 
 @blueprint.record_once
 def _load_vocabulary_into_app(state: BlueprintSetupState) -> None:
-    state.app.extensions[VOCABULARY_EXTENSION] = load_vocabulary(_vocabulary_path())
+    state.app.extensions[VOCABULARY_EXTENSION] = load_vocabulary(vocabulary_path())
 
 
-def _vocabulary_path() -> Path | None:
-    try:
-        path = Path(str(resources.files("ontology").joinpath("notekg.ttl")))
-    except ModuleNotFoundError:
-        return None
-    return path if path.is_file() else None
-
-
-def load_vocabulary(path: Path | None) -> Vocabulary:
-    """Read the rdfs:label and rdfs:comment of each term in a Turtle file, preferring English."""
-    vocabulary = Vocabulary()
-    if path is None:
-        logger.warning("ontology/notekg.ttl not found; pages label terms by their local names")
-        return vocabulary
-
-    for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
-        if not isinstance(triple.object, ox.Literal):
-            continue
-        if triple.predicate.value == queries.RDFS_LABEL:
-            _keep_english(vocabulary.labels, triple.subject.value, triple.object)
-        elif triple.predicate.value == RDFS_COMMENT:
-            _keep_english(vocabulary.comments, triple.subject.value, triple.object)
-
-    logger.info("loaded labels of %s terms from %s", len(vocabulary.labels), path)
-    return vocabulary
-
-
-def _keep_english(texts: dict[str, str], iri: str, literal: ox.Literal) -> None:
-    if iri not in texts or literal.language in (None, "en"):
-        texts[iri] = literal.value
-
-
-def _vocabulary() -> Vocabulary:
-    return current_app.extensions.get(VOCABULARY_EXTENSION) or Vocabulary()
-
-
-# Access to the engine
-
-
-def _config() -> ServiceConfig:
-    return current_app.extensions["notekg.config"]  # type: ignore[no-any-return]
-
-
-def _engine() -> OxigraphEngine:
-    return current_app.extensions["notekg"].engine()  # type: ignore[no-any-return]
-
-
-def _select(sparql: str) -> list[dict[str, Term]]:
-    config = _config()
-    result = _engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
-    return result.bindings()
-
-
-def _ask(sparql: str) -> bool:
-    config = _config()
-    result = _engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
-    return bool(result.boolean)
-
-
-def _construct(sparql: str) -> list[ox.Triple]:
-    config = _config()
-    result = _engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
-    return result.triples
-
-
-def _value(row: dict[str, Term], name: str) -> str | None:
-    term = row.get(name)
-    return None if term is None else term.value  # type: ignore[union-attr]
-
-
-# Labels and links
-
-
-@blueprint.app_template_global()
-def resource_url(iri: str) -> str:
-    """Return the page URL of an IRI: ``/id/…`` under the base IRI, else ``/resource?iri=``."""
-    return _entity_url(iri)
-
-
-def _entity_url(iri: str, **params: Any) -> str:
-    base = _config().base_iri
-    rest = iri[len(base) :] if iri.startswith(base) else ""
-
-    # A fragment or query cannot travel in a URL path, and Werkzeug merges repeated slashes.
-    if rest and not rest.startswith("/") and not re.search(r"[#?]|//", rest):
-        return url_for("pages.entity_by_path", rest=rest, **params)
-    return url_for("pages.resource", iri=iri, **params)
-
-
-def local_name_label(iri: str) -> str:
-    """Turn the last segment of an IRI into words: ``isVariantOf`` becomes ``is variant of``."""
-    name = re.split(r"[/#:]", iri.rstrip("/#"))[-1] or iri
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
-    words = name.replace("_", " ").split()
-    return " ".join(word if word.isupper() else word.lower() for word in words) or iri
-
-
-def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
-    """Return a label for each IRI: from the graph, else the vocabulary, else its local name."""
-    unique = sorted(set(iris))
-    found: dict[str, str] = {}
-    if unique:
-        for row in _select(queries.labels(unique)):
-            label = _value(row, "label")
-            if label:
-                found[_value(row, "resource") or ""] = label
-
-    vocabulary = _vocabulary().labels
-    return {iri: found.get(iri) or vocabulary.get(iri) or local_name_label(iri) for iri in unique}
-
-
-def make_link(term: Term, labels: dict[str, str]) -> Link:
-    """Link a term to its page, labelled from ``labels``; blank nodes get no URL."""
-    if isinstance(term, ox.NamedNode):
-        return Link(
-            term.value,
-            labels.get(term.value) or local_name_label(term.value),
-            resource_url(term.value),
-        )
-    return Link(str(term), "(unnamed resource)", None)
-
-
-def format_quantity(amount: str, unit: str | None) -> str:
-    """Write a quantity as people do: ``192.0`` and ``GB`` become ``192 GB``."""
-    try:
-        number = format(Decimal(amount).normalize(), "f")
-    except InvalidOperation:
-        number = amount
-    return f"{number} {unit}" if unit else number
+blueprint.add_app_template_global(resource_url, "resource_url")
 
 
 # Request arguments
-
-
-def _iri_argument(name: str) -> str:
-    try:
-        return queries.check_iri(request.args.get(name, "").strip())
-    except queries.InvalidIri as error:
-        abort(400, description=f"parameter {name}: {error}")
-
-
-def _optional_iri_argument(name: str) -> str | None:
-    if not request.args.get(name, "").strip():
-        return None
-    return _iri_argument(name)
-
-
-def _page_argument(name: str) -> int:
-    text = request.args.get(name, "1")
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
-        message = f"invalid page number {text!r}; give a number from 1 to {MAX_PAGE}"
-        abort(400, description=f"parameter {name}: {message}")
-    return int(text)
 
 
 def _line_range_argument() -> tuple[int, int] | None:
@@ -316,8 +167,8 @@ def _search_argument() -> str:
 
 @blueprint.get("/")
 def home() -> str:
-    engine = _engine()
-    classes = _class_counts()
+    engine = query_engine()
+    classes = class_counts()
     examples = [
         (title, text, url_for("sparql.endpoint", query=text))
         for title, text in queries.example_queries()
@@ -342,18 +193,17 @@ def _describe_dump(rdf_format: ox.RdfFormat) -> str:
     return f"{rdf_format.name}, named graphs merged"
 
 
-def _class_counts() -> list[tuple[Link, int]]:
-    rows = _select(queries.class_counts())
-    labels = fetch_labels(_value(row, "class") or "" for row in rows)
+def class_counts() -> list[tuple[Link, int]]:
+    rows = select_rows(queries.class_counts())
+    labels = fetch_labels(binding_value(row, "class") or "" for row in rows)
     counted = [
-        (_class_link(_value(row, "class") or "", labels), int(_value(row, "count") or 0))
+        (
+            class_page_link(binding_value(row, "class") or "", labels),
+            int(binding_value(row, "count") or 0),
+        )
         for row in rows
     ]
     return counted
-
-
-def _class_link(iri: str, labels: dict[str, str]) -> Link:
-    return Link(iri, labels.get(iri) or local_name_label(iri), url_for("pages.class_page", iri=iri))
 
 
 # Entity pages
@@ -361,12 +211,12 @@ def _class_link(iri: str, labels: dict[str, str]) -> Link:
 
 @blueprint.get("/resource")
 def resource() -> Response:
-    return _entity_response(_iri_argument("iri"))
+    return _entity_response(iri_argument("iri"))
 
 
 @blueprint.get("/id/<path:rest>")
 def entity_by_path(rest: str) -> Response:
-    iri = _config().base_iri + rest
+    iri = service_config().base_iri + rest
     try:
         queries.check_iri(iri)
     except queries.InvalidIri as error:
@@ -377,10 +227,10 @@ def entity_by_path(rest: str) -> Response:
 def _entity_response(iri: str) -> Response:
     media_type = _chosen_media_type()
 
-    if not _ask(queries.entity_exists(iri)):
+    if not ask(queries.entity_exists(iri)):
         if media_type != HTML:
             abort(404, description=f"the graph has no triples about {iri}; check the IRI")
-        response = _not_found_response(iri)
+        response = not_found_response(iri)
     elif media_type == HTML:
         response = make_response(render_template("entity.html", **_entity_page(iri)))
     else:
@@ -397,33 +247,40 @@ def _chosen_media_type() -> str:
 
 def _rdf_response(iri: str, media_type: str) -> Response:
     rdf_format = next(fmt for fmt, known in RDF_FORMATS.values() if known == media_type)
-    triples = _construct(queries.full_description(iri))
-    body = ox.serialize(triples, format=rdf_format, prefixes=_prefixes())
+    triples = construct_triples(queries.full_description(iri))
+    body = ox.serialize(triples, format=rdf_format, prefixes=rdf_prefixes())
     return Response(body, mimetype=media_type)
 
 
-def _prefixes() -> dict[str, str]:
-    return results.common_prefixes(_config().base_iri)
+def rdf_prefixes() -> dict[str, str]:
+    return results.common_prefixes(service_config().base_iri)
 
 
 def _entity_page(iri: str) -> dict[str, Any]:
-    literals = _select(queries.literal_values(iri))
-    outgoing = _select(queries.outgoing_links(iri))
-    incoming_counts = _select(queries.incoming_counts(iri))
+    literals = select_rows(queries.literal_values(iri))
+    outgoing = select_rows(queries.outgoing_links(iri))
+    incoming_counts = select_rows(queries.incoming_counts(iri))
 
-    property_iris = [_value(row, "property") or "" for row in literals + outgoing + incoming_counts]
+    property_iris = [
+        binding_value(row, "property") or "" for row in literals + outgoing + incoming_counts
+    ]
     target_iris = [
-        _value(row, "target") or "" for row in outgoing if isinstance(row["target"], ox.NamedNode)
+        binding_value(row, "target") or ""
+        for row in outgoing
+        if isinstance(row["target"], ox.NamedNode)
     ]
     labels = fetch_labels([iri, *property_iris, *target_iris])
 
     types = [
-        _class_link(_value(row, "target") or "", labels) for row in outgoing if _is_type_link(row)
+        class_page_link(binding_value(row, "target") or "", labels)
+        for row in outgoing
+        if _is_type_link(row)
     ]
     names = _names(literals)
+    label = names["label"] or labels[iri]
     return {
         "iri": iri,
-        "label": names["label"] or labels[iri],
+        "label": label,
         "alternative_names": names["alternative_names"],
         "descriptions": names["descriptions"],
         "types": types,
@@ -434,24 +291,45 @@ def _entity_page(iri: str) -> dict[str, Any]:
         "sources": _sources(iri),
         "page_size": INCOMING_PAGE_SIZE,
         "jsonld": _json_ld(iri),
-        "formats": {name: _entity_url(iri, format=name) for name in RDF_FORMATS},
+        "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
+        "neighbourhood": _neighbourhood(iri, label, outgoing, labels),
     }
+
+
+def _neighbourhood(
+    iri: str, label: str, outgoing: list[dict[str, Term]], labels: dict[str, str]
+) -> neighbourhood.Neighbourhood:
+    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first."""
+    quantities = {
+        binding_value(row, "target") or "": format_quantity(
+            binding_value(row, "amount") or "", binding_value(row, "unit")
+        )
+        for row in outgoing
+        if "amount" in row
+    }
+    links_out = neighbourhood.outgoing_neighbour_links(outgoing, labels, quantities)
+    room = max(0, neighbourhood.MAX_LINKS - len(links_out))
+    links_in, incoming_total = neighbourhood.incoming_neighbour_links(iri, room)
+    drawn = (links_out + links_in)[: neighbourhood.MAX_LINKS]
+    return neighbourhood.lay_out(label, drawn, len(links_out) + incoming_total)
 
 
 def _json_ld(iri: str) -> Any:
     """Return the resource's outgoing triples as parsed JSON-LD, for the page's script element."""
-    triples = _construct(queries.outgoing_description(iri))
+    triples = construct_triples(queries.outgoing_description(iri))
     return json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]")
 
 
 def _is_type_link(row: dict[str, Term]) -> bool:
-    return _value(row, "property") == queries.RDF_TYPE and isinstance(row["target"], ox.NamedNode)
+    return binding_value(row, "property") == queries.RDF_TYPE and isinstance(
+        row["target"], ox.NamedNode
+    )
 
 
 def _names(literals: list[dict[str, Term]]) -> dict[str, Any]:
     by_property: dict[str, list[LiteralValue]] = defaultdict(list)
     for row in literals:
-        by_property[_value(row, "property") or ""].append(_literal_value(row["value"]))
+        by_property[binding_value(row, "property") or ""].append(_literal_value(row["value"]))
 
     label = next(
         (by_property[prop][0].text for prop in queries.LABEL_PROPERTIES if by_property[prop]), None
@@ -478,7 +356,7 @@ def _literal_groups(
 
     groups: dict[str, list[LiteralValue]] = defaultdict(list)
     for row in literals:
-        prop = _value(row, "property") or ""
+        prop = binding_value(row, "property") or ""
         value = _literal_value(row["value"])
         is_heading = prop in queries.LABEL_PROPERTIES and value.text == label
         if prop not in shown_elsewhere and not is_heading:
@@ -501,7 +379,7 @@ def _sorted_groups(
 def _outgoing_groups(outgoing: list[dict[str, Term]], labels: dict[str, str]) -> list[LinkGroup]:
     groups: dict[str, list[Link]] = defaultdict(list)
     for row in outgoing:
-        prop = _value(row, "property") or ""
+        prop = binding_value(row, "property") or ""
         if _is_type_link(row) or prop == queries.NK_SOURCE:
             continue
         link = _target_link(row, labels)
@@ -516,11 +394,14 @@ def _outgoing_groups(outgoing: list[dict[str, Term]], labels: dict[str, str]) ->
 
 def _target_link(row: dict[str, Term], labels: dict[str, str]) -> Link:
     link = make_link(row["target"], labels)
-    amount = _value(row, "amount")
+    amount = binding_value(row, "amount")
     if amount is None:
         return link
     return Link(
-        link.iri, format_quantity(amount, _value(row, "unit")), link.url, _value(row, "written")
+        link.iri,
+        format_quantity(amount, binding_value(row, "unit")),
+        link.url,
+        binding_value(row, "written"),
     )
 
 
@@ -528,11 +409,11 @@ def _incoming_groups(
     iri: str, counts: list[dict[str, Term]], labels: dict[str, str]
 ) -> list[LinkGroup]:
     paged_property = request.args.get("in_property")
-    page = _page_argument("in_page")
+    page = page_argument("in_page")
     groups = []
     for row in counts:
-        prop = _value(row, "property") or ""
-        total = int(_value(row, "count") or 0)
+        prop = binding_value(row, "property") or ""
+        total = int(binding_value(row, "count") or 0)
         group_page = page if paged_property in (None, prop) else 1
         groups.append(_incoming_group(iri, prop, total, group_page, labels))
 
@@ -544,12 +425,12 @@ def _incoming_group(
     iri: str, prop: str, total: int, page: int, labels: dict[str, str]
 ) -> LinkGroup:
     offset = (page - 1) * INCOMING_PAGE_SIZE
-    rows = _select(queries.incoming_page(iri, prop, INCOMING_PAGE_SIZE, offset))
-    links = [_labelled_link(row["resource"], _value(row, "label")) for row in rows]
+    rows = select_rows(queries.incoming_page(iri, prop, INCOMING_PAGE_SIZE, offset))
+    links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
     property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
 
     def page_url(number: int) -> str:
-        return _entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
+        return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
 
     return LinkGroup(
         property_link,
@@ -561,29 +442,25 @@ def _incoming_group(
     )
 
 
-def _labelled_link(term: Term, label: str | None) -> Link:
-    if isinstance(term, ox.NamedNode):
-        return Link(term.value, label or local_name_label(term.value), resource_url(term.value))
-    return Link(str(term), label or "(unnamed resource)", None)
-
-
 def _sources(iri: str) -> list[Source]:
     sources = []
-    for row in _select(queries.provenance(iri)):
-        note = _value(row, "note") or ""
-        start, end = int(_value(row, "start") or 0), int(_value(row, "end") or 0)
+    for row in select_rows(queries.provenance(iri)):
+        note = binding_value(row, "note") or ""
+        start, end = int(binding_value(row, "start") or 0), int(binding_value(row, "end") or 0)
         url = url_for("pages.note_view", iri=note, lines=f"{start}-{end}", _anchor=f"L{start}")
-        sources.append(Source(note, _value(row, "path") or local_name_label(note), start, end, url))
+        sources.append(
+            Source(note, binding_value(row, "path") or local_name_label(note), start, end, url)
+        )
     return sources
 
 
-def _not_found_response(iri: str) -> Response:
+def not_found_response(iri: str) -> Response:
     segment = re.split(r"[/#]", iri.rstrip("/#"))[-1]
     words = re.findall(r"[^\W_]{2,}", segment.lower())[:MAX_SEARCH_WORDS]
     suggestions: list[Link] = []
     if words:
-        for row in _select(queries.labels_containing_any(words, SUGGESTION_LIMIT)):
-            link = _labelled_link(row["resource"], _value(row, "label"))
+        for row in select_rows(queries.labels_containing_any(words, SUGGESTION_LIMIT)):
+            link = labelled_link(row["resource"], binding_value(row, "label"))
             if all(link.iri != known.iri for known in suggestions):
                 suggestions.append(link)
 
@@ -596,17 +473,17 @@ def _not_found_response(iri: str) -> Response:
 
 @blueprint.get("/class")
 def class_page() -> Response:
-    iri = _iri_argument("iri")
-    page = _page_argument("page")
-    total = int(_value(_select(queries.class_member_count(iri))[0], "count") or 0)
-    vocabulary = _vocabulary()
+    iri = iri_argument("iri")
+    page = page_argument("page")
+    total = int(binding_value(select_rows(queries.class_member_count(iri))[0], "count") or 0)
+    vocabulary = loaded_vocabulary()
 
-    if total == 0 and iri not in vocabulary.labels and not _ask(queries.entity_exists(iri)):
-        return _not_found_response(iri)
+    if total == 0 and iri not in vocabulary.labels and not ask(queries.entity_exists(iri)):
+        return not_found_response(iri)
 
     offset = (page - 1) * CLASS_PAGE_SIZE
-    rows = _select(queries.class_members(iri, CLASS_PAGE_SIZE, offset))
-    members = [_labelled_link(row["member"], _value(row, "label")) for row in rows]
+    rows = select_rows(queries.class_members(iri, CLASS_PAGE_SIZE, offset))
+    members = [labelled_link(row["member"], binding_value(row, "label")) for row in rows]
     html = render_template(
         "class.html",
         iri=iri,
@@ -629,17 +506,17 @@ def class_page() -> Response:
 @blueprint.get("/search")
 def search() -> str:
     text = _search_argument()
-    class_iri = _optional_iri_argument("class")
+    class_iri = optional_iri_argument("class")
     results = find(text, class_iri, SEARCH_RESULT_LIMIT) if text else []
     return render_template(
-        "search.html", query=text, class_iri=class_iri, classes=_class_counts(), results=results
+        "search.html", query=text, class_iri=class_iri, classes=class_counts(), results=results
     )
 
 
 @blueprint.get("/search.json")
 def search_json() -> Response:
     text = _search_argument()
-    class_iri = _optional_iri_argument("class")
+    class_iri = optional_iri_argument("class")
     results = find(text, class_iri, SUGGESTION_LIMIT) if text else []
     return jsonify(
         [
@@ -658,17 +535,19 @@ def find(text: str, class_iri: str | None, limit: int) -> list[SearchResult]:
     """Search labels, alternative names and descriptions: exact, then prefix, then word matches."""
     phrase = text.lower()
     words = re.findall(r"\w+", phrase)[:MAX_SEARCH_WORDS] or [phrase]
-    rows = _select(queries.search(words, phrase, class_iri, limit))
+    rows = select_rows(queries.search(words, phrase, class_iri, limit))
     if not rows:
         return []
 
-    iris = [_value(row, "resource") or "" for row in rows]
-    summaries = {_value(row, "resource"): row for row in _select(queries.summaries(iris))}
+    iris = [binding_value(row, "resource") or "" for row in rows]
+    summaries = {
+        binding_value(row, "resource"): row for row in select_rows(queries.summaries(iris))
+    }
     class_labels = fetch_labels(
-        _value(row, "class") or "" for row in summaries.values() if "class" in row
+        binding_value(row, "class") or "" for row in summaries.values() if "class" in row
     )
     return [
-        _search_result(row, summaries.get(_value(row, "resource")), class_labels, words)
+        _search_result(row, summaries.get(binding_value(row, "resource")), class_labels, words)
         for row in rows
     ]
 
@@ -679,12 +558,12 @@ def _search_result(
     class_labels: dict[str, str],
     words: Sequence[str],
 ) -> SearchResult:
-    link = _labelled_link(row["resource"], _value(row, "label"))
-    class_iri = _value(summary, "class") if summary else None
-    class_link = _class_link(class_iri, class_labels) if class_iri else None
-    description = (_value(summary, "description") if summary else None) or ""
+    link = labelled_link(row["resource"], binding_value(row, "label"))
+    class_iri = binding_value(summary, "class") if summary else None
+    class_link = class_page_link(class_iri, class_labels) if class_iri else None
+    description = (binding_value(summary, "description") if summary else None) or ""
     return SearchResult(
-        link, int(_value(row, "rank") or 0), class_link, make_snippet(description, words)
+        link, int(binding_value(row, "rank") or 0), class_link, make_snippet(description, words)
     )
 
 
@@ -709,18 +588,18 @@ def make_snippet(text: str, words: Sequence[str]) -> str:
 
 @blueprint.get("/note")
 def note_view() -> Response:
-    iri = _iri_argument("iri")
+    iri = iri_argument("iri")
     lines = _line_range_argument()
-    rows = _select(queries.note(iri))
+    rows = select_rows(queries.note(iri))
     if not rows:
-        return _not_found_response(iri)
+        return not_found_response(iri)
 
-    text = _value(rows[0], "text") or ""
-    resources_rows = _select(queries.note_resources(iri))
+    text = binding_value(rows[0], "text") or ""
+    resources_rows = select_rows(queries.note_resources(iri))
     html = render_template(
         "note.html",
         iri=iri,
-        path=_value(rows[0], "path") or local_name_label(iri),
+        path=binding_value(rows[0], "path") or local_name_label(iri),
         lines=text.splitlines(),
         highlighted=range(lines[0], lines[1] + 1) if lines else range(0),
         resources=[_note_resource(row, iri) for row in resources_rows],
@@ -729,6 +608,6 @@ def note_view() -> Response:
 
 
 def _note_resource(row: dict[str, Term], note_iri: str) -> tuple[Link, int, int, str]:
-    start, end = int(_value(row, "start") or 0), int(_value(row, "end") or 0)
+    start, end = int(binding_value(row, "start") or 0), int(binding_value(row, "end") or 0)
     url = url_for("pages.note_view", iri=note_iri, lines=f"{start}-{end}", _anchor=f"L{start}")
-    return _labelled_link(row["resource"], _value(row, "label")), start, end, url
+    return labelled_link(row["resource"], binding_value(row, "label")), start, end, url

@@ -7,13 +7,14 @@ needs no word boundary around a keyword, so ``trueSERVICE <x> {}`` and ``SERVICE
 SERVICE calls too, and the check rejects such text. ``find_update_keyword`` finds the
 keywords of SPARQL 1.1 Update, so that the read-only endpoint can answer an update with 403
 instead of a parser error. ``FROM`` and ``FROM NAMED`` only select graphs already in the
-in-memory store.
+in-memory store. ``check_update_is_safe`` rejects ``LOAD`` and every ``SERVICE`` call in an
+update, because pyoxigraph would fetch the IRI that either names.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 # The token rules follow the SPARQL 1.1 grammar. Variable names contain no "." or "-", so
 # "?o.SERVICE" is a variable, a dot and a keyword. A prefixed name's local part may contain "."
@@ -58,19 +59,56 @@ class UpdateForbidden(ForbiddenQuery):
 def check_query_is_safe(sparql: str, service_allowlist: Iterable[str] = ()) -> None:
     """Raise ForbiddenQuery when the query has a SERVICE call to an endpoint not allowed."""
     allowed = frozenset(service_allowlist)
-    tokens = _significant_tokens(sparql)
-
-    for index, match in enumerate(tokens):
-        if not _is_service_call(match, tokens[index + 1 : index + 2]):
-            continue
-
-        endpoint = _service_endpoint(match, tokens[index + 1 : index + 3])
+    for endpoint in _service_calls(significant_tokens(sparql)):
         if endpoint is None or endpoint not in allowed:
             shown = endpoint or "with a variable or prefixed name"
             raise ForbiddenQuery(
                 f"SERVICE {shown} is not allowed: this endpoint does not call other endpoints; "
                 "ask the operator to add the endpoint IRI to NOTEKG_SERVICE_ALLOWLIST"
             )
+
+
+def check_update_is_safe(sparql: str) -> None:
+    """Raise ForbiddenQuery when an update has a LOAD operation or a SERVICE call.
+
+    pyoxigraph 0.5 runs LOAD by fetching the IRI over HTTP, and SERVICE by calling the
+    endpoint, so a write that has either could make the server send requests or, through
+    redirects, read what the network offers. Updates get no SERVICE allowlist.
+    """
+    tokens = significant_tokens(sparql)
+    for match in tokens:
+        if _is_load_keyword(match):
+            raise ForbiddenQuery(
+                "LOAD is not allowed in an update: the server does not fetch URLs or read "
+                "files; send the triples in INSERT DATA, or PUT them to /store?graph=IRI"
+            )
+
+    for endpoint in _service_calls(tokens):
+        shown = endpoint or "with a variable or prefixed name"
+        raise ForbiddenQuery(
+            f"SERVICE {shown} is not allowed in an update: writes never call other "
+            "endpoints; copy the data into the update with INSERT DATA"
+        )
+
+
+def _service_calls(tokens: list[re.Match[str]]) -> Iterator[str | None]:
+    """Yield the endpoint IRI of each SERVICE call, or None when it is not a full IRI."""
+    for index, match in enumerate(tokens):
+        if _is_service_call(match, tokens[index + 1 : index + 2]):
+            yield _service_endpoint(match, tokens[index + 1 : index + 3])
+
+
+def _is_load_keyword(match: re.Match[str]) -> bool:
+    """Return True when the token is, or may hide, the LOAD keyword."""
+    text = match.group().upper()
+    if match.lastgroup == "word":
+        return "LOAD" in text
+    if match.lastgroup == "prefixed":
+        # "LOAD:x" is LOAD with the IRI ":x" to Oxigraph's parser.
+        return text.split(":", 1)[0].endswith(("LOAD", "LOADSILENT"))
+    if match.lastgroup == "iri":
+        return re.search(r"\).*LOAD", text, re.DOTALL) is not None
+    return False
 
 
 def _is_service_call(match: re.Match[str], following: list[re.Match[str]]) -> bool:
@@ -108,7 +146,7 @@ def _service_endpoint(keyword: re.Match[str], following: list[re.Match[str]]) ->
 
 def find_update_keyword(sparql: str) -> str | None:
     """Return the first SPARQL Update keyword of the text, upper-cased, or None."""
-    for match in _significant_tokens(sparql):
+    for match in significant_tokens(sparql):
         keyword = match.group().upper()
         if match.lastgroup == "word" and keyword in UPDATE_KEYWORDS:
             return keyword
@@ -129,9 +167,18 @@ def has_dataset_clause(sparql: str) -> bool:
     """Return True when the query names its dataset with FROM or FROM NAMED."""
     return any(
         match.lastgroup == "word" and match.group().upper() == "FROM"
-        for match in _significant_tokens(sparql)
+        for match in significant_tokens(sparql)
     )
 
 
-def _significant_tokens(sparql: str) -> list[re.Match[str]]:
+def has_update_dataset_clause(sparql: str) -> bool:
+    """Return True when the update names its dataset with USING, USING NAMED or WITH."""
+    return any(
+        match.lastgroup == "word" and match.group().upper() in ("USING", "WITH")
+        for match in significant_tokens(sparql)
+    )
+
+
+def significant_tokens(sparql: str) -> list[re.Match[str]]:
+    """Split SPARQL text into tokens with the grammar's rules, leaving out comments."""
     return [match for match in _TOKEN.finditer(sparql) if match.lastgroup != "comment"]

@@ -43,7 +43,7 @@ QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
 
 # Paths whose requests are logged with their status and duration.
-LOGGED_PATH_PREFIXES = ("/sparql", "/download/")
+LOGGED_PATH_PREFIXES = ("/sparql", "/download/", "/update", "/store")
 
 
 class MissingQuery(BadRequest):
@@ -112,8 +112,8 @@ def read_protocol_request() -> ProtocolRequest:
 
     return ProtocolRequest(
         query=_single_query(parameters.getlist("query")),
-        default_graphs=_graph_iris(parameters, "default-graph-uri"),
-        named_graphs=_graph_iris(parameters, "named-graph-uri"),
+        default_graphs=graph_iris(parameters, "default-graph-uri"),
+        named_graphs=graph_iris(parameters, "named-graph-uri"),
     )
 
 
@@ -125,7 +125,7 @@ def _post_parameters() -> MultiDict[str, str]:
         return merged
     if media_type == QUERY_TYPE:
         merged = MultiDict(request.args)
-        merged.add("query", _read_query_body())
+        merged.add("query", read_utf8_body("query"))
         return merged
     if media_type == UPDATE_TYPE:
         raise UpdateForbidden(
@@ -143,18 +143,22 @@ def _post_parameters() -> MultiDict[str, str]:
     )
 
 
-def _read_query_body() -> str:
+def read_utf8_body(kind: str) -> str:
+    """Return the request body as text, raising 415 for a charset other than UTF-8.
+
+    ``kind`` names the body in messages, such as "query" or "update".
+    """
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(
-            f"the query body has charset {charset}; send it in UTF-8 (charset=utf-8)"
+            f"the {kind} body has charset {charset}; send it in UTF-8 (charset=utf-8)"
         )
 
     try:
         return request.get_data(cache=False).decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRequest(
-            f"the query body is not valid UTF-8 at byte {error.start}; send it in UTF-8"
+            f"the {kind} body is not valid UTF-8 at byte {error.start}; send it in UTF-8"
         ) from error
 
 
@@ -168,7 +172,8 @@ def _single_query(queries: list[str]) -> str | None:
     return present[0] if present else None
 
 
-def _graph_iris(parameters: MultiDict[str, str], name: str) -> list[str]:
+def graph_iris(parameters: MultiDict[str, str], name: str) -> list[str]:
+    """Return the IRIs of a repeatable graph parameter, raising 400 for an invalid one."""
     iris = parameters.getlist(name)
     for iri in iris:
         try:
@@ -192,6 +197,8 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
         named_graphs=protocol_request.named_graphs or None,
         timeout=config.query_timeout,
         max_rows=config.max_rows,
+        # The protocol lets the endpoint's URL be the base IRI of relative IRIs in a query.
+        base_iri=request.base_url,
     )
 
     media_type = negotiation.choose(results.offered_types(result.kind))
@@ -405,7 +412,7 @@ def download(name: str) -> Response:
 
     engine = _engine()
     prefixes = results.common_prefixes(_config().base_iri)
-    data = _dump_cache().get(engine, name, prefixes)
+    data = dump_cache().get(engine, name, prefixes)
 
     response = Response(data, mimetype=DOWNLOADS[name][0])
     response.headers.set("Content-Disposition", "attachment", filename=name)
@@ -414,7 +421,8 @@ def download(name: str) -> Response:
     return response
 
 
-def _dump_cache() -> DumpCache:
+def dump_cache() -> DumpCache:
+    """Return the app's cache of serialized downloads."""
     cache: DumpCache = current_app.extensions.setdefault("notekg.dumps", DumpCache())
     return cache
 

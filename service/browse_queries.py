@@ -1,0 +1,299 @@
+"""The SPARQL queries of the browsing pages: the query UI's examples, the ontology and VoID
+documents, the views, the indexes and the neighbourhood picture of entity pages.
+
+As in ``service.page_queries``, every function returns the text of one query, and values from
+a request enter that text only through ``iri_term`` and ``string_literal``. The views show
+their query text to the reader, so those queries are written as a person would write them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.page_queries import (
+    NK,
+    PREFIXES,
+    RDF_TYPE,
+    iri_term,
+    label_aggregate,
+    label_optionals,
+)
+
+NK_DEFINED_IN = NK + "definedIn"
+NK_SOURCE = NK + "source"
+
+
+@dataclass(frozen=True)
+class ExampleQuery:
+    """An example query of the query page: a short title and the query text."""
+
+    title: str
+    query: str
+
+
+def _prefixes_with_base(base_iri: str) -> str:
+    return (
+        PREFIXES
+        + "PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+        + "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
+        + f"PREFIX id: {iri_term(base_iri)}\n"
+    )
+
+
+# Query page
+
+
+def query_page_examples(base_iri: str) -> list[ExampleQuery]:
+    """Return the example queries of /query, written against the notes in data/notes.
+
+    ``base_iri`` is the service's base IRI; the examples name resources such as MMLU under it.
+    """
+    prefixes = _prefixes_with_base(base_iri)
+    return [
+        ExampleQuery("Benchmarks per focus area", prefixes + _BENCHMARKS_PER_FOCUS_AREA),
+        ExampleQuery("Metrics in use, with benchmark counts", prefixes + _METRICS_IN_USE),
+        ExampleQuery("GPU variants by memory size", prefixes + _GPU_VARIANTS_BY_MEMORY),
+        ExampleQuery("People and their concepts", prefixes + _PEOPLE_AND_CONCEPTS),
+        ExampleQuery("What a note defines, per class", prefixes + _NOTE_DEFINES),
+        ExampleQuery("Benchmarks that share a metric with MMLU (two hops)", prefixes + _TWO_HOPS),
+        ExampleQuery("The description of MMLU (CONSTRUCT)", prefixes + _CONSTRUCT_MMLU),
+        ExampleQuery("Incoming links of a focus area", prefixes + _INCOMING_OF_FOCUS_AREA),
+        ExampleQuery("Classes with member counts", prefixes + _CLASS_COUNTS),
+    ]
+
+
+_BENCHMARKS_PER_FOCUS_AREA = """\
+SELECT ?focusArea (COUNT(?benchmark) AS ?benchmarks) WHERE {
+  ?benchmark a nk:Benchmark ;
+             nk:focusArea/skos:prefLabel ?focusArea .
+}
+GROUP BY ?focusArea
+ORDER BY DESC(?benchmarks) ?focusArea"""
+
+_METRICS_IN_USE = """\
+SELECT ?metric ?name (COUNT(?benchmark) AS ?benchmarks) WHERE {
+  ?benchmark nk:metric ?metric .
+  ?metric skos:prefLabel ?name .
+}
+GROUP BY ?metric ?name
+ORDER BY DESC(?benchmarks) ?name"""
+
+_GPU_VARIANTS_BY_MEMORY = """\
+SELECT ?variant ?name ?memory ?unit ?memoryType WHERE {
+  ?variant a nk:GPUVariant ;
+           skos:prefLabel ?name ;
+           nk:memorySize ?size .
+  ?size schema:value ?memory ;
+        schema:unitText ?unit .
+  OPTIONAL { ?variant nk:memoryType/skos:prefLabel ?memoryType }
+}
+ORDER BY DESC(?memory) ?name"""
+
+_PEOPLE_AND_CONCEPTS = """\
+SELECT ?person ?name ?concept ?conceptName WHERE {
+  ?person a foaf:Person ;
+          foaf:name ?name .
+  OPTIONAL {
+    ?concept nk:researcher ?person ;
+             skos:prefLabel ?conceptName .
+  }
+}
+ORDER BY ?name ?conceptName"""
+
+_NOTE_DEFINES = """\
+SELECT ?class (COUNT(DISTINCT ?resource) AS ?resources) WHERE {
+  ?note a nk:Note ;
+        nk:filePath "ai.txt" .
+  ?resource nk:definedIn/dcterms:isPartOf ?note ;
+            a ?class .
+}
+GROUP BY ?class
+ORDER BY DESC(?resources)"""
+
+_TWO_HOPS = """\
+SELECT DISTINCT ?metric ?other ?name WHERE {
+  id:benchmark\\/mmlu nk:metric ?metric .
+  ?other nk:metric ?metric ;
+         skos:prefLabel ?name .
+  FILTER(?other != id:benchmark\\/mmlu)
+}
+ORDER BY ?name"""
+
+_CONSTRUCT_MMLU = """\
+CONSTRUCT {
+  id:benchmark\\/mmlu ?property ?value .
+} WHERE {
+  id:benchmark\\/mmlu ?property ?value .
+}"""
+
+_INCOMING_OF_FOCUS_AREA = """\
+SELECT ?resource ?property WHERE {
+  ?resource ?property id:focus-area\\/general-knowledge-reasoning .
+}
+ORDER BY ?property ?resource"""
+
+_CLASS_COUNTS = """\
+SELECT ?class (COUNT(?resource) AS ?resources) WHERE {
+  ?resource a ?class .
+}
+GROUP BY ?class
+ORDER BY DESC(?resources)"""
+
+
+# Ontology page and indexes
+
+
+def property_counts() -> str:
+    """Count the triples of every property (?property, ?count), most used first."""
+    return """
+SELECT ?property (COUNT(*) AS ?count) WHERE {
+  ?subject ?property ?object .
+}
+GROUP BY ?property
+ORDER BY DESC(?count) ?property
+"""
+
+
+def property_examples(property_iri: str, limit: int) -> str:
+    """Select up to ``limit`` triples of one property (?subject, ?object) with their labels."""
+    return f"""
+SELECT ?subject ?object ({label_aggregate()} AS ?subjectLabel) WHERE {{
+  {{ SELECT ?subject ?object WHERE {{ ?subject {iri_term(property_iri)} ?object }}
+     ORDER BY ?subject ?object LIMIT {int(limit)} }}
+{label_optionals("subject")}
+}}
+GROUP BY ?subject ?object
+ORDER BY ?subject ?object
+"""
+
+
+def notes_with_sections() -> str:
+    """Select every note (?note, ?path, ?noteLabel) with its sections and their line ranges.
+
+    A note without sections gives one row with ?section unbound.
+    """
+    return f"""
+{PREFIXES}
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?note ?path ?noteLabel ?section ?title ?position ?level ?start ?end WHERE {{
+  ?note a nk:Note .
+  OPTIONAL {{ ?note nk:filePath ?path }}
+  OPTIONAL {{ ?note dcterms:title ?noteLabel }}
+  OPTIONAL {{
+    ?section dcterms:isPartOf ?note ;
+             a nk:Section .
+    OPTIONAL {{ ?section dcterms:title ?title }}
+    OPTIONAL {{ ?section nk:position ?position }}
+    OPTIONAL {{ ?section nk:headingLevel ?level }}
+    OPTIONAL {{
+      ?section nk:source ?span .
+      ?span nk:startLine ?start ;
+            nk:endLine ?end .
+    }}
+  }}
+}}
+ORDER BY ?path ?note ?position ?start
+"""
+
+
+# VoID
+
+
+def dataset_statistics() -> str:
+    """Count the triples, distinct subjects (?entities) and distinct properties of the graph."""
+    return """
+SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?subject) AS ?entities)
+       (COUNT(DISTINCT ?property) AS ?properties) WHERE {
+  ?subject ?property ?object .
+}
+"""
+
+
+def class_total() -> str:
+    """Count the distinct classes (?classes): the IRIs that are the object of some rdf:type."""
+    return f"""
+SELECT (COUNT(DISTINCT ?class) AS ?classes) WHERE {{
+  ?member {iri_term(RDF_TYPE)} ?class .
+  FILTER(isIRI(?class))
+}}
+"""
+
+
+# Views
+
+
+def benchmarks_by_focus_area(base_iri: str) -> str:
+    """Select every benchmark with its focus area, metric, metric text and scale.
+
+    The view page shows this text, so it is written for people to read and rerun.
+    """
+    return (
+        _prefixes_with_base(base_iri)
+        + """SELECT ?focusArea ?focusAreaName ?benchmark ?name
+       ?metric ?metricName ?metricText ?scale
+WHERE {
+  ?benchmark a nk:Benchmark ;
+             skos:prefLabel ?name .
+  OPTIONAL { ?benchmark nk:focusArea ?focusArea .
+             OPTIONAL { ?focusArea skos:prefLabel ?focusAreaName } }
+  OPTIONAL { ?benchmark nk:metric ?metric .
+             OPTIONAL { ?metric skos:prefLabel ?metricName } }
+  OPTIONAL { ?benchmark nk:metricText ?metricText }
+  OPTIONAL { ?benchmark nk:metricScale ?scale }
+}
+ORDER BY ?focusAreaName ?name ?metricName"""
+    )
+
+
+def gpu_variant_properties(base_iri: str) -> str:
+    """Select every property value of every GPU variant, with the parts of quantity values.
+
+    The view page shows this text, so it is written for people to read and rerun.
+    """
+    return (
+        _prefixes_with_base(base_iri)
+        + """SELECT ?variant ?name ?property ?value ?valueName ?amount ?unit WHERE {
+  ?variant a nk:GPUVariant ;
+           skos:prefLabel ?name ;
+           ?property ?value .
+  FILTER(?property NOT IN (rdf:type, skos:prefLabel, nk:source, nk:definedIn))
+  OPTIONAL { ?value skos:prefLabel ?valueName }
+  OPTIONAL { ?value schema:value ?amount .
+             OPTIONAL { ?value schema:unitText ?unit } }
+}
+ORDER BY ?name ?property"""
+    )
+
+
+# Neighbourhood picture of entity pages
+
+
+def incoming_neighbours(iri: str, limit: int) -> str:
+    """Select up to ``limit`` resources that link to the IRI (?resource, ?property, ?label).
+
+    Links that only record where a resource was read from (nk:source) are left out.
+    """
+    return f"""
+SELECT ?resource ?property ({label_aggregate()} AS ?label) WHERE {{
+  {{ SELECT DISTINCT ?resource ?property WHERE {{
+       ?resource ?property {iri_term(iri)} .
+       FILTER(?property != {iri_term(NK_SOURCE)})
+     }}
+     ORDER BY ?property ?resource LIMIT {int(limit)} }}
+{label_optionals("resource")}
+}}
+GROUP BY ?resource ?property
+ORDER BY ?property ?resource
+"""
+
+
+def incoming_neighbour_count(iri: str) -> str:
+    """Count the distinct (resource, property) pairs that link to the IRI, as ?count."""
+    return f"""
+SELECT (COUNT(*) AS ?count) WHERE {{
+  {{ SELECT DISTINCT ?resource ?property WHERE {{
+       ?resource ?property {iri_term(iri)} .
+       FILTER(?property != {iri_term(NK_SOURCE)})
+     }} }}
+}}
+"""

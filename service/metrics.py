@@ -1,0 +1,124 @@
+"""Prometheus metrics at ``/metrics``, in the Prometheus text exposition format.
+
+The metrics are requests by endpoint, method and status, request latency by endpoint, query
+timeouts, queries rejected by reason (forbidden, busy, invalid), and the generation and triple
+count that the answering process serves.
+
+One process keeps its metrics in a registry of its own app. Under several gunicorn workers the
+``serve`` command sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client,
+so each worker writes its values to files in that folder, and ``/metrics`` adds up the files of
+every worker (prometheus_client's multiprocess mode). The two gauges then report the value that
+a live worker set last, which is the value of the worker that answered the scrape.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from service.holder import EngineHolder
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+blueprint = Blueprint("metrics", __name__)
+
+
+class Metrics:
+    """The metrics of one app."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "notekg_http_requests", "HTTP requests by endpoint, method and status.",
+            ["endpoint", "method", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "notekg_http_request_duration_seconds", "Time to answer an HTTP request, in seconds.",
+            ["endpoint"], registry=self.registry,
+        )
+        self.timeouts = Counter(
+            "notekg_query_timeouts", "SPARQL queries that ran longer than the time limit.",
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "notekg_queries_rejected",
+            "SPARQL queries and updates rejected by reason: forbidden, busy or invalid.",
+            ["reason"], registry=self.registry,
+        )
+        self.generation = Gauge(
+            "notekg_generation", "Store generation that the service answers from.",
+            multiprocess_mode="livemostrecent", registry=self.registry,
+        )
+        self.triples = Gauge(
+            "notekg_triples", "Quads in the generation that the service answers from.",
+            multiprocess_mode="livemostrecent", registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """Return every metric in the text exposition format, summed over all workers."""
+        if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+
+def install(app: Flask) -> None:
+    """Add the metrics, their request hooks and the /metrics endpoint to the app."""
+    app.extensions["notekg.metrics"] = Metrics()
+    app.before_request(_start_timer)
+    app.after_request(_count_request)
+    app.register_blueprint(blueprint)
+
+
+def count_rejected(reason: str) -> None:
+    """Count a query or update rejected for reason: forbidden, busy or invalid."""
+    _metrics().rejected.labels(reason=reason).inc()
+
+
+def count_timeout() -> None:
+    """Count a query that ran longer than the time limit."""
+    _metrics().timeouts.inc()
+
+
+@blueprint.get("/metrics")
+def metrics_endpoint() -> Response:
+    """Send every metric in the Prometheus text exposition format."""
+    metrics = _metrics()
+    holder: EngineHolder = current_app.extensions["notekg"]
+    engine = holder.engine()
+    metrics.generation.set(engine.generation)
+    metrics.triples.set(engine.triple_count)
+    return Response(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _count_request(response: Response) -> Response:
+    # The route's rule, such as "/id/<path:rest>", keeps the number of label values small.
+    endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    metrics = _metrics()
+    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+
+    started = g.get("metrics_started")
+    if started is not None:
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+    return response
+
+
+def _metrics() -> Metrics:
+    metrics: Metrics = current_app.extensions["notekg.metrics"]
+    return metrics

@@ -1,0 +1,219 @@
+"""Helpers that every page module shares: access to the engine, labels, links and arguments.
+
+``resource_url`` maps an IRI to the page that shows it: terms of the notekg ontology to
+their entry on /ontology, IRIs under the base IRI to ``/id/…`` and other IRIs to
+``/resource?iri=…``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from flask import abort, current_app, request, url_for
+
+from service import page_queries as queries
+from service.engine import OxigraphEngine, Term
+from service.settings import ServiceConfig
+
+logger = logging.getLogger(__name__)
+
+VOCABULARY_EXTENSION = "notekg.vocabulary"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+MAX_PAGE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Link:
+    """A resource shown by its label and linked to its page; a blank node has no URL."""
+
+    iri: str
+    label: str
+    url: str | None
+    title: str | None = None
+
+
+@dataclass
+class Vocabulary:
+    """Labels and comments of the terms that ontology/notekg.ttl declares."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+
+
+# Vocabulary
+
+
+def vocabulary_path() -> Path | None:
+    try:
+        path = Path(str(resources.files("ontology").joinpath("notekg.ttl")))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def load_vocabulary(path: Path | None) -> Vocabulary:
+    """Read the rdfs:label and rdfs:comment of each term in a Turtle file, preferring English."""
+    vocabulary = Vocabulary()
+    if path is None:
+        logger.warning("ontology/notekg.ttl not found; pages label terms by their local names")
+        return vocabulary
+
+    for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+        if not isinstance(triple.object, ox.Literal):
+            continue
+        if triple.predicate.value == queries.RDFS_LABEL:
+            _keep_english(vocabulary.labels, triple.subject.value, triple.object)
+        elif triple.predicate.value == RDFS_COMMENT:
+            _keep_english(vocabulary.comments, triple.subject.value, triple.object)
+
+    logger.info("loaded labels of %s terms from %s", len(vocabulary.labels), path)
+    return vocabulary
+
+
+def _keep_english(texts: dict[str, str], iri: str, literal: ox.Literal) -> None:
+    if iri not in texts or literal.language in (None, "en"):
+        texts[iri] = literal.value
+
+
+def loaded_vocabulary() -> Vocabulary:
+    """Return the vocabulary that the pages blueprint loaded when the app was created."""
+    return current_app.extensions.get(VOCABULARY_EXTENSION) or Vocabulary()
+
+
+# Access to the engine
+
+
+def service_config() -> ServiceConfig:
+    return current_app.extensions["notekg.config"]  # type: ignore[no-any-return]
+
+
+def query_engine() -> OxigraphEngine:
+    return current_app.extensions["notekg"].engine()  # type: ignore[no-any-return]
+
+
+def select_rows(sparql: str) -> list[dict[str, Term]]:
+    config = service_config()
+    result = query_engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
+    return result.bindings()
+
+
+def ask(sparql: str) -> bool:
+    config = service_config()
+    result = query_engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
+    return bool(result.boolean)
+
+
+def construct_triples(sparql: str) -> list[ox.Triple]:
+    config = service_config()
+    result = query_engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
+    return result.triples
+
+
+def binding_value(row: dict[str, Term], name: str) -> str | None:
+    term = row.get(name)
+    return None if term is None else term.value  # type: ignore[union-attr]
+
+
+# Labels and links
+
+
+def resource_url(iri: str) -> str:
+    """Return the page URL of an IRI: the /ontology entry of a term that the notekg ontology
+    declares, ``/id/…`` under the base IRI, else ``/resource?iri=``."""
+    if iri.startswith(queries.NK) and iri in loaded_vocabulary().labels:
+        return url_for("ontology.ontology_page", _anchor=iri[len(queries.NK) :])
+    return entity_url(iri)
+
+
+def entity_url(iri: str, **params: Any) -> str:
+    base = service_config().base_iri
+    rest = iri[len(base) :] if iri.startswith(base) else ""
+
+    # A fragment or query cannot travel in a URL path, and Werkzeug merges repeated slashes.
+    if rest and not rest.startswith("/") and not re.search(r"[#?]|//", rest):
+        return url_for("pages.entity_by_path", rest=rest, **params)
+    return url_for("pages.resource", iri=iri, **params)
+
+
+def local_name_label(iri: str) -> str:
+    """Turn the last segment of an IRI into words: ``isVariantOf`` becomes ``is variant of``."""
+    name = re.split(r"[/#:]", iri.rstrip("/#"))[-1] or iri
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    words = name.replace("_", " ").split()
+    return " ".join(word if word.isupper() else word.lower() for word in words) or iri
+
+
+def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
+    """Return a label for each IRI: from the graph, else the vocabulary, else its local name."""
+    unique = sorted(set(iris))
+    found: dict[str, str] = {}
+    if unique:
+        for row in select_rows(queries.labels(unique)):
+            label = binding_value(row, "label")
+            if label:
+                found[binding_value(row, "resource") or ""] = label
+
+    vocabulary = loaded_vocabulary().labels
+    return {iri: found.get(iri) or vocabulary.get(iri) or local_name_label(iri) for iri in unique}
+
+
+def make_link(term: Term, labels: dict[str, str]) -> Link:
+    """Link a term to its page, labelled from ``labels``; blank nodes get no URL."""
+    if isinstance(term, ox.NamedNode):
+        return Link(
+            term.value,
+            labels.get(term.value) or local_name_label(term.value),
+            resource_url(term.value),
+        )
+    return Link(str(term), "(unnamed resource)", None)
+
+
+def format_quantity(amount: str, unit: str | None) -> str:
+    """Write a quantity as people do: ``192.0`` and ``GB`` become ``192 GB``."""
+    try:
+        number = format(Decimal(amount).normalize(), "f")
+    except InvalidOperation:
+        number = amount
+    return f"{number} {unit}" if unit else number
+
+
+def labelled_link(term: Term, label: str | None) -> Link:
+    if isinstance(term, ox.NamedNode):
+        return Link(term.value, label or local_name_label(term.value), resource_url(term.value))
+    return Link(str(term), label or "(unnamed resource)", None)
+
+
+def class_page_link(iri: str, labels: dict[str, str]) -> Link:
+    return Link(iri, labels.get(iri) or local_name_label(iri), url_for("pages.class_page", iri=iri))
+
+
+# Request arguments
+
+
+def iri_argument(name: str) -> str:
+    try:
+        return queries.check_iri(request.args.get(name, "").strip())
+    except queries.InvalidIri as error:
+        abort(400, description=f"parameter {name}: {error}")
+
+
+def optional_iri_argument(name: str) -> str | None:
+    if not request.args.get(name, "").strip():
+        return None
+    return iri_argument(name)
+
+
+def page_argument(name: str) -> int:
+    text = request.args.get(name, "1")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        message = f"invalid page number {text!r}; give a number from 1 to {MAX_PAGE}"
+        abort(400, description=f"parameter {name}: {message}")
+    return int(text)

@@ -1,0 +1,210 @@
+"""The neighbourhood picture of an entity page: an SVG drawn on the server.
+
+The entity sits in the middle and its direct links to other resources, outgoing and
+incoming, are drawn as labelled arrows to nodes on a circle around it. The picture shows at
+most ``MAX_LINKS`` links and states how many more the entity has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from service import browse_queries as queries
+from service.engine import Term
+from service.page_queries import RDF_TYPE
+from service.views.common import (
+    binding_value,
+    fetch_labels,
+    labelled_link,
+    local_name_label,
+    resource_url,
+    select_rows,
+)
+
+MAX_LINKS = 20
+MAX_LABEL_CHARACTERS = 24
+WIDTH = 760
+MARGIN = 40
+NODE_RADIUS = 6
+
+
+@dataclass(frozen=True)
+class NeighbourLink:
+    """One link of the entity: the other resource, the property and the direction."""
+
+    iri: str
+    label: str
+    url: str | None
+    property_label: str
+    outgoing: bool
+
+
+@dataclass(frozen=True)
+class Node:
+    """A neighbour placed on the circle, with the label of the arrow that leads to it."""
+
+    label: str
+    short_label: str
+    url: str | None
+    edge_label: str
+    outgoing: bool
+    x: float
+    y: float
+    label_x: float
+    label_y: float
+    label_anchor: str
+    edge_label_x: float
+    edge_label_y: float
+    edge_angle: float
+    edge_start_x: float
+    edge_start_y: float
+    edge_end_x: float
+    edge_end_y: float
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """The laid-out picture: its size, the centre, the nodes and the links left out."""
+
+    width: int
+    height: int
+    center_x: float
+    center_y: float
+    center_label: str
+    nodes: list[Node]
+    link_count: int
+    hidden_count: int
+
+
+def shorten(label: str, limit: int = MAX_LABEL_CHARACTERS) -> str:
+    """Cut a label to ``limit`` characters, ending it with an ellipsis when cut."""
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
+def merge_links(links: Sequence[NeighbourLink]) -> list[NeighbourLink]:
+    """Merge links to the same resource in the same direction into one, joining properties."""
+    merged: dict[tuple[str, bool], NeighbourLink] = {}
+    for link in links:
+        key = (link.iri, link.outgoing)
+        known = merged.get(key)
+        if known is None:
+            merged[key] = link
+        elif link.property_label not in known.property_label.split(", "):
+            joined = f"{known.property_label}, {link.property_label}"
+            merged[key] = NeighbourLink(link.iri, link.label, link.url, joined, link.outgoing)
+    return list(merged.values())
+
+
+def lay_out(center_label: str, links: Sequence[NeighbourLink], link_count: int) -> Neighbourhood:
+    """Place the links' resources evenly on a circle around the entity, the first at the top.
+
+    ``link_count`` is the number of links the entity has, drawn or not.
+    """
+    neighbours = merge_links(links)
+    radius = 120.0 if len(neighbours) <= 6 else 200.0
+    height = int(2 * (radius + MARGIN))
+    center_x, center_y = WIDTH / 2, height / 2
+    nodes = [
+        _place(link, index, len(neighbours), radius, center_x, center_y)
+        for index, link in enumerate(neighbours)
+    ]
+    return Neighbourhood(
+        WIDTH,
+        height,
+        center_x,
+        center_y,
+        shorten(center_label, 32),
+        nodes,
+        link_count,
+        max(0, link_count - len(links)),
+    )
+
+
+def _place(
+    link: NeighbourLink, index: int, count: int, radius: float, center_x: float, center_y: float
+) -> Node:
+    angle = -math.pi / 2 + 2 * math.pi * index / max(count, 1)
+    dx, dy = math.cos(angle), math.sin(angle)
+    x, y = center_x + radius * dx, center_y + radius * dy
+
+    # The arrow runs from the subject to the object, stopping short of both circles.
+    inner, outer = 14.0, radius - NODE_RADIUS - 4
+    near = (center_x + inner * dx, center_y + inner * dy)
+    far = (center_x + outer * dx, center_y + outer * dy)
+    start, end = (near, far) if link.outgoing else (far, near)
+
+    # Edge labels follow the arrow but are never upside down.
+    degrees = math.degrees(angle)
+    if 90 < degrees % 360 < 270:
+        degrees += 180
+
+    middle = (inner + outer) / 2
+    anchor = "middle"
+    if dx > 0.2:
+        anchor = "start"
+    elif dx < -0.2:
+        anchor = "end"
+    label_offset = NODE_RADIUS + 6
+    return Node(
+        label=link.label,
+        short_label=shorten(link.label),
+        url=link.url,
+        edge_label=shorten(link.property_label, 28),
+        outgoing=link.outgoing,
+        x=round(x, 1),
+        y=round(y, 1),
+        label_x=round(x + label_offset * dx, 1),
+        label_y=round(y + label_offset * dy + (4 if abs(dy) < 0.95 else 10 * dy), 1),
+        label_anchor=anchor,
+        edge_label_x=round(center_x + middle * dx, 1),
+        edge_label_y=round(center_y + middle * dy, 1),
+        edge_angle=round(degrees % 360, 1),
+        edge_start_x=round(start[0], 1),
+        edge_start_y=round(start[1], 1),
+        edge_end_x=round(end[0], 1),
+        edge_end_y=round(end[1], 1),
+    )
+
+
+def outgoing_neighbour_links(
+    rows: Sequence[dict[str, Term]], labels: dict[str, str], quantity_label: dict[str, str]
+) -> list[NeighbourLink]:
+    """Turn outgoing-link rows (?property, ?target) into links, leaving out types and sources.
+
+    ``quantity_label`` gives the written form, such as ``80 GB``, of quantity targets.
+    """
+    links = []
+    for row in rows:
+        prop, target = binding_value(row, "property") or "", row["target"]
+        if prop in (RDF_TYPE, queries.NK_SOURCE) or not isinstance(target, ox.NamedNode):
+            continue
+        label = quantity_label.get(target.value) or labels.get(target.value)
+        links.append(
+            NeighbourLink(
+                target.value,
+                label or local_name_label(target.value),
+                resource_url(target.value),
+                labels.get(prop) or local_name_label(prop),
+                True,
+            )
+        )
+    return links
+
+
+def incoming_neighbour_links(iri: str, limit: int) -> tuple[list[NeighbourLink], int]:
+    """Fetch up to ``limit`` incoming links of the IRI and the number of incoming links."""
+    rows = select_rows(queries.incoming_neighbours(iri, limit)) if limit > 0 else []
+    total_rows = select_rows(queries.incoming_neighbour_count(iri))
+    total = int(binding_value(total_rows[0], "count") or 0) if total_rows else 0
+
+    property_labels = fetch_labels(binding_value(row, "property") or "" for row in rows)
+    links = []
+    for row in rows:
+        link = labelled_link(row["resource"], binding_value(row, "label"))
+        property_label = property_labels[binding_value(row, "property") or ""]
+        links.append(NeighbourLink(link.iri, link.label, link.url, property_label, False))
+    return links, total

@@ -1,0 +1,57 @@
+"""The SPARQL query page at /query: YASGUI over this server's /sparql, or a plain form.
+
+The page sends the form first. ``static/query.js`` replaces it with the vendored YASGUI
+editor and results viewer when JavaScript runs, so the page works without JavaScript too.
+``?query=`` opens the page with that query in the editor.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, render_template, request, url_for
+
+from service import browse_queries
+from service.views.common import service_config
+
+blueprint = Blueprint("query", __name__)
+
+MAX_QUERY_LENGTH = 100_000
+
+# Result formats offered as downloads, by the kind of query they fit.
+SELECT_FORMATS = ("json", "xml", "csv", "tsv")
+GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml")
+
+
+@blueprint.get("/query")
+def query_page() -> str:
+    examples = browse_queries.query_page_examples(service_config().base_iri)
+    query = request.args.get("query", "")[:MAX_QUERY_LENGTH] or examples[0].query
+    return render_template(
+        "query.html",
+        query=query,
+        examples=[
+            (example.title, example.query, url_for("query.query_page", query=example.query))
+            for example in examples
+        ],
+        downloads=download_links(query),
+        reopen_url=url_for("query.query_page", query=query),
+        base_iri=service_config().base_iri,
+    )
+
+
+def download_links(query: str) -> list[tuple[str, str]]:
+    """Return (format name, /sparql URL) pairs that run the query in each fitting format."""
+    formats = GRAPH_FORMATS if is_graph_query(query) else SELECT_FORMATS
+    return [(name, url_for("sparql.endpoint", query=query, format=name)) for name in formats]
+
+
+def is_graph_query(query: str) -> bool:
+    """Return True when the query's form, after its prologue, is CONSTRUCT or DESCRIBE."""
+    text = re.sub(r"<[^<>\s]*>", " ", query)  # IRIs, which may contain '#' and keywords
+    text = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", " ", text)
+    text = re.sub(r"#[^\n]*", " ", text)
+    match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", text, re.IGNORECASE)
+    if match is None:
+        return False
+    return match.group(1).upper() in ("CONSTRUCT", "DESCRIBE")

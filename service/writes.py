@@ -1,0 +1,151 @@
+"""Writes to the graph: SPARQL Update and Graph Store writes, each committed as a new generation.
+
+A write loads the current generation into a fresh in-memory pyoxigraph Store, lets the caller
+change that store, compares every graph with its stored version and commits the graphs that
+changed as one new generation. Graphs left empty are dropped, because the store keeps no empty
+graphs.
+
+In that working store every stored graph is a named graph, except the write graph
+``<base_iri>graph/default``, which is the default graph. So triples that an update writes
+without ``GRAPH``, and Graph Store writes to ``?default``, land in the write graph, and a
+``DELETE DATA`` without ``GRAPH`` removes triples from the write graph only. Queries still see
+the write graph, as part of the union default graph.
+
+Writes in one process wait for each other on a lock. Writers in other processes (gunicorn
+workers, an ingest) are caught by the store: a change computed from an older generation raises
+GenerationConflict and is computed again from the newest one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from service.holder import EngineHolder
+from service.store import GenerationChange, GenerationConflict, NewGraph
+
+logger = logging.getLogger(__name__)
+
+WRITE_GRAPH_PATH = "graph/default"
+WRITE_SOURCE = "update"
+CONFLICT_ATTEMPTS = 3
+
+GraphContents = dict[str, frozenset[ox.Quad]]
+
+
+class WriteConflict(Exception):
+    """Other writers kept committing generations while this write was computed."""
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What one write committed: the new generation, or None when nothing changed."""
+
+    generation: int | None
+    changed: list[str]
+    dropped: list[str]
+
+
+def write_graph_iri(base_iri: str) -> str:
+    """Return the IRI of the graph that takes the triples written to the default graph."""
+    return base_iri + WRITE_GRAPH_PATH
+
+
+class GraphWriter:
+    """Applies changes to the current generation and commits each as a new generation."""
+
+    def __init__(self, holder: EngineHolder, write_graph: str) -> None:
+        self.holder = holder
+        self.write_graph = write_graph
+        self._lock = threading.Lock()
+
+    def apply(self, change: Callable[[ox.Store], None], summary: str) -> WriteOutcome:
+        """Run change on a working store of the newest generation and commit what it changed.
+
+        Exceptions that change raises leave the store as it was. Raises WriteConflict when other
+        processes committed a generation during each of CONFLICT_ATTEMPTS attempts.
+        """
+        with self._lock:
+            for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+                try:
+                    outcome = self._apply_once(change, summary)
+                except GenerationConflict as error:
+                    logger.warning("write attempt %s of %s lost a race: %s", attempt,
+                                   CONFLICT_ATTEMPTS, error)
+                    continue
+
+                self.holder.reload_now()
+                return outcome
+
+        raise WriteConflict(
+            f"other writers committed new generations during {CONFLICT_ATTEMPTS} attempts; "
+            "retry the write"
+        )
+
+    def _apply_once(self, change: Callable[[ox.Store], None], summary: str) -> WriteOutcome:
+        base = self.holder.store.current_generation_id() or 0
+        before = self._read_graphs(base)
+
+        working = self._working_store(before)
+        change(working)
+        after = self._graphs_after(working)
+
+        changed = sorted(iri for iri, quads in after.items() if before.get(iri) != quads)
+        dropped = sorted(set(before) - set(after))
+        if not changed and not dropped:
+            logger.info("write changed nothing; generation %s stays current", base)
+            return WriteOutcome(None, [], [])
+
+        added = [_new_graph(iri, after[iri]) for iri in changed]
+        generation = self.holder.store.write_generation(
+            GenerationChange(added=added, dropped=dropped, summary=summary, based_on=base)
+        )
+        logger.info("write committed generation %s: %s graphs changed, %s dropped (%s)",
+                    generation.id, len(changed), len(dropped), summary)
+        return WriteOutcome(generation.id, changed, dropped)
+
+    def _read_graphs(self, generation: int) -> GraphContents:
+        if not generation:
+            return {}
+        return {
+            iri: frozenset(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+            for iri, nquads in self.holder.store.iter_graphs(generation)
+        }
+
+    def _working_store(self, graphs: GraphContents) -> ox.Store:
+        working = ox.Store()
+        for iri, quads in graphs.items():
+            if iri == self.write_graph:
+                working.extend(_in_graph(quads, ox.DefaultGraph()))
+            else:
+                working.extend(quads)
+        return working
+
+    def _graphs_after(self, working: ox.Store) -> GraphContents:
+        write_graph = ox.NamedNode(self.write_graph)
+        by_graph: dict[str, set[ox.Quad]] = {}
+        for quad in working:
+            graph = write_graph if isinstance(quad.graph_name, ox.DefaultGraph) else quad.graph_name
+            by_graph.setdefault(graph.value, set()).add(_in_graph([quad], graph)[0])
+        return {iri: frozenset(quads) for iri, quads in by_graph.items()}
+
+
+def _in_graph(quads: object, graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> list[ox.Quad]:
+    return [ox.Quad(quad.subject, quad.predicate, quad.object, graph) for quad in quads]  # type: ignore[attr-defined]
+
+
+def _new_graph(iri: str, quads: frozenset[ox.Quad]) -> NewGraph:
+    nquads = ox.serialize(sorted(quads, key=str), format=ox.RdfFormat.N_QUADS)
+    assert nquads is not None
+    return NewGraph(
+        graph_iri=iri,
+        source=WRITE_SOURCE,
+        content_hash=hashlib.sha256(nquads).hexdigest(),
+        nquads=nquads,
+        triple_count=len(quads),
+    )

@@ -1,0 +1,385 @@
+"""Test the views, indexes, query page and entity-page additions without a browser.
+
+Most tests use the real ingest of data/notes. The IRI tests use a small fixture graph with a
+non-ASCII IRI and an IRI with a fragment.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from servers import LiveServer, fill_store_from_dataset, send, serve_app
+
+from service.app import create_app, holder
+from service.views.neighbourhood import NeighbourLink, lay_out, merge_links, shorten
+from service.views.query_ui import is_graph_query
+
+ROOT = Path(__file__).resolve().parent.parent
+ID = "https://notekg.example/id/"
+
+ODD_IRIS_DATASET = """\
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix nk: <https://notekg.example/ontology#> .
+
+<https://notekg.example/id/graph/odd> {
+  <https://notekg.example/id/concept/énoncé> a skos:Concept ;
+      skos:prefLabel "Énoncé" ;
+      skos:related <https://notekg.example/id/x#frag> .
+  <https://notekg.example/id/x#frag> a skos:Concept ;
+      skos:prefLabel "Fragment concept" .
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    from ingest.run import run_ingest
+    from service.store import Store
+
+    directory = tmp_path_factory.mktemp("views")
+    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
+    store = Store(database_url)
+    run_ingest(
+        [ROOT / "data" / "notes"],
+        store,
+        mapping_path=ROOT / "data" / "mappings" / "ai.yaml",
+        base_iri=ID,
+    )
+    store.close()
+
+    app = create_app({"database_url": database_url})
+    try:
+        with serve_app(app) as live:
+            yield live
+    finally:
+        holder(app).close()
+
+
+@pytest.fixture(scope="module")
+def odd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    directory = tmp_path_factory.mktemp("odd-iris")
+    dataset = directory / "odd.trig"
+    dataset.write_text(ODD_IRIS_DATASET, encoding="utf-8")
+    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
+    fill_store_from_dataset(database_url, str(dataset))
+
+    app = create_app({"database_url": database_url})
+    try:
+        with serve_app(app) as live:
+            yield live
+    finally:
+        holder(app).close()
+
+
+def page(server: LiveServer, path: str, status: int = 200) -> BeautifulSoup:
+    reply = send(server.url + path, headers={"Accept": "text/html"})
+    assert reply.status == status, f"GET {path} returned {reply.status}: {reply.text[:300]}"
+    return BeautifulSoup(reply.text, "html.parser")
+
+
+def query_of(href: str) -> str:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(href).query)["query"][0]
+
+
+# Views
+
+
+def test_benchmarks_view_groups_by_focus_area(server: LiveServer) -> None:
+    soup = page(server, "/views/benchmarks")
+    headings = [h2.get_text(" ", strip=True) for h2 in soup.select("section.view-group h2")]
+
+    assert len(headings) == 17
+    assert "General knowledge & reasoning (1)" in headings
+
+
+def test_benchmarks_view_shows_metric_and_scale(server: LiveServer) -> None:
+    soup = page(server, "/views/benchmarks")
+    row = next(tr for tr in soup.select("table.benchmarks tbody tr") if tr.a.get_text() == "MMLU")
+    cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
+
+    assert cells == ["MMLU", "Accuracy", "Accuracy (%)", "%"]
+
+
+def test_benchmarks_view_shows_its_query(server: LiveServer) -> None:
+    soup = page(server, "/views/benchmarks")
+    details = soup.select_one("details.view-query")
+    link = details.find("a")
+
+    assert "nk:focusArea" in details.pre.get_text()
+    assert urllib.parse.urlsplit(link["href"]).path == "/query"
+    assert query_of(link["href"]) == details.pre.get_text()
+
+
+def test_view_query_runs_at_endpoint(server: LiveServer) -> None:
+    soup = page(server, "/views/gpus")
+    query = soup.select_one("details.view-query pre").get_text()
+    reply = send(
+        server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+        headers={"Accept": "application/sparql-results+json"},
+    )
+
+    assert reply.status == 200
+    assert len(reply.json()["results"]["bindings"]) > 0
+
+
+def test_gpu_view_has_variant_columns(server: LiveServer) -> None:
+    soup = page(server, "/views/gpus")
+    columns = [th.get_text(strip=True) for th in soup.select("table.comparison thead th")]
+
+    assert columns == ["Property", "H100 NVL", "H100 PCIe", "H100 SXM"]
+
+
+def test_gpu_view_writes_quantities(server: LiveServer) -> None:
+    soup = page(server, "/views/gpus")
+    row = next(
+        tr
+        for tr in soup.select("table.comparison tbody tr")
+        if tr.th.get_text(strip=True) == "memory size"
+    )
+
+    assert [td.get_text(strip=True) for td in row.find_all("td")] == ["192 GB", "80 GB", "80 GB"]
+
+
+def test_home_links_views_and_indexes(server: LiveServer) -> None:
+    soup = page(server, "/")
+    hrefs = {link["href"] for link in soup.select("main a")}
+
+    for path in ("/views/benchmarks", "/views/gpus", "/classes", "/properties", "/notes"):
+        assert path in hrefs
+
+
+def test_header_links_indexes(server: LiveServer) -> None:
+    soup = page(server, "/views")
+    hrefs = [link["href"] for link in soup.select("header nav a")]
+
+    assert hrefs == ["/", "/classes", "/properties", "/notes", "/views", "/query", "/ontology"]
+
+
+# Indexes
+
+
+def test_classes_index_counts_members(server: LiveServer) -> None:
+    soup = page(server, "/classes")
+    counts = {
+        tr.td.get_text(strip=True): tr.select_one("td.number").get_text(strip=True)
+        for tr in soup.select("table.class-index tbody tr")
+    }
+
+    assert counts["benchmark"] == "17"
+    assert counts["GPU variant"] == "3"
+
+
+def test_properties_index_counts_triples(server: LiveServer) -> None:
+    soup = page(server, "/properties")
+    counts = {
+        tr.td.get_text(strip=True): tr.select_one("td.number").get_text(strip=True)
+        for tr in soup.select("table.property-index tbody tr")
+    }
+
+    assert counts["focus area"] == "17"
+    assert counts["memory size"] == "3"
+
+
+def test_notes_index_lists_sections(server: LiveServer) -> None:
+    soup = page(server, "/notes")
+    sections = soup.select("ul.note-sections li")
+
+    starts = [
+        int(a["href"].split("lines=")[1].split("-")[0])
+        for a in soup.select("ul.note-sections li a[href*='lines=']")
+    ]
+
+    assert len(sections) == 7
+    assert sections[0].a.get_text(strip=True) == "NN Memory"
+    assert starts == sorted(starts)
+
+
+def test_notes_index_links_section_lines(server: LiveServer) -> None:
+    soup = page(server, "/notes")
+    lines_link = soup.select("ul.note-sections li")[0].find_all("a")[1]
+    note_view = page(server, lines_link["href"])
+
+    assert "lines=" in lines_link["href"]
+    assert len(note_view.select("tr.highlighted")) > 0
+
+
+# Query page
+
+
+def test_query_page_has_eight_examples(server: LiveServer) -> None:
+    soup = page(server, "/query")
+
+    assert len(soup.select("ul.query-examples a")) >= 8
+
+
+def test_query_examples_all_run(server: LiveServer) -> None:
+    soup = page(server, "/query")
+    for link in soup.select("ul.query-examples a"):
+        query = link["data-query"]
+        reply = send(
+            server.url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+            headers={"Accept": "application/sparql-results+json, text/turtle"},
+        )
+        assert reply.status == 200, f"{link.get_text()}: {reply.text[:300]}"
+
+
+def test_query_examples_return_rows(server: LiveServer) -> None:
+    soup = page(server, "/query")
+    for link in soup.select("ul.query-examples a"):
+        query = link["data-query"]
+        if is_graph_query(query):
+            continue
+        reply = send(
+            server.url + "/sparql?" + urllib.parse.urlencode({"query": query, "format": "json"})
+        )
+        assert reply.json()["results"]["bindings"], f"{link.get_text()} returned no rows"
+
+
+def test_query_page_plain_form_posts_to_sparql(server: LiveServer) -> None:
+    soup = page(server, "/query")
+    form = soup.select_one("#plain-query-form")
+
+    assert form["action"] == "/sparql"
+    assert form["method"] == "post"
+    assert form.find("textarea", attrs={"name": "query"}) is not None
+
+
+def test_query_page_reopens_given_query(server: LiveServer) -> None:
+    query = "ASK { ?s ?p ?o }"
+    soup = page(server, "/query?" + urllib.parse.urlencode({"query": query}))
+
+    assert soup.select_one("#plain-query").get_text() == query
+    assert query_of(soup.select_one("#reopen-link")["href"]) == query
+
+
+def test_query_page_download_formats(server: LiveServer) -> None:
+    soup = page(server, "/query")
+    formats = [link["data-format"] for link in soup.select("#download-links a")]
+
+    assert formats == ["json", "xml", "csv", "tsv"]
+
+
+def test_query_page_loads_only_local_scripts(server: LiveServer) -> None:
+    soup = page(server, "/query")
+    sources = [script["src"] for script in soup.select("script[src]")]
+    sources += [link["href"] for link in soup.select("link[rel=stylesheet]")]
+
+    assert all(source.startswith("/static/") for source in sources)
+    assert "/static/vendor/yasgui/yasgui.min.js" in sources
+
+
+def test_vendored_yasgui_is_served(server: LiveServer) -> None:
+    reply = send(server.url + "/static/vendor/yasgui/yasgui.min.js")
+
+    assert reply.status == 200
+    assert len(reply.body) > 500_000
+
+
+def test_graph_query_detection() -> None:
+    assert is_graph_query("PREFIX a: <http://x/select#>\nCONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    assert not is_graph_query("# construct\nSELECT * WHERE { ?s ?p ?o }")
+    assert is_graph_query("describe <http://x/y>")
+
+
+# Entity pages
+
+
+def test_entity_page_draws_neighbourhood(server: LiveServer) -> None:
+    soup = page(server, "/id/focus-area/general-knowledge-reasoning")
+    svg = soup.select_one("svg.neighbourhood-svg")
+    links = {a["href"] for a in svg.find_all("a")}
+
+    assert "/id/benchmark/mmlu" in links
+    assert "edge-in" in " ".join(" ".join(line["class"]) for line in svg.find_all("line"))
+
+
+def test_neighbourhood_writes_quantities(server: LiveServer) -> None:
+    soup = page(server, "/id/gpu-variant/h100-sxm")
+    labels = [text.get_text() for text in soup.select("svg.neighbourhood-svg a text")]
+
+    assert "80 GB" in labels
+
+
+def test_entity_page_writes_quantities(server: LiveServer) -> None:
+    soup = page(server, "/id/gpu-variant/h100-nvl")
+    values = [dd.get_text(strip=True) for dd in soup.select("dl.properties dd.link")]
+
+    assert "192 GB" in values
+
+
+def test_entity_page_embeds_jsonld(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    script = soup.find("script", attrs={"type": "application/ld+json"})
+
+    assert ID + "benchmark/mmlu" in script.get_text()
+
+
+def test_entity_page_provenance_highlights_lines(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+    source = soup.select_one("a.source")
+    note_view = page(server, source["href"])
+
+    assert "lines=32-32" in source["href"]
+    assert "MMLU" in note_view.select_one("tr.highlighted").get_text()
+
+
+def test_neighbourhood_layout_caps_links() -> None:
+    links = [
+        NeighbourLink(f"{ID}n{index}", f"Node {index}", f"/id/n{index}", "related", True)
+        for index in range(20)
+    ]
+    picture = lay_out("Centre", links, 35)
+
+    assert len(picture.nodes) == 20
+    assert picture.hidden_count == 15
+
+
+def test_neighbourhood_merges_parallel_links() -> None:
+    links = [
+        NeighbourLink(ID + "a", "A", "/id/a", "metric", True),
+        NeighbourLink(ID + "a", "A", "/id/a", "mentions", True),
+        NeighbourLink(ID + "a", "A", "/id/a", "mentions", False),
+    ]
+    merged = merge_links(links)
+
+    assert [link.property_label for link in merged] == ["metric, mentions", "mentions"]
+
+
+def test_neighbourhood_shortens_long_labels() -> None:
+    assert shorten("Massive Multitask Language Understanding", 12) == "Massive Mul…"
+
+
+# Non-ASCII and fragment IRIs, and the 404 page
+
+
+def test_non_ascii_iri_page(odd_server: LiveServer) -> None:
+    soup = page(odd_server, "/id/concept/" + urllib.parse.quote("énoncé"))
+
+    assert soup.h1.get_text(strip=True) == "Énoncé"
+
+
+def test_fragment_iri_link_opens_page(odd_server: LiveServer) -> None:
+    soup = page(odd_server, "/id/concept/" + urllib.parse.quote("énoncé"))
+    link = next(a for a in soup.select("dl.properties a") if a.get_text() == "Fragment concept")
+    target = page(odd_server, link["href"])
+
+    assert link["href"].startswith("/resource?iri=")
+    assert target.h1.get_text(strip=True) == "Fragment concept"
+
+
+def test_fragment_iri_incoming_link(odd_server: LiveServer) -> None:
+    soup = page(odd_server, "/resource?iri=" + urllib.parse.quote(ID + "x#frag", safe=""))
+    incoming = [a.get_text() for a in soup.select("#incoming a")]
+
+    assert "Énoncé" in incoming
+
+
+def test_unknown_iri_suggests_labels(odd_server: LiveServer) -> None:
+    soup = page(odd_server, "/id/concept/enonce-fragment", status=404)
+    suggestions = [a.get_text() for a in soup.select("ul.suggestions a")]
+
+    assert "Fragment concept" in suggestions
