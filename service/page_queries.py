@@ -169,6 +169,16 @@ LIMIT 100""",
 # Entity pages
 
 
+def replacement_of(iri: str) -> str:
+    """SELECT the resource that replaces an old IRI, recorded when a heading was renamed."""
+    return f"""{PREFIXES}
+SELECT ?current WHERE {{
+  ?current <http://purl.org/dc/terms/replaces> {iri_term(iri)} .
+  FILTER NOT EXISTS {{ {iri_term(iri)} ?p ?o }}
+}}
+ORDER BY ?current LIMIT 1"""
+
+
 def entity_exists(iri: str) -> str:
     """Ask whether the IRI occurs in any triple, as subject, predicate or object."""
     term = iri_term(iri)

@@ -25,6 +25,7 @@ from flask import (
     abort,
     jsonify,
     make_response,
+    redirect,
     render_template,
     request,
     url_for,
@@ -224,8 +225,24 @@ def entity_by_path(rest: str) -> Response:
     return _entity_response(iri)
 
 
+@blueprint.get("/<path:rest>")
+def entity_at_own_path(rest: str) -> Response:
+    """Serve an entity whose IRI is this very URL: the base IRI is the service's own URL.
+
+    Every other route matches first, so this one only sees paths that nothing else serves.
+    """
+    iri = request.base_url
+    if not iri.startswith(service_config().base_iri):
+        abort(404, description=f"no page at /{rest}; entity pages are at /id/…")
+    return _entity_response(iri)
+
+
 def _entity_response(iri: str) -> Response:
     media_type = _chosen_media_type()
+
+    replacement = _replacement(iri)
+    if replacement is not None:
+        return redirect(entity_url(replacement), code=301)
 
     if not ask(queries.entity_exists(iri)):
         if media_type != HTML:
@@ -238,6 +255,15 @@ def _entity_response(iri: str) -> Response:
 
     response.vary.add("Accept")
     return response
+
+
+def _replacement(iri: str) -> str | None:
+    """Return the IRI that now stands for a renamed resource's old IRI, if any.
+
+    An IRI that is still the subject of triples is current and never redirected.
+    """
+    rows = select_rows(queries.replacement_of(iri))
+    return rows[0]["current"].value if rows else None
 
 
 def _chosen_media_type() -> str:
