@@ -149,7 +149,8 @@ def ingest(
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes; each loads its own copy of the graph, so memory grows with each.",
+    help="Worker processes: 1 serves with waitress, more with gunicorn; each loads its own "
+    "copy of the graph, so memory grows with each.",
 )
 @database_option
 @base_iri_option
@@ -169,17 +170,26 @@ def serve(
     Example:
       notekg serve --port 8080 --database sqlite:///kg.sqlite
     """
-    from service import workers as worker_processes
-    from service.app import create_app
-
     config = _config(database_url=database_url, base_iri=base_iri)
     _ingest_bundled_notes_if_empty(config.database_url, config.base_iri)
 
+    def make_app() -> Any:
+        # Imported here: under gunicorn, prometheus_client must load after serve sets
+        # PROMETHEUS_MULTIPROC_DIR, and each worker creates its own app after the fork.
+        from service.app import create_app
+
+        return _create_app(create_app, config)
+
     logger.info("serving on http://%s:%s/ (store %s)", host, port, _safe_url(config.database_url))
     try:
-        worker_processes.serve(
-            lambda: _create_app(create_app, config), host, port, threads, workers
-        )
+        if workers > 1:
+            from service import wsgi
+
+            wsgi.serve(make_app, host, port, threads, workers, config.query_timeout)
+        else:
+            from service import workers as worker_processes
+
+            worker_processes.serve(make_app, host, port, threads, 1)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
     finally:

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port
+from servers import LiveServer, serve_app
+
 from ingest.run import run_ingest
 from service.app import create_app
 from service.store import Store
-from servers import LiveServer, serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = ROOT / "data" / "mappings" / "ai.yaml"
