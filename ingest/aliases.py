@@ -24,9 +24,9 @@ def add_rename_aliases(previous_nquads: bytes, facts: Graph) -> int:
     previous = list(ox.parse(previous_nquads, format=ox.RdfFormat.N_QUADS))
     old_positions = _positions(previous)
     old_subjects = {
-        quad.subject.value: quad.object.value for quad in previous if quad.predicate == _SUBJECT
+        _value(quad.subject): _value(quad.object) for quad in previous if quad.predicate == _SUBJECT
     }
-    old_iris = {quad.subject.value for quad in previous}
+    old_iris = {_value(quad.subject) for quad in previous}
     new_iris = {str(subject) for subject in facts.subjects()}
 
     renamed = _renamed_sections(old_positions, _new_positions(facts), old_iris, new_iris)
@@ -45,8 +45,15 @@ def add_rename_aliases(previous_nquads: bytes, facts: Graph) -> int:
 
 def _positions(quads: list[ox.Quad]) -> dict[int, str]:
     return {
-        int(quad.object.value): quad.subject.value for quad in quads if quad.predicate == _POSITION
+        int(_value(quad.object)): _value(quad.subject)
+        for quad in quads
+        if quad.predicate == _POSITION
     }
+
+
+def _value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+    """Return the IRI, blank node id or lexical form of a term; quoted triples give ''."""
+    return "" if isinstance(term, ox.Triple) else term.value
 
 
 def _new_positions(facts: Graph) -> dict[int, str]:
@@ -78,7 +85,8 @@ def _carried_links(
     for quad in previous:
         if quad.predicate != _REPLACES:
             continue
-        current = renamed.get(quad.subject.value, quad.subject.value)
+        subject = _value(quad.subject)
+        current = renamed.get(subject, subject)
         if current in new_iris:
-            links.add((current, quad.object.value))
+            links.add((current, _value(quad.object)))
     return links

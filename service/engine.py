@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import IO, Any, Literal, Protocol, cast
 
 import pyoxigraph as ox
 
@@ -54,7 +54,11 @@ class QueryResult:
     def bindings(self) -> list[dict[str, Term]]:
         """Return the rows as dictionaries from variable name to bound term."""
         return [
-            {name: value for name, value in zip(self.variables, row, strict=True) if value is not None}
+            {
+                name: value
+                for name, value in zip(self.variables, row, strict=True)
+                if value is not None
+            }
             for row in self.rows
         ]
 
@@ -117,7 +121,7 @@ class OxigraphEngine:
 
         if generation:
             oxigraph_store.bulk_load(
-                input=_ConcatenatedStream(store.iter_nquads(generation)),
+                input=cast("IO[bytes]", _ConcatenatedStream(store.iter_nquads(generation))),
                 format=ox.RdfFormat.N_QUADS,
             )
 
@@ -215,14 +219,21 @@ class OxigraphEngine:
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
         if rdf_format.supports_datasets:
-            return self.store.dump(format=rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+            return _written(self.store.dump(format=rdf_format, prefixes=prefixes))
 
         # Triple formats merge the named graphs; DISTINCT drops triples stored in several.
-        solutions = self.store.query(
-            "SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+        solutions = cast(
+            ox.QuerySolutions,
+            self.store.query("SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"),
         )
-        triples = (ox.Triple(row[0], row[1], row[2]) for row in solutions)  # type: ignore[index]
-        return ox.serialize(triples, format=rdf_format, prefixes=prefixes)  # type: ignore[no-any-return]
+        triples = (ox.Triple(row[0], row[1], row[2]) for row in solutions)  # type: ignore[arg-type]
+        return _written(ox.serialize(triples, format=rdf_format, prefixes=prefixes))
+
+
+def _written(data: bytes | None) -> bytes:
+    """Return what a pyoxigraph serializer wrote; it returns bytes when given no output."""
+    assert data is not None
+    return data
 
 
 def _graph_nodes(iris: list[str] | None, role: str) -> list[ox.NamedNode] | None:
@@ -256,7 +267,7 @@ def _collect(raw: object, max_rows: int, cancelled: threading.Event) -> QueryRes
 
 
 def _take(items: Iterator, max_rows: int, cancelled: threading.Event) -> tuple[list, bool]:
-    taken = []
+    taken: list[Any] = []
     for item in items:
         if len(taken) == max_rows:
             return taken, True

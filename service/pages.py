@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pyoxigraph as ox
 from flask import (
@@ -242,7 +242,9 @@ def _entity_response(iri: str) -> Response:
 
     replacement = _replacement(iri)
     if replacement is not None:
-        return redirect(entity_url(replacement), code=301)
+        moved = redirect(entity_url(replacement), code=301)
+        moved.vary.add("Accept")
+        return cast(Response, moved)
 
     if not ask(queries.entity_exists(iri)):
         if media_type != HTML:
@@ -263,7 +265,8 @@ def _replacement(iri: str) -> str | None:
     An IRI that is still the subject of triples is current and never redirected.
     """
     rows = select_rows(queries.replacement_of(iri))
-    return rows[0]["current"].value if rows else None
+    current = rows[0].get("current") if rows else None
+    return current.value if isinstance(current, ox.NamedNode) else None
 
 
 def _chosen_media_type() -> str:
