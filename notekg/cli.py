@@ -187,9 +187,9 @@ def serve(
 
             wsgi.serve(make_app, host, port, threads, workers, config.query_timeout)
         else:
-            from service import workers as worker_processes
+            import waitress
 
-            worker_processes.serve(make_app, host, port, threads, 1)
+            waitress.serve(make_app(), host=host, port=port, threads=threads, ident="notekg")
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
     finally:
@@ -214,8 +214,8 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
       notekg query 'SELECT ?b WHERE { ?b a <https://notekg.example/ontology#Benchmark> }'
     """
     from service.engine import EngineBusy, OxigraphEngine, QueryError, QueryTimeout
-    from service.query_safety import ForbiddenQuery
     from service.negotiation import FORMAT_PARAMETER_TYPES
+    from service.query_safety import ForbiddenQuery
     from service.results import common_prefixes, serialize
 
     config = _config(database_url=database_url)

@@ -1,9 +1,9 @@
 """Cross-origin resource sharing (CORS) for the read endpoints, through flask-cors.
 
 CORS is off while the ``cors_origins`` setting is empty. Otherwise the SPARQL endpoint, the
-Graph Store's GET and HEAD, the downloads and the VoID description answer a listed origin with
-``Access-Control-Allow-Origin`` naming that origin, and preflight OPTIONS requests with the
-allowed methods and headers. The single entry ``*`` allows every origin and sends ``*``.
+Graph Store's GET and HEAD, the downloads and the VoID description send a listed origin
+``Access-Control-Allow-Origin`` naming that origin, and reply to preflight OPTIONS requests with
+the allowed methods and headers. The single entry ``*`` allows every origin and sends ``*``.
 No response allows credentials, so browsers send no cookies or HTTP authentication, and the
 write endpoints (``/update``, Graph Store PUT, POST and DELETE) stay same-origin.
 """

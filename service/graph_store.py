@@ -7,7 +7,7 @@ triples to it and DELETE removes it. Writes need the bearer token (see service.w
 each one that changes a graph commits a new generation (see service.writes).
 
 The default graph differs from the protocol's model in one way. Reading ``?default`` returns
-the union of all named graphs, which is the default graph every query sees. Writing ``?default``
+the union of all named graphs, which is the default graph of every query. Writing ``?default``
 changes the write graph ``<base_iri>graph/default``, which is one graph of that union, so a GET
 of ``?default`` after a PUT returns the PUT's triples together with every other graph.
 """

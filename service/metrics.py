@@ -2,13 +2,14 @@
 
 The metrics are requests by endpoint, method and status, request latency by endpoint, query
 timeouts, queries rejected by reason (forbidden, busy, invalid), and the generation and triple
-count that the answering process serves.
+count that the responding process serves.
 
 One process keeps its metrics in a registry of its own app. Under several gunicorn workers the
 ``serve`` command sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client,
 so each worker writes its values to files in that folder, and ``/metrics`` adds up the files of
-every worker (prometheus_client's multiprocess mode). The two gauges then report the value that
-a live worker set last, which is the value of the worker that answered the scrape.
+every worker (prometheus_client's multiprocess mode). The two gauges then carry a ``pid`` label
+with one value per live worker, so a worker that still serves an older generation shows. A
+worker updates its gauges after each request it answers.
 """
 
 from __future__ import annotations
@@ -58,11 +59,11 @@ class Metrics:
         )
         self.generation = Gauge(
             "notekg_generation", "Store generation that the service answers from.",
-            multiprocess_mode="livemostrecent", registry=self.registry,
+            multiprocess_mode="liveall", registry=self.registry,
         )
         self.triples = Gauge(
             "notekg_triples", "Quads in the generation that the service answers from.",
-            multiprocess_mode="livemostrecent", registry=self.registry,
+            multiprocess_mode="liveall", registry=self.registry,
         )
 
     def exposition(self) -> bytes:
@@ -95,12 +96,8 @@ def count_timeout() -> None:
 @blueprint.get("/metrics")
 def metrics_endpoint() -> Response:
     """Send every metric in the Prometheus text exposition format."""
-    metrics = _metrics()
-    holder: EngineHolder = current_app.extensions["notekg"]
-    engine = holder.engine()
-    metrics.generation.set(engine.generation)
-    metrics.triples.set(engine.triple_count)
-    return Response(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+    _set_generation_gauges()
+    return Response(_metrics().exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 def _start_timer() -> None:
@@ -116,7 +113,17 @@ def _count_request(response: Response) -> Response:
     started = g.get("metrics_started")
     if started is not None:
         metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+    _set_generation_gauges()
     return response
+
+
+def _set_generation_gauges() -> None:
+    holder: EngineHolder = current_app.extensions["notekg"]
+    engine = holder.engine()
+    metrics = _metrics()
+    metrics.generation.set(engine.generation)
+    metrics.triples.set(engine.triple_count)
 
 
 def _metrics() -> Metrics:

@@ -6,9 +6,9 @@ It implements the update operation of the SPARQL 1.1 Protocol
 ``application/sparql-update``, each with repeatable ``using-graph-uri`` and
 ``using-named-graph-uri``. Every request needs the bearer token (see service.write_auth).
 
-Status codes for bad requests follow the W3C protocol tests, which expect a 4xx for each: no
+Status codes for bad requests follow the W3C protocol tests, which expect a 4xx for each. No
 update, two updates, a malformed update, a dataset named twice and a POST without a
-Content-Type get 400; another media type or a charset other than UTF-8 gets 415; GET gets 405.
+Content-Type get 400. Another media type or a charset other than UTF-8 gets 415. GET gets 405.
 ``LOAD`` and ``SERVICE`` get 403, because a write never makes the server fetch a URL.
 
 Each update that changes a graph commits a new generation (see service.writes). The base IRI
@@ -125,8 +125,8 @@ def _single_update(updates: list[str]) -> str:
 def run_update(store: ox.Store, text: str, base_iri: str) -> None:
     """Run the update on the working store, raising InvalidUpdate when it fails."""
     # The store keeps no empty graphs, so a graph that CLEAR or DROP names counts as an
-    # existing empty graph, as SPARQL 1.1 Update allows for such stores; pyoxigraph would
-    # reject it. A graph named by a prefixed name is not found here.
+    # existing empty graph, as SPARQL 1.1 Update allows for such stores. pyoxigraph would
+    # otherwise reject it. NOTE: a graph named by a prefixed name is not found here.
     for graph in cleared_graphs(text):
         store.add_graph(ox.NamedNode(graph))
 

@@ -1,9 +1,9 @@
 """Writes to the graph: SPARQL Update and Graph Store writes, each committed as a new generation.
 
 A write loads the current generation into a fresh in-memory pyoxigraph Store, lets the caller
-change that store, compares every graph with its stored version and commits the graphs that
-changed as one new generation. Graphs left empty are dropped, because the store keeps no empty
-graphs.
+change that store, compares every graph with its state before the change and commits the
+changed graphs as one new generation. Graphs left empty are dropped, because the store keeps
+no empty graphs.
 
 In that working store every stored graph is a named graph, except the write graph
 ``<base_iri>graph/default``, which is the default graph. So triples that an update writes
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -44,7 +44,7 @@ class WriteConflict(Exception):
 
 @dataclass(frozen=True)
 class WriteOutcome:
-    """What one write committed: the new generation, or None when nothing changed."""
+    """The result of one write: the new generation, or None when nothing changed."""
 
     generation: int | None
     changed: list[str]
@@ -89,9 +89,12 @@ class GraphWriter:
 
     def _apply_once(self, change: Callable[[ox.Store], None], summary: str) -> WriteOutcome:
         base = self.holder.store.current_generation_id() or 0
-        before = self._read_graphs(base)
+        working = self._working_store(self._read_graphs(base))
 
-        working = self._working_store(before)
+        # The snapshot is taken from the working store, not from the stored N-Quads, because
+        # the store writes some literals in canonical form ("192.0"^^xsd:decimal as "192"),
+        # and only graphs that the change touched may count as changed.
+        before = self._graphs_after(working)
         change(working)
         after = self._graphs_after(working)
 
@@ -135,8 +138,10 @@ class GraphWriter:
         return {iri: frozenset(quads) for iri, quads in by_graph.items()}
 
 
-def _in_graph(quads: object, graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> list[ox.Quad]:
-    return [ox.Quad(quad.subject, quad.predicate, quad.object, graph) for quad in quads]  # type: ignore[attr-defined]
+def _in_graph(
+    quads: Iterable[ox.Quad], graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph
+) -> list[ox.Quad]:
+    return [ox.Quad(quad.subject, quad.predicate, quad.object, graph) for quad in quads]
 
 
 def _new_graph(iri: str, quads: frozenset[ox.Quad]) -> NewGraph:

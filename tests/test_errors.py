@@ -212,6 +212,42 @@ def test_slow_query_times_out_with_503(generated_store: str) -> None:
     assert elapsed < 1.0
 
 
+def test_fast_query_runs_while_slow_one_times_out(generated_store: str) -> None:
+    app = create_app({"database_url": generated_store, "query_timeout": 1.0})
+    slow_replies: list[HttpReply] = []
+    try:
+        with serve_app(app) as server:
+            slow = threading.Thread(
+                target=lambda: slow_replies.append(
+                    send(f"{server.url}/sparql?{urllib.parse.urlencode({'query': SLOW_JOIN})}")
+                )
+            )
+            slow.start()
+            _wait_until_slots_taken(app, 1)
+            started = time.monotonic()
+            fast = send(f"{server.url}/sparql?{urllib.parse.urlencode({'query': 'ASK {}'})}")
+            fast_seconds = time.monotonic() - started
+            slow.join(timeout=60)
+    finally:
+        holder(app).close()
+
+    assert fast.status == 200
+    assert fast_seconds < 0.5
+    assert slow_replies[0].status == 503
+    assert "1 s" in slow_replies[0].json()["error"]["message"]
+
+
+def _wait_until_slots_taken(app: object, taken: int) -> None:
+    engine = holder(app).engine()  # type: ignore[arg-type]
+    config = app.extensions["notekg.config"]  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if engine._slots._value == config.max_concurrent_queries - taken:  # type: ignore[attr-defined]
+            return
+        time.sleep(0.005)
+    pytest.fail(f"{taken} queries did not start within 10 s")
+
+
 def test_query_beyond_concurrency_limit_returns_503_with_retry_after(generated_store: str) -> None:
     app = create_app({"database_url": generated_store, "max_concurrent_queries": 1})
     slow_replies: list[HttpReply] = []

@@ -1,0 +1,899 @@
+"""Benchmark notekg against Oxigraph server and rdflib-endpoint on synthetic notes.
+
+For each corpus size the script generates the notes (benchmarks/generate.py), ingests them with
+notekg, exports the graph as N-Quads, loads the same N-Quads into Oxigraph server and
+rdflib-endpoint, and measures every server with the same query mix from a bounded load
+generator. It checks that notekg returns the same results as Oxigraph server on every query,
+then writes the tables into docs/benchmarks.md between its result markers, the raw numbers to
+benchmarks/work/results.json and a latency plot to docs/benchmarks-latency.svg.
+
+Run it with the benchmark virtualenv, which has Oxigraph server, rdflib-endpoint, psutil and
+matplotlib (docs/benchmarks.md says how to create it):
+
+    benchmarks/.venv/bin/python benchmarks/run.py --sizes 100 1000 10000
+
+Every server listens on 127.0.0.1 and is stopped by its process id when its measurement ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from http.client import HTTPConnection
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import generate, page_path  # noqa: E402
+
+logger = logging.getLogger("benchmarks.run")
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "work"
+BENCH_BIN = ROOT / "benchmarks" / ".venv" / "bin"
+NOTEKG = ROOT / ".venv" / "bin" / "notekg"
+DOC = ROOT / "docs" / "benchmarks.md"
+PLOT = ROOT / "docs" / "benchmarks-latency.svg"
+RESULTS_START = "<!-- results start: written by benchmarks/run.py -->"
+RESULTS_END = "<!-- results end -->"
+
+HOST = "127.0.0.1"
+PORTS = {"notekg": 18_080, "oxigraph": 18_081, "rdflib-endpoint": 18_082}
+SEED = 7
+# Corpora at or above this size are ingested with --no-validate (pySHACL is skipped).
+NO_VALIDATE_FROM_PAGES = 10_000
+CLIENTS = (1, 4)
+# One notekg worker process per core of the benchmark machine (2 cores).
+NOTEKG_WORKERS = 2
+READY_TIMEOUT = 1800.0
+REQUEST_TIMEOUT = 120.0
+
+PREFIXES = """PREFIX nk: <https://notekg.example/ontology#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+"""
+
+# The query mix. {benchmark}, {focus}, {metric}, {label} and {needle} are filled with terms
+# picked from the graph by pick_terms.
+QUERIES: dict[str, str] = {
+    "label lookup": PREFIXES + 'SELECT ?entity WHERE {{ ?entity skos:prefLabel "{label}" }}',
+    "label search": PREFIXES
+    + """SELECT ?entity ?label WHERE {{
+  ?entity skos:prefLabel ?label .
+  FILTER(CONTAINS(LCASE(STR(?label)), "{needle}"))
+}}""",
+    "focus members": PREFIXES
+    + """SELECT DISTINCT ?benchmark ?label ?metric WHERE {{
+  ?benchmark nk:focusArea <{focus}> ; skos:prefLabel ?label ; nk:metric/skos:prefLabel ?metric .
+}}""",
+    "count per focus": PREFIXES
+    + """SELECT ?focus (COUNT(DISTINCT ?benchmark) AS ?benchmarks) WHERE {{
+  ?benchmark nk:focusArea ?focus .
+}} GROUP BY ?focus""",
+    "two-hop path": PREFIXES
+    + """SELECT DISTINCT ?other ?label WHERE {{
+  <{benchmark}> nk:metric/^nk:metric ?other .
+  ?other nk:focusArea <{focus}> ; skos:prefLabel ?label .
+}}""",
+    "entity out and in": PREFIXES
+    + """SELECT ?direction ?property ?value ?label WHERE {{
+  {{ <{benchmark}> ?property ?value BIND("out" AS ?direction) }}
+  UNION {{ ?value ?property <{benchmark}> BIND("in" AS ?direction) }}
+  OPTIONAL {{ ?value skos:prefLabel ?label }}
+}}""",
+    "paging": PREFIXES
+    + """SELECT ?benchmark ?label WHERE {{
+  ?benchmark a nk:Benchmark ; skos:prefLabel ?label .
+}} ORDER BY ?label ?benchmark LIMIT 20 OFFSET 40""",
+    "construct": PREFIXES
+    + """CONSTRUCT {{ ?benchmark skos:prefLabel ?label ; nk:metric ?metric }} WHERE {{
+  ?benchmark nk:focusArea <{focus}> ; skos:prefLabel ?label ; nk:metric ?metric .
+}}""",
+    "describe": "DESCRIBE <{benchmark}>",
+    "ask": PREFIXES + "ASK {{ ?benchmark nk:focusArea <{focus}> ; nk:metric <{metric}> }}",
+}
+# The query that returns what an entity page shows: out and in links with labels.
+ENTITY_QUERY = "entity out and in"
+GRAPH_QUERIES = {"construct", "describe"}
+
+JSON_RESULTS = "application/sparql-results+json"
+NTRIPLES = "application/n-triples"
+
+
+# Servers
+
+
+@dataclass
+class Server:
+    """A server process started by this script, stopped by its process id."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    query_path: str
+    log: Path
+
+    def rss_bytes(self) -> int:
+        """Return the resident memory of the largest of the server's processes.
+
+        notekg serves from forked worker processes; each contains its own engine, so the largest
+        worker is the memory one worker needs. Other servers run in one process.
+        """
+        import psutil
+
+        process = psutil.Process(self.process.pid)
+        return max(
+            member.memory_info().rss for member in [process, *process.children(recursive=True)]
+        )
+
+    def stop(self) -> None:
+        """Stop the process: SIGTERM, then SIGKILL after ten seconds."""
+        if self.process.poll() is not None:
+            return
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def start_server(
+    name: str, command: list[str], query_path: str, ready_path: str
+) -> tuple[Server, float]:
+    """Start a server and wait until ready_path returns 200; return it and the seconds taken."""
+    log = WORK / f"{name}.log"
+    started = time.perf_counter()
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+    server = Server(name, process, f"http://{HOST}:{PORTS[name]}", query_path, log)
+    while time.perf_counter() - started < READY_TIMEOUT:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+        if _answers(server.base + ready_path):
+            return server, time.perf_counter() - started
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"{name} did not return 200 for {ready_path} within {READY_TIMEOUT:g} s; see {log}")
+
+
+def _answers(url: str) -> bool:
+    parsed = urllib.parse.urlsplit(url)
+    connection = HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+    try:
+        connection.request("GET", parsed.path or "/")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+# The load generator
+
+
+@dataclass
+class Measurement:
+    """Latencies of one request stream with a given number of concurrent clients."""
+
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def measure(
+    base: str, path: str, accept: str, clients: int, max_requests: int, max_seconds: float
+) -> Measurement:
+    """Send GET path from ``clients`` threads until max_requests are done or max_seconds pass.
+
+    Each client keeps one HTTP/1.1 connection. A request still running at the deadline is
+    waited for, so a stream always completes at least one request per client.
+    """
+    parsed = urllib.parse.urlsplit(base)
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    remaining = [max_requests]
+    deadline = time.perf_counter() + max_seconds
+
+    def client() -> None:
+        nonlocal errors
+        connection = HTTPConnection(parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT)
+        done = 0
+        while True:
+            with lock:
+                if remaining[0] <= 0 or (done and time.perf_counter() >= deadline):
+                    break
+                remaining[0] -= 1
+            sent = time.perf_counter()
+            status = _get(connection, path, accept)
+            elapsed = time.perf_counter() - sent
+            done += 1
+            with lock:
+                latencies.append(elapsed)
+                errors += status != 200
+            if status == 0:
+                connection.close()
+                connection = HTTPConnection(parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT)
+        connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return Measurement(
+        clients,
+        len(latencies),
+        errors,
+        seconds,
+        _percentile(latencies, 50),
+        _percentile(latencies, 99),
+    )
+
+
+def _get(connection: HTTPConnection, path: str, accept: str) -> int:
+    try:
+        connection.request("GET", path, headers={"Accept": accept})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError:
+        return 0
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(percent / 100 * len(ordered)) - 1))
+    return ordered[index] * 1000
+
+
+def fetch(base: str, path: str, accept: str) -> tuple[int, bytes, str]:
+    """Send one GET and return the status, body and media type."""
+    parsed = urllib.parse.urlsplit(base)
+    connection = HTTPConnection(parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT * 5)
+    try:
+        connection.request("GET", path, headers={"Accept": accept})
+        response = connection.getresponse()
+        return response.status, response.read(), response.getheader("Content-Type", "")
+    finally:
+        connection.close()
+
+
+def query_path(server: Server, sparql: str) -> str:
+    return server.query_path + "?" + urllib.parse.urlencode({"query": sparql})
+
+
+# Result comparison
+
+
+def parsed_result(name: str, body: bytes, media_type: str) -> Counter[object] | bool:
+    """Parse a result into a multiset of bindings or triples, or a boolean for ASK."""
+    if name in GRAPH_QUERIES:
+        return _parsed_triples(body, media_type)
+
+    document = json.loads(body)
+    if "boolean" in document:
+        return bool(document["boolean"])
+    rows: Counter[object] = Counter()
+    for binding in document["results"]["bindings"]:
+        rows[tuple(sorted((variable, _term_key(term)) for variable, term in binding.items()))] += 1
+    return rows
+
+
+def _term_key(term: dict[str, str]) -> tuple[str, ...]:
+    datatype = term.get("datatype", "")
+    if datatype == "http://www.w3.org/2001/XMLSchema#string":
+        datatype = ""
+    return (
+        term["type"].replace("typed-literal", "literal"),
+        term["value"],
+        term.get("xml:lang", ""),
+        datatype,
+    )
+
+
+def _parsed_triples(body: bytes, media_type: str) -> Counter[object]:
+    from rdflib import Graph
+    from rdflib.compare import to_canonical_graph
+
+    # rdflib-endpoint 0.6 sends RDF/XML whatever the Accept header requests.
+    rdf_format = "xml" if "xml" in media_type else "nt"
+    graph = Graph()
+    graph.parse(data=body, format=rdf_format)
+    return Counter(to_canonical_graph(graph))
+
+
+# Corpora and ingest
+
+
+@dataclass
+class Corpus:
+    """One generated corpus and the files made from it."""
+
+    pages: int
+    notes: Path
+    mapping: Path
+    database: Path
+    nquads: Path
+    oxigraph_dir: Path
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.database}"
+
+
+def prepare_corpus(pages: int) -> Corpus:
+    """Generate a fresh corpus of ``pages`` notes and remove what earlier runs made from it."""
+    folder = WORK / f"corpus-{pages}"
+    corpus = Corpus(
+        pages,
+        folder / "notes",
+        folder / "notes.yaml",
+        folder / "notekg.sqlite",
+        folder / "graph.nq",
+        folder / "oxigraph",
+    )
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    generate(corpus.notes, pages, SEED)
+    return corpus
+
+
+def run_notekg(*arguments: str) -> float:
+    """Run the notekg command line and return its wall-clock seconds."""
+    started = time.perf_counter()
+    subprocess.run(
+        [str(NOTEKG), "--quiet", *arguments], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started
+
+
+def ingest(corpus: Corpus) -> tuple[float, bool]:
+    """Ingest the corpus into a new store; return the seconds taken and whether SHACL ran."""
+    validate = corpus.pages < NO_VALIDATE_FROM_PAGES
+    flags = [] if validate else ["--no-validate"]
+    seconds = run_notekg(
+        "ingest",
+        str(corpus.notes),
+        "--mapping",
+        str(corpus.mapping),
+        "--database",
+        corpus.database_url,
+        *flags,
+    )
+    return seconds, validate
+
+
+def reingest_one(corpus: Corpus) -> float:
+    """Change one description in the middle page of the corpus and ingest the corpus again."""
+    path = page_path(corpus.notes, corpus.pages // 2)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(" with ", " together with ", 1), encoding="utf-8")
+    return run_notekg(
+        "ingest",
+        str(corpus.notes),
+        "--mapping",
+        str(corpus.mapping),
+        "--database",
+        corpus.database_url,
+        "--no-validate",
+    )
+
+
+def directory_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+# One size
+
+
+@dataclass
+class SizeResult:
+    """Every number measured for one corpus size."""
+
+    pages: int
+    triples: int = 0
+    ingest_seconds: float = 0.0
+    ingest_validated: bool = True
+    reingest_seconds: float = 0.0
+    oxigraph_load_seconds: float = 0.0
+    oxigraph_store_bytes: int = 0
+    rdflib_load_seconds: float = 0.0
+    notekg_startup_seconds: float = 0.0
+    rss_bytes: dict[str, int] = field(default_factory=dict)
+    queries: dict[str, dict[str, list[Measurement]]] = field(default_factory=dict)
+    mismatches: dict[str, list[str]] = field(default_factory=dict)
+    pages_latency: dict[str, list[Measurement]] = field(default_factory=dict)
+    terms: dict[str, str] = field(default_factory=dict)
+
+
+def run_size(pages: int, options: argparse.Namespace) -> SizeResult:
+    """Build, load and measure one corpus size."""
+    result = SizeResult(pages)
+    corpus = prepare_corpus(pages)
+
+    result.ingest_seconds, result.ingest_validated = ingest(corpus)
+    run_notekg(
+        "export",
+        "--format",
+        "nquads",
+        "--output",
+        str(corpus.nquads),
+        "--database",
+        corpus.database_url,
+    )
+    result.triples = sum(1 for _ in corpus.nquads.open("rb"))
+    logger.info("%s pages: %s quads, ingest %.1f s", pages, result.triples, result.ingest_seconds)
+
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(BENCH_BIN / "oxigraph"),
+            "load",
+            "--location",
+            str(corpus.oxigraph_dir),
+            "--file",
+            str(corpus.nquads),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    result.oxigraph_load_seconds = time.perf_counter() - started
+    result.oxigraph_store_bytes = directory_bytes(corpus.oxigraph_dir)
+
+    servers: dict[str, Server] = {}
+    try:
+        servers["oxigraph"], _ = start_server(
+            "oxigraph",
+            [
+                str(BENCH_BIN / "oxigraph"),
+                "serve-read-only",
+                "--location",
+                str(corpus.oxigraph_dir),
+                "--bind",
+                f"{HOST}:{PORTS['oxigraph']}",
+                "--union-default-graph",
+            ],
+            "/query",
+            "/",
+        )
+        result.terms = pick_terms(servers["oxigraph"])
+        servers["notekg"], result.notekg_startup_seconds = start_server(
+            "notekg",
+            [
+                str(NOTEKG),
+                "--quiet",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(PORTS["notekg"]),
+                "--threads",
+                "8",
+                "--workers",
+                str(NOTEKG_WORKERS),
+                "--database",
+                corpus.database_url,
+            ],
+            "/sparql",
+            "/health",
+        )
+        if not options.skip_rdflib:
+            servers["rdflib-endpoint"], result.rdflib_load_seconds = start_server(
+                "rdflib-endpoint",
+                [
+                    str(BENCH_BIN / "rdflib-endpoint"),
+                    "serve",
+                    str(corpus.nquads),
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(PORTS["rdflib-endpoint"]),
+                ],
+                "/",
+                "/?query=ASK%7B%7D",
+            )
+        result.rss_bytes = {name: server.rss_bytes() for name, server in servers.items()}
+
+        result.mismatches = compare_results(servers, result.terms)
+        result.queries = measure_queries(servers, result.terms, options)
+        result.pages_latency = measure_pages(servers["notekg"], result.terms, options)
+        result.rss_bytes["notekg after queries"] = servers["notekg"].rss_bytes()
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    result.reingest_seconds = reingest_one(corpus)
+    logger.info("%s pages: re-ingest of one changed note %.2f s", pages, result.reingest_seconds)
+    return result
+
+
+def pick_terms(oxigraph: Server) -> dict[str, str]:
+    """Pick the benchmark, focus area and metric that the queries ask about."""
+    sparql = (
+        PREFIXES
+        + """SELECT ?benchmark ?label ?focus ?metric WHERE {
+  ?benchmark a nk:Benchmark ; skos:prefLabel ?label ; nk:focusArea ?focus ; nk:metric ?metric .
+} ORDER BY ?benchmark LIMIT 1 OFFSET 1"""
+    )
+    status, body, _ = fetch(oxigraph.base, query_path(oxigraph, sparql), JSON_RESULTS)
+    if status != 200:
+        raise RuntimeError(f"Oxigraph returned {status} when picking terms: {body[:200]!r}")
+    row = json.loads(body)["results"]["bindings"][0]
+    label = row["label"]["value"]
+    return {
+        "benchmark": row["benchmark"]["value"],
+        "label": label,
+        "focus": row["focus"]["value"],
+        "metric": row["metric"]["value"],
+        "needle": label.split("-")[0].lower()[:5],
+    }
+
+
+def sparql_of(name: str, terms: dict[str, str]) -> str:
+    return QUERIES[name].format(**terms)
+
+
+def accept_of(name: str) -> str:
+    return NTRIPLES if name in GRAPH_QUERIES else JSON_RESULTS
+
+
+def compare_results(servers: dict[str, Server], terms: dict[str, str]) -> dict[str, list[str]]:
+    """Return, per server, the queries whose results differ from Oxigraph server's."""
+    reference = servers["oxigraph"]
+    expected = {}
+    for name in QUERIES:
+        status, body, media_type = fetch(
+            reference.base, query_path(reference, sparql_of(name, terms)), accept_of(name)
+        )
+        if status != 200:
+            raise RuntimeError(f"Oxigraph returned {status} for {name}: {body[:300]!r}")
+        expected[name] = parsed_result(name, body, media_type)
+
+    mismatches: dict[str, list[str]] = {}
+    for server_name, server in servers.items():
+        if server is reference:
+            continue
+        differing = []
+        for name in QUERIES:
+            status, body, media_type = fetch(
+                server.base, query_path(server, sparql_of(name, terms)), accept_of(name)
+            )
+            if status != 200 or parsed_result(name, body, media_type) != expected[name]:
+                logger.warning(
+                    "%s differs from Oxigraph on %s (status %s)", server_name, name, status
+                )
+                differing.append(name)
+        mismatches[server_name] = differing
+    return mismatches
+
+
+def measure_queries(
+    servers: dict[str, Server], terms: dict[str, str], options: argparse.Namespace
+) -> dict[str, dict[str, list[Measurement]]]:
+    """Measure every query on every server with 1 and 4 clients, after three warm-up requests."""
+    measured: dict[str, dict[str, list[Measurement]]] = {}
+    for server_name, server in servers.items():
+        measured[server_name] = {}
+        for name in QUERIES:
+            path = query_path(server, sparql_of(name, terms))
+            measure(server.base, path, accept_of(name), 1, 3, options.seconds)
+            measured[server_name][name] = [
+                measure(
+                    server.base, path, accept_of(name), clients, options.requests, options.seconds
+                )
+                for clients in CLIENTS
+            ]
+            logger.info("%s %s: %s", server_name, name, _brief(measured[server_name][name]))
+    return measured
+
+
+def measure_pages(
+    notekg: Server, terms: dict[str, str], options: argparse.Namespace
+) -> dict[str, list[Measurement]]:
+    """Measure notekg's entity page (HTML) and search page."""
+    entity_path = urllib.parse.urlsplit(terms["benchmark"]).path
+    paths = {
+        "entity page": entity_path,
+        "search": "/search?" + urllib.parse.urlencode({"q": terms["needle"]}),
+    }
+    measured = {}
+    for name, path in paths.items():
+        status, body, _ = fetch(notekg.base, path, "text/html")
+        if status != 200:
+            raise RuntimeError(f"notekg returned {status} for {path}: {body[:300]!r}")
+        measure(notekg.base, path, "text/html", 1, 3, options.seconds)
+        measured[name] = [
+            measure(notekg.base, path, "text/html", clients, options.requests, options.seconds)
+            for clients in CLIENTS
+        ]
+        logger.info("notekg %s: %s", name, _brief(measured[name]))
+    return measured
+
+
+def _brief(measurements: list[Measurement]) -> str:
+    return "; ".join(
+        f"{m.clients} clients {m.throughput:.1f}/s p50 {m.p50_ms:.2f} ms p99 {m.p99_ms:.2f} ms"
+        for m in measurements
+    )
+
+
+# Report
+
+
+def geometric_mean(values: list[float]) -> float:
+    positive = [value for value in values if value > 0]
+    if not positive:
+        return math.nan
+    return math.exp(sum(math.log(value) for value in positive) / len(positive))
+
+
+def throughput_at(result: SizeResult, server: str, query: str, clients: int) -> float:
+    for measurement in result.queries.get(server, {}).get(query, []):
+        if measurement.clients == clients:
+            return measurement.throughput
+    return math.nan
+
+
+def p50_at(measurements: list[Measurement], clients: int) -> float:
+    return next((m.p50_ms for m in measurements if m.clients == clients), math.nan)
+
+
+def markdown(results: list[SizeResult], environment: dict[str, str]) -> str:
+    """Return the generated part of docs/benchmarks.md."""
+    lines = [RESULTS_START, "", f"Measured on {environment['date']}; {environment['machine']}.", ""]
+    lines += _summary_table(results)
+    for result in results:
+        lines += _size_tables(result)
+    lines += ["", f"![p50 latency against graph size, 4 clients]({PLOT.name})", "", RESULTS_END]
+    return "\n".join(lines)
+
+
+def _summary_table(results: list[SizeResult]) -> list[str]:
+    lines = [
+        "| pages | quads | ingest s | ingest quads/s | SHACL | re-ingest 1 note s | oxigraph load s "
+        "| notekg start s | start / load | notekg RSS MiB | oxigraph store MiB | RSS / store "
+        "| oxigraph RSS MiB | rdflib-endpoint load s | rdflib-endpoint RSS MiB |",
+        "|" + " --- |" * 15,
+    ]
+    for r in results:
+        notekg_rss = r.rss_bytes.get("notekg after queries", r.rss_bytes.get("notekg", 0))
+        lines.append(
+            f"| {r.pages:,} | {r.triples:,} | {r.ingest_seconds:.1f} | {r.triples / r.ingest_seconds:,.0f} "
+            f"| {'on' if r.ingest_validated else 'off'} | {r.reingest_seconds:.2f} "
+            f"| {r.oxigraph_load_seconds:.2f} | {r.notekg_startup_seconds:.2f} "
+            f"| {r.notekg_startup_seconds / r.oxigraph_load_seconds:.2f} "
+            f"| {notekg_rss / 2**20:.0f} | {r.oxigraph_store_bytes / 2**20:.0f} "
+            f"| {notekg_rss / max(r.oxigraph_store_bytes, 1):.2f} "
+            f"| {r.rss_bytes.get('oxigraph', 0) / 2**20:.0f} | {r.rdflib_load_seconds:.1f} "
+            f"| {r.rss_bytes.get('rdflib-endpoint', 0) / 2**20:.0f} |"
+        )
+    return lines
+
+
+def _size_tables(result: SizeResult) -> list[str]:
+    servers = list(result.queries)
+    lines = ["", f"### {result.pages:,} pages, {result.triples:,} quads", ""]
+    for clients in CLIENTS:
+        lines += [
+            f"{clients} client{'s' if clients > 1 else ''}: requests per second, p50 / p99 latency in ms, "
+            "and notekg's throughput as a multiple of each other server's.",
+            "",
+            "| query | "
+            + " | ".join(f"{s} req/s | {s} p50 / p99" for s in servers)
+            + " | "
+            + " | ".join(f"notekg / {s}" for s in servers if s != "notekg")
+            + " |",
+            "|" + " --- |" * (1 + 2 * len(servers) + len(servers) - 1),
+        ]
+        for query in QUERIES:
+            cells = []
+            for server in servers:
+                m = next(m for m in result.queries[server][query] if m.clients == clients)
+                error_mark = f" ({m.errors} errors)" if m.errors else ""
+                cells += [f"{m.throughput:,.1f}{error_mark}", f"{m.p50_ms:.2f} / {m.p99_ms:.2f}"]
+            ratios = [
+                f"{throughput_at(result, 'notekg', query, clients) / throughput_at(result, s, query, clients):.2f}"
+                for s in servers
+                if s != "notekg"
+            ]
+            lines.append(f"| {query} | " + " | ".join(cells + ratios) + " |")
+        means = [
+            f"{geometric_mean([throughput_at(result, 'notekg', q, clients) for q in QUERIES]) / geometric_mean([throughput_at(result, s, q, clients) for q in QUERIES]):.2f}"
+            for s in servers
+            if s != "notekg"
+        ]
+        lines.append("| geometric mean | " + " | ".join([""] * (2 * len(servers)) + means) + " |")
+        lines.append("")
+
+    entity = result.pages_latency.get("entity page", [])
+    search = result.pages_latency.get("search", [])
+    oxigraph_entity = result.queries.get("oxigraph", {}).get(ENTITY_QUERY, [])
+    lines += [
+        "| notekg page | 1 client p50 / p99 ms | 4 clients p50 / p99 ms | 4 clients req/s |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, measurements in (("entity page (HTML)", entity), ("search", search)):
+        one = next(m for m in measurements if m.clients == 1)
+        four = next(m for m in measurements if m.clients == 4)
+        lines.append(
+            f"| {name} | {one.p50_ms:.2f} / {one.p99_ms:.2f} | {four.p50_ms:.2f} / {four.p99_ms:.2f} "
+            f"| {four.throughput:,.1f} |"
+        )
+    lines += [
+        "",
+        f"Entity page p50 over Oxigraph server's p50 for `{ENTITY_QUERY}`: "
+        f"{p50_at(entity, 1) / p50_at(oxigraph_entity, 1):.2f} (1 client), "
+        f"{p50_at(entity, 4) / p50_at(oxigraph_entity, 4):.2f} (4 clients).",
+    ]
+    mismatched = {name: queries for name, queries in result.mismatches.items() if queries}
+    if mismatched:
+        lines.append(
+            "Results that differ from Oxigraph server's: "
+            + "; ".join(f"{name}: {', '.join(queries)}" for name, queries in mismatched.items())
+            + "."
+        )
+    else:
+        lines.append("Every server returned the same results as Oxigraph server on every query.")
+    return lines
+
+
+def write_plot(results: list[SizeResult]) -> None:
+    """Plot p50 latency with 4 clients against graph size, one line per server and query."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(1, 3, figsize=(15, 5), sharey=True)
+    for axes_index, server in enumerate(("notekg", "oxigraph", "rdflib-endpoint")):
+        plot = axes[axes_index]
+        for query in QUERIES:
+            points = [
+                (r.triples, p50_at(r.queries[server][query], 4))
+                for r in results
+                if server in r.queries
+            ]
+            if points:
+                plot.plot([x for x, _ in points], [y for _, y in points], marker="o", label=query)
+        plot.set_title(server)
+        plot.set_xscale("log")
+        plot.set_yscale("log")
+        plot.set_xlabel("quads")
+        plot.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("p50 latency, 4 clients (ms)")
+    axes[2].legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(PLOT, format="svg")
+    pyplot.close(figure)
+
+
+def environment() -> dict[str, str]:
+    """Describe the machine and the versions measured."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores ({cpu}), {memory_kib / 2**20:.0f} GiB memory",
+        "notekg commit": commit + (" with uncommitted changes" if dirty.strip() else ""),
+        "python": _version([str(ROOT / ".venv" / "bin" / "python"), "--version"]),
+        "pyoxigraph": _version(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                "-c",
+                "import pyoxigraph; print(pyoxigraph.__version__)",
+            ]
+        ),
+        "oxigraph": _version([str(BENCH_BIN / "oxigraph"), "--version"]),
+        "rdflib": _version(
+            [str(BENCH_BIN / "python"), "-c", "import rdflib; print(rdflib.__version__)"]
+        ),
+        "rdflib-endpoint": _version(
+            [
+                str(BENCH_BIN / "python"),
+                "-c",
+                "from importlib.metadata import version; print(version('rdflib-endpoint'))",
+            ]
+        ),
+    }
+
+
+def _version(command: list[str]) -> str:
+    return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+
+
+def write_report(results: list[SizeResult], env: dict[str, str]) -> None:
+    """Write results.json, the plot, and the tables into docs/benchmarks.md."""
+    raw = {"environment": env, "sizes": [asdict(result) for result in results]}
+    (WORK / "results.json").write_text(json.dumps(raw, indent=2), encoding="utf-8")
+    write_plot(results)
+
+    generated = markdown(results, env)
+    (WORK / "results.md").write_text(generated + "\n", encoding="utf-8")
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    if RESULTS_START in text and RESULTS_END in text:
+        before = text.split(RESULTS_START)[0]
+        after = text.split(RESULTS_END, 1)[1]
+        DOC.write_text(before + generated + after, encoding="utf-8")
+    else:
+        logger.warning("%s has no result markers; the tables are in %s", DOC, WORK / "results.md")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[100, 1000, 10_000],
+        help="Corpus sizes in pages [default: 100 1000 10000].",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=300,
+        help="Maximum requests per query, server and client count [default: 300].",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=4.0,
+        help="Maximum seconds per query, server and client count [default: 4].",
+    )
+    parser.add_argument("--skip-rdflib", action="store_true", help="Do not start rdflib-endpoint.")
+    options = parser.parse_args()
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    WORK.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    results = []
+    for pages in options.sizes:
+        results.append(run_size(pages, options))
+        write_report(results, env)
+    logger.info("wrote %s and %s", DOC, PLOT)
+
+
+if __name__ == "__main__":
+    main()

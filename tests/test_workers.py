@@ -1,0 +1,134 @@
+"""`notekg serve --workers 2` under gunicorn: every worker serves new generations unrestarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+from prometheus_client.parser import text_string_to_metric_families
+from servers import SAMPLE_DATASET, fill_store_from_dataset, send
+
+TOKEN = "workers-token"
+STARTUP_SECONDS = 60
+CONVERGE_SECONDS = 30
+NOTEKG = Path(sys.executable).parent / "notekg"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """Run `notekg serve --workers 2` on a free port of 127.0.0.1 and yield its base URL."""
+    database_url = f"sqlite:///{tmp_path}/store.sqlite"
+    fill_store_from_dataset(database_url, str(SAMPLE_DATASET))
+    port = free_port()
+    environment = {
+        **os.environ,
+        "NOTEKG_UPDATE_TOKEN": TOKEN,
+        "NOTEKG_RELOAD_INTERVAL": "0.2",
+    }
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(NOTEKG),
+            "serve",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database",
+            database_url,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=environment,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, tmp_path / "server.log")
+        yield url
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"notekg serve exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if send(f"{url}/health", timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"notekg serve did not answer within {STARTUP_SECONDS} s:\n{log_path.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def generations_by_worker(url: str) -> dict[str, float]:
+    reply = send(f"{url}/metrics")
+    return {
+        sample.labels["pid"]: sample.value
+        for family in text_string_to_metric_families(reply.text)
+        for sample in family.samples
+        if sample.name == "notekg_generation"
+    }
+
+
+def test_both_workers_serve_new_generation(server: str) -> None:
+    reply = send(
+        f"{server}/update",
+        method="POST",
+        data=b'INSERT DATA { <https://notekg.example/id/x> <https://notekg.example/id/p> "x" }',
+        headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"},
+    )
+    assert reply.status == 200
+
+    # Each worker reports its generation with its pid after every request it serves, and the
+    # kernel hands new connections to either worker, so enough requests reach both.
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    generations: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        health = send(f"{server}/health").json()
+        generations = generations_by_worker(server)
+        if len(generations) == 2 and set(generations.values()) == {2.0}:
+            break
+        time.sleep(0.05)
+
+    assert len(generations) == 2
+    assert set(generations.values()) == {2.0}
+    assert health["generation"] == 2
+
+
+def test_metrics_sum_requests_over_workers(server: str) -> None:
+    for _ in range(10):
+        send(f"{server}/health")
+
+    reply = send(f"{server}/metrics")
+    counted = sum(
+        sample.value
+        for family in text_string_to_metric_families(reply.text)
+        for sample in family.samples
+        if sample.name == "notekg_http_requests_total" and sample.labels["endpoint"] == "/health"
+    )
+
+    # The startup check sent at least one more /health request.
+    assert counted >= 11
