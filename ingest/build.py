@@ -25,7 +25,6 @@ from ingest.values import parse_measure, parse_name, parse_quantity, strip_prefi
 from ingest.vocab import DCTERMS, FOAF, KEY, NK, PREFIXES, RDF, RDFS, SCHEMA, SKOS, XSD
 
 DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
-MIN_MENTION_LENGTH = 3
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 SAFE_IRI = re.compile(r"[^\s<>\"{}|\\^`]+")
 
@@ -41,6 +40,8 @@ class NoteGraphs:
     provenance: Graph
     problems: list[Problem] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    labels: list[tuple[str, str]] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)
 
 
 def note_slug(note_key: str) -> str:
@@ -82,7 +83,6 @@ class _NoteBuilder:
         self._add_note()
         for position, section in enumerate(self.document.all_sections()):
             self._add_section(section, position)
-        self._add_mentions()
 
         return NoteGraphs(
             note_iri=self.note,
@@ -92,6 +92,8 @@ class _NoteBuilder:
             provenance=self.provenance,
             problems=self.problems + self.minter.problems,
             unmapped=self.unmapped,
+            labels=[(str(iri), label) for iri, label in self.labels.items()],
+            texts=self._descriptive_texts(),
         )
 
     # Notes and sections
@@ -475,18 +477,14 @@ class _NoteBuilder:
 
     # Mentions
 
-    def _add_mentions(self) -> None:
-        """Link an entity to every other entity whose label its descriptive text names."""
-        labels = {
-            iri: label for iri, label in self.labels.items() if len(label) >= MIN_MENTION_LENGTH
-        }
-        for prop in DESCRIPTIVE_PROPERTIES:
-            for subject, text in list(self.facts.subject_objects(prop)):
-                for target, label in labels.items():
-                    if target == subject or not isinstance(subject, URIRef):
-                        continue
-                    if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", str(text)):
-                        self.facts.add((subject, NK.mentions, target))
+    def _descriptive_texts(self) -> list[tuple[str, str]]:
+        """Return (subject IRI, text) for the descriptions in which mentions are looked for."""
+        return [
+            (str(subject), str(text))
+            for prop in DESCRIPTIVE_PROPERTIES
+            for subject, text in self.facts.subject_objects(prop)
+            if isinstance(subject, URIRef)
+        ]
 
 
 def _new_graph() -> Graph:

@@ -59,3 +59,22 @@ def _line_of(error: SyntaxError) -> int:
     """Return the line pyoxigraph reports for a syntax error, or 1 when it names none."""
     location = getattr(error, "lineno", None)
     return location if isinstance(location, int) and location > 0 else 1
+
+
+LABEL_PREDICATES = frozenset(
+    {
+        ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+        ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+    }
+)
+
+
+def entity_labels(nquads: bytes) -> list[tuple[str, str]]:
+    """Return (IRI, label) for every skos:prefLabel and rdfs:label of a named node."""
+    return [
+        (quad.subject.value, quad.object.value)
+        for quad in ox.parse(nquads, format=ox.RdfFormat.N_QUADS)
+        if quad.predicate in LABEL_PREDICATES
+        and isinstance(quad.subject, ox.NamedNode)
+        and isinstance(quad.object, ox.Literal)
+    ]

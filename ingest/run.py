@@ -21,8 +21,9 @@ from ingest.build import NoteGraphs, build_note, note_slug
 from ingest.document import Document
 from ingest.iris import IriMinter
 from ingest.mapping import Mapping, empty_mapping, load_mapping
+from ingest.mentions import LabelIndex, PendingMentions
 from ingest.problems import IngestError, NoteSyntaxError, Problem, Severity
-from ingest.rdf_sources import RDF_FORMATS, read_rdf_source
+from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
 from ingest.readers.html import read_html
 from ingest.readers.markdown import read_markdown
 from ingest.readers.text import read_text
@@ -171,15 +172,26 @@ def run_ingest(
     report = IngestReport(dry_run=dry_run)
     added: list[NewGraph] = []
     dropped: list[str] = []
+    mentions = PendingMentions()
     for done, note in enumerate(notes, start=1):
         previous = stored.get(note.display_path)
-        new = _ingest_note(note, mapping, minter, previous, report, validate=validate, store=store)
+        new = _ingest_note(
+            note,
+            mapping,
+            minter,
+            previous,
+            report,
+            validate=validate,
+            store=store,
+            mentions=mentions,
+        )
         added.extend(new)
         dropped.extend(_replaced_leftovers(previous, new))
         if on_note:
             on_note(done, len(notes), note.display_path)
 
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
+    _link_mentions(mentions, store, added, dropped, report)
     if dry_run or (not added and not dropped):
         return report
 
@@ -197,6 +209,7 @@ def _ingest_note(
     *,
     validate: bool,
     store: Store,
+    mentions: PendingMentions,
 ) -> list[NewGraph]:
     """Return the graphs of a new or changed note, or [] for a note the store holds as it is."""
     raw = note.path.read_bytes()
@@ -214,16 +227,40 @@ def _ingest_note(
         report.unmapped.extend(f"{note.display_path}: {what}" for what in graphs.unmapped)
         if previous:
             _link_renamed(store, graphs)
-        new = [
-            _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint),
-            _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint),
-        ]
+        facts = _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint)
+        facts.labels = graphs.labels
+        mentions.add(facts, graphs.texts)
+        new = [facts, _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint)]
     old_count = previous.triple_count if previous else 0
     new_count = sum(graph.triple_count for graph in new)
     action = "replaced" if previous else "added"
     report.changes.append(NoteChange(note.display_path, action, new_count, old_count))
     logger.info("%s %s: %s triples (was %s)", action, note.display_path, new_count, old_count)
     return new
+
+
+def _link_mentions(
+    mentions: PendingMentions,
+    store: Store,
+    added: list[NewGraph],
+    dropped: list[str],
+    report: IngestReport,
+) -> None:
+    """Link the texts of the notes built in this run to every entity they name."""
+    index = LabelIndex()
+    replaced = {graph.graph_iri for graph in added} | set(dropped)
+    generation = store.current_generation_id()
+    if generation is not None:
+        index.add_all(
+            (iri, label) for iri, label, graph in store.labels(generation) if graph not in replaced
+        )
+    for graph in added:
+        index.add_all(graph.labels)
+
+    for source, count in mentions.link(index).items():
+        for change in report.changes:
+            if change.source == source:
+                change.triples_added += count
 
 
 def _build(
@@ -278,7 +315,14 @@ def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> l
 def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -> list[NewGraph]:
     graphs = read_rdf_source(raw, note.path.suffix.lower(), note.display_path, file_graph)
     return [
-        NewGraph(graph_iri, note.display_path, fingerprint, nquads, nquads.count(b"\n"))
+        NewGraph(
+            graph_iri,
+            note.display_path,
+            fingerprint,
+            nquads,
+            nquads.count(b"\n"),
+            labels=entity_labels(nquads),
+        )
         for graph_iri, nquads in graphs.items()
     ]
 

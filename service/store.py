@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,6 +87,19 @@ class GenerationGraphRow(_Base):
     )
 
 
+class EntityLabelRow(_Base):
+    """A label of an entity in one graph version, so an ingest can find mentions of it."""
+
+    __tablename__ = "entity_label"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    graph_version_id: Mapped[int] = mapped_column(
+        ForeignKey("graph_version.id", ondelete="CASCADE"), index=True
+    )
+    iri: Mapped[str] = mapped_column(String(2048))
+    label: Mapped[str] = mapped_column(Text)
+
+
 @dataclass(frozen=True)
 class Generation:
     """A committed generation: its number, when it was written and how many triples it has."""
@@ -158,6 +171,17 @@ class Store:
         with Session(self.engine) as session:
             for compressed in session.scalars(query):
                 yield zlib.decompress(compressed)
+
+    def labels(self, generation_id: int) -> list[tuple[str, str, str]]:
+        """Return (entity IRI, label, graph IRI) for every entity label of a generation."""
+        query = (
+            select(EntityLabelRow.iri, EntityLabelRow.label, GraphVersionRow.graph_iri)
+            .join(GraphVersionRow, GraphVersionRow.id == EntityLabelRow.graph_version_id)
+            .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
+            .where(GenerationGraphRow.generation_id == generation_id)
+        )
+        with Session(self.engine) as session:
+            return [(iri, label, graph) for iri, label, graph in session.execute(query)]
 
     def read_graph(self, generation_id: int, graph_iri: str) -> bytes | None:
         """Return the N-Quads of one graph of a generation, or None when it has no such graph."""
@@ -231,6 +255,7 @@ class NewGraph:
     content_hash: str
     nquads: bytes
     triple_count: int
+    labels: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -289,6 +314,14 @@ def _write(session: Session, change: GenerationChange) -> Generation:
         session.add(version)
         session.flush()
         kept_ids.append(version.id)
+        if graph.labels:
+            session.execute(
+                insert(EntityLabelRow),
+                [
+                    {"graph_version_id": version.id, "iri": iri, "label": label}
+                    for iri, label in graph.labels
+                ],
+            )
 
     # One executemany instead of one ORM object per row: a generation of a 10,000-note corpus
     # references 20,000 graph versions.
