@@ -36,6 +36,12 @@ WEIGHTS: dict[str, float] = {
     "ends_with_capitalised_function_word": -1.5,
     # A trailing comma, "&" or "/" joins list items inside one cell.
     "ends_with_joiner": -4.0,
+    # Two numbers or amounts in a row almost always belong to two numeric columns:
+    # "2.4.0 2024-03-18", "$60 $35".
+    "between_numbers": 4.0,
+    # A number followed by a capitalised word that is not a unit often ends a numeric column:
+    # "2024-03-18 Priya", "7 Intel". Kept small because names contain numbers ("Windows 11 Pro").
+    "number_before_capitalised": 1.0,
     # A number is rarely split from the unit after it: "80 GB".
     "number_before_unit": -3.0,
     # A cell rarely starts with an opening parenthesis: it explains what precedes it.
@@ -63,6 +69,13 @@ WEIGHTS: dict[str, float] = {
     "period_ending_disagrees": -1.5,
     "length_spread": -1.0,
     "repeated_value": 1.0,
+    # Without row labels from a mapping, the value cells show where the label ends. A value cell
+    # that took the label's last word ("Downside Slower data ...") is mixed case, while the
+    # other value cells of the row share one case style.
+    "case_style_disagrees": -1.5,
+    # Header features: header cells are short noun phrases, "Focus Area" more often than
+    # "Area Description Example". Each word beyond the second costs this much.
+    "header_word_beyond_two": -1.0,
 }
 
 FUNCTION_WORDS = frozenset(
@@ -71,6 +84,7 @@ FUNCTION_WORDS = frozenset(
     "this these those is are was were be".split()
 )
 JOINER_TOKENS = frozenset({"&", "+", "/", "-", "–", "—", "|", ":", ";", ",", "="})
+CURRENCY_SIGNS = "$€£¥"
 NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 SHAPES = ("paren", "number", "quantity", "lower", "mixed", "acronym", "capitalised", "symbol")
 CASE_STYLES = ("single", "sentence", "title", "mixed")
@@ -186,6 +200,20 @@ def splits_number_from_unit(before: str, after: str) -> float:
     return float(bool(NUMBER.fullmatch(before)) and unit_like)
 
 
+def is_amount(token: str) -> bool:
+    """Return whether the token is a number or a currency amount: "2023", "2.4.0", "$8.25"."""
+    return token_shape(token.lstrip(CURRENCY_SIGNS)) == "number"
+
+
+def separates_numbers(before: str, after: str) -> float:
+    return float(is_amount(before) and (is_amount(after) or token_shape(after) == "quantity"))
+
+
+def precedes_capitalised_word(before: str, after: str) -> float:
+    is_word = token_shape(after) == "capitalised" and not splits_number_from_unit(before, after)
+    return float(token_shape(before) == "number" and is_word)
+
+
 def starts_with_parenthesis(before: str, after: str) -> float:
     return float(after.startswith("("))
 
@@ -199,6 +227,8 @@ BOUNDARY_FEATURES: dict[str, Callable[[str, str], float]] = {
     "ends_with_capitalised_function_word": ends_with_capitalised_function_word,
     "ends_with_joiner": ends_with_joiner,
     "number_before_unit": splits_number_from_unit,
+    "between_numbers": separates_numbers,
+    "number_before_capitalised": precedes_capitalised_word,
     "starts_with_parenthesis": starts_with_parenthesis,
 }
 
@@ -267,6 +297,11 @@ def describe_cell(tokens: Sequence[str]) -> CellFacts:
         ends_with_parenthetical=last.endswith(")"),
         ends_with_period=text.endswith("."),
     )
+
+
+def header_cell_score(facts: CellFacts) -> float:
+    """Score a candidate header cell on its length, on top of ``cell_score``."""
+    return WEIGHTS["header_word_beyond_two"] * max(0, facts.core_count - 2)
 
 
 def cell_score(facts: CellFacts) -> float:
@@ -381,6 +416,17 @@ def column_score(facts: CellFacts, profile: ColumnProfile) -> float:
 def minority_count(values: Sequence[object]) -> int:
     """Return how many values differ from the most common one."""
     return len(values) - Counter(values).most_common(1)[0][1]
+
+
+def case_style_disagreement(cells: Sequence[CellFacts]) -> float:
+    """Score the value cells of a transposed row whose label is inferred on their case styles.
+
+    One-word cells fit any style, so only longer cells count.
+    """
+    styles = [cell.case_style for cell in cells if cell.case_style != "single"]
+    if len(styles) < 2:
+        return 0.0
+    return WEIGHTS["case_style_disagrees"] * minority_count(styles)
 
 
 def resemblance_score(cells: Sequence[CellFacts]) -> float:

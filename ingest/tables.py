@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from ingest.document import LineSpan, RawTable, Table, TableRow
@@ -24,9 +24,11 @@ from ingest.table_scoring import (
     CellFacts,
     ColumnProfile,
     boundary_score,
+    case_style_disagreement,
     cell_score,
     column_score,
     describe_cell,
+    header_cell_score,
     open_gaps,
     resemblance_score,
 )
@@ -46,6 +48,9 @@ MAX_ROUNDS = 8
 KEPT_CANDIDATES = 5
 # Without hints, cell counts from 2 up to this number are tried.
 MAX_INFERRED_CELLS = 8
+# Without hints, a header without a confident split gets generic column names only when at
+# least this share of the data rows split confidently. Otherwise the whole table is reported.
+MIN_CONFIDENT_ROW_SHARE = 0.5
 ROW_FIX = (
     "add row_labels or columns to the table's mapping, "
     "or put the row in the note with clear cell separators"
@@ -125,7 +130,9 @@ def recover_table(
     ``hints.row_labels`` the table is transposed: each data row starts with one of the labels,
     which becomes its first cell. Without ``hints.columns`` the header cells and the cell
     count are inferred from the content, and rows need the wider ``MIN_MARGIN_WITHOUT_HINTS``.
-    Rows that cannot be split with confidence are left out and reported as warnings. Returns
+    Rows that cannot be split with confidence are left out and reported as warnings. An
+    inferred header without a confident split gets the names "column 1", "column 2", ... and a
+    warning when at least ``MIN_CONFIDENT_ROW_SHARE`` of the rows split confidently. Returns
     (None, problems) when the header does not match ``hints.columns`` or cannot be split.
     """
     hints = hints or TableHints()
@@ -148,16 +155,17 @@ def recover_table(
         transposed = hints.row_labels is not None
         results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
     else:
-        header_or_problem, transposed, inferred_results = _infer_header(
-            header_line, header_tokens, data_lines, hints, path
-        )
-        if isinstance(header_or_problem, Problem):
-            return None, [header_or_problem]
-        header = header_or_problem
-        if inferred_results is None:
-            results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
+        inferred = _infer_header(header_line, header_tokens, data_lines, hints, path)
+        if isinstance(inferred.cells, Problem):
+            return None, [inferred.cells]
+        header = inferred.cells
+        if inferred.results is None:
+            results, problems = _split_data_rows(
+                data_lines, len(header), inferred.transposed, hints, path
+            )
         else:
-            results, problems = inferred_results, []
+            results, problems = inferred.results, []
+        problems = inferred.problems + problems
 
     rows = []
     for result in results:
@@ -216,21 +224,35 @@ def _labelled_task(
     return Problem(path, line, message)
 
 
+@dataclass
+class _InferredHeader:
+    """The header cells found without column hints, or the problem that stops the table.
+
+    ``results`` contains the data row splits when choosing the cell count needed them, and
+    ``problems`` the warnings about a header that got generic column names.
+    """
+
+    cells: list[str] | Problem
+    transposed: bool = False
+    results: list[_RowResult] | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
 def _infer_header(
     header_line: int,
     header_tokens: tuple[str, ...],
     data_lines: list[tuple[int, str]],
     hints: TableHints,
     path: str,
-) -> tuple[list[str] | Problem, bool, list[_RowResult] | None]:
-    """Split the header without column hints.
+) -> _InferredHeader:
+    """Split the header without column hints, choosing the cell count from the data rows.
 
-    Returns the header cells or a problem, whether the table is transposed, and the data
-    row results when finding the cell count needed them.
+    A header that has no confident split gets generic column names when most data rows split
+    confidently, because the rows carry the facts and a mapping can name the columns later.
     """
     repeated = _split_at_repeated_token(header_tokens)
     if repeated is not None:
-        return repeated, True, None
+        return _InferredHeader(repeated, transposed=True)
 
     text = " ".join(header_tokens)
     if hints.row_labels is not None or not data_lines:
@@ -241,24 +263,48 @@ def _infer_header(
             f"table header {_brief(text)!r} could not be split into cells because the table "
             f"{reason}; add columns to the table's mapping"
         )
-        return Problem(path, header_line, message), False, None
+        return _InferredHeader(Problem(path, header_line, message))
 
-    # NOTE: a header of one-word titles ("Benchmark Focus Area ...") has no boundary signals, so
-    # it is split only when its token count equals the cell count. Other headers are reported.
     cell_count, results = _choose_cell_count(data_lines, len(header_tokens))
     header_task = _RowTask(header_line, text, None, header_tokens, cell_count, 0)
-    header_result = _split_rows(
-        [header_task], _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS)
-    )[0]
-    if not header_result.confident:
-        confident_rows = sum(result.confident for result in results)
-        message = (
-            f"table header {_brief(text)!r} could not be split into {cell_count} cells with "
-            f"confidence ({confident_rows} of {len(results)} rows split into {cell_count} cells); "
-            f"{_candidate_list(header_result)}; add columns to the table's mapping"
-        )
-        return Problem(path, header_line, message), False, None
-    return header_result.cells(), False, results
+    # NOTE: a header of one-word titles ("Benchmark Focus Area ...") has no boundary signals, so
+    # it is split only when its token count equals the cell count. Others get generic names.
+    header_result = _split_header(header_task)
+    if header_result.confident:
+        return _InferredHeader(header_result.cells(), results=results)
+
+    confident_rows = sum(result.confident for result in results)
+    message = (
+        f"table header {_brief(text)!r} could not be split into {cell_count} cells with "
+        f"confidence ({confident_rows} of {len(results)} rows split into {cell_count} cells); "
+        f"{_candidate_list(header_result)}"
+    )
+    if confident_rows < MIN_CONFIDENT_ROW_SHARE * len(results):
+        problem = Problem(path, header_line, f"{message}; add columns to the table's mapping")
+        return _InferredHeader(problem)
+
+    generic = [f"column {number}" for number in range(1, cell_count + 1)]
+    message += (
+        f"; the columns are named {generic[0]!r} to {generic[-1]!r}; "
+        "add columns to the table's mapping to name them"
+    )
+    warning = Problem(path, header_line, message, Severity.WARNING)
+    return _InferredHeader(generic, results=results, problems=[warning])
+
+
+def _split_header(task: _RowTask) -> _RowResult:
+    """Split a header row on boundary signals and the header cell features alone."""
+    layout = _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS)
+    candidates = _enumerate_candidates(task, layout)
+    if not isinstance(candidates, str):
+        candidates = [
+            _Candidate(
+                candidate.cells,
+                candidate.local_score + sum(header_cell_score(cell) for cell in candidate.cells),
+            )
+            for candidate in candidates
+        ]
+    return _rank(task, candidates, None, layout)
 
 
 def _split_at_repeated_token(tokens: tuple[str, ...]) -> list[str] | None:
@@ -343,7 +389,11 @@ def _column_consistency(results: list[_RowResult], cell_count: int) -> float:
 
 
 def _split_rows(tasks: list[_RowTask], layout: _Layout) -> list[_RowResult]:
-    """Split each row, rescoring against the other rows' column profiles until stable."""
+    """Split each row, rescoring against the other rows' column profiles until stable.
+
+    NOTE: when every row makes the same wrong cut and no boundary signal speaks against it, the
+    profiles agree with that cut and the margin does not catch it.
+    """
     candidates = [_enumerate_candidates(task, layout) for task in tasks]
     results = [
         _rank(task, found, None, layout) for task, found in zip(tasks, candidates, strict=True)
@@ -389,9 +439,10 @@ def _enumerate_candidates(task: _RowTask, layout: _Layout) -> list[_Candidate] |
 
         score = sum(boundary_score(tokens[gap - 1], tokens[gap]) for gap in chosen)
         score += sum(cell_score(cell) for cell in cells)
-        if layout.transposed:
-            value_cells = cells if task.first_column > 0 else cells[1:]
-            score += resemblance_score(value_cells)
+        if layout.transposed and task.first_column > 0:
+            score += resemblance_score(cells)
+        elif layout.transposed:
+            score += resemblance_score(cells[1:]) + case_style_disagreement(cells[1:])
         candidates.append(_Candidate(tuple(cells), score))
     return candidates
 

@@ -12,7 +12,13 @@ import pytest
 
 from ingest.document import LineSpan, RawTable, Table
 from ingest.problems import Problem, Severity
-from ingest.table_scoring import open_gaps, splits_number_from_unit, token_shape
+from ingest.table_scoring import (
+    open_gaps,
+    precedes_capitalised_word,
+    separates_numbers,
+    splits_number_from_unit,
+    token_shape,
+)
 from ingest.tables import TableHints, recover_table
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -222,6 +228,80 @@ LAPTOP_ROWS = [
 ]
 
 
+PRICING_HINTS = TableHints(columns=("Plan", "Price per Month", "Storage", "Users", "Support"))
+PRICING_ROWS = [
+    ["Free", "$0", "5 GB", "1", "Community forum"],
+    ["Starter", "$8.25", "100 GB", "3", "Email"],
+    ["Team", "$24", "1 TB", "10", "Email and chat"],
+    ["Business", "$65", "5 TB", "50", "Priority phone support"],
+    ["Enterprise", "Contact sales", "Unlimited", "Unlimited", "Dedicated account manager"],
+    ["Education", "$4.50", "500 GB", "25", "Email and chat"],
+]
+
+CHANGELOG_HINTS = TableHints(columns=("Version", "Date", "Author", "Change", "Notes"))
+CHANGELOG_ROWS = [
+    [
+        "2.4.0",
+        "2024-03-18",
+        "Priya Natarajan",
+        "Added CSV export",
+        "Exports respect the current filter.",
+    ],
+    [
+        "2.3.2",
+        "2024-02-02",
+        "Tom Becker",
+        "Fixed login redirect",
+        "Users now return to the page they requested.",
+    ],
+    [
+        "2.3.1",
+        "2024-01-15",
+        "Priya Natarajan",
+        "Fixed crash on empty notes",
+        "Affected only the desktop app.",
+    ],
+    [
+        "2.3.0",
+        "2023-12-04",
+        "Lena Vogel",
+        "Added dark mode",
+        "Follows the system setting by default.",
+    ],
+    ["2.2.0", "2023-10-20", "Tom Becker", "Removed legacy API", "Use the v2 endpoints instead."],
+    [
+        "2.1.0",
+        "2023-09-01",
+        "Lena Vogel",
+        "Improved search speed",
+        "Indexes are rebuilt on first start.",
+    ],
+]
+
+BOARD_HINTS = TableHints(
+    columns=("Feature", "Raspberry Pi 5", "Raspberry Pi 4", "Raspberry Pi 400"),
+    row_labels=("Processor", "RAM Options", "USB Ports", "Launch Price", "Form Factor", "Best For"),
+)
+BOARD_ROWS = [
+    ["Processor", "Cortex-A76 at 2.4 GHz", "Cortex-A72 at 1.8 GHz", "Cortex-A72 at 1.8 GHz"],
+    ["RAM Options", "4 GB or 8 GB", "1 GB to 8 GB", "4 GB"],
+    [
+        "USB Ports",
+        "Two USB 3.0, two USB 2.0",
+        "Two USB 3.0, two USB 2.0",
+        "Two USB 3.0, one USB 2.0",
+    ],
+    ["Launch Price", "$60", "$35", "$70"],
+    ["Form Factor", "Bare board", "Bare board", "Built into a keyboard"],
+    [
+        "Best For",
+        "Desktop use and home servers.",
+        "Hobby projects and retro gaming.",
+        "Classrooms and families.",
+    ],
+]
+
+
 def raw_table_from_lines(lines: list[str], first_line: int) -> RawTable:
     numbered = [(first_line + offset, line) for offset, line in enumerate(lines)]
     return RawTable(numbered, LineSpan(first_line, first_line + len(lines) - 1))
@@ -298,18 +378,37 @@ def test_h100_table_without_hints() -> None:
     assert table is not None
     assert table.header == ["Feature", "H100 PCIe", "H100 SXM", "H100 NVL"]
     assert_correct_or_reported(raw, table, problems, H100_ROWS)
-    assert len(table.rows) >= 3
+    assert len(table.rows) >= 4
 
 
-def test_benchmarks_without_hints_reports_header() -> None:
+def test_benchmarks_without_hints_generic_header() -> None:
     raw = note_table(BENCHMARK_HEADER)
 
     table, problems = recover_table(raw, "ai.txt")
 
+    assert table is not None
+    assert table.header == ["column 1", "column 2", "column 3", "column 4"]
+    assert_correct_or_reported(raw, table, problems, BENCHMARK_ROWS)
+    assert len(table.rows) >= 16
+    header_problems = [problem for problem in problems if problem.line == raw.lines[0][0]]
+    assert len(header_problems) == 1
+    message = header_problems[0].message
+    assert header_problems[0].severity is Severity.WARNING
+    assert "could not be split into 4 cells with confidence" in message
+    assert "'Benchmark | Focus Area | Description | Example Metrics'" in message
+    assert "named 'column 1' to 'column 4'" in message
+    assert "add columns to the table's mapping" in message
+
+
+def test_laptops_without_hints_reports_header() -> None:
+    raw = fixture_table("laptops.txt")
+
+    table, problems = recover_table(raw, "laptops.txt")
+
     assert table is None
     assert len(problems) == 1
-    assert problems[0].line == raw.lines[0][0]
-    assert "could not be split into 4 cells" in problems[0].message
+    assert problems[0].line == 1
+    assert "could not be split into" in problems[0].message
     assert "add columns to the table's mapping" in problems[0].message
 
 
@@ -332,7 +431,7 @@ def test_numeric_model_table(hints: TableHints | None) -> None:
     assert table is not None
     assert table.header == ["Model", "Year", "Parameters", "Licence"]
     assert_correct_or_reported(raw, table, problems, MODEL_ROWS)
-    assert len(table.rows) >= 4
+    assert len(table.rows) >= 5
 
 
 def test_numeric_model_table_hinted_rows() -> None:
@@ -341,7 +440,7 @@ def test_numeric_model_table_hinted_rows() -> None:
     table, _ = recover_table(raw, "models.txt", MODEL_HINTS)
 
     assert table is not None
-    assert rows_of(table) == MODEL_ROWS[:5]
+    assert rows_of(table) == MODEL_ROWS
 
 
 @pytest.mark.parametrize("hints", [PEOPLE_HINTS, None], ids=["hinted", "unhinted"])
@@ -354,6 +453,53 @@ def test_people_table_with_sentences(hints: TableHints | None) -> None:
     assert table.header == ["Name", "Role", "Description"]
     assert_correct_or_reported(raw, table, problems, PEOPLE_ROWS)
     assert len(table.rows) >= 4
+
+
+@pytest.mark.parametrize("hints", [PRICING_HINTS, None], ids=["hinted", "unhinted"])
+def test_pricing_table_with_amounts(hints: TableHints | None) -> None:
+    raw = fixture_table("pricing.txt")
+
+    table, problems = recover_table(raw, "pricing.txt", hints)
+
+    assert problems == []
+    assert table is not None
+    assert table.header == ["Plan", "Price per Month", "Storage", "Users", "Support"]
+    assert rows_of(table) == PRICING_ROWS
+
+
+def test_changelog_table_with_hints() -> None:
+    raw = fixture_table("changelog.txt")
+
+    table, problems = recover_table(raw, "changelog.txt", CHANGELOG_HINTS)
+
+    assert problems == []
+    assert table is not None
+    assert rows_of(table) == CHANGELOG_ROWS
+
+
+def test_changelog_table_without_hints() -> None:
+    raw = fixture_table("changelog.txt")
+
+    table, problems = recover_table(raw, "changelog.txt")
+
+    assert table is not None
+    assert table.header == ["Version", "Date", "Author", "Change", "Notes"]
+    assert_correct_or_reported(raw, table, problems, CHANGELOG_ROWS)
+    assert len(table.rows) >= 5
+
+
+@pytest.mark.parametrize(
+    ("hints", "minimum_rows"), [(BOARD_HINTS, 5), (None, 3)], ids=["hinted", "unhinted"]
+)
+def test_transposed_boards_table(hints: TableHints | None, minimum_rows: int) -> None:
+    raw = fixture_table("boards.txt")
+
+    table, problems = recover_table(raw, "boards.txt", hints)
+
+    assert table is not None
+    assert table.header == ["Feature", "Raspberry Pi 5", "Raspberry Pi 4", "Raspberry Pi 400"]
+    assert_correct_or_reported(raw, table, problems, BOARD_ROWS)
+    assert len(table.rows) >= minimum_rows
 
 
 def test_ambiguous_row_reported_not_guessed() -> None:
@@ -449,6 +595,21 @@ def test_number_kept_with_unit() -> None:
     assert splits_number_from_unit("80", "GB") == 1.0
     assert splits_number_from_unit("7", "Intel") == 0.0
     assert splits_number_from_unit("GB", "80") == 0.0
+
+
+def test_boundary_between_numbers() -> None:
+    assert separates_numbers("2.4.0", "2024-03-18") == 1.0
+    assert separates_numbers("$60", "$35") == 1.0
+    assert separates_numbers("2023", "70B") == 1.0
+    assert separates_numbers("80", "GB") == 0.0
+    assert separates_numbers("Llama", "2") == 0.0
+
+
+def test_boundary_after_number_before_word() -> None:
+    assert precedes_capitalised_word("2024-03-18", "Priya") == 1.0
+    assert precedes_capitalised_word("80", "GB") == 0.0
+    assert precedes_capitalised_word("1.24", "kg") == 0.0
+    assert precedes_capitalised_word("Ultra", "Intel") == 0.0
 
 
 def test_token_shapes() -> None:
