@@ -10,10 +10,10 @@ def python_api_names(code: str) -> list[str]:
     """Return the library names the code uses, qualified by module where the code imports them.
 
     ``from sklearn.pipeline import make_pipeline`` and a call of ``make_pipeline`` give
-    ``sklearn.pipeline.make_pipeline``. Names the code uses without importing or defining
-    them (``SimpleImputer``) and attributes of such names (``np.number``) are returned as
-    written. Builtins and names the code assigns are left out. Returns [] for code that
-    does not parse.
+    ``sklearn.pipeline.make_pipeline``. Capitalised names the code calls without importing or
+    defining them (``SimpleImputer``) and attributes of undefined names (``np.number``) are
+    returned as written. Builtins, names the code assigns and other undefined lowercase names
+    are left out. Returns [] for code that does not parse.
     """
     try:
         tree = ast.parse(code)
@@ -26,6 +26,7 @@ def python_api_names(code: str) -> list[str]:
     assigned = _assigned_names(tree)
     # The inner parts of ``np.linalg.norm`` (``np`` and ``np.linalg``) are not names of their own.
     inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     found: dict[str, None] = {}
     for node in ast.walk(tree):
         if id(node) in inner:
@@ -36,9 +37,25 @@ def python_api_names(code: str) -> list[str]:
         head, _, rest = name.partition(".")
         if head in imported:
             found[imported[head] + ("." + rest if rest else "")] = None
-        elif head not in assigned and not hasattr(builtins, head):
+        elif (
+            head not in assigned
+            and not hasattr(builtins, head)
+            and _looks_like_api(node, name, called)
+        ):
             found[name] = None
     return sorted(found)
+
+
+def _looks_like_api(node: ast.AST, name: str, called: set[int]) -> bool:
+    """Return whether a name the code neither imports nor assigns is likely a library name.
+
+    An attribute chain (``np.number``) is, and so is a called capitalised name, a class from
+    an import the snippet left out (``SimpleImputer()``). A lowercase bare name
+    (``model(batch)``) is more likely a variable defined outside the snippet.
+    """
+    if "." in name:
+        return True
+    return id(node) in called and name[:1].isupper()
 
 
 def _imported_names(tree: ast.AST) -> dict[str, str]:

@@ -226,7 +226,7 @@ def load_mapping(path: Path, display_path: str | None = None) -> Mapping:
     Raises MappingError with the file, line and key of the first problem found.
     """
     shown = display_path or str(path)
-    text = path.read_text(encoding="utf-8")
+    text = _read_mapping_text(path, shown)
     data, lines = _parse_yaml(text, shown)
 
     _check_schema(data, lines, shown)
@@ -242,6 +242,23 @@ def load_mapping(path: Path, display_path: str | None = None) -> Mapping:
     )
     _check_curies(mapping, data, lines)
     return mapping
+
+
+def _read_mapping_text(path: Path, shown: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise MappingError(
+            shown, 1, f"cannot read the mapping file: {error.strerror}; check the --mapping path"
+        ) from error
+
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise MappingError(
+            shown, line, f"invalid UTF-8 byte 0x{raw[error.start]:02x}; save the mapping as UTF-8"
+        ) from error
 
 
 def _parse_yaml(text: str, shown: str) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:

@@ -7,6 +7,7 @@ library function and turns the project's exceptions into a clean error message.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -189,11 +190,20 @@ def serve(
         else:
             import waitress
 
+            signal.signal(signal.SIGTERM, _exit_on_signal)
             waitress.serve(make_app(), host=host, port=port, threads=threads, ident="notekg")
     except OSError as error:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {error}; choose another port with --port"
+        ) from error
     finally:
         logger.info("server stopped")
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    """Turn SIGTERM into SystemExit, so the server stops and logs that it stopped."""
+    logger.info("received signal %s; stopping", signal.Signals(signum).name)
+    raise SystemExit(0)
 
 
 @main.command()
@@ -213,13 +223,20 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
     Example:
       notekg query 'SELECT ?b WHERE { ?b a <https://notekg.example/ontology#Benchmark> }'
     """
-    from service.engine import EngineBusy, OxigraphEngine, QueryError, QueryTimeout
+    from service.engine import EngineBusy, QueryError, QueryTimeout
     from service.negotiation import FORMAT_PARAMETER_TYPES
-    from service.query_safety import ForbiddenQuery
+    from service.query_safety import ForbiddenQuery, find_update_keyword
     from service.results import common_prefixes, serialize
 
+    keyword = find_update_keyword(sparql)
+    if keyword is not None:
+        raise click.UsageError(
+            f"{keyword} is SPARQL Update; notekg query runs read-only queries. To change the "
+            "graph, edit the notes and run notekg ingest, or POST to /update with a token"
+        )
+
     config = _config(database_url=database_url)
-    engine = OxigraphEngine.from_store(_open_store(config.database_url))
+    engine = _load_engine(config.database_url)
     try:
         result = engine.query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
     except (QueryError, ForbiddenQuery, QueryTimeout, EngineBusy) as error:
@@ -245,7 +262,8 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
     "export_format",
     required=True,
     type=click.Choice(list(EXPORT_FORMATS)),
-    help="RDF format: quad formats (nquads, trig) keep the named graphs, the others merge them.",
+    help="RDF format: nquads, trig and jsonld keep the named graphs; turtle, nt and xml "
+    "(RDF/XML) merge them into one graph.",
 )
 @click.option(
     "--output",
@@ -263,11 +281,10 @@ def export(export_format: str, output: Path | None, database_url: str | None) ->
     """
     import pyoxigraph as ox
 
-    from service.engine import OxigraphEngine
     from service.results import common_prefixes
 
     config = _config(database_url=database_url)
-    engine = OxigraphEngine.from_store(_open_store(config.database_url))
+    engine = _load_engine(config.database_url)
     rdf_format = getattr(ox.RdfFormat, EXPORT_FORMATS[export_format])
     data = engine.dump(rdf_format, prefixes=common_prefixes(config.base_iri))
     if output is None:
@@ -276,6 +293,23 @@ def export(export_format: str, output: Path | None, database_url: str | None) ->
 
     output.write_bytes(data)
     logger.info("wrote %s bytes to %s", len(data), output)
+
+
+def _load_engine(database_url: str) -> Any:
+    """Load the store into a query engine, warning when the store holds nothing yet."""
+    from service.engine import OxigraphEngine
+
+    store = _open_store(database_url)
+    try:
+        if store.current_generation_id() is None:
+            click.echo(
+                f"warning: the store {_safe_url(database_url)} is empty; run notekg ingest "
+                "first, or point --database (or NOTEKG_DATABASE_URL) at the store you filled",
+                err=True,
+            )
+        return OxigraphEngine.from_store(store)
+    finally:
+        store.close()
 
 
 def _config(**overrides: str | None) -> Any:
@@ -357,9 +391,10 @@ def _print_report(report: IngestReport) -> None:
             click.echo(f"{change.action:>9} {change.source}: {counts}")
 
     if report.unmapped:
-        click.echo(f"left unmapped ({len(report.unmapped)}), stored as generic RDF:")
-        for what in report.unmapped:
-            click.echo(f"  {what}")
+        click.echo(
+            f"{len(report.unmapped)} bullet keys, table fields or tables had no mapping and were "
+            "stored as generic RDF (see the warnings); docs/mapping.md shows how to map them"
+        )
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
     prefix = "dry run, nothing written: " if report.dry_run else ""

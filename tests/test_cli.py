@@ -250,3 +250,29 @@ def test_deleted_note_is_dropped(runner: CliRunner, database: str, tmp_path: Pat
     assert "dropped" in result.output
     assert "https://notekg.example/id/graph/extra" not in graphs
     assert "https://notekg.example/id/graph/ai" in graphs
+
+
+def test_query_refuses_update_with_advice(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    result = runner.invoke(
+        main, ["--quiet", "query", "INSERT DATA { <a:b> <a:c> 1 }", "--database", database]
+    )
+    assert result.exit_code == 2
+    assert "INSERT is SPARQL Update" in result.output
+
+
+def test_query_on_empty_store_warns(runner: CliRunner, database: str) -> None:
+    result = runner.invoke(main, ["--quiet", "query", "ASK { ?s ?p ?o }", "--database", database])
+    assert result.exit_code == 0
+    assert "is empty; run notekg ingest first" in result.output
+
+
+def test_ingest_summary_counts_unmapped_once(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "plain"
+    notes.mkdir()
+    (notes / "a.txt").write_text("A\n\nPart\n\n  • Colour: red\n  • Size: big\n", encoding="utf-8")
+    result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
+    assert "2 bullet keys, table fields or tables had no mapping" in result.output
+    assert result.output.count("'Colour'") == 1

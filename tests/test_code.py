@@ -92,3 +92,11 @@ def test_builtins_excluded() -> None:
 )
 def test_unparsable_code_gives_empty(code: str) -> None:
     assert python_api_names(code) == []
+
+
+def test_undefined_lowercase_names_are_not_apis() -> None:
+    assert python_api_names("loss = model(batch)\nloss.backward()") == []
+
+
+def test_called_capitalised_name_is_an_api() -> None:
+    assert python_api_names("scaler = StandardScaler()\nscaler.fit(data)") == ["StandardScaler"]

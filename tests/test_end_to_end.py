@@ -224,3 +224,27 @@ def test_serve_over_postgresql(empty_postgresql_database: str) -> None:
 
     assert len(rows) == 17
     assert again == rows
+
+
+def test_sigterm_stops_server_and_logs_it(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {**os.environ, "NOTEKG_DATABASE_URL": f"sqlite:///{tmp_path}/notekg.sqlite"}
+    process = subprocess.Popen(
+        [str(NOTEKG), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_ready(f"http://127.0.0.1:{port}", process)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 0
+    assert b"received signal SIGTERM; stopping" in output
+    assert b"server stopped" in output

@@ -345,3 +345,16 @@ def test_expand_full_iri_unchanged(ai_mapping: Mapping) -> None:
 
 def test_expand_unknown_prefix_unchanged() -> None:
     assert empty_mapping().expand("ex:Thing") == "ex:Thing"
+
+
+def test_missing_mapping_file_is_a_mapping_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(MappingError, match="cannot read the mapping file"):
+        load_mapping(missing)
+
+
+def test_mapping_with_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+    mapping = tmp_path / "latin1.yaml"
+    mapping.write_bytes(b"sections:\n  - heading: M\xfcnchen\n")
+    with pytest.raises(MappingError, match=r"latin1.yaml:2: invalid UTF-8 byte 0xfc"):
+        load_mapping(mapping)
