@@ -97,3 +97,27 @@ def test_duplicate_headings_get_separate_sections(tmp_path: Path) -> None:
         "First.": BASE + "section/log/notes",
         "Second.": BASE + "section/log/notes-2",
     }
+
+
+def test_entity_is_defined_in_its_own_section_not_where_named_first(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "gpus.txt").write_text(
+        "GPUs\n\nA100\n\n  • Successor: H100\n\nH100\n\n  • Memory: 80 GB\n", encoding="utf-8"
+    )
+    mapping = tmp_path / "gpus.yaml"
+    mapping.write_text(
+        "sections:\n"
+        "  - heading_pattern: 'A100|H100'\n"
+        "    entity: {class: nk:GPU, kind: gpu}\n"
+        "    keys:\n"
+        "      Successor: {property: nk:successor, value: link, class: nk:GPU, kind: gpu}\n"
+        "      Memory: {property: nk:memory, value: quantity}\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=mapping, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    defined = _values(engine, f"SELECT ?s WHERE {{ <{BASE}gpu/h100> nk:definedIn ?s }}")
+    assert defined == {BASE + "section/gpus/h100"}
