@@ -180,6 +180,8 @@ class _NoteBuilder:
             entity_rule.explicit_id,
         )
         self.facts.add((section_iri, DCTERMS.subject, entity))
+        # The section the entity stands for defines it, even when an earlier section named it.
+        self.facts.set((entity, NK.definedIn, section_iri))
         return entity
 
     def _add_paragraphs(
@@ -488,7 +490,9 @@ class _NoteBuilder:
 
 
 def _new_graph() -> Graph:
-    graph = Graph()
+    # "core" binds rdf, rdfs, owl, xsd and xml only: rdflib's default binds about 30 prefixes
+    # per graph, which took about 4% of the ingest time of 1,000 synthetic notes.
+    graph = Graph(bind_namespaces="core")
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace)
     return graph
