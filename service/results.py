@@ -77,8 +77,9 @@ def common_prefixes(base_iri: str) -> dict[str, str]:
         "prov": "http://www.w3.org/ns/prov#",
         "nk": NOTEKG_NAMESPACE,
     }
-    if base_iri.endswith(("/", "#")):
-        prefixes["id"] = base_iri
+    # NOTE: no prefix is declared for base_iri. Entity IRIs have slashes after the base
+    # (benchmark/mmlu), which Turtle writers escape in prefixed names (id:benchmark\/mmlu), so
+    # full IRIs read better.
     return prefixes
 
 
@@ -130,15 +131,27 @@ def truncation_headers(result: QueryResult, max_rows: int) -> dict[str, str]:
 def write_json(result: QueryResult) -> str:
     """Write an ASK or SELECT result as SPARQL Results JSON."""
     if result.kind == "boolean":
-        document: dict[str, object] = {"head": {}, "boolean": bool(result.boolean)}
-    else:
-        bindings = [
-            {name: json_term(term) for name, term in zip(result.variables, row, strict=True)
-             if term is not None}
-            for row in result.rows
-        ]
-        document = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
-    return json.dumps(document, ensure_ascii=False)
+        document = {"head": {}, "boolean": bool(result.boolean)}
+        return json.dumps(document, ensure_ascii=False)
+
+    # The document is joined from JSON text pieces, and each distinct term is encoded once,
+    # because terms repeat across rows and json.dumps of one dictionary per row is slow.
+    keys = [json.dumps(name, ensure_ascii=False) + ":" for name in result.variables]
+    encoded: dict[Term, str] = {}
+    bindings = []
+    for row in result.rows:
+        fields = []
+        for key, term in zip(keys, row, strict=True):
+            if term is None:
+                continue
+            text = encoded.get(term)
+            if text is None:
+                text = encoded[term] = json.dumps(json_term(term), ensure_ascii=False)
+            fields.append(key + text)
+        bindings.append("{" + ",".join(fields) + "}")
+
+    head = json.dumps({"vars": result.variables}, ensure_ascii=False)
+    return '{"head":' + head + ',"results":{"bindings":[' + ",".join(bindings) + "]}}"
 
 
 def json_term(term: Term) -> dict[str, object]:
