@@ -1,9 +1,11 @@
 """The one error shape of the service, for HTTP errors and the engine's exceptions.
 
 API clients get ``{"error": {"status": 400, "title": "Bad Request", "message": "..."}}`` as
-JSON. A client is an API client when it requests a SPARQL, download or health path, or when
-its Accept header does not name text/html. Browsers get the ``error.html`` page with the same
-three fields. No response contains a traceback. An unexpected exception becomes a 500 whose
+JSON. Requests to the update, Graph Store, download, health and metrics paths always get
+JSON. Requests to /sparql get JSON unless their Accept header ranks text/html above JSON.
+Requests to other paths get JSON unless their Accept header names text/html. Browsers get
+the ``error.html`` page with the same three fields, and on /sparql also the query to correct.
+No response contains a traceback. An unexpected exception becomes a 500 whose
 message states only that the error was logged.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import (
     HTTPException,
     MethodNotAllowed,
@@ -23,16 +25,21 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from service import metrics
 from service.engine import EngineBusy, QueryError, QueryTimeout
-from service.negotiation import accepts_explicitly, add_vary_accept
+from service.negotiation import accepts_explicitly, add_vary_accept, prefers_html
 from service.query_safety import ForbiddenQuery
+from service.sparql_html import SPARQL_FORM_KEY
 from service.updates import InvalidUpdate
 from service.writes import WriteConflict
 
 logger = logging.getLogger(__name__)
 
-# Paths whose errors are always JSON, also for browsers: the SPARQL Protocol, Graph Store,
+# Paths whose errors are always JSON, also for browsers: the SPARQL Update, Graph Store,
 # download, health and metrics paths.
-API_PATH_PREFIXES = ("/sparql", "/update", "/store", "/download/", "/health", "/metrics")
+API_PATH_PREFIXES = ("/update", "/store", "/download/", "/health", "/metrics")
+
+# Browsers submit query forms to the SPARQL endpoint, so its errors are HTML for clients
+# that rank HTML above JSON. Programs, a missing Accept header and */* get JSON.
+SPARQL_PATH = "/sparql"
 
 RETRY_AFTER_SECONDS = 5
 
@@ -141,6 +148,8 @@ def render_error(reply: ErrorReply) -> Response:
 
 def wants_json() -> bool:
     """Return True when the error goes to an API client rather than a browser."""
+    if request.path == SPARQL_PATH:
+        return not prefers_html()
     if request.path.startswith(API_PATH_PREFIXES):
         return True
     return not (accepts_explicitly("text/html") or accepts_explicitly("application/xhtml+xml"))
@@ -149,7 +158,11 @@ def wants_json() -> bool:
 def _html_error(reply: ErrorReply) -> Response:
     try:
         page = render_template(
-            "error.html", status=reply.status, title=reply.title, message=reply.message
+            "error.html",
+            status=reply.status,
+            title=reply.title,
+            message=reply.message,
+            sparql_form=g.get(SPARQL_FORM_KEY),
         )
     except Exception:
         # A page that fails to render must not hide the original error behind a second one.

@@ -1,18 +1,26 @@
-"""Content negotiation: pick the media type of a response from Accept or ``?format=``.
+"""Content negotiation: pick the media type of a response from Accept or ``format``.
 
-The ``format`` query parameter names a format and wins over the Accept header, so that a link
-or a browser can ask for one. Otherwise werkzeug's parser of the Accept header applies q-values
-and wildcards, and a type with ``q=0`` is never chosen. A request without an Accept header
-accepts anything (RFC 9110, HTTP Semantics, section 12.5.1), so it gets the first type
-offered. Every response whose type was chosen from Accept carries ``Vary: Accept``.
+The ``format`` parameter, in the query string or in the body of a form POST, names a format or
+gives a media type, and wins over the Accept header, so that a link or a form can ask for one.
+A view may pass its own table of format names: the SPARQL endpoint does, because ``xml`` and
+``json`` name other formats for CONSTRUCT results than for SELECT results. Otherwise
+werkzeug's parser of the Accept header applies q-values and wildcards, and a type with
+``q=0`` is never chosen. A request without an Accept header accepts anything (RFC 9110, HTTP
+Semantics, section 12.5.1), so it gets the first type offered. Every response whose type was
+chosen from Accept carries ``Vary: Accept``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Response, after_this_request, request
 from werkzeug.exceptions import BadRequest, NotAcceptable
 
-# Values of the ``format`` query parameter and the media types they stand for.
+HTML = "text/html"
+
+# Values of the ``format`` parameter and the media types they stand for, for views that pass
+# no table of their own.
 FORMAT_PARAMETER_TYPES: dict[str, str] = {
     "json": "application/sparql-results+json",
     "xml": "application/sparql-results+xml",
@@ -24,44 +32,92 @@ FORMAT_PARAMETER_TYPES: dict[str, str] = {
     "rdfxml": "application/rdf+xml",
     "nquads": "application/n-quads",
     "trig": "application/trig",
-    "html": "text/html",
+    "html": HTML,
 }
+
+# ``format`` values for SELECT and ASK results.
+RESULT_FORMAT_NAMES: dict[str, str] = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "html": HTML,
+}
+
+# ``format`` values for CONSTRUCT and DESCRIBE results. Here ``xml`` means RDF/XML and
+# ``json`` JSON-LD, because SPARQLWrapper 2.0.0 sends ``format=xml`` with
+# ``Accept: application/rdf+xml`` for these query forms by default.
+GRAPH_FORMAT_NAMES: dict[str, str] = {
+    "turtle": "text/turtle",
+    "ttl": "text/turtle",
+    "ntriples": "application/n-triples",
+    "nt": "application/n-triples",
+    "jsonld": "application/ld+json",
+    "json-ld": "application/ld+json",
+    "json": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+    "rdf+xml": "application/rdf+xml",
+    "rdf": "application/rdf+xml",
+    "xml": "application/rdf+xml",
+    "nquads": "application/n-quads",
+    "trig": "application/trig",
+    "html": HTML,
+}
+
+# Every name that some view understands, so that a name known elsewhere gets 406 and not 400.
+KNOWN_FORMAT_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys([*FORMAT_PARAMETER_TYPES, *RESULT_FORMAT_NAMES, *GRAPH_FORMAT_NAMES])
+)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class UnknownFormat(BadRequest):
-    """The ``format`` query parameter names a format this service does not support."""
+    """The ``format`` parameter names a format this service does not support."""
 
 
 class NoAcceptableType(NotAcceptable):
     """None of the media types the view can send is acceptable to the client."""
 
 
-def choose(offered: list[str]) -> str:
-    """Return the media type to send, from ``?format=`` or Accept, among the offered ones.
+def choose(offered: list[str], format_names: Mapping[str, str] | None = None) -> str:
+    """Return the media type to send, from ``format`` or Accept, among the offered ones.
 
-    Raises UnknownFormat (400) for an unknown ``format`` value and NoAcceptableType (406),
-    whose message lists the offered types, when none of them is acceptable.
+    ``format_names`` maps the values of the ``format`` parameter to media types, and defaults
+    to FORMAT_PARAMETER_TYPES. Raises UnknownFormat (400) for a ``format`` value that no view
+    understands and NoAcceptableType (406), whose message lists the offered types and their
+    format names, when none of the offered types is acceptable.
     """
-    chosen = best_match(offered)
+    chosen = best_match(offered, format_names)
     if chosen is None:
-        raise NoAcceptableType(_not_acceptable_message(offered))
+        raise NoAcceptableType(_not_acceptable_message(offered, format_names))
     return chosen
 
 
-def best_match(offered: list[str]) -> str | None:
+def best_match(
+    offered: list[str], format_names: Mapping[str, str] | None = None
+) -> str | None:
     """Return the media type to send among the offered ones, or None when none is acceptable.
 
-    Raises UnknownFormat for an unknown ``format`` value.
+    Raises UnknownFormat for a ``format`` value that no view understands.
     """
-    format_name = request.args.get("format")
-    if format_name:
-        requested = _format_parameter_type(format_name)
-        return requested if requested in offered else None
+    format_value = format_parameter()
+    if format_value:
+        requested = _format_parameter_type(format_value, format_names or FORMAT_PARAMETER_TYPES)
+        return requested if requested is not None and requested in offered else None
 
     after_this_request(add_vary_accept)
     if not request.headers.get("Accept", "").strip():
         return offered[0] if offered else None
     return request.accept_mimetypes.best_match(offered)
+
+
+def format_parameter() -> str | None:
+    """Return the ``format`` parameter of the query string, else of a form body, or None."""
+    value = request.args.get("format")
+    if value is None and request.method == "POST" and request.mimetype in FORM_TYPES:
+        value = request.form.get("format")
+    return value.strip() if value else None
 
 
 def accepts_explicitly(media_type: str) -> bool:
@@ -72,29 +128,60 @@ def accepts_explicitly(media_type: str) -> bool:
     )
 
 
+def prefers_html() -> bool:
+    """Return True when the Accept header ranks HTML above JSON, as browsers' headers do.
+
+    A missing Accept header and ``*/*`` rank both the same, so they return False.
+    """
+    if not request.headers.get("Accept", "").strip():
+        return False
+
+    accept = request.accept_mimetypes
+    html = max(accept.quality(HTML), accept.quality("application/xhtml+xml"))
+    json = max(
+        accept.quality("application/json"), accept.quality("application/sparql-results+json")
+    )
+    return html > json
+
+
 def add_vary_accept(response: Response) -> Response:
     """Add ``Accept`` to the response's Vary header."""
     response.vary.add("Accept")
     return response
 
 
-def _format_parameter_type(format_name: str) -> str:
-    media_type = FORMAT_PARAMETER_TYPES.get(format_name.lower())
-    if media_type is None:
-        raise UnknownFormat(
-            f"unknown format {format_name!r} in the format parameter; "
-            f"use one of: {', '.join(FORMAT_PARAMETER_TYPES)}"
-        )
-    return media_type
+def _format_parameter_type(format_value: str, format_names: Mapping[str, str]) -> str | None:
+    """Return the media type of a format name or of a media type given as the value.
+
+    Returns None for a name that only another view understands.
+    """
+    name = format_value.lower()
+    if name in format_names:
+        return format_names[name]
+    if "/" in name:
+        return name.split(";", 1)[0].strip()
+    if name in KNOWN_FORMAT_NAMES:
+        return None
+    raise UnknownFormat(
+        f"unknown format {format_value!r} in the format parameter; use a media type "
+        f"or one of: {', '.join(KNOWN_FORMAT_NAMES)}"
+    )
 
 
-def _not_acceptable_message(offered: list[str]) -> str:
-    format_name = request.args.get("format")
-    if format_name:
-        requested = f"the format parameter {format_name!r}"
+def _not_acceptable_message(offered: list[str], format_names: Mapping[str, str] | None) -> str:
+    format_value = format_parameter()
+    if format_value:
+        requested = f"the format parameter {format_value!r}"
     else:
         requested = f"the Accept header {request.headers.get('Accept', '')!r}"
+
+    names = [
+        name
+        for name, media_type in (format_names or FORMAT_PARAMETER_TYPES).items()
+        if media_type in offered
+    ]
     return (
         f"this resource cannot be sent in a type that matches {requested}; "
-        f"it can be sent as: {', '.join(offered)}"
+        f"it can be sent as: {', '.join(offered)}, "
+        f"or with the format parameter set to one of: {', '.join(names)}"
     )

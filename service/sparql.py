@@ -11,6 +11,11 @@ Status codes for bad requests follow the protocol and the W3C protocol tests, wh
 400. A POST body of another media type or in a charset other than UTF-8 gets 415. Methods
 other than GET and POST get 405 with ``Allow``.
 
+Each result is sent in the format that ``format`` or Accept selects (see service/negotiation.py).
+A client whose Accept header ranks text/html above the result formats, such as a browser that
+submits a query form, gets the result as an HTML page (service/sparql_html.py). Its errors
+come as the HTML error page too.
+
 A GET without a query returns the query form to a browser and the SPARQL Service Description
 (https://www.w3.org/TR/sparql11-service-description/) to an RDF client.
 """
@@ -28,7 +33,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
-from service import negotiation, results
+from service import negotiation, results, sparql_html
 from service.engine import OxigraphEngine, QueryEngine
 from service.holder import EngineHolder
 from service.query_safety import UpdateForbidden, check_not_update
@@ -189,6 +194,10 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
     """Run the query and send its result in the negotiated format."""
     config = _config()
     query = protocol_request.query or ""
+    form = sparql_html.QueryForm(
+        query, protocol_request.default_graphs, protocol_request.named_graphs
+    )
+    sparql_html.remember_form(form)
     check_not_update(query)
 
     result = _engine().query(
@@ -201,11 +210,30 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
         base_iri=request.base_url,
     )
 
-    media_type = negotiation.choose(results.offered_types(result.kind))
-    body = results.serialize(result, media_type, results.common_prefixes(config.base_iri))
+    media_type = negotiation.choose(result_types(result.kind), result_format_names(result.kind))
+    prefixes = results.common_prefixes(config.base_iri)
+    if media_type == negotiation.HTML:
+        body = sparql_html.render_results(result, form, prefixes, config.max_rows).encode()
+    else:
+        body = results.serialize(result, media_type, prefixes)
     response = Response(body, mimetype=media_type)
     response.headers.update(results.truncation_headers(result, config.max_rows))
     return response
+
+
+def result_types(kind: str) -> list[str]:
+    """Return the media types of a result kind, with HTML for browsers after the others.
+
+    HTML comes last, so a missing Accept header and ``*/*`` still get a SPARQL or RDF format.
+    """
+    return [*results.offered_types(kind), negotiation.HTML]
+
+
+def result_format_names(kind: str) -> dict[str, str]:
+    """Return the values of the format parameter for a result kind and their media types."""
+    if kind == "graph":
+        return negotiation.GRAPH_FORMAT_NAMES
+    return negotiation.RESULT_FORMAT_NAMES
 
 
 # Describing the endpoint: the query form and the SPARQL Service Description

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AXE_PATH = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_RULES = ["color-contrast", "label", "image-alt", "document-title", "html-has-lang"]
 PHONE = {"width": 375, "height": 800}
+FIVE_TRIPLES = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 5"
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +212,19 @@ def test_query_without_javascript_posts_form(script_free_page: Page, server: Liv
     assert response_info.value.status == 200
 
 
+def test_home_sparql_form_shows_results_table(page: Page, server: LiveServer) -> None:
+    page.goto(server.url + "/")
+    form = page.locator("section[aria-labelledby=sparql-heading] form")
+    form.get_by_role("button", name="Run query").click()
+
+    expect(page.locator("h1")).to_have_text("SPARQL results")
+    rows = page.locator("table.sparql-results tbody tr")
+    expect(rows.first).to_be_visible()
+    assert rows.count() > 0
+    first_link = page.locator("table.sparql-results td.iri a").first
+    assert first_link.get_attribute("href").startswith("/")
+
+
 # Views
 
 
@@ -242,6 +256,8 @@ def test_views_show_benchmarks_and_gpus(page: Page, server: LiveServer) -> None:
         "/notes",
         "/classes",
         "/properties",
+        "/sparql",
+        "/sparql?" + urllib.parse.urlencode({"query": FIVE_TRIPLES}),
     ],
 )
 def test_phone_width_fits_page(page: Page, server: LiveServer, path: str) -> None:
@@ -261,6 +277,8 @@ def test_phone_width_fits_page(page: Page, server: LiveServer, path: str) -> Non
         "/class?iri=https%3A%2F%2Fnotekg.example%2Fontology%23Benchmark",
         "/search?q=score",
         "/query",
+        "/sparql",
+        "/sparql?" + urllib.parse.urlencode({"query": FIVE_TRIPLES}),
     ],
 )
 def test_axe_finds_no_violations(page: Page, server: LiveServer, path: str) -> None:

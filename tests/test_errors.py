@@ -100,10 +100,24 @@ def test_client_without_accept_gets_json(live: LiveServer) -> None:
     assert reply.headers.get_content_type() == "application/json"
 
 
-def test_sparql_path_gets_json_even_for_browsers(live: LiveServer) -> None:
+def test_sparql_error_for_browser_is_page(live: LiveServer) -> None:
     reply = send(sparql_url(live, "SELECT * WHERE {"), headers={"Accept": BROWSER_ACCEPT})
 
     assert reply.status == 400
+    assert reply.headers.get_content_type() == "text/html"
+
+
+def test_sparql_error_for_wildcard_is_json(live: LiveServer) -> None:
+    reply = send(sparql_url(live, "SELECT * WHERE {"), headers={"Accept": "*/*"})
+
+    assert reply.status == 400
+    assert reply.headers.get_content_type() == "application/json"
+
+
+def test_download_path_gets_json_even_for_browsers(live: LiveServer) -> None:
+    reply = send(f"{live.url}/download/graph.xyz", headers={"Accept": BROWSER_ACCEPT})
+
+    assert reply.status == 404
     assert reply.headers.get_content_type() == "application/json"
 
 
