@@ -24,7 +24,19 @@ from service.store import Store, StoreError
 logger = logging.getLogger("notekg")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-QUERY_FORMATS = ("json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld", "rdfxml")
+QUERY_FORMATS = (
+    "json",
+    "xml",
+    "csv",
+    "tsv",
+    "turtle",
+    "ntriples",
+    "nt",
+    "jsonld",
+    "rdfxml",
+    "nquads",
+    "trig",
+)
 EXPORT_FORMATS = {
     "turtle": "TURTLE",
     "nt": "N_TRIPLES",
@@ -213,7 +225,9 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     "result_format",
     default=None,
     type=click.Choice(QUERY_FORMATS),
-    help="Result format [default: tsv for SELECT and ASK, turtle for CONSTRUCT and DESCRIBE].",
+    help="Result format, as for the endpoint's format parameter: json, xml, csv or tsv for "
+    "SELECT and ASK; turtle, nt, jsonld or xml (RDF/XML) for CONSTRUCT and DESCRIBE "
+    "[default: tsv, or turtle for CONSTRUCT and DESCRIBE].",
 )
 @database_option
 def query(sparql: str, result_format: str | None, database_url: str | None) -> None:
@@ -224,7 +238,7 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
       notekg query 'SELECT ?b WHERE { ?b a <https://notekg.example/ontology#Benchmark> }'
     """
     from service.engine import EngineBusy, QueryError, QueryTimeout
-    from service.negotiation import FORMAT_PARAMETER_TYPES
+    from service.negotiation import GRAPH_FORMAT_NAMES, RESULT_FORMAT_NAMES
     from service.query_safety import ForbiddenQuery, find_update_keyword
     from service.results import common_prefixes, serialize
 
@@ -246,11 +260,11 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
     if result.kind == "boolean" and chosen in ("csv", "tsv"):
         click.echo("true" if result.boolean else "false")
         return
-    try:
-        media_type = FORMAT_PARAMETER_TYPES[chosen]
-        body = serialize(result, media_type, common_prefixes(config.base_iri))
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
+    names = GRAPH_FORMAT_NAMES if result.kind == "graph" else RESULT_FORMAT_NAMES
+    if chosen not in names or chosen == "html":
+        usable = ", ".join(name for name in QUERY_FORMATS if name in names)
+        raise click.UsageError(f"--format {chosen} does not fit this query's result; use {usable}")
+    body = serialize(result, names[chosen], common_prefixes(config.base_iri))
     click.echo(body.decode("utf-8"), nl=False)
     if result.truncated:
         click.echo(f"warning: result cut to {config.max_rows} rows (NOTEKG_MAX_ROWS)", err=True)

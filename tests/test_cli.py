@@ -276,3 +276,23 @@ def test_ingest_summary_counts_unmapped_once(
     result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
     assert "2 bullet keys, table fields or tables had no mapping" in result.output
     assert result.output.count("'Colour'") == 1
+
+
+def test_query_xml_format_on_construct_gives_rdfxml(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    query = f"CONSTRUCT {{ <{MMLU}> ?p ?o }} WHERE {{ <{MMLU}> ?p ?o }}"
+    result = runner.invoke(
+        main, ["--quiet", "query", query, "--format", "xml", "--database", database]
+    )
+    graph = Graph().parse(data=result.output, format="xml")
+    assert (MMLU, None, None) in graph
+
+
+def test_query_csv_on_construct_is_usage_error(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+    query = f"CONSTRUCT {{ <{MMLU}> ?p ?o }} WHERE {{ <{MMLU}> ?p ?o }}"
+    result = runner.invoke(
+        main, ["--quiet", "query", query, "--format", "csv", "--database", database]
+    )
+    assert result.exit_code == 2
+    assert "use json, xml, turtle, ntriples, nt, jsonld, rdfxml, nquads, trig" in result.output
