@@ -114,10 +114,11 @@ class _NoteBuilder:
         metadata = self.document.metadata
         for key, prop in (("tags", SCHEMA.keywords), ("aliases", SKOS.altLabel)):
             values = metadata.get(key)
-            items = (
-                values if isinstance(values, list) else [values] if isinstance(values, str) else []
-            )
-            for item in items:
+            if isinstance(values, str):
+                values = [values]
+            if not isinstance(values, list):
+                continue
+            for item in values:
                 if isinstance(item, str | int | float) and str(item).strip():
                     self.facts.add((self.note, prop, Literal(str(item).strip())))
 

@@ -310,7 +310,7 @@ def export(export_format: str, output: Path | None, database_url: str | None) ->
 
 
 def _load_engine(database_url: str) -> Any:
-    """Load the store into a query engine, warning when the store holds nothing yet."""
+    """Load the store into a query engine, and warn when the store is empty."""
     from service.engine import OxigraphEngine
 
     store = _open_store(database_url)

@@ -1,8 +1,8 @@
 """The README's first command, as a user runs it: `notekg serve` in its own process on 127.0.0.1.
 
-These tests start the real console command, ingest the bundled notes into a real SQLite file
-or PostgreSQL database, and talk to the server with real clients: SPARQLWrapper, rdflib's
-SPARQLStore, urllib for the pages and dumps, and Debian's rapper for the dumps.
+These tests start the real console command, which ingests the bundled notes into a real SQLite
+file or PostgreSQL database. Real clients talk to it: SPARQLWrapper and rdflib's SPARQLStore
+for queries, urllib for the pages and dumps, and Debian's rapper to parse the dumps.
 """
 
 from __future__ import annotations

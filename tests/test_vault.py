@@ -99,7 +99,7 @@ def test_duplicate_headings_get_separate_sections(tmp_path: Path) -> None:
     }
 
 
-def test_entity_is_defined_in_its_own_section_not_where_named_first(tmp_path: Path) -> None:
+def test_entity_defined_in_own_section(tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "gpus.txt").write_text(
