@@ -165,7 +165,9 @@ def start_server(
             return server, time.perf_counter() - started
         time.sleep(0.05)
     server.stop()
-    raise RuntimeError(f"{name} did not return 200 for {ready_path} within {READY_TIMEOUT:g} s; see {log}")
+    raise RuntimeError(
+        f"{name} did not return 200 for {ready_path} within {READY_TIMEOUT:g} s; see {log}"
+    )
 
 
 def _answers(url: str) -> bool:
@@ -660,13 +662,29 @@ def throughput_at(result: SizeResult, server: str, query: str, clients: int) -> 
     return math.nan
 
 
+def _throughput_mean(result: SizeResult, server: str, clients: int) -> float:
+    """Return the geometric mean of a server's throughput over the query mix."""
+    return geometric_mean([throughput_at(result, server, query, clients) for query in QUERIES])
+
+
 def p50_at(measurements: list[Measurement], clients: int) -> float:
     return next((m.p50_ms for m in measurements if m.clients == clients), math.nan)
 
 
 def markdown(results: list[SizeResult], environment: dict[str, str]) -> str:
     """Return the generated part of docs/benchmarks.md."""
-    lines = [RESULTS_START, "", f"Measured on {environment['date']}; {environment['machine']}.", ""]
+    versions = ", ".join(
+        f"{name} {_without_name(name, value)}"
+        for name, value in environment.items()
+        if name not in ("date", "machine")
+    )
+    lines = [
+        RESULTS_START,
+        "",
+        f"Measured on {environment['date']}; {environment['machine']}.",
+        f"Versions: {versions}.",
+        "",
+    ]
     lines += _summary_table(results)
     for result in results:
         lines += _size_tables(result)
@@ -674,17 +692,26 @@ def markdown(results: list[SizeResult], environment: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _without_name(name: str, version: str) -> str:
+    """Drop the program name that a --version output starts with, as in "Python 3.11.7"."""
+    if version.lower().startswith(name.lower() + " "):
+        return version[len(name) + 1 :]
+    return version
+
+
 def _summary_table(results: list[SizeResult]) -> list[str]:
     lines = [
-        "| pages | quads | ingest s | ingest quads/s | SHACL | re-ingest 1 note s | oxigraph load s "
-        "| notekg start s | start / load | notekg RSS MiB | oxigraph store MiB | RSS / store "
+        "| pages | quads | ingest s | ingest quads/s | SHACL | re-ingest 1 note s "
+        "| oxigraph load s | notekg start s | start / load | notekg RSS MiB "
+        "| oxigraph store MiB | RSS / store "
         "| oxigraph RSS MiB | rdflib-endpoint load s | rdflib-endpoint RSS MiB |",
         "|" + " --- |" * 15,
     ]
     for r in results:
         notekg_rss = r.rss_bytes.get("notekg after queries", r.rss_bytes.get("notekg", 0))
         lines.append(
-            f"| {r.pages:,} | {r.triples:,} | {r.ingest_seconds:.1f} | {r.triples / r.ingest_seconds:,.0f} "
+            f"| {r.pages:,} | {r.triples:,} | {r.ingest_seconds:.1f} "
+            f"| {r.triples / r.ingest_seconds:,.0f} "
             f"| {'on' if r.ingest_validated else 'off'} | {r.reingest_seconds:.2f} "
             f"| {r.oxigraph_load_seconds:.2f} | {r.notekg_startup_seconds:.2f} "
             f"| {r.notekg_startup_seconds / r.oxigraph_load_seconds:.2f} "
@@ -701,8 +728,9 @@ def _size_tables(result: SizeResult) -> list[str]:
     lines = ["", f"### {result.pages:,} pages, {result.triples:,} quads", ""]
     for clients in CLIENTS:
         lines += [
-            f"{clients} client{'s' if clients > 1 else ''}: requests per second, p50 / p99 latency in ms, "
-            "and notekg's throughput as a multiple of each other server's.",
+            f"{clients} client{'s' if clients > 1 else ''}: requests per second, "
+            "p50 / p99 latency in ms, and notekg's throughput as a multiple of each other "
+            "server's.",
             "",
             "| query | "
             + " | ".join(f"{s} req/s | {s} p50 / p99" for s in servers)
@@ -717,14 +745,16 @@ def _size_tables(result: SizeResult) -> list[str]:
                 m = next(m for m in result.queries[server][query] if m.clients == clients)
                 error_mark = f" ({m.errors} errors)" if m.errors else ""
                 cells += [f"{m.throughput:,.1f}{error_mark}", f"{m.p50_ms:.2f} / {m.p99_ms:.2f}"]
+            notekg_throughput = throughput_at(result, "notekg", query, clients)
             ratios = [
-                f"{throughput_at(result, 'notekg', query, clients) / throughput_at(result, s, query, clients):.2f}"
+                f"{notekg_throughput / throughput_at(result, s, query, clients):.2f}"
                 for s in servers
                 if s != "notekg"
             ]
             lines.append(f"| {query} | " + " | ".join(cells + ratios) + " |")
+        notekg_mean = _throughput_mean(result, "notekg", clients)
         means = [
-            f"{geometric_mean([throughput_at(result, 'notekg', q, clients) for q in QUERIES]) / geometric_mean([throughput_at(result, s, q, clients) for q in QUERIES]):.2f}"
+            f"{notekg_mean / _throughput_mean(result, s, clients):.2f}"
             for s in servers
             if s != "notekg"
         ]
@@ -742,8 +772,8 @@ def _size_tables(result: SizeResult) -> list[str]:
         one = next(m for m in measurements if m.clients == 1)
         four = next(m for m in measurements if m.clients == 4)
         lines.append(
-            f"| {name} | {one.p50_ms:.2f} / {one.p99_ms:.2f} | {four.p50_ms:.2f} / {four.p99_ms:.2f} "
-            f"| {four.throughput:,.1f} |"
+            f"| {name} | {one.p50_ms:.2f} / {one.p99_ms:.2f} "
+            f"| {four.p50_ms:.2f} / {four.p99_ms:.2f} | {four.throughput:,.1f} |"
         )
     lines += [
         "",

@@ -120,11 +120,29 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
 
 def _notes_in_folder(folder: Path) -> list[NoteFile]:
     notes = []
+    working_folder = Path.cwd().resolve()
+    resolved_folders: dict[Path, Path] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and _is_source(path) and not _hidden(relative):
-            notes.append(NoteFile(path, _display(path), relative.as_posix(), folder))
+            resolved = _resolved(path, resolved_folders)
+            display = _display(path, resolved, working_folder)
+            notes.append(NoteFile(path, display, relative.as_posix(), folder))
     return notes
+
+
+def _resolved(path: Path, resolved_folders: dict[Path, Path]) -> Path:
+    """Resolve the path like Path.resolve, resolving each folder only once per walk.
+
+    A file that is not a symbolic link resolves to its folder's resolved path and its name.
+    """
+    if path.is_symlink():
+        return path.resolve()
+
+    folder = resolved_folders.get(path.parent)
+    if folder is None:
+        folder = resolved_folders[path.parent] = path.parent.resolve()
+    return folder / path.name
 
 
 def _is_source(path: Path) -> bool:
@@ -135,9 +153,17 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _display(path: Path) -> str:
+def _display(
+    path: Path, resolved: Path | None = None, working_folder: Path | None = None
+) -> str:
+    """Return the path relative to the working folder, or as given when it is outside it.
+
+    ``resolved`` and ``working_folder`` are the resolved paths, when the caller has them.
+    """
+    resolved = resolved or path.resolve()
+    working_folder = working_folder or Path.cwd().resolve()
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(working_folder).as_posix()
     except ValueError:
         return path.as_posix()
 

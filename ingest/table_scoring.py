@@ -14,6 +14,7 @@ scores of different rows or different cell counts cannot.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import statistics
@@ -95,6 +96,8 @@ MIN_PROFILE_WEIGHT = 0.5
 MIN_LOG_COUNT_DEVIATION = 0.5
 
 
+# Table recovery asks for the shape of the same tokens many times for each candidate split.
+@functools.lru_cache(maxsize=65_536)
 def token_shape(token: str) -> str:
     """Classify a token as one of ``SHAPES``.
 

@@ -6,6 +6,7 @@ import functools
 import logging
 
 from pyshacl import validate
+from pyshacl.rdfutil.inoculate import inoculate
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
@@ -23,12 +24,13 @@ def shacl_problems(facts: Graph, provenance: Graph, display_path: str) -> list[P
     ``note.txt:LINE: message`` like every other problem.
     """
     data = facts + provenance
+    _add_ontology_axioms(data)
     conforms, report, _ = validate(
         data,
         shacl_graph=_load_shapes(),
-        ont_graph=_load_ontology(),
         inference="none",
         allow_warnings=True,
+        inplace=True,
     )
     if conforms:
         return []
@@ -37,6 +39,21 @@ def shacl_problems(facts: Graph, provenance: Graph, display_path: str) -> list[P
         Problem(display_path, _line_of(provenance, focus), f"{_label(facts, focus)}: {message}")
         for focus, message in _violations(report)
     ]
+
+
+def _add_ontology_axioms(data: Graph) -> None:
+    """Add the ontology's RDFS and OWL axioms to the data graph, as pySHACL's ``ont_graph`` does.
+
+    pySHACL copies the axioms out of the ontology on every call, which took about a fifth of the
+    validation time of 1,000 synthetic notes. The axioms do not depend on the data, so they are
+    copied once and reused.
+    """
+    axioms = _ontology_axioms()
+    bound = {prefix for prefix, _ in data.namespaces()}
+    for prefix, namespace in axioms.namespaces():
+        if prefix not in bound:
+            data.bind(prefix, namespace)
+    data.addN((subject, predicate, obj, data) for subject, predicate, obj in axioms)
 
 
 def _violations(report: Graph) -> list[tuple[URIRef, str]]:
@@ -69,5 +86,11 @@ def _load_shapes() -> Graph:
 
 
 @functools.cache
-def _load_ontology() -> Graph:
-    return Graph().parse(ONTOLOGY_FILE, format="turtle")
+def _ontology_axioms() -> Graph:
+    """Return the axioms that pySHACL's inoculation copies from the ontology into data graphs."""
+    ontology = Graph().parse(ONTOLOGY_FILE, format="turtle")
+    axioms = Graph()
+    # pySHACL 0.40 types the target as its DataGraph, but inoculate only binds prefixes and
+    # adds triples, which an rdflib Graph does the same way.
+    inoculate(axioms, ontology)  # type: ignore[arg-type]
+    return axioms

@@ -7,9 +7,10 @@ SPARQL 1.1 store can replace the in-process engine without touching the views.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Protocol, cast
@@ -95,7 +96,9 @@ class OxigraphEngine:
 
     The default graph of every query is the union of the named graphs unless the query or the
     request names graphs. Queries run in worker threads (Oxigraph releases the GIL) so that a
-    slow query times out for the client while the others go on.
+    slow query times out for the client while the others go on. The threads are reused across
+    queries, and a query takes a thread only after it took one of the engine's slots, so at most
+    ``max_concurrent_queries`` queries run at once.
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class OxigraphEngine:
         self.triple_count = len(oxigraph_store)
         self.service_allowlist = frozenset(service_allowlist)
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
+        self._threads = _QueryThreads()
 
     @classmethod
     def from_store(cls, store: Store, **options: object) -> OxigraphEngine:
@@ -153,13 +157,11 @@ class OxigraphEngine:
 
         future: Future[QueryResult] = Future()
         cancelled = threading.Event()
-        worker = threading.Thread(
-            target=self._run,
-            args=(future, cancelled, sparql, default_nodes, named_nodes, max_rows, base_iri),
-            name="sparql-query",
-            daemon=True,
+        self._threads.submit(
+            lambda: self._run(
+                future, cancelled, sparql, default_nodes, named_nodes, max_rows, base_iri
+            )
         )
-        worker.start()
         try:
             return future.result(timeout=timeout)
         except TimeoutError as error:
@@ -255,11 +257,9 @@ def _collect(raw: object, max_rows: int, cancelled: threading.Event) -> QueryRes
 
     if isinstance(raw, ox.QuerySolutions):
         variables = [variable.value for variable in raw.variables]
-        rows, truncated = _take(
-            (tuple(solution[name] for name in variables) for solution in raw),
-            max_rows,
-            cancelled,
-        )
+        # A QuerySolution iterates over its values in the order of raw.variables, with None
+        # for an unbound variable (pyoxigraph 0.5), which is the row layout of QueryResult.
+        rows, truncated = _take((tuple(solution) for solution in raw), max_rows, cancelled)
         return QueryResult("solutions", variables=variables, rows=rows, truncated=truncated)
 
     triples, truncated = _take(iter(raw), max_rows, cancelled)  # type: ignore[call-overload]
@@ -275,6 +275,64 @@ def _take(items: Iterator, max_rows: int, cancelled: threading.Event) -> tuple[l
             return taken, True
         taken.append(item)
     return taken, False
+
+
+class _QueryThreads:
+    """Daemon threads that run submitted tasks, started on demand and reused across tasks.
+
+    A thread that had no task for ``IDLE_SECONDS`` exits, so the threads of an engine that a
+    newer generation replaced go away. The threads are daemons, like one thread per query
+    would be, so a query that never returns does not keep the process from exiting.
+    """
+
+    IDLE_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue[Callable[[], None] | None]] = []
+
+    def submit(self, task: Callable[[], None]) -> None:
+        """Run the task on an idle thread, or on a new one when every thread is busy."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is not None:
+            inbox.put(task)
+            return
+
+        inbox = queue.SimpleQueue()
+        inbox.put(task)
+        thread = threading.Thread(
+            target=self._work, args=(inbox,), name="sparql-query", daemon=True
+        )
+        thread.start()
+
+    def _work(self, inbox: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+        # The thread's name says whether it runs a query now: "sparql-query" or "sparql-idle".
+        thread = threading.current_thread()
+        task = inbox.get()
+        while task is not None:
+            thread.name = "sparql-query"
+            task()
+            with self._lock:
+                thread.name = "sparql-idle"
+                self._idle.append(inbox)
+            task = self._next_task(inbox)
+
+    def _next_task(
+        self, inbox: queue.SimpleQueue[Callable[[], None] | None]
+    ) -> Callable[[], None] | None:
+        """Wait for the next task; return None when the thread should exit after idling."""
+        try:
+            return inbox.get(timeout=self.IDLE_SECONDS)
+        except queue.Empty:
+            pass
+
+        with self._lock:
+            if inbox in self._idle:
+                self._idle.remove(inbox)
+                return None
+        # submit took this inbox off the idle list just before the lock, so a task is coming.
+        return inbox.get()
 
 
 class _ConcatenatedStream:

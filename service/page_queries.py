@@ -186,13 +186,25 @@ def entity_exists(iri: str) -> str:
 
 
 def labels(iris: Sequence[str]) -> str:
-    """Select the preferred label (?label) of each IRI (?resource) that has one."""
+    """Select the minimum label (?label) of each IRI (?resource) for each label property it has.
+
+    ?rank is the property's index in LABEL_PROPERTIES, so the row of the lowest rank holds the
+    label that ``label_aggregate`` would choose. One UNION branch per property keeps the rows
+    to one per stored label, where ``label_optionals`` joins every label property's values
+    with every other's, and Oxigraph's union default graph repeats a label once per named
+    graph that contains it.
+    """
+    branches = " UNION ".join(
+        f"{{ ?resource {iri_term(prop)} ?value BIND({rank} AS ?rank) }}"
+        for rank, prop in enumerate(LABEL_PROPERTIES)
+    )
     return f"""
-SELECT ?resource ({label_aggregate()} AS ?label) WHERE {{
+SELECT ?resource ?rank (MIN(?value) AS ?label) WHERE {{
   {_values("resource", iris)}
-{label_optionals("resource")}
+  {branches}
+  FILTER(isLiteral(?value))
 }}
-GROUP BY ?resource
+GROUP BY ?resource ?rank
 """
 
 

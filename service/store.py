@@ -151,14 +151,21 @@ class Store:
 
     def graph_versions(self, generation_id: int) -> list[GraphVersion]:
         """Return the graph versions of a generation, without their triples."""
+        # The columns are selected one by one, so the N-Quads blobs are never read.
         query = (
-            select(GraphVersionRow)
+            select(
+                GraphVersionRow.id,
+                GraphVersionRow.graph_iri,
+                GraphVersionRow.source,
+                GraphVersionRow.content_hash,
+                GraphVersionRow.triple_count,
+            )
             .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
             .where(GenerationGraphRow.generation_id == generation_id)
             .order_by(GraphVersionRow.graph_iri)
         )
         with Session(self.engine) as session:
-            return [_graph_version(row) for row in session.scalars(query)]
+            return [GraphVersion(*row) for row in session.execute(query)]
 
     def iter_nquads(self, generation_id: int) -> Iterator[bytes]:
         """Yield the N-Quads of every graph of a generation, one graph at a time."""
@@ -392,6 +399,3 @@ def _generation(row: GenerationRow) -> Generation:
         created_at = created_at.replace(tzinfo=UTC)
     return Generation(row.id, created_at, row.triple_count, row.summary)
 
-
-def _graph_version(row: GraphVersionRow) -> GraphVersion:
-    return GraphVersion(row.id, row.graph_iri, row.source, row.content_hash, row.triple_count)

@@ -256,6 +256,26 @@ def test_query_after_timeout_succeeds() -> None:
     wait_for_query_thread(present=False)
 
 
+def test_sequential_queries_reuse_one_thread(engine: OxigraphEngine) -> None:
+    def query_threads() -> set[threading.Thread]:
+        return {thread for thread in threading.enumerate() if thread.name.startswith("sparql-")}
+
+    # Threads of engines from earlier tests may still be alive, so only new ones count.
+    earlier = query_threads()
+    engine.query(f"ASK {{ <{EX}item/1> ?p ?o }}")
+    after_first = query_threads() - earlier
+    # The thread renames itself after it hands over the result, then waits for the next query.
+    deadline = time.monotonic() + 5.0
+    while any(thread.name != "sparql-idle" for thread in after_first):
+        assert time.monotonic() < deadline, "the query thread did not become idle within 5 s"
+        time.sleep(0.01)
+    engine.query(f"ASK {{ <{EX}item/2> ?p ?o }}")
+    after_second = query_threads() - earlier
+
+    assert len(after_first) == 1
+    assert after_second == after_first
+
+
 def test_second_query_raises_engine_busy() -> None:
     engine = large_engine(max_concurrent_queries=1)
     slow_outcome: list[BaseException] = []

@@ -156,10 +156,11 @@ def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
     unique = sorted(set(iris))
     found: dict[str, str] = {}
     if unique:
-        for row in select_rows(queries.labels(unique)):
-            label = binding_value(row, "label")
-            if label:
-                found[binding_value(row, "resource") or ""] = label
+        rows = select_rows(queries.labels(unique))
+        rows.sort(key=lambda row: int(binding_value(row, "rank") or 0), reverse=True)
+        for row in rows:
+            # The rows are in falling rank, so the label of the most preferred property wins.
+            found[binding_value(row, "resource") or ""] = binding_value(row, "label") or ""
 
     vocabulary = loaded_vocabulary().labels
     return {iri: found.get(iri) or vocabulary.get(iri) or local_name_label(iri) for iri in unique}
