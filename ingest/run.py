@@ -95,12 +95,17 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class NoteFile:
-    """A note on disk: its path, the path shown in messages, and its key in the notes folder."""
+    """A note on disk: its path, the path shown in messages, and its key in the notes folder.
+
+    ``source`` is the resolved absolute path, which the store keeps to recognise the note in
+    later runs from any working folder.
+    """
 
     path: Path
     display_path: str
     key: str
     root: Path
+    source: str
 
 
 def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
@@ -110,7 +115,10 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
         if path.is_dir():
             found.extend(_notes_in_folder(path))
         elif path.is_file():
-            found.append(NoteFile(path, _display(path), path.name, path.parent))
+            resolved = path.resolve()
+            found.append(
+                NoteFile(path, _display(path), path.name, path.parent, resolved.as_posix())
+            )
         else:
             raise NoNotesFound(
                 f"{path}: no such file or folder; give a note file or a folder of notes"
@@ -127,7 +135,7 @@ def _notes_in_folder(folder: Path) -> list[NoteFile]:
         if path.is_file() and _is_source(path) and not _hidden(relative):
             resolved = _resolved(path, resolved_folders)
             display = _display(path, resolved, working_folder)
-            notes.append(NoteFile(path, display, relative.as_posix(), folder))
+            notes.append(NoteFile(path, display, relative.as_posix(), folder, resolved.as_posix()))
     return notes
 
 
@@ -153,9 +161,7 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _display(
-    path: Path, resolved: Path | None = None, working_folder: Path | None = None
-) -> str:
+def _display(path: Path, resolved: Path | None = None, working_folder: Path | None = None) -> str:
     """Return the path relative to the working folder, or as given when it is outside it.
 
     ``resolved`` and ``working_folder`` are the resolved paths, when the caller has them.
@@ -200,7 +206,7 @@ def run_ingest(
     dropped: list[str] = []
     mentions = PendingMentions()
     for done, note in enumerate(notes, start=1):
-        previous = stored.get(note.display_path)
+        previous = stored.get(note.source)
         new = _ingest_note(
             note,
             mapping,
@@ -217,7 +223,8 @@ def run_ingest(
             on_note(done, len(notes), note.display_path)
 
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
-    _link_mentions(mentions, store, added, dropped, report)
+    displays = {note.source: note.display_path for note in notes}
+    _link_mentions(mentions, store, added, dropped, report, displays)
     if dry_run or (not added and not dropped):
         return report
 
@@ -271,6 +278,7 @@ def _link_mentions(
     added: list[NewGraph],
     dropped: list[str],
     report: IngestReport,
+    displays: dict[str, str],
 ) -> None:
     """Link the texts of the notes built in this run to every entity they name."""
     index = LabelIndex()
@@ -285,7 +293,7 @@ def _link_mentions(
 
     for source, count in mentions.link(index).items():
         for change in report.changes:
-            if change.source == source:
+            if change.source == displays.get(source, source):
                 change.triples_added += count
 
 
@@ -343,7 +351,7 @@ def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -
     return [
         NewGraph(
             graph_iri,
-            note.display_path,
+            note.source,
             fingerprint,
             nquads,
             nquads.count(b"\n"),
@@ -365,7 +373,7 @@ def _fingerprint(raw: bytes, mapping: Mapping, base_iri: str) -> str:
 def _new_graph(graph_iri: URIRef, graph: Graph, note: NoteFile, fingerprint: str) -> NewGraph:
     return NewGraph(
         graph_iri=str(graph_iri),
-        source=note.display_path,
+        source=note.source,
         content_hash=fingerprint,
         nquads=to_nquads(graph, graph_iri),
         triple_count=len(graph),
@@ -407,14 +415,15 @@ def _dropped_graphs(
     paths: list[Path], notes: list[NoteFile], stored: dict[str, StoredSource], report: IngestReport
 ) -> list[str]:
     """Return the stored graphs of notes that were under an ingested folder and are gone."""
-    folders = [_display(path) for path in paths if path.is_dir()]
-    present = {note.display_path for note in notes}
+    folders = [path.resolve().as_posix().rstrip("/") + "/" for path in paths if path.is_dir()]
+    present = {note.source for note in notes}
     dropped = []
     for source, held in stored.items():
-        inside = any(source.startswith(folder.rstrip("/") + "/") for folder in folders)
+        inside = any(source.startswith(folder) for folder in folders)
         if inside and source not in present:
             dropped.extend(held.graph_iris)
-            report.changes.append(NoteChange(source, "dropped", 0, held.triple_count))
+            shown = _display(Path(source))
+            report.changes.append(NoteChange(shown, "dropped", 0, held.triple_count))
     return dropped
 
 

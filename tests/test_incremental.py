@@ -175,3 +175,41 @@ def test_notes_without_mapping_give_generic_rdf(tmp_path: Path, store: Store) ->
     assert any("Colour" in what for what in report.unmapped)
     assert len({p.line for p in report.warnings}) >= 2
     assert (section, SKOS.prefLabel, Literal("My Laptop")) in facts
+
+
+@pytest.mark.parametrize("given", [".", "absolute", "from-parent"])
+def test_deleted_note_dropped_whatever_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, given: str
+) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\n## One\n\nText.\n", encoding="utf-8")
+    (folder / "b.md").write_text("# B\n\n## Two\n\nText.\n", encoding="utf-8")
+    paths = {
+        ".": (folder, Path(".")),
+        "absolute": (tmp_path, folder),
+        "from-parent": (tmp_path, Path("drop")),
+    }
+    working, path = paths[given]
+    monkeypatch.chdir(working)
+    run_ingest([path], store, mapping_path=None, base_iri=BASE)
+
+    (folder / "b.md").unlink()
+    report = run_ingest([path], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id() or 0
+    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+
+    assert sorted(change.action for change in report.changes) == ["dropped", "unchanged"]
+    assert BASE + "graph/b" not in graphs
+    assert BASE + "graph/a" in graphs
+
+
+def test_note_unchanged_when_ingested_from_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notes: Path, store: Store
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _ingest(notes, store)
+    monkeypatch.chdir(notes)
+
+    report = run_ingest([Path(".")], store, mapping_path=MAPPING, base_iri=BASE)
+    assert [change.action for change in report.changes] == ["unchanged"]
