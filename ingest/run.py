@@ -250,6 +250,9 @@ def _ingest_note(
     graph_iri = minter.path("graph", note_slug(note.key))
     if previous and previous.fingerprint == fingerprint:
         report.changes.append(NoteChange(note.display_path, "unchanged"))
+        report.problems.extend(
+            Problem(note.display_path, line, message) for line, message in previous.problems
+        )
         return []
 
     if note.path.suffix.lower() in RDF_FORMATS:
@@ -262,6 +265,9 @@ def _ingest_note(
             _link_renamed(store, graphs)
         facts = _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint)
         facts.labels = graphs.labels
+        facts.problems = [
+            (p.line, p.message) for p in graphs.problems if p.severity is Severity.WARNING
+        ]
         mentions.add(facts, graphs.texts)
         new = [facts, _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint)]
     old_count = previous.triple_count if previous else 0
@@ -395,6 +401,7 @@ class StoredSource:
     fingerprint: str
     triple_count: int = 0
     graph_iris: list[str] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _stored_sources(store: Store) -> dict[str, StoredSource]:
@@ -408,6 +415,9 @@ def _stored_sources(store: Store) -> dict[str, StoredSource]:
         stored = sources.setdefault(version.source, StoredSource(version.content_hash))
         stored.triple_count += version.triple_count
         stored.graph_iris.append(version.graph_iri)
+    for source, problems in store.problems(generation).items():
+        if source in sources:
+            sources[source].problems = problems
     return sources
 
 

@@ -100,6 +100,19 @@ class EntityLabelRow(_Base):
     label: Mapped[str] = mapped_column(Text)
 
 
+class GraphProblemRow(_Base):
+    """A warning found while a graph version was built, reported again while it is current."""
+
+    __tablename__ = "graph_problem"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    graph_version_id: Mapped[int] = mapped_column(
+        ForeignKey("graph_version.id", ondelete="CASCADE"), index=True
+    )
+    line: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+
+
 @dataclass(frozen=True)
 class Generation:
     """A committed generation: its number, when it was written and how many triples it has."""
@@ -178,6 +191,21 @@ class Store:
         with Session(self.engine) as session:
             for compressed in session.scalars(query):
                 yield zlib.decompress(compressed)
+
+    def problems(self, generation_id: int) -> dict[str, list[tuple[int, str]]]:
+        """Return source → (line, message) of the warnings stored with a generation's graphs."""
+        query = (
+            select(GraphVersionRow.source, GraphProblemRow.line, GraphProblemRow.message)
+            .join(GraphVersionRow, GraphVersionRow.id == GraphProblemRow.graph_version_id)
+            .join(GenerationGraphRow, GenerationGraphRow.graph_version_id == GraphVersionRow.id)
+            .where(GenerationGraphRow.generation_id == generation_id)
+            .order_by(GraphVersionRow.source, GraphProblemRow.line, GraphProblemRow.id)
+        )
+        found: dict[str, list[tuple[int, str]]] = {}
+        with Session(self.engine) as session:
+            for source, line, message in session.execute(query):
+                found.setdefault(source, []).append((line, message))
+        return found
 
     def labels(self, generation_id: int) -> list[tuple[str, str, str]]:
         """Return (entity IRI, label, graph IRI) for every entity label of a generation."""
@@ -263,6 +291,7 @@ class NewGraph:
     nquads: bytes
     triple_count: int
     labels: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -321,6 +350,14 @@ def _write(session: Session, change: GenerationChange) -> Generation:
         session.add(version)
         session.flush()
         kept_ids.append(version.id)
+        if graph.problems:
+            session.execute(
+                insert(GraphProblemRow),
+                [
+                    {"graph_version_id": version.id, "line": line, "message": message}
+                    for line, message in graph.problems
+                ],
+            )
         if graph.labels:
             session.execute(
                 insert(EntityLabelRow),
@@ -398,4 +435,3 @@ def _generation(row: GenerationRow) -> Generation:
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
     return Generation(row.id, created_at, row.triple_count, row.summary)
-

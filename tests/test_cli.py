@@ -296,3 +296,12 @@ def test_query_csv_on_construct_is_usage_error(runner: CliRunner, database: str)
     )
     assert result.exit_code == 2
     assert "use json, xml, turtle, ntriples, nt, jsonld, rdfxml, nquads, trig" in result.output
+
+
+def test_strict_fails_again_on_unchanged_notes(runner: CliRunner, database: str) -> None:
+    first = _ingest(runner, database, "--strict")
+    second = _ingest(runner, database, "--strict")
+    assert first.exit_code == 1
+    assert second.exit_code == 1
+    assert "ai.txt:55: warning: section 'Godfathers' is empty" in second.output
+    assert "1 notes (1 unchanged), 1 warnings" in second.output
