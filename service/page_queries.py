@@ -61,9 +61,7 @@ def check_iri(text: str) -> str:
         )
 
     if len(text) > MAX_IRI_LENGTH:
-        raise InvalidIri(
-            f"the IRI is {len(text)} characters long; the maximum is {MAX_IRI_LENGTH}"
-        )
+        raise InvalidIri(f"the IRI is {len(text)} characters long; the maximum is {MAX_IRI_LENGTH}")
 
     if _FORBIDDEN_IRI_CHARACTERS.search(text):
         raise InvalidIri(
@@ -355,6 +353,15 @@ GROUP BY ?resource ?rank
 ORDER BY ?rank LCASE(COALESCE({label_aggregate()}, {_local_name_expression("resource")})) ?resource
 LIMIT {int(limit)}
 """
+
+
+def members_among(iris: Sequence[str], class_iri: str) -> str:
+    """SELECT the IRIs (?resource) among ``iris`` that are members of the class."""
+    values = " ".join(iri_term(iri) for iri in iris)
+    return f"""SELECT DISTINCT ?resource WHERE {{
+  VALUES ?resource {{ {values} }}
+  ?resource a {iri_term(class_iri)} .
+}}"""
 
 
 def summaries(iris: Sequence[str]) -> str:

@@ -23,6 +23,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     jsonify,
     make_response,
     redirect,
@@ -32,9 +33,9 @@ from flask import (
 )
 from flask.sansio.blueprints import BlueprintSetupState
 
-from service import negotiation, results, sparql
+from service import negotiation, results, search_index, sparql
 from service import page_queries as queries
-from service.engine import Term
+from service.engine import QueryEngine, Term
 from service.views import neighbourhood
 from service.views.common import (
     VOCABULARY_EXTENSION,
@@ -72,6 +73,8 @@ SUGGESTION_LIMIT = 10
 SNIPPET_LENGTH = 200
 MAX_SEARCH_LENGTH = 500
 MAX_SEARCH_WORDS = 10
+# A class filter checks this many of the best matches; more would make one long VALUES block.
+MAX_CLASS_FILTER_CANDIDATES = 2_000
 
 # The RDF formats of entity descriptions, by their name in ``?format=``.
 RDF_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
@@ -564,7 +567,18 @@ def find(text: str, class_iri: str | None, limit: int) -> list[SearchResult]:
     """Search labels, alternative names and descriptions: exact, then prefix, then word matches."""
     phrase = text.lower()
     words = re.findall(r"\w+", phrase)[:MAX_SEARCH_WORDS] or [phrase]
-    rows = select_rows(queries.search(words, phrase, class_iri, limit))
+    index = _search_index()
+    matches = index.find(phrase, words)
+    if class_iri:
+        matches = _members_only(matches, class_iri)
+    rows: list[dict[str, Term]] = [
+        {
+            "resource": ox.NamedNode(iri),
+            "rank": ox.Literal(str(rank)),
+            "label": ox.Literal(index.labels.get(iri, local_name_label(iri))),
+        }
+        for iri, rank in matches[:limit]
+    ]
     if not rows:
         return []
 
@@ -579,6 +593,32 @@ def find(text: str, class_iri: str | None, limit: int) -> list[SearchResult]:
         _search_result(row, summaries.get(binding_value(row, "resource")), class_labels, words)
         for row in rows
     ]
+
+
+def _search_index() -> search_index.SearchIndex:
+    cache = current_app.extensions.setdefault("notekg.search", search_index.SearchIndexCache())
+    return cache.get(query_engine(), _build_search_index)  # type: ignore[no-any-return]
+
+
+def _build_search_index(engine: QueryEngine) -> search_index.SearchIndex:
+    return search_index.build_index(
+        engine,
+        queries.LABEL_PROPERTIES,
+        queries.ALTERNATIVE_NAME_PROPERTIES,
+        queries.DESCRIPTION_PROPERTIES,
+    )
+
+
+def _members_only(matches: list[tuple[str, int]], class_iri: str) -> list[tuple[str, int]]:
+    """Keep the matches that are members of the class, in their order; checks the first few."""
+    candidates = [iri for iri, _ in matches[:MAX_CLASS_FILTER_CANDIDATES]]
+    if not candidates:
+        return []
+    members = {
+        binding_value(row, "resource")
+        for row in select_rows(queries.members_among(candidates, class_iri))
+    }
+    return [(iri, rank) for iri, rank in matches if iri in members]
 
 
 def _search_result(

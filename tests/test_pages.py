@@ -518,3 +518,25 @@ def test_page_form_controls_have_labels(server: LiveServer, path: str) -> None:
     assert controls
     for control in controls:
         assert control.get("id") in labelled, f"{control} has no label"
+
+
+def test_search_index_rebuilt_for_new_generation(tmp_path: Path) -> None:
+    from service.search_index import SearchIndexCache
+
+    built: list[int] = []
+
+    class Engine:
+        generation = 1
+
+    def build(engine: object) -> object:
+        built.append(Engine.generation)
+        return object()
+
+    cache = SearchIndexCache()
+    first = cache.get(Engine(), build)  # type: ignore[arg-type]
+    again = cache.get(Engine(), build)  # type: ignore[arg-type]
+    Engine.generation = 2
+    cache.get(Engine(), build)  # type: ignore[arg-type]
+
+    assert first is again
+    assert built == [1, 2]
