@@ -366,17 +366,27 @@ def members_among(iris: Sequence[str], class_iri: str) -> str:
 
 def summaries(iris: Sequence[str]) -> str:
     """Select a class (?class) and a description (?description) of each IRI (?resource)."""
-    descriptions = " ".join(iri_term(prop) for prop in DESCRIPTION_PROPERTIES)
+    # Each value is aggregated in its own subquery: the union default graph repeats an
+    # entity's type and description once per note that names it, and one group over both
+    # multiplied those copies.
+    descriptions = "|".join(iri_term(prop) for prop in DESCRIPTION_PROPERTIES)
+    values = _values("resource", iris)
     return f"""
-SELECT ?resource (MIN(?type) AS ?class) (MIN(?text) AS ?description) WHERE {{
-  {_values("resource", iris)}
-  OPTIONAL {{ ?resource a ?type . FILTER(isIRI(?type)) }}
+SELECT ?resource ?class ?description WHERE {{
+  {values}
   OPTIONAL {{
-    VALUES ?descriptionProperty {{ {descriptions} }}
-    ?resource ?descriptionProperty ?text .
+    SELECT ?resource (MIN(?type) AS ?class) WHERE {{
+      {values}
+      ?resource a ?type . FILTER(isIRI(?type))
+    }} GROUP BY ?resource
+  }}
+  OPTIONAL {{
+    SELECT ?resource (MIN(?text) AS ?description) WHERE {{
+      {values}
+      ?resource {descriptions} ?text .
+    }} GROUP BY ?resource
   }}
 }}
-GROUP BY ?resource
 """
 
 
