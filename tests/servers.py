@@ -164,3 +164,29 @@ def _parse_rdflib_dataset(data: bytes, rdflib_format: str) -> Any:
         )
         dataset.parse(data=data, format=rdflib_format)
     return dataset
+
+
+@contextmanager
+def serve_bundled_notes(directory: Path) -> Iterator[LiveServer]:
+    """Ingest data/notes with its mapping into a SQLite store in ``directory`` and serve it."""
+    from ingest.run import run_ingest
+    from service.app import create_app, holder
+    from service.store import Store
+
+    root = Path(__file__).resolve().parent.parent
+    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
+    store = Store(database_url)
+    run_ingest(
+        [root / "data" / "notes"],
+        store,
+        mapping_path=root / "data" / "mappings" / "ai.yaml",
+        base_iri="https://notekg.example/id/",
+    )
+    store.close()
+
+    app = create_app({"database_url": database_url})
+    try:
+        with serve_app(app) as live:
+            yield live
+    finally:
+        holder(app).close()

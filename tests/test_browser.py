@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from servers import LiveServer, serve_app
-
-from service.app import create_app, holder
+from servers import LiveServer, serve_bundled_notes
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE_PATH = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -27,26 +25,8 @@ FIVE_TRIPLES = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 5"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from ingest.run import run_ingest
-    from service.store import Store
-
-    directory = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
-    store = Store(database_url)
-    run_ingest(
-        [ROOT / "data" / "notes"],
-        store,
-        mapping_path=ROOT / "data" / "mappings" / "ai.yaml",
-        base_iri="https://notekg.example/id/",
-    )
-    store.close()
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_bundled_notes(tmp_path_factory.mktemp("browser")) as live:
+        yield live
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ import pytest
 import rdflib
 from bs4 import BeautifulSoup
 from rdflib.namespace import OWL, RDF, RDFS, XSD
-from servers import LiveServer, send, serve_app
-
-from service.app import create_app, holder
+from servers import LiveServer, send, serve_bundled_notes
 
 ROOT = Path(__file__).resolve().parent.parent
 NK = rdflib.Namespace("https://notekg.example/ontology#")
@@ -25,26 +23,8 @@ SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from ingest.run import run_ingest
-    from service.store import Store
-
-    directory = tmp_path_factory.mktemp("ontology-pages")
-    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
-    store = Store(database_url)
-    run_ingest(
-        [ROOT / "data" / "notes"],
-        store,
-        mapping_path=ROOT / "data" / "mappings" / "ai.yaml",
-        base_iri="https://notekg.example/id/",
-    )
-    store.close()
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_bundled_notes(tmp_path_factory.mktemp("ontology-pages")) as live:
+        yield live
 
 
 def fetch_graph(url: str, accept: str, rdflib_format: str) -> rdflib.Graph:

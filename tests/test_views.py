@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from servers import LiveServer, fill_store_from_dataset, send, serve_app
+from servers import LiveServer, fill_store_from_dataset, send, serve_app, serve_bundled_notes
 
 from service.app import create_app, holder
 from service.views.neighbourhood import NeighbourLink, lay_out, merge_links, shorten
@@ -37,26 +37,8 @@ ODD_IRIS_DATASET = """\
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from ingest.run import run_ingest
-    from service.store import Store
-
-    directory = tmp_path_factory.mktemp("views")
-    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
-    store = Store(database_url)
-    run_ingest(
-        [ROOT / "data" / "notes"],
-        store,
-        mapping_path=ROOT / "data" / "mappings" / "ai.yaml",
-        base_iri=ID,
-    )
-    store.close()
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_bundled_notes(tmp_path_factory.mktemp("views")) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
