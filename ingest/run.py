@@ -57,7 +57,7 @@ INGEST_FORMAT_VERSION = "1"
 
 
 class NoNotesFound(IngestError):
-    """A path given to the ingest holds no notes that a reader can read."""
+    """A path given to the ingest contains no notes that a reader can read."""
 
 
 class NoteNameClash(IngestError):
@@ -66,7 +66,7 @@ class NoteNameClash(IngestError):
 
 @dataclass
 class NoteChange:
-    """What one run did to one note: added, replaced, unchanged or dropped, with triple counts."""
+    """The change one run made to one note (added, replaced, unchanged or dropped) with counts."""
 
     source: str
     action: str
@@ -244,7 +244,7 @@ def _ingest_note(
     store: Store,
     mentions: PendingMentions,
 ) -> list[NewGraph]:
-    """Return the graphs of a new or changed note, or [] for a note the store holds as it is."""
+    """Return the graphs of a new or changed note, or [] for a note the store has unchanged."""
     raw = note.path.read_bytes()
     fingerprint = _fingerprint(raw, mapping, minter.base_iri)
     graph_iri = minter.path("graph", note_slug(note.key))
