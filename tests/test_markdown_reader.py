@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from documents import all_spans
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import Graph, Literal
@@ -472,21 +473,6 @@ MARKDOWN_PIECES = st.sampled_from(
 MARKDOWN_TEXT = st.one_of(st.text(), st.lists(MARKDOWN_PIECES, max_size=40).map("".join))
 
 
-def _spans(document: Document) -> list[LineSpan]:
-    spans = [document.title_span]
-    for section in document.all_sections():
-        spans.append(section.span)
-        spans += [item.span for item in section.items]
-        spans += [paragraph.span for paragraph in section.paragraphs]
-        spans += [table.span for table in section.tables] + [
-            table.header_span for table in section.tables
-        ]
-        spans += [row.span for table in section.tables for row in table.rows]
-        spans += [block.span for block in section.code_blocks]
-        spans += [link.span for link in section.links]
-    return spans
-
-
 @settings(max_examples=300, deadline=None)
 @given(MARKDOWN_TEXT)
 def test_reader_raises_only_note_syntax_error(text: str) -> None:
@@ -504,5 +490,5 @@ def test_spans_stay_within_file(text: str) -> None:
     except NoteSyntaxError:
         return
     last = max(document.line_count, 1)
-    for span in _spans(document):
+    for span in all_spans(document):
         assert 1 <= span.start <= span.end <= last, span
