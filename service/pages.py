@@ -186,6 +186,7 @@ def home() -> str:
         triple_count=engine.triple_count,
         generation=engine.generation,
         classes=classes,
+        class_iris={link.iri for link, _ in classes},
         examples=examples,
         dumps=dumps,
     )

@@ -365,3 +365,21 @@ def test_unknown_iri_suggests_labels(odd_server: LiveServer) -> None:
     suggestions = [a.get_text() for a in soup.select("ul.suggestions a")]
 
     assert "Fragment concept" in suggestions
+
+
+def test_home_hides_views_without_their_classes(odd_server: LiveServer) -> None:
+    reply = send(f"{odd_server.url}/", headers={"Accept": "text/html"})
+    links = {
+        anchor["href"] for anchor in BeautifulSoup(reply.body, "html.parser").select("a[href]")
+    }
+    assert "/views/benchmarks" not in links
+    assert "/views/gpus" not in links
+
+
+def test_home_links_views_of_bundled_notes(server: LiveServer) -> None:
+    reply = send(f"{server.url}/", headers={"Accept": "text/html"})
+    links = {
+        anchor["href"] for anchor in BeautifulSoup(reply.body, "html.parser").select("a[href]")
+    }
+    assert "/views/benchmarks" in links
+    assert "/views/gpus" in links
