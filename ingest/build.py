@@ -126,7 +126,8 @@ class _NoteBuilder:
         section_iri = self._section_iri(section)
         self.facts.add((section_iri, RDF.type, NK.Section))
         self.facts.add((section_iri, SKOS.prefLabel, Literal(section.title or self.document.title)))
-        self.facts.add((section_iri, DCTERMS.title, Literal(section.title)))
+        if section.title:
+            self.facts.add((section_iri, DCTERMS.title, Literal(section.title)))
         self.facts.add(
             (section_iri, NK.headingLevel, Literal(section.level, datatype=XSD.positiveInteger))
         )

@@ -121,3 +121,18 @@ def test_entity_defined_in_own_section(tmp_path: Path) -> None:
 
     defined = _values(engine, f"SELECT ?s WHERE {{ <{BASE}gpu/h100> nk:definedIn ?s }}")
     assert defined == {BASE + "section/gpus/h100"}
+
+
+def test_text_before_first_heading_has_no_empty_title(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "intro.md").write_text(
+        "# Intro\n\nOpening words.\n\n## Part\n\nMore.\n", encoding="utf-8"
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    titles = _values(engine, "SELECT ?t WHERE { ?s a nk:Section ; dcterms:title ?t }")
+    assert "" not in titles
+    assert "Part" in titles
