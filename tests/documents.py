@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ingest.document import Document, LineSpan
+from ingest.problems import NoteSyntaxError
 
 
 def all_spans(document: Document) -> list[LineSpan]:
@@ -21,3 +24,18 @@ def all_spans(document: Document) -> list[LineSpan]:
             spans.append(raw.span)
             spans.extend(LineSpan(number, number) for number, _ in raw.lines)
     return spans
+
+
+def assert_read_with_valid_spans(read: Callable[[bytes], Document], text: str) -> None:
+    """Read text and check that every span is inside the file; NoteSyntaxError is allowed.
+
+    Any other exception fails the calling test, so this also proves the reader never crashes.
+    """
+    try:
+        document = read(text.encode("utf-8", "surrogatepass"))
+    except NoteSyntaxError:
+        return
+
+    last = max(document.line_count, 1)
+    for span in all_spans(document):
+        assert 1 <= span.start <= span.end <= last, span

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from documents import all_spans
+from documents import assert_read_with_valid_spans
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -355,20 +355,5 @@ HTML_TEXT = st.one_of(st.text(), st.lists(HTML_PIECES, max_size=40).map("".join)
 
 @settings(max_examples=300, deadline=None)
 @given(HTML_TEXT)
-def test_reader_raises_only_note_syntax_error(text: str) -> None:
-    try:
-        read_bytes(text.encode("utf-8", "surrogatepass"))
-    except NoteSyntaxError:
-        pass
-
-
-@settings(max_examples=300, deadline=None)
-@given(HTML_TEXT)
-def test_spans_stay_within_file(text: str) -> None:
-    try:
-        document = read_bytes(text.encode("utf-8", "surrogatepass"))
-    except NoteSyntaxError:
-        return
-    last = max(document.line_count, 1)
-    for span in all_spans(document):
-        assert 1 <= span.start <= span.end <= last, span
+def test_any_text_reads_with_valid_spans(text: str) -> None:
+    assert_read_with_valid_spans(read_bytes, text)

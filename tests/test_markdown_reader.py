@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from documents import all_spans
+from documents import assert_read_with_valid_spans
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import Graph, Literal
@@ -475,20 +475,5 @@ MARKDOWN_TEXT = st.one_of(st.text(), st.lists(MARKDOWN_PIECES, max_size=40).map(
 
 @settings(max_examples=300, deadline=None)
 @given(MARKDOWN_TEXT)
-def test_reader_raises_only_note_syntax_error(text: str) -> None:
-    try:
-        read_bytes(text.encode("utf-8", "surrogatepass"))
-    except NoteSyntaxError:
-        pass
-
-
-@settings(max_examples=300, deadline=None)
-@given(MARKDOWN_TEXT)
-def test_spans_stay_within_file(text: str) -> None:
-    try:
-        document = read_bytes(text.encode("utf-8", "surrogatepass"))
-    except NoteSyntaxError:
-        return
-    last = max(document.line_count, 1)
-    for span in all_spans(document):
-        assert 1 <= span.start <= span.end <= last, span
+def test_any_text_reads_with_valid_spans(text: str) -> None:
+    assert_read_with_valid_spans(read_bytes, text)
