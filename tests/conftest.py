@@ -404,3 +404,18 @@ def serve_directory() -> Iterator[Callable[[Path], str]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------------------
+# A listener that proves the server sends no request
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """Yield a TCP socket listening on 127.0.0.1 that records whether anything connects."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        sock.settimeout(0.5)
+        yield sock

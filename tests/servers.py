@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -13,6 +14,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -190,3 +192,15 @@ def serve_bundled_notes(directory: Path) -> Iterator[LiveServer]:
             yield live
     finally:
         holder(app).close()
+
+
+def listener_url(sock: socket.socket, path: str) -> str:
+    """Return an http URL of the listening socket, with the given path."""
+    return f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
+
+
+def assert_no_connection(sock: socket.socket) -> None:
+    """Fail unless nothing connected to the listening socket within its timeout."""
+    with pytest.raises(TimeoutError):
+        connection, _address = sock.accept()
+        connection.close()

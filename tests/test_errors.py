@@ -53,7 +53,9 @@ def generated_store(tmp_path: Path) -> str:
         ox.Quad(
             ox.NamedNode(f"https://notekg.example/id/section/generated/{index}"),
             ox.NamedNode("https://notekg.example/ontology#position"),
-            ox.Literal(str(index), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+            ox.Literal(
+                str(index), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+            ),
             ox.NamedNode("https://notekg.example/id/graph/generated"),
         )
         for index in range(GENERATED_TRIPLES)

@@ -47,16 +47,6 @@ def writable(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """Yield a TCP socket listening on 127.0.0.1 that records whether anything connects."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1)
-        sock.settimeout(0.5)
-        yield sock
-
-
 def graph_url(live: LiveServer, graph: str | None) -> str:
     if graph is None:
         return f"{live.url}/store?default"

@@ -28,8 +28,10 @@ def ask_for(
 @pytest.mark.parametrize(
     ("accept", "expected"),
     [
-        ("application/sparql-results+json;q=0.5, application/sparql-results+xml",
-         "application/sparql-results+xml"),
+        (
+            "application/sparql-results+json;q=0.5, application/sparql-results+xml",
+            "application/sparql-results+xml",
+        ),
         ("text/csv;q=0.9, text/tab-separated-values", "text/tab-separated-values"),
         ("application/sparql-results+json;q=0, */*", "application/sparql-results+xml"),
         ("text/*", "text/csv"),
@@ -126,8 +128,12 @@ def test_unacceptable_accept_returns_406_listing_types(live: LiveServer) -> None
 
     assert reply.status == 406
     assert "image/png" in message
-    for media_type in ["application/sparql-results+json", "application/sparql-results+xml",
-                       "text/csv", "text/tab-separated-values"]:
+    for media_type in [
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+    ]:
         assert media_type in message
 
 

@@ -40,8 +40,18 @@ SELECT ?concept ?definition ?memory ?zero ?zeroDecimal ?no ?date ?blank ?tricky 
   BIND({json.dumps(TRICKY_TEXT)} AS ?tricky)
 }}"""
 
-VARIABLES = ["concept", "definition", "memory", "zero", "zeroDecimal", "no", "date", "blank",
-             "tricky", "missing"]
+VARIABLES = [
+    "concept",
+    "definition",
+    "memory",
+    "zero",
+    "zeroDecimal",
+    "no",
+    "date",
+    "blank",
+    "tricky",
+    "missing",
+]
 
 CONSTRUCT_BENCHMARKS = """PREFIX nk: <https://notekg.example/ontology#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -119,10 +129,16 @@ def test_json_parses_in_rdflib(live: LiveServer) -> None:
 
 
 def test_json_ask_returns_boolean(live: LiveServer) -> None:
-    _status, _type, yes = query(live, "ASK { ?s a <https://notekg.example/ontology#Benchmark> }",
-                                "application/sparql-results+json")
-    _status, _type, no = query(live, "ASK { ?s a <https://notekg.example/ontology#Nothing> }",
-                               "application/sparql-results+json")
+    _status, _type, yes = query(
+        live,
+        "ASK { ?s a <https://notekg.example/ontology#Benchmark> }",
+        "application/sparql-results+json",
+    )
+    _status, _type, no = query(
+        live,
+        "ASK { ?s a <https://notekg.example/ontology#Nothing> }",
+        "application/sparql-results+json",
+    )
 
     assert json.loads(yes) == {"head": {}, "boolean": True}
     assert json.loads(no) == {"head": {}, "boolean": False}
@@ -168,8 +184,11 @@ def test_xml_parses_in_rdflib(live: LiveServer) -> None:
 
 
 def test_xml_ask_returns_boolean(live: LiveServer) -> None:
-    _status, _type, body = query(live, "ASK { ?s a <https://notekg.example/ontology#Benchmark> }",
-                                 "application/sparql-results+xml")
+    _status, _type, body = query(
+        live,
+        "ASK { ?s a <https://notekg.example/ontology#Benchmark> }",
+        "application/sparql-results+xml",
+    )
 
     boolean = ET.fromstring(body).find(SPARQL_RESULTS + "boolean")
 
@@ -272,10 +291,16 @@ def test_construct_keeps_literal_kinds(
     definition = rdflib.Literal(DEFINITION, lang="en")
 
     assert (rdflib.URIRef(SINGULARITY), skos.definition, definition) in graph
-    assert (None, rdflib.URIRef("https://schema.org/value"),
-            rdflib.Literal("192", datatype=rdflib.XSD.decimal)) in graph
-    assert (rdflib.URIRef("https://notekg.example/id/benchmark/mmlu"), skos.prefLabel,
-            rdflib.Literal("MMLU")) in graph
+    assert (
+        None,
+        rdflib.URIRef("https://schema.org/value"),
+        rdflib.Literal("192", datatype=rdflib.XSD.decimal),
+    ) in graph
+    assert (
+        rdflib.URIRef("https://notekg.example/id/benchmark/mmlu"),
+        skos.prefLabel,
+        rdflib.Literal("MMLU"),
+    ) in graph
 
 
 def test_turtle_uses_common_prefixes(live: LiveServer) -> None:

@@ -15,7 +15,9 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from servers import (
     LiveServer,
+    assert_no_connection,
     fill_store_from_dataset,
+    listener_url,
     parse_rdf_dataset,
     parse_rdf_graph,
     send,
@@ -45,26 +47,6 @@ JSON_RESULTS = {"Accept": "application/sparql-results+json"}
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with serve_sample_store(tmp_path_factory.mktemp("sparql")) as server:
         yield server
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """Yield a TCP socket listening on 127.0.0.1 that records whether anything connects."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1)
-        sock.settimeout(0.5)
-        yield sock
-
-
-def listener_url(sock: socket.socket, path: str) -> str:
-    return f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
-
-
-def assert_no_connection(sock: socket.socket) -> None:
-    with pytest.raises(TimeoutError):
-        connection, _address = sock.accept()
-        connection.close()
 
 
 def get_query(live: LiveServer, query: str, **parameters: str | list[str]) -> str:
@@ -500,7 +482,7 @@ def _extra_graph(directory: Path) -> Path:
     path.write_text(
         "<https://notekg.example/id/graph/extra> {\n"
         "  <https://notekg.example/id/extra>\n"
-        "      <http://www.w3.org/2000/01/rdf-schema#label> \"extra\" .\n"
+        '      <http://www.w3.org/2000/01/rdf-schema#label> "extra" .\n'
         "}\n"
     )
     return path

@@ -102,8 +102,10 @@ def test_browser_select_iri_links_to_page(live: LiveServer) -> None:
 
 
 def test_browser_select_shows_language_and_datatype(live: LiveServer) -> None:
-    query = 'SELECT ?text ?number ?plain WHERE { BIND("Hallo"@de AS ?text) ' \
+    query = (
+        'SELECT ?text ?number ?plain WHERE { BIND("Hallo"@de AS ?text) '
         'BIND(42 AS ?number) BIND("plain" AS ?plain) }'
+    )
     cells = body_rows(result_table(browse(live, query)))[0].select("td")
     notes = [cell.select_one("small.literal-type") for cell in cells]
 
@@ -181,19 +183,36 @@ def test_results_page_keeps_dataset_in_form(live: LiveServer) -> None:
 @pytest.mark.parametrize(
     ("query", "expected_types"),
     [
-        (BENCHMARK_LABELS, ["application/sparql-results+json", "application/sparql-results+xml",
-                            "text/csv", "text/tab-separated-values"]),
+        (
+            BENCHMARK_LABELS,
+            [
+                "application/sparql-results+json",
+                "application/sparql-results+xml",
+                "text/csv",
+                "text/tab-separated-values",
+            ],
+        ),
         (ASK_BENCHMARK, ["application/sparql-results+json", "application/sparql-results+xml"]),
-        (CONSTRUCT_LABELS, ["text/turtle", "application/n-triples", "application/ld+json",
-                            "application/rdf+xml", "application/n-quads", "application/trig"]),
+        (
+            CONSTRUCT_LABELS,
+            [
+                "text/turtle",
+                "application/n-triples",
+                "application/ld+json",
+                "application/rdf+xml",
+                "application/n-quads",
+                "application/trig",
+            ],
+        ),
     ],
 )
 def test_results_page_download_links_work(
     live: LiveServer, query: str, expected_types: list[str]
 ) -> None:
     links = page_of(browse(live, query)).select("p.result-links a:not(.open-in-query-page)")
-    replies = [send(live.url + str(link["href"]), headers={"Accept": BROWSER_ACCEPT})
-               for link in links]
+    replies = [
+        send(live.url + str(link["href"]), headers={"Accept": BROWSER_ACCEPT}) for link in links
+    ]
 
     assert [reply.headers.get_content_type() for reply in replies] == expected_types
     assert [reply.status for reply in replies] == [200] * len(expected_types)
@@ -450,7 +469,11 @@ def test_sparql_form_controls_are_labelled_in_order(live: LiveServer) -> None:
     labelled = [control for control in form.find_all(["textarea", "select"])]
 
     assert [control.name for control in controls] == [
-        "label", "textarea", "label", "select", "button"
+        "label",
+        "textarea",
+        "label",
+        "select",
+        "button",
     ]
     for control in labelled:
         assert form.select_one(f"label[for={control['id']}]") is not None, control["id"]
@@ -468,8 +491,10 @@ def test_sparql_form_submission_gets_results_page(live: LiveServer) -> None:
     assert first_option is not None
     fields = {"query": textarea.get_text(), "format": str(first_option["value"])}
 
-    reply = send(f"{live.url}{form['action']}?{urllib.parse.urlencode(fields)}",
-                 headers={"Accept": BROWSER_ACCEPT})
+    reply = send(
+        f"{live.url}{form['action']}?{urllib.parse.urlencode(fields)}",
+        headers={"Accept": BROWSER_ACCEPT},
+    )
 
     assert reply.status == 200
     assert reply.headers.get_content_type() == "text/html"

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import HttpReply, LiveServer, send, serve_sample_store
+from servers import (
+    HttpReply,
+    LiveServer,
+    assert_no_connection,
+    listener_url,
+    send,
+    serve_sample_store,
+)
 from SPARQLWrapper import POST, SPARQLWrapper
 
 TOKEN = "update-test-token"
@@ -24,26 +31,6 @@ JSON_RESULTS = {"Accept": "application/sparql-results+json"}
 def live(tmp_path: Path) -> Iterator[LiveServer]:
     with serve_sample_store(tmp_path, update_token=TOKEN) as server:
         yield server
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """Yield a TCP socket listening on 127.0.0.1 that records whether anything connects."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1)
-        sock.settimeout(0.5)
-        yield sock
-
-
-def listener_url(sock: socket.socket, path: str) -> str:
-    return f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
-
-
-def assert_no_connection(sock: socket.socket) -> None:
-    with pytest.raises(TimeoutError):
-        connection, _address = sock.accept()
-        connection.close()
 
 
 def post_update(live: LiveServer, update: str, headers: dict[str, str] | None = None) -> HttpReply:
