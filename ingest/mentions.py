@@ -71,6 +71,9 @@ class PendingMentions:
     def __init__(self) -> None:
         self._notes: list[tuple[NewGraph, list[tuple[str, str]]]] = []
 
+    def __len__(self) -> int:
+        return len(self._notes)
+
     def add(self, graph: NewGraph, texts: list[tuple[str, str]]) -> None:
         """Remember a note's facts graph and its (subject IRI, text) pairs."""
         self._notes.append((graph, texts))

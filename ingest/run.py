@@ -287,6 +287,10 @@ def _link_mentions(
     displays: dict[str, str],
 ) -> None:
     """Link the texts of the notes built in this run to every entity they name."""
+    if not mentions:
+        # Nothing was built, so reading every stored label would be wasted work.
+        return
+
     index = LabelIndex()
     replaced = {graph.graph_iri for graph in added} | set(dropped)
     generation = store.current_generation_id()
