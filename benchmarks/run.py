@@ -1,9 +1,9 @@
 """Benchmark notekg against Oxigraph server and rdflib-endpoint on synthetic notes.
 
-For each corpus size the script generates the notes (benchmarks/generate.py), ingests them with
-notekg, exports the graph as N-Quads, loads the same N-Quads into Oxigraph server and
-rdflib-endpoint, and measures every server with the same query mix from a bounded load
-generator. It checks that notekg returns the same results as Oxigraph server on every query,
+For each corpus size the script generates the notes (benchmarks/generate.py) and ingests them
+with notekg. It exports the graph as N-Quads and loads the same N-Quads into Oxigraph server and
+rdflib-endpoint. Then a bounded load generator measures every server with the same query mix.
+The script checks that notekg returns the same results as Oxigraph server on every query, and
 then writes the tables into docs/benchmarks.md between its result markers, the raw numbers to
 benchmarks/work/results.json and a latency plot to docs/benchmarks-latency.svg.
 

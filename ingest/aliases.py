@@ -1,9 +1,9 @@
 """Keep old IRIs working when a heading is renamed.
 
 Section IRIs come from heading slugs, so renaming a heading changes them. When a changed note
-is ingested again, a stored section whose IRI is gone is matched with the new section at the
-same position whose IRI is new; the new section (and the entity the section stands for) then
-gets ``dcterms:replaces`` its old IRI, and the service redirects the old IRI to the new one.
+is ingested again, each stored section whose IRI is gone is matched with the section at the
+same position whose IRI is new. The new section, and the entity it stands for, then get
+``dcterms:replaces`` with the old IRI, and the service redirects the old IRI to the new one.
 Links recorded by earlier runs are carried over as long as their new IRI exists.
 """
 

@@ -52,7 +52,7 @@ class Table:
     """A table whose cells are known.
 
     ``header`` names the columns. A transposed table (one entity per column) has the row
-    labels in its first column, like any other table; the mapping decides how to read it.
+    labels in its first column, like any other table, and the mapping decides how to read it.
     """
 
     header: list[str]
@@ -74,7 +74,7 @@ class RawTable:
 
 @dataclass
 class CodeBlock:
-    """A block of source code with its language, when the note says or shows it."""
+    """A block of source code with its language, when the note names it or it can be detected."""
 
     code: str
     language: str | None
@@ -129,9 +129,9 @@ class Section:
 class Document:
     """One parsed note.
 
-    ``title`` is the page title; ``sections`` are the top-level sections below it.
-    ``text`` is the note's decoded text; ``metadata`` holds front matter keys for formats that
-    have them.
+    ``title`` is the page title, and ``sections`` are the top-level sections below it.
+    ``text`` is the note's decoded text. ``metadata`` contains the front matter keys, for
+    formats that have front matter.
     """
 
     path: Path

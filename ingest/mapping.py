@@ -117,7 +117,7 @@ MAPPING_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class FieldRule:
-    """How one bullet key or table field becomes RDF."""
+    """The rule that turns one bullet key or table field into RDF."""
 
     property: str | None
     value: str = "text"
@@ -145,7 +145,7 @@ class EntityRule:
 
 @dataclass(frozen=True)
 class TableRule:
-    """How a table's rows or columns become entities."""
+    """The rule that turns a table's rows or columns into entities."""
 
     entities: str
     cls: str
@@ -160,7 +160,7 @@ class TableRule:
 
 @dataclass(frozen=True)
 class CodeRule:
-    """How a section's code blocks become entities."""
+    """The rule that turns a section's code blocks into entities."""
 
     cls: str
     kind: str
@@ -169,7 +169,7 @@ class CodeRule:
 
 @dataclass(frozen=True)
 class SectionRule:
-    """What the mapping says about the sections whose heading matches."""
+    """The mapping rules of the sections whose heading matches."""
 
     heading: str | None
     heading_pattern: re.Pattern[str] | None
@@ -306,7 +306,7 @@ def _to_python(
 ) -> Any:
     """Convert a composed YAML node to plain data.
 
-    ``parents`` holds the ids of the enclosing nodes, to detect recursive aliases.
+    ``parents`` contains the ids of the enclosing nodes, to detect recursive aliases.
     """
     if id(node) in parents:
         raise MappingError(

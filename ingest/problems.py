@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 
 class Severity(enum.Enum):
-    """How bad a problem is: a warning keeps the ingest going, an error stops it."""
+    """The severity of a problem: a warning lets the ingest go on, an error stops it."""
 
     WARNING = "warning"
     ERROR = "error"

@@ -1,8 +1,8 @@
 """One ingest run: read notes, build their graphs, and write one new store generation.
 
-Unchanged notes are skipped by a hash of the note, the mapping and the base IRI; a changed
-note's graphs are replaced; a deleted note's graphs are dropped. All of it is written in one
-transaction, so a failed or interrupted run leaves the store as it was.
+A note whose hash (of the note, the mapping and the base IRI) is unchanged is skipped. A
+changed note's graphs are replaced, and a deleted note's graphs are dropped. All of it is
+written in one transaction, so a failed or interrupted run leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -400,7 +400,7 @@ def to_nquads(graph: Graph, graph_iri: URIRef) -> bytes:
 
 @dataclass
 class StoredSource:
-    """What the current generation holds of one source file: its fingerprint and graphs."""
+    """The stored state of one source file in the current generation: fingerprint and graphs."""
 
     fingerprint: str
     triple_count: int = 0
@@ -409,7 +409,7 @@ class StoredSource:
 
 
 def _stored_sources(store: Store) -> dict[str, StoredSource]:
-    """Return source path → what the store's current generation holds of it."""
+    """Return source path → its stored state in the store's current generation."""
     generation = store.current_generation_id()
     if generation is None:
         return {}

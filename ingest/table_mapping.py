@@ -23,7 +23,7 @@ def add_table(
     section_entity: URIRef,
     rule: TableRule | None,
 ) -> None:
-    """Add the entities of one table, as the table's mapping rule says or generically."""
+    """Add the entities of one table, by the table's mapping rule or generically without one."""
     if rule is None:
         _add_records(builder, table, section, section_iri)
     elif rule.entities == "columns":

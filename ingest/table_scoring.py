@@ -96,7 +96,7 @@ MIN_PROFILE_WEIGHT = 0.5
 MIN_LOG_COUNT_DEVIATION = 0.5
 
 
-# Table recovery asks for the shape of the same tokens many times for each candidate split.
+# Table recovery computes the shape of the same tokens many times for each candidate split.
 @functools.lru_cache(maxsize=65_536)
 def token_shape(token: str) -> str:
     """Classify a token as one of ``SHAPES``.

@@ -1,6 +1,6 @@
 """The query engine: one interface, with Oxigraph's in-memory engine as the implementation.
 
-Everything the service asks of the graph goes through ``QueryEngine.query``, so a remote
+Every query the service runs on the graph goes through ``QueryEngine.query``, so a remote
 SPARQL 1.1 store can replace the in-process engine without touching the views.
 """
 
@@ -26,7 +26,7 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 
 class QueryError(Exception):
-    """The query is malformed or asks for something the engine refuses to do."""
+    """The query is malformed or requests something the engine does not do."""
 
 
 class QueryTimeout(Exception):
@@ -65,7 +65,7 @@ class QueryResult:
 
 
 class QueryEngine(Protocol):
-    """What the service needs from a SPARQL engine."""
+    """The SPARQL engine interface that the service uses."""
 
     generation: int
     triple_count: int

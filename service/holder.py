@@ -14,10 +14,10 @@ logger = logging.getLogger(__name__)
 
 
 class EngineHolder:
-    """Owns the store and the engine loaded from it, and reloads the engine on a new generation.
+    """The store and the engine loaded from it, reloaded when the store has a new generation.
 
-    Requests call ``engine()``. At most every ``reload_interval`` seconds it asks the store for
-    the newest generation number. When that number changed, one request loads the new
+    Requests call ``engine()``. At most every ``reload_interval`` seconds it reads the newest
+    generation number from the store. When that number changed, one request loads the new
     generation while the others keep using the old engine, and then the new engine replaces it.
     """
 

@@ -9,7 +9,7 @@ One process keeps its metrics in a registry of its own app. Under several gunico
 so each worker writes its values to files in that folder, and ``/metrics`` adds up the files of
 every worker (prometheus_client's multiprocess mode). The two gauges then carry a ``pid`` label
 with one value per live worker, so a worker that still serves an older generation shows. A
-worker updates its gauges after each request it answers.
+worker updates its gauges after each request it serves.
 """
 
 from __future__ import annotations

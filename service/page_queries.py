@@ -186,7 +186,7 @@ def entity_exists(iri: str) -> str:
 def labels(iris: Sequence[str]) -> str:
     """Select the minimum label (?label) of each IRI (?resource) for each label property it has.
 
-    ?rank is the property's index in LABEL_PROPERTIES, so the row of the lowest rank holds the
+    ?rank is the property's index in LABEL_PROPERTIES, so the row of the lowest rank contains the
     label that ``label_aggregate`` would choose. One UNION branch per property keeps the rows
     to one per stored label, where ``label_optionals`` joins every label property's values
     with every other's, and Oxigraph's union default graph repeats a label once per named

@@ -2,7 +2,7 @@
 
 Entity pages are served at ``/id/<rest>`` for IRIs under the configured base IRI and at
 ``/resource?iri=…`` for any IRI. The same URLs return the entity's triples in Turtle, JSON-LD,
-N-Triples or RDF/XML when the Accept header or ``?format=`` asks for them. Every query text
+N-Triples or RDF/XML when the Accept header or ``?format=`` requests them. Every query text
 comes from ``service.page_queries`` or ``service.browse_queries``. Helpers shared with the
 other page modules are in ``service.views.common``, and ``service.views.neighbourhood`` lays
 out the picture of an entity's links.
@@ -249,7 +249,7 @@ def entity_by_path(rest: str) -> Response:
 def entity_at_own_path(rest: str) -> Response:
     """Serve an entity whose IRI is this very URL: the base IRI is the service's own URL.
 
-    Every other route matches first, so this one only sees paths that nothing else serves.
+    Every other route matches first, so this one only gets paths that nothing else serves.
     """
     iri = request.base_url
     if not iri.startswith(service_config().base_iri):

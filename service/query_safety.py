@@ -5,7 +5,7 @@ before it runs. The checks read the query's tokens, skipping IRIs, strings and c
 find each ``SERVICE`` keyword with the endpoint it names. Oxigraph's parser (pyoxigraph 0.5)
 needs no word boundary around a keyword, so ``trueSERVICE <x> {}`` and ``SERVICE:x {}`` are
 SERVICE calls too, and the check rejects such text. ``find_update_keyword`` finds the
-keywords of SPARQL 1.1 Update, so that the read-only endpoint can answer an update with 403
+keywords of SPARQL 1.1 Update, so that the read-only endpoint can reject an update with 403
 instead of a parser error. ``FROM`` and ``FROM NAMED`` only select graphs already in the
 in-memory store. ``check_update_is_safe`` rejects ``LOAD`` and every ``SERVICE`` call in an
 update, because pyoxigraph would fetch the IRI that either names.
@@ -49,7 +49,7 @@ UPDATE_KEYWORDS = frozenset(
 
 
 class ForbiddenQuery(Exception):
-    """The query asks for something this endpoint does not do, such as a remote call."""
+    """The query requests something this endpoint does not do, such as a remote call."""
 
 
 class UpdateForbidden(ForbiddenQuery):

@@ -314,7 +314,7 @@ def service_description_triples(endpoint_url: str) -> list[ox.Triple]:
 
 @dataclass(frozen=True)
 class ExampleQuery:
-    """A query shown on the form, with a title that says what it finds."""
+    """A query shown on the form, with a title that describes what it finds."""
 
     title: str
     query: str
@@ -411,7 +411,7 @@ DOWNLOADS: dict[str, tuple[str, ox.RdfFormat]] = {
 class DumpCache:
     """Serialized downloads of one generation, kept in memory by file name.
 
-    A new generation empties the cache, so it holds at most one copy of each download.
+    A new generation empties the cache, so it contains at most one copy of each download.
     """
 
     def __init__(self) -> None:

@@ -3,7 +3,7 @@
 A generation is the complete set of graph versions that the service shows. An ingest writes a
 new generation in one transaction: graph versions it adds, plus references to the unchanged
 versions of the previous generation. A failed or interrupted ingest rolls back and leaves the
-previous generation current. Each graph version holds the graph's triples as zlib-compressed
+previous generation current. Each graph version stores the graph's triples as zlib-compressed
 N-Quads, which the query engine bulk-loads in one stream.
 """
 
@@ -263,7 +263,7 @@ class Store:
         return generation
 
     def _prune(self) -> None:
-        """Delete generations older than the newest few, and graph versions nobody uses."""
+        """Delete generations older than the newest few, and graph versions no generation uses."""
         with Session(self.engine) as session, session.begin():
             keep = (
                 select(GenerationRow.id).order_by(GenerationRow.id.desc()).limit(GENERATIONS_KEPT)
@@ -298,8 +298,8 @@ class NewGraph:
 class GenerationChange:
     """What a new generation changes relative to the current one.
 
-    Graphs in ``added`` replace stored graphs of the same IRI; graphs in ``dropped`` are left
-    out; every other graph of the current generation is kept as it is.
+    Graphs in ``added`` replace stored graphs of the same IRI, and graphs in ``dropped`` are
+    left out. Every other graph of the current generation is kept as it is.
     """
 
     added: list[NewGraph]

@@ -264,7 +264,7 @@ def _wait_until_slots_taken(app: object, taken: int) -> None:
     pytest.fail(f"{taken} queries did not start within 10 s")
 
 
-def test_query_beyond_concurrency_limit_returns_503_with_retry_after(generated_store: str) -> None:
+def test_concurrency_limit_returns_503(generated_store: str) -> None:
     app = create_app({"database_url": generated_store, "max_concurrent_queries": 1})
     slow_replies: list[HttpReply] = []
     try:
