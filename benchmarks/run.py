@@ -33,6 +33,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -114,6 +115,19 @@ NTRIPLES = "application/n-triples"
 # Servers
 
 
+def _tree_pss(process: Any) -> int:
+    """Return the PSS of a psutil process and of all its descendants, in bytes."""
+    import psutil
+
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_full_info().pss
+        except psutil.NoSuchProcess:  # a query process that exited meanwhile
+            continue
+    return total
+
+
 @dataclass
 class Server:
     """A server process started by this script, stopped by its process id."""
@@ -125,17 +139,19 @@ class Server:
     log: Path
 
     def rss_bytes(self) -> int:
-        """Return the resident memory of the largest of the server's processes.
+        """Return the memory that one of the server's serving processes needs, in bytes.
 
-        notekg serves from forked worker processes; each contains its own engine, so the largest
-        worker is the memory one worker needs. Other servers run in one process.
+        The figure is the proportional set size (PSS) of a serving process and of the processes
+        it forked, which counts a page shared by n processes as 1/n in each. notekg serves from
+        gunicorn workers, each with its own engine and with query processes that share the
+        engine's pages, so the figure is the largest sum over one worker and its query
+        processes. Other servers run in one process.
         """
         import psutil
 
         process = psutil.Process(self.process.pid)
-        return max(
-            member.memory_info().rss for member in [process, *process.children(recursive=True)]
-        )
+        serving = process.children() if self.name == "notekg" and NOTEKG_WORKERS > 1 else []
+        return max(_tree_pss(member) for member in serving or [process])
 
     def stop(self) -> None:
         """Stop the process: SIGTERM, then SIGKILL after ten seconds."""
@@ -702,9 +718,9 @@ def _without_name(name: str, version: str) -> str:
 def _summary_table(results: list[SizeResult]) -> list[str]:
     lines = [
         "| pages | quads | ingest s | ingest quads/s | SHACL | re-ingest 1 note s "
-        "| oxigraph load s | notekg start s | start / load | notekg RSS MiB "
-        "| oxigraph store MiB | RSS / store "
-        "| oxigraph RSS MiB | rdflib-endpoint load s | rdflib-endpoint RSS MiB |",
+        "| oxigraph load s | notekg start s | start / load | notekg PSS MiB per worker "
+        "| oxigraph store MiB | PSS / store "
+        "| oxigraph PSS MiB | rdflib-endpoint load s | rdflib-endpoint PSS MiB |",
         "|" + " --- |" * 15,
     ]
     for r in results:

@@ -1,7 +1,9 @@
 """The query engine: one interface, with Oxigraph's in-memory engine as the implementation.
 
-Every query the service runs on the graph goes through ``QueryEngine.query``, so a remote
-SPARQL 1.1 store can replace the in-process engine without touching the views.
+Every query on the graph goes through the QueryEngine interface, so a remote SPARQL 1.1 store
+can replace the in-process engine without touching the views. The queries of the service's
+pages go through ``query``. The queries that clients send go through ``run``, which stops a
+query at its time limit.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal, Protocol, cast
+from typing import IO, Any, Generic, Literal, Protocol, TypeVar, cast
 
 import pyoxigraph as ox
 
+from service.query_processes import QueryProcesses, TemplateLost, WorkerLost, WorkerTimeout
 from service.query_safety import check_query_is_safe, has_dataset_clause
 from service.store import Store
 
@@ -35,6 +38,13 @@ class QueryTimeout(Exception):
 
 class EngineBusy(Exception):
     """Too many queries are running at once; the client should retry later."""
+
+
+class QueryAborted(Exception):
+    """The process that ran the query exited before the query finished."""
+
+
+Rendered = TypeVar("Rendered")
 
 
 @dataclass
@@ -86,19 +96,52 @@ class QueryEngine(Protocol):
         """
         ...
 
+    def run(
+        self,
+        sparql: str,
+        *,
+        render: Callable[[QueryResult], Rendered],
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        timeout: float = 30.0,
+        max_rows: int = 10_000,
+        base_iri: str | None = None,
+    ) -> Rendered:
+        """Run a client's read-only query, stopped at ``timeout``; return ``render(result)``.
+
+        ``render`` may run in another process: it must be picklable, and so must what it
+        returns.
+        """
+        ...
+
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
         """Serialize the whole graph: quad formats keep the named graphs, others merge them."""
         ...
+
+
+@dataclass(frozen=True)
+class ClientQuery(Generic[Rendered]):
+    """A client's query as it travels to a worker process."""
+
+    sparql: str
+    default_graphs: list[str] | None
+    named_graphs: list[str] | None
+    max_rows: int
+    base_iri: str | None
+    render: Callable[[QueryResult], Rendered]
 
 
 class OxigraphEngine:
     """Oxigraph's SPARQL engine over an in-memory copy of one store generation.
 
     The default graph of every query is the union of the named graphs unless the query or the
-    request names graphs. Queries run in worker threads (Oxigraph releases the GIL) so that a
-    slow query times out for the client while the others go on. The threads are reused across
-    queries, and a query takes a thread only after it took one of the engine's slots, so at most
-    ``max_concurrent_queries`` queries run at once.
+    request names graphs. At most ``max_concurrent_queries`` queries run at once: a query takes
+    one of the engine's slots before it starts, whichever way it runs.
+
+    The service's own queries (``query``) run in reused threads of this process, where Oxigraph
+    releases the GIL. A query that outlives its limit stops at its next result row. Clients'
+    queries (``run``) run in worker processes forked from this one (service.query_processes),
+    and a worker that outlives the limit is killed, so that the query stops at once.
     """
 
     def __init__(
@@ -115,6 +158,8 @@ class OxigraphEngine:
         self.service_allowlist = frozenset(service_allowlist)
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
         self._threads = _QueryThreads()
+        self._processes: QueryProcesses | None = None
+        self._processes_lock = threading.Lock()
 
     @classmethod
     def from_store(cls, store: Store, **options: object) -> OxigraphEngine:
@@ -130,6 +175,8 @@ class OxigraphEngine:
             )
 
         engine = cls(oxigraph_store, generation, **options)  # type: ignore[arg-type]
+        # Fork the query processes before any thread can query the new graph.
+        engine.start_query_processes()
         logger.info(
             "loaded generation %s: %s quads in %.2f s",
             generation,
@@ -168,6 +215,72 @@ class OxigraphEngine:
             cancelled.set()
             raise QueryTimeout(f"the query ran longer than the limit of {timeout:g} s") from error
 
+    def run(
+        self,
+        sparql: str,
+        *,
+        render: Callable[[QueryResult], Rendered],
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        timeout: float = 30.0,
+        max_rows: int = 10_000,
+        base_iri: str | None = None,
+    ) -> Rendered:
+        check_query_is_safe(sparql, self.service_allowlist)
+        _graph_nodes(default_graphs, "default graph")
+        _graph_nodes(named_graphs, "named graph")
+        task = ClientQuery(sparql, default_graphs, named_graphs, max_rows, base_iri, render)
+
+        if not self._slots.acquire(blocking=False):
+            raise EngineBusy("too many queries are running; retry in a few seconds")
+        try:
+            return cast("Rendered", self._query_processes().run(task, timeout))
+        except WorkerTimeout as error:
+            raise QueryTimeout(
+                f"the query ran longer than the limit of {timeout:g} s and was stopped"
+            ) from error
+        except WorkerLost as error:
+            if isinstance(error, TemplateLost):
+                # The next query forks a new template.
+                self.close()
+            raise QueryAborted(
+                "the process running the query stopped before the query finished, as when it "
+                "runs out of memory; retry, or narrow the query"
+            ) from error
+        finally:
+            self._slots.release()
+
+    def start_query_processes(self) -> None:
+        """Fork the template of the query worker processes, unless it runs already."""
+        self._query_processes()
+
+    def close(self) -> None:
+        """Stop the query worker processes; queries through ``query`` keep working."""
+        with self._processes_lock:
+            processes, self._processes = self._processes, None
+        if processes is not None:
+            processes.close()
+
+    def _query_processes(self) -> QueryProcesses:
+        with self._processes_lock:
+            if self._processes is None:
+                self._processes = QueryProcesses(self._run_client_query)
+            return self._processes
+
+    def _run_client_query(self, task: ClientQuery[Rendered]) -> Rendered:
+        """Run a client's query; this runs in a worker process."""
+        try:
+            raw = self._execute(
+                task.sparql,
+                _graph_nodes(task.default_graphs, "default graph"),
+                _graph_nodes(task.named_graphs, "named graph"),
+                task.base_iri,
+            )
+            result = _collect(raw, task.max_rows, threading.Event())
+        except SyntaxError as error:
+            raise QueryError(str(error)) from None
+        return task.render(result)
+
     def _run(
         self,
         future: Future[QueryResult],
@@ -180,8 +293,9 @@ class OxigraphEngine:
     ) -> None:
         # The slot is released only when Oxigraph returns, so queries that outlive their time
         # limit still count against max_concurrent_queries.
-        # NOTE: pyoxigraph 0.5 cannot interrupt a running query. A timed-out query stops at
-        # its next result row; one that computes a long aggregate runs until it is done.
+        # pyoxigraph 0.5 cannot interrupt a running query, so a timed-out query of the service
+        # stops only at its next result row. The service's queries are bounded by their LIMIT
+        # clauses. Clients' queries are not, so they go through run and its worker processes.
         try:
             raw = self._execute(sparql, default_graphs, named_graphs, base_iri)
             future.set_result(_collect(raw, max_rows, cancelled))

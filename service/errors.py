@@ -24,7 +24,7 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 
 from service import metrics
-from service.engine import EngineBusy, QueryError, QueryTimeout
+from service.engine import EngineBusy, QueryAborted, QueryError, QueryTimeout
 from service.negotiation import accepts_explicitly, add_vary_accept, prefers_html
 from service.query_safety import ForbiddenQuery
 from service.sparql_html import SPARQL_FORM_KEY
@@ -64,6 +64,7 @@ def register(app: Flask) -> None:
     app.register_error_handler(ForbiddenQuery, _handle_forbidden_query)
     app.register_error_handler(QueryTimeout, _handle_query_timeout)
     app.register_error_handler(EngineBusy, _handle_engine_busy)
+    app.register_error_handler(QueryAborted, _handle_query_aborted)
     app.register_error_handler(WriteConflict, _handle_write_conflict)
     app.register_error_handler(Exception, _handle_unexpected_error)
 
@@ -118,6 +119,11 @@ def _handle_engine_busy(error: EngineBusy) -> Response:
     metrics.count_rejected("busy")
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return render_error(ErrorReply(503, str(error), headers))
+
+
+def _handle_query_aborted(error: QueryAborted) -> Response:
+    logger.error("query process lost on %s: %s", request.path, error)
+    return render_error(ErrorReply(503, str(error)))
 
 
 def _handle_write_conflict(error: WriteConflict) -> Response:

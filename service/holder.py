@@ -45,7 +45,8 @@ class EngineHolder:
                 self._engine = self._load()
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Stop the engine's query processes and release the store's connections."""
+        self._engine.close()
         self.store.close()
 
     def _reload_if_stale(self) -> None:

@@ -23,6 +23,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -118,11 +119,41 @@ def serialize_triples(
     return data
 
 
-def truncation_headers(result: QueryResult, max_rows: int) -> dict[str, str]:
+def truncation_headers(truncated: bool, max_rows: int) -> dict[str, str]:
     """Return the headers that mark a result cut to max_rows, or none for a whole result."""
-    if not result.truncated:
+    if not truncated:
         return {}
     return {TRUNCATED_HEADER: "true", MAX_ROWS_HEADER: str(max_rows)}
+
+
+@dataclass(frozen=True)
+class WrittenResult:
+    """A result serialized in the media type chosen for its kind."""
+
+    kind: str
+    media_type: str
+    body: bytes
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class ResultWriter:
+    """Serializes a result where the query ran, in the media type negotiated for its kind.
+
+    The kind of a result is known only after the query ran, so the request negotiates a media
+    type for each kind beforehand. A kind without one (None), or with one that the writer does
+    not write, such as HTML, gets the result back as it is, for the request to handle.
+    """
+
+    media_types: dict[str, str | None]
+    prefixes: dict[str, str]
+
+    def __call__(self, result: QueryResult) -> WrittenResult | QueryResult:
+        media_type = self.media_types.get(result.kind)
+        if media_type is None or media_type not in offered_types(result.kind):
+            return result
+        body = serialize(result, media_type, self.prefixes)
+        return WrittenResult(result.kind, media_type, body, result.truncated)
 
 
 # SPARQL 1.1 Query Results JSON Format

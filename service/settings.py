@@ -69,7 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Base IRI of the entities; the service serves IRIs under it at /id/…",
     ),
-    Setting("query_timeout", 30.0, _positive_float, "Time limit of one SPARQL query, in seconds."),
+    Setting(
+        "query_timeout",
+        30.0,
+        _positive_float,
+        "Time limit of one SPARQL query, in seconds; a client's query is then stopped.",
+    ),
     Setting(
         "max_rows",
         10_000,

@@ -200,8 +200,16 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
     sparql_html.remember_form(form)
     check_not_update(query)
 
-    result = _engine().query(
+    prefixes = results.common_prefixes(config.base_iri)
+    # The kind of result is known only once the query ran, so a media type is chosen for each.
+    writer = results.ResultWriter(
+        {kind: negotiation.best_match(result_types(kind), result_format_names(kind))
+         for kind in RESULT_KINDS},
+        prefixes,
+    )
+    outcome = _engine().run(
         query,
+        render=writer,
         default_graphs=protocol_request.default_graphs or None,
         named_graphs=protocol_request.named_graphs or None,
         timeout=config.query_timeout,
@@ -210,15 +218,22 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
         base_iri=request.base_url,
     )
 
-    media_type = negotiation.choose(result_types(result.kind), result_format_names(result.kind))
-    prefixes = results.common_prefixes(config.base_iri)
-    if media_type == negotiation.HTML:
-        body = sparql_html.render_results(result, form, prefixes, config.max_rows).encode()
+    if isinstance(outcome, results.WrittenResult):
+        response = Response(outcome.body, mimetype=outcome.media_type)
+        truncated = outcome.truncated
     else:
-        body = results.serialize(result, media_type, prefixes)
-    response = Response(body, mimetype=media_type)
-    response.headers.update(results.truncation_headers(result, config.max_rows))
+        # HTML for a browser, or 406 when the client accepts no format of this kind.
+        media_type = negotiation.choose(
+            result_types(outcome.kind), result_format_names(outcome.kind)
+        )
+        body = sparql_html.render_results(outcome, form, prefixes, config.max_rows)
+        response = Response(body.encode(), mimetype=media_type)
+        truncated = outcome.truncated
+    response.headers.update(results.truncation_headers(truncated, config.max_rows))
     return response
+
+
+RESULT_KINDS = ("boolean", "solutions", "graph")
 
 
 def result_types(kind: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
@@ -10,8 +12,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from processes import exists, live_children, wait_until
 
-from service.engine import EngineBusy, OxigraphEngine, QueryError, QueryTimeout
+from service.engine import (
+    EngineBusy,
+    OxigraphEngine,
+    QueryAborted,
+    QueryError,
+    QueryResult,
+    QueryTimeout,
+)
 from service.query_safety import ForbiddenQuery
 from service.store import GenerationChange, NewGraph, Store
 
@@ -408,3 +418,125 @@ def test_bulk_load_joins_chunks_without_final_newline(tmp_path: Path) -> None:
     engine = load_engine(url)
 
     assert engine.triple_count == 7
+
+
+# Clients' queries, which run in worker processes (service.query_processes)
+
+
+def rows_of(result: QueryResult) -> QueryResult:
+    """Return the result as it is; a render function that workers can pickle."""
+    return result
+
+
+def render_pid(result: QueryResult) -> int:
+    """Return the ID of the process that rendered the result."""
+    return os.getpid()
+
+
+def test_client_query_runs_in_another_process(engine: OxigraphEngine) -> None:
+    rendered_by = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+
+    assert rendered_by != os.getpid()
+    assert rendered_by in live_children(engine._query_processes().template_pid)
+
+
+@pytest.mark.parametrize(
+    "sparql",
+    [
+        "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o",
+        f"CONSTRUCT {{ ?s <{EX}named> ?o }} WHERE {{ ?s <{EX}name> ?o }}",
+        f"ASK {{ <{EX}zurich> <{EX}population> 421878 }}",
+        "SELECT ?s ?unbound WHERE { ?s ?p ?o OPTIONAL { ?s <urn:none> ?unbound } } LIMIT 3",
+    ],
+)
+def test_client_query_gives_the_result_of_query(engine: OxigraphEngine, sparql: str) -> None:
+    in_worker = engine.run(sparql, render=rows_of, max_rows=5)
+    in_process = engine.query(sparql, max_rows=5)
+
+    assert in_worker == in_process
+
+
+def test_client_query_syntax_error_raises_query_error(engine: OxigraphEngine) -> None:
+    with pytest.raises(QueryError, match="1:"):
+        engine.run("SELECT WHERE", render=rows_of)
+
+
+def test_client_query_past_limit_is_stopped_and_frees_its_slot() -> None:
+    engine = large_engine(max_concurrent_queries=1)
+    template = engine._query_processes().template_pid
+    started = time.monotonic()
+
+    with pytest.raises(QueryTimeout, match="limit of 0.3 s and was stopped"):
+        engine.run(CROSS_JOIN, render=rows_of, timeout=0.3, max_rows=10**9)
+
+    assert time.monotonic() - started < 2.0
+    # The worker is gone at once, so the only slot is free for the next query.
+    wait_until(lambda: not live_children(template), timeout=5.0)
+    ask = f"ASK {{ <{EX}item/7> <{EX}value> 7 }}"
+    assert engine.run(ask, render=rows_of, timeout=10).boolean is True
+    engine.close()
+
+
+def test_client_query_whose_worker_dies_raises_query_aborted() -> None:
+    engine = large_engine(max_concurrent_queries=2)
+    template = engine._query_processes().template_pid
+    outcome: list[BaseException] = []
+
+    def run_slow_query() -> None:
+        try:
+            engine.run(CROSS_JOIN, render=rows_of, timeout=30, max_rows=10**9)
+        except BaseException as error:
+            outcome.append(error)
+
+    slow = threading.Thread(target=run_slow_query)
+    slow.start()
+    wait_until(lambda: len(live_children(template)) == 1)
+    (worker,) = live_children(template)
+    os.kill(worker, signal.SIGKILL)
+    slow.join(timeout=10)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], QueryAborted)
+    assert "retry" in str(outcome[0])
+    assert engine.run("ASK { ?s ?p ?o }", render=rows_of).boolean is True
+    engine.close()
+
+
+def test_idle_worker_that_exited_is_replaced(engine: OxigraphEngine) -> None:
+    first = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: not exists(first))
+
+    second = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+
+    assert second != first
+    assert exists(second)
+
+
+def test_close_stops_template_and_workers(engine: OxigraphEngine) -> None:
+    worker = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+    template = engine._query_processes().template_pid
+
+    engine.close()
+
+    assert not exists(template)
+    wait_until(lambda: not exists(worker))
+
+
+def test_templates_of_two_engines_stop_independently(database_url: str) -> None:
+    first = load_engine(database_url)
+    second = load_engine(database_url)
+    first_template = first._query_processes().template_pid
+    first_worker = first.run("ASK { ?s ?p ?o }", render=render_pid)
+    second.run("ASK { ?s ?p ?o }", render=render_pid)
+
+    # The second template was forked after the first engine's sockets existed; it must not
+    # keep them open, or the first template would never see its socket close.
+    started = time.monotonic()
+    first.close()
+
+    assert time.monotonic() - started < 1.0
+    assert not exists(first_template)
+    wait_until(lambda: not exists(first_worker))
+    assert second.run("ASK { ?s ?p ?o }", render=rows_of).boolean is True
+    second.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from processes import live_children, wait_until
 from servers import (
     HttpReply,
     LiveServer,
@@ -146,7 +147,7 @@ def test_unexpected_exception_returns_500_without_traceback(
     def failing_query(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("internal detail 7f3a")
 
-    monkeypatch.setattr(OxigraphEngine, "query", failing_query)
+    monkeypatch.setattr(OxigraphEngine, "run", failing_query)
     caplog.set_level(logging.ERROR, logger="service.errors")
 
     reply = send(sparql_url(live, "ASK {}"))
@@ -226,6 +227,34 @@ def test_slow_query_times_out_with_503(generated_store: str) -> None:
     assert reply.status == 503
     assert "0.05 s" in reply.json()["error"]["message"]
     assert elapsed < 1.0
+
+
+# One aggregate over every triple of the store taken three times: it computes for hours and
+# sends no row before it ends, so only stopping its process ends it.
+ENDLESS_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def test_aggregate_past_time_limit_is_stopped(generated_store: str) -> None:
+    app = create_app(
+        {"database_url": generated_store, "query_timeout": 0.5, "max_concurrent_queries": 1}
+    )
+    try:
+        with serve_app(app) as server:
+            template = holder(app).engine()._query_processes().template_pid
+            started = time.monotonic()
+            slow = send(f"{server.url}/sparql?{urllib.parse.urlencode({'query': ENDLESS_COUNT})}")
+            slow_seconds = time.monotonic() - started
+            # The worker that ran the query is killed, not left to compute.
+            wait_until(lambda: not live_children(template), timeout=2.0)
+            # The stopped query held the only slot, so this query shows that it was freed.
+            fast = send(f"{server.url}/sparql?{urllib.parse.urlencode({'query': 'ASK {}'})}")
+    finally:
+        holder(app).close()
+
+    assert slow.status == 503
+    assert "0.5 s and was stopped" in slow.json()["error"]["message"]
+    assert slow_seconds < 2.0
+    assert fast.status == 200
 
 
 def test_fast_query_runs_while_slow_one_times_out(generated_store: str) -> None:

@@ -1,0 +1,318 @@
+"""Worker processes for clients' queries, so that a query past its time limit can be stopped.
+
+pyoxigraph cannot interrupt a query that Oxigraph is evaluating, and Python cannot stop a
+thread. A client's query therefore runs in a worker process, and a worker whose query outlives
+the time limit is killed, which frees its CPU and its memory at once.
+
+The processes share the engine's graph through fork and copy-on-write, so a worker needs no
+loading and little memory of its own:
+
+- Right after an engine has loaded its graph, it forks a *template* process. The template never
+  runs a query. It waits for requests from the server on a socket and forks one worker per
+  request, so every worker starts from a process with one thread and the whole graph.
+- A worker gets one task at a time over its own socket, runs it and sends back the outcome.
+  The template passes the server's end of that socket to the server with SCM_RIGHTS.
+
+The server keeps idle workers for the next queries. Closing the pool, as when a newer
+generation replaces the engine or the server exits, closes the sockets: the template then kills
+its workers and exits. These processes work on Linux and other Unix systems only.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import pickle
+import signal
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any, NoReturn
+
+logger = logging.getLogger(__name__)
+
+# Seconds that closing a pool waits for its template to exit before it kills it.
+TEMPLATE_EXIT_SECONDS = 2.0
+
+
+class WorkerTimeout(Exception):
+    """The task ran longer than its time limit, and its worker process was killed."""
+
+
+class WorkerLost(Exception):
+    """The worker process exited before it sent the outcome of its task."""
+
+
+class TemplateLost(WorkerLost):
+    """The template process has exited, so the pool cannot start workers any more."""
+
+
+@dataclass
+class _Worker:
+    pid: int
+    connection: Connection
+
+
+@dataclass(eq=False)
+class _PoolState:
+    """The sockets and workers of a pool, kept apart so that the pool's finalizer can close them."""
+
+    control: socket.socket
+    template_pid: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    workers: dict[int, _Worker] = field(default_factory=dict)
+    idle: list[_Worker] = field(default_factory=list)
+    closed: bool = False
+
+    def close_inherited_sockets(self) -> None:
+        """Close this pool's sockets in a forked process, which must not hold them open."""
+        # The fork may have happened while another thread held the lock, so it is not taken.
+        self.control.close()
+        for worker in list(self.workers.values()):
+            worker.connection.close()
+
+
+# The pools of this process. A new template closes the sockets of the others, so that a
+# template and its workers see their sockets end when their own pool closes.
+_POOLS: weakref.WeakSet[_PoolState] = weakref.WeakSet()
+
+
+class QueryProcesses:
+    """A template process and the worker processes it forks, which call ``execute`` on tasks.
+
+    ``execute`` runs in the workers, on the memory that the server had when the template was
+    forked. A task and its outcome travel between the processes as pickles, and ``run`` raises
+    again an exception that ``execute`` raised.
+    """
+
+    def __init__(self, execute: Callable[[Any], Any], name: str = "notekg-query") -> None:
+        server_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            start = functools.partial(_start_template, server_end, template_end, execute)
+            _exit_after(start, "the query template process failed")
+
+        template_end.close()
+        self._state = _PoolState(server_end, pid)
+        _POOLS.add(self._state)
+        self._finalizer = weakref.finalize(self, _close, self._state)
+        logger.debug("%s: template process %s started", name, pid)
+
+    @property
+    def template_pid(self) -> int:
+        """The process ID of the template process."""
+        return self._state.template_pid
+
+    def run(self, task: Any, timeout: float) -> Any:
+        """Run the task in a worker and return its outcome, or raise what ``execute`` raised.
+
+        Raises WorkerTimeout, after killing the worker, when the task takes longer than
+        ``timeout`` seconds, and WorkerLost when the worker exits before it sends the outcome.
+        """
+        worker = self._send(task)
+        try:
+            if not worker.connection.poll(timeout):
+                self._kill(worker)
+                raise WorkerTimeout(f"worker {worker.pid} ran longer than {timeout:g} s")
+            succeeded, outcome = worker.connection.recv()
+        except (EOFError, OSError) as error:
+            # The worker has exited already, so it is not signalled.
+            self._forget(worker)
+            raise WorkerLost(f"worker process {worker.pid} exited during its task") from error
+
+        self._give_back(worker)
+        if not succeeded:
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        """Stop the template and every worker. Calling it again does nothing."""
+        self._finalizer()
+
+    def _send(self, task: Any) -> _Worker:
+        """Send the task to an idle worker, or to a new one when none is idle or alive."""
+        worker = self._take_worker(new=False)
+        try:
+            worker.connection.send(task)
+            return worker
+        except OSError:
+            # The idle worker has exited, as when someone killed it.
+            self._forget(worker)
+
+        worker = self._take_worker(new=True)
+        try:
+            worker.connection.send(task)
+        except OSError as error:
+            self._forget(worker)
+            raise WorkerLost(f"worker process {worker.pid} exited before its task") from error
+        return worker
+
+    def _take_worker(self, *, new: bool) -> _Worker:
+        state = self._state
+        with state.lock:
+            if state.closed:
+                raise WorkerLost("the query processes were closed")
+            if state.idle and not new:
+                return state.idle.pop()
+            # The template forks the worker and sends back its PID and the server's socket.
+            try:
+                state.control.sendall(b"w")
+                message, fds, _flags, _address = socket.recv_fds(state.control, 16, 1)
+            except OSError as error:
+                raise TemplateLost("the query template process has exited") from error
+            if not message or not fds:
+                raise TemplateLost("the query template process has exited")
+            worker = _Worker(int.from_bytes(message, "little"), Connection(fds[0]))
+            state.workers[worker.pid] = worker
+            return worker
+
+    def _give_back(self, worker: _Worker) -> None:
+        state = self._state
+        with state.lock:
+            if not state.closed:
+                state.idle.append(worker)
+                return
+            state.workers.pop(worker.pid, None)
+        worker.connection.close()
+
+    def _forget(self, worker: _Worker) -> None:
+        with self._state.lock:
+            self._state.workers.pop(worker.pid, None)
+        worker.connection.close()
+
+    def _kill(self, worker: _Worker) -> None:
+        logger.warning("stopping query process %s", worker.pid)
+        try:
+            os.kill(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._forget(worker)
+
+
+def _close(state: _PoolState) -> None:
+    with state.lock:
+        if state.closed:
+            return
+        state.closed = True
+        idle, state.idle = state.idle, []
+        for worker in idle:
+            state.workers.pop(worker.pid, None)
+    _POOLS.discard(state)
+    for worker in idle:
+        worker.connection.close()
+    # The template reads the end of its socket, kills its workers and exits.
+    state.control.close()
+    deadline = time.monotonic() + TEMPLATE_EXIT_SECONDS
+    try:
+        while not os.waitpid(state.template_pid, os.WNOHANG)[0]:
+            if time.monotonic() > deadline:
+                logger.warning("killing query template process %s", state.template_pid)
+                os.kill(state.template_pid, signal.SIGKILL)
+                os.waitpid(state.template_pid, 0)
+                return
+            time.sleep(0.001)
+    except ChildProcessError:
+        pass
+
+
+def _exit_after(target: Callable[[], None], failure: str) -> NoReturn:
+    """Run target in a forked process, then end the process without the parent's exit handlers.
+
+    The status is 0, or 1 after logging ``failure`` with the error, which has no one else to
+    reach in a forked process.
+    """
+    status = 0
+    try:
+        target()
+    except BaseException:
+        logger.exception(failure)
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _start_template(
+    server_end: socket.socket, template_end: socket.socket, execute: Callable[[Any], Any]
+) -> None:
+    server_end.close()
+    for other in list(_POOLS):
+        other.close_inherited_sockets()
+    _run_template(template_end, execute)
+
+
+def _start_worker(
+    control: socket.socket,
+    server_end: socket.socket,
+    worker_end: socket.socket,
+    execute: Callable[[Any], Any],
+) -> None:
+    control.close()
+    server_end.close()
+    _run_worker(Connection(worker_end.detach()), execute)
+
+
+def _run_template(control: socket.socket, execute: Callable[[Any], Any]) -> None:
+    """Fork a worker for each request on the control socket, until the socket closes."""
+    # The template and its workers must not run the server's signal handlers.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The template reaps its exited workers only before it forks the next one and when it stops,
+    # so the PID of a worker that the server tracks is never reused while the server may kill it.
+    workers: set[int] = set()
+
+    while control.recv(1):
+        _reap(workers, block=False)
+        worker_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            start = functools.partial(_start_worker, control, server_end, worker_end, execute)
+            _exit_after(start, "a query worker process failed")
+
+        worker_end.close()
+        socket.send_fds(control, [pid.to_bytes(8, "little")], [server_end.fileno()])
+        server_end.close()
+        workers.add(pid)
+
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    _reap(workers, block=True)
+
+
+def _reap(workers: set[int], *, block: bool) -> None:
+    """Collect the exit status of exited workers, waiting for all of them when ``block``."""
+    for pid in list(workers):
+        finished, _status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        if finished:
+            workers.discard(pid)
+
+
+def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
+    """Run tasks from the connection and send back their outcomes, until it closes."""
+    while True:
+        try:
+            task = connection.recv()
+        except EOFError:
+            return
+
+        try:
+            reply: tuple[bool, Any] = (True, execute(task))
+        except Exception as error:
+            reply = (False, _transferable(error))
+        try:
+            connection.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as error:
+            connection.send((False, RuntimeError(f"cannot send the query's outcome: {error}")))
+
+
+def _transferable(error: Exception) -> Exception:
+    """Return the error, or a RuntimeError with its message when it does not survive pickling."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
