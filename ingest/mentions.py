@@ -4,6 +4,9 @@
 matched as whole token sequences, case-sensitively, so "math" in a description does not name
 the benchmark MATH. The index maps each label's first token to the labels that start with it,
 so a text is scanned once whatever the number of labels.
+
+The notes built in a run are linked here. The stored graphs of notes that the run did not read
+are linked again in ingest/relink.py when the run adds or removes labels.
 """
 
 from __future__ import annotations
@@ -21,25 +24,41 @@ MIN_LABEL_LENGTH = 3
 TOKEN = re.compile(r"\w+(?:[-@'’.+]\w+)*")
 
 
+# A label as the index matches it: its tokens and the IRI of the entity it names.
+LabelKey = tuple[tuple[str, ...], str]
+
+
 def tokens(text: str) -> list[str]:
     """Split text into the tokens that labels are matched on."""
     return TOKEN.findall(text)
+
+
+def label_key(iri: str, label: str) -> LabelKey | None:
+    """Return the key that indexes a label, or None for a label shorter than MIN_LABEL_LENGTH."""
+    words = tuple(tokens(label))
+    if len(label.strip()) < MIN_LABEL_LENGTH or not words:
+        return None
+    return words, iri
 
 
 class LabelIndex:
     """Entity labels indexed by their first token."""
 
     def __init__(self) -> None:
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-        self._seen: set[tuple[tuple[str, ...], str]] = set()
+        self._by_first: dict[str, list[LabelKey]] = defaultdict(list)
+        self.keys: set[LabelKey] = set()
 
     def add(self, iri: str, label: str) -> None:
         """Index one label of an entity; labels shorter than MIN_LABEL_LENGTH are skipped."""
-        words = tuple(tokens(label))
-        if len(label.strip()) < MIN_LABEL_LENGTH or not words or (words, iri) in self._seen:
-            return
-        self._seen.add((words, iri))
-        self._by_first[words[0]].append((words, iri))
+        key = label_key(iri, label)
+        if key is not None:
+            self.add_key(key)
+
+    def add_key(self, key: LabelKey) -> None:
+        """Index a label key that label_key returned."""
+        if key not in self.keys:
+            self.keys.add(key)
+            self._by_first[key[0][0]].append(key)
 
     def add_all(self, labels: Iterable[tuple[str, str]]) -> None:
         """Index (IRI, label) pairs."""
@@ -64,25 +83,24 @@ class PendingMentions:
     """The descriptive texts of the notes built in one run, waiting for the full label index.
 
     Mentions are linked once every note of the run is built, so a note can name entities of
-    notes read after it. NOTE: an unchanged note is not read again, so it gains no mentions of
-    entities that appear later until it changes itself.
+    notes read after it.
     """
 
     def __init__(self) -> None:
-        self._notes: list[tuple[NewGraph, list[tuple[str, str]]]] = []
-
-    def __len__(self) -> int:
-        return len(self._notes)
+        self._graphs: list[NewGraph] = []
 
     def add(self, graph: NewGraph, texts: list[tuple[str, str]]) -> None:
-        """Remember a note's facts graph and its (subject IRI, text) pairs."""
-        self._notes.append((graph, texts))
+        """Keep a note's facts graph with its (subject IRI, text) pairs and their tokens."""
+        graph.mention_texts = texts
+        graph.mention_tokens = {token for _, text in texts for token in tokens(text)}
+        self._graphs.append(graph)
 
     def link(self, index: LabelIndex) -> dict[str, int]:
         """Append ``nk:mentions`` triples to each waiting graph; return the count per source."""
         added: dict[str, int] = {}
-        for graph, texts in self._notes:
-            lines = _mention_lines(graph.graph_iri, texts, index)
+        for graph in self._graphs:
+            lines = mention_lines(graph.graph_iri, graph.mention_texts, index)
+            graph.mention_count = len(lines)
             if lines:
                 graph.nquads += b"".join(lines)
                 graph.triple_count += len(lines)
@@ -90,7 +108,8 @@ class PendingMentions:
         return added
 
 
-def _mention_lines(graph_iri: str, texts: list[tuple[str, str]], index: LabelIndex) -> list[bytes]:
+def mention_lines(graph_iri: str, texts: list[tuple[str, str]], index: LabelIndex) -> list[bytes]:
+    """Return the sorted N-Quads lines that link each text's subject to the entities it names."""
     pairs = {
         (subject, target)
         for subject, text in texts

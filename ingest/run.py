@@ -1,8 +1,9 @@
 """One ingest run: read notes, build their graphs, and write one new store generation.
 
 A note whose hash (of the note, the mapping and the base IRI) is unchanged is skipped. A
-changed note's graphs are replaced, and a deleted note's graphs are dropped. All of it is
-written in one transaction, so a failed or interrupted run leaves the store as it was.
+changed note's graphs are replaced, and a deleted note's graphs are dropped. A stored graph
+whose ``nk:mentions`` links change because the run adds or removes labels is relinked. All of
+it is written in one transaction, so a failed or interrupted run leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from ingest.build import NoteGraphs, build_note, note_slug
 from ingest.document import Document
 from ingest.iris import IriMinter
 from ingest.mapping import Mapping, empty_mapping, load_mapping
-from ingest.mentions import LabelIndex, PendingMentions
+from ingest.mentions import PendingMentions
 from ingest.problems import IngestError, NoteSyntaxError, Problem, Severity
 from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
 from ingest.readers.html import read_html
 from ingest.readers.markdown import read_markdown
 from ingest.readers.text import read_text
-from service.store import GenerationChange, NewGraph, Store
+from ingest.relink import Relinked, label_change, relink_stored, untracked_sources
+from service.store import GenerationChange, NewGraph, RelinkedGraph, Store
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,9 @@ READERS: dict[str, Reader] = {
     ".html": read_html,
     ".htm": read_html,
 }
-INGEST_FORMAT_VERSION = "1"
+# Part of every source's fingerprint, so a new value makes the next ingest rebuild every source.
+# Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
+INGEST_FORMAT_VERSION = "2"
 
 
 class NoNotesFound(IngestError):
@@ -66,7 +70,11 @@ class NoteNameClash(IngestError):
 
 @dataclass
 class NoteChange:
-    """The change one run made to one note (added, replaced, unchanged or dropped) with counts."""
+    """The change one run made to one note, with triple counts.
+
+    The action is added, replaced, unchanged, dropped, or relinked for a note that was not read
+    again but whose stored ``nk:mentions`` links changed.
+    """
 
     source: str
     action: str
@@ -224,11 +232,13 @@ def run_ingest(
 
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
     displays = {note.source: note.display_path for note in notes}
-    _link_mentions(mentions, store, added, dropped, report, displays)
+    relinked = _link_mentions(mentions, store, added, dropped, report, displays)
     if dry_run or (not added and not dropped):
         return report
 
-    change = GenerationChange(added=added, dropped=dropped, summary=_summary(report))
+    change = GenerationChange(
+        added=added, dropped=dropped, summary=_summary(report), relinked=relinked
+    )
     report.generation = store.write_generation(change).id
     return report
 
@@ -285,26 +295,59 @@ def _link_mentions(
     dropped: list[str],
     report: IngestReport,
     displays: dict[str, str],
-) -> None:
-    """Link the texts of the notes built in this run to every entity they name."""
-    if not mentions:
-        # Nothing was built, so reading every stored label would be wasted work.
-        return
+) -> list[RelinkedGraph]:
+    """Link the notes built in this run, and relink stored graphs whose mentions changed.
 
-    index = LabelIndex()
-    replaced = {graph.graph_iri for graph in added} | set(dropped)
+    Returns the new versions of the stored graphs that the run does not replace but whose
+    ``nk:mentions`` links change because the run adds or removes labels.
+    """
+    if not added and not dropped:
+        # No graph changes, so no label changes, and reading every stored label would be wasted.
+        return []
+
     generation = store.current_generation_id()
-    if generation is not None:
-        index.add_all(
-            (iri, label) for iri, label, graph in store.labels(generation) if graph not in replaced
-        )
-    for graph in added:
-        index.add_all(graph.labels)
-
-    for source, count in mentions.link(index).items():
+    replaced = {graph.graph_iri for graph in added} | set(dropped)
+    stored_labels = store.labels(generation) if generation is not None else []
+    labels = label_change(stored_labels, replaced, added)
+    for source, count in mentions.link(labels.index).items():
         for change in report.changes:
             if change.source == displays.get(source, source):
                 change.triples_added += count
+
+    if generation is None or not labels.changed:
+        return []
+
+    for source in untracked_sources(store, generation, replaced):
+        report.problems.append(Problem(_shown(source, displays), 1, _UNTRACKED))
+    relinked = relink_stored(store, generation, labels, replaced)
+    for graph in relinked:
+        _report_relinked(report, graph, _shown(graph.source, displays))
+    return [graph.graph for graph in relinked]
+
+
+_UNTRACKED = (
+    "its stored graphs were written by an earlier notekg version, which kept no mention texts, "
+    "so their nk:mentions links were not updated for the labels this run added or removed; "
+    "ingest this file again to update them"
+)
+
+
+def _report_relinked(report: IngestReport, relinked: Relinked, shown: str) -> None:
+    """Count a relinked graph in its note's change, which becomes "relinked" if "unchanged"."""
+    for change in report.changes:
+        if change.source == shown:
+            if change.action == "unchanged":
+                change.action = "relinked"
+            change.triples_added += relinked.gained
+            change.triples_removed += relinked.lost
+            return
+
+    report.changes.append(NoteChange(shown, "relinked", relinked.gained, relinked.lost))
+
+
+def _shown(source: str, displays: dict[str, str]) -> str:
+    """Return the path shown for a stored source, also for one outside this run's notes."""
+    return displays.get(source) or _display(Path(source))
 
 
 def _build(

@@ -8,10 +8,12 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
+from sqlalchemy import delete
 
+import ingest.run as run_module
 from ingest.run import IngestReport, run_ingest
 from ingest.vocab import DCTERMS, KEY, NK, RDF, RDFS, SKOS
-from service.store import Store
+from service.store import MentionSourceRow, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = ROOT / "data" / "mappings" / "ai.yaml"
@@ -213,3 +215,21 @@ def test_note_unchanged_when_ingested_from_another_folder(
 
     report = run_ingest([Path(".")], store, mapping_path=MAPPING, base_iri=BASE)
     assert [change.action for change in report.changes] == ["unchanged"]
+
+
+def test_store_without_mention_texts_rebuilt(
+    notes: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Format version 1 is that of the notekg releases that stored no mention texts.
+    monkeypatch.setattr(run_module, "INGEST_FORMAT_VERSION", "1")
+    _ingest(notes, store)
+    with store.engine.begin() as connection:
+        connection.execute(delete(MentionSourceRow))
+    monkeypatch.undo()
+
+    report = _ingest(notes, store)
+    generation = store.current_generation_id()
+
+    assert [change.action for change in report.changes] == ["replaced"]
+    assert generation == 2
+    assert store.untracked_graphs(generation) == []

@@ -18,14 +18,16 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, delete, select, text
 
 from service.store import (
     GENERATIONS_KEPT,
     GenerationChange,
     GenerationRow,
     GraphVersionRow,
+    MentionSourceRow,
     NewGraph,
+    RelinkedGraph,
     Store,
     StoreError,
 )
@@ -433,3 +435,96 @@ def test_concurrent_writers_keep_both_changes(database_url: str) -> None:
     store.close()
     assert errors == []
     assert names == {"base", "left", "right"}
+
+
+def graph_with_mentions(name: str, text: str) -> NewGraph:
+    """Build graph NAME with one label, one problem and one mention text, and no mention lines."""
+    graph = new_graph(name, ["v1"])
+    graph.labels = [(f"https://notekg.example/id/{name}", name.title())]
+    graph.problems = [(3, f"a warning about {name}")]
+    graph.mention_texts = [(f"https://notekg.example/id/{name}", text)]
+    graph.mention_tokens = set(text.split())
+    return graph
+
+
+def test_relinked_graph_keeps_version_rows(store: Store) -> None:
+    first = store.write_generation(
+        GenerationChange(
+            added=[graph_with_mentions("alpha", "Notes on Sparse Attention")], dropped=[]
+        )
+    )
+    [old] = store.graph_versions(first.id)
+    mention = (
+        b"<https://notekg.example/id/alpha> <https://notekg.example/ontology#mentions> "
+        b"<https://notekg.example/id/beta> <https://notekg.example/id/graph/alpha> .\n"
+    )
+    nquads = graph_with_mentions("alpha", "").nquads + mention
+    relinked = RelinkedGraph(old.id, old.graph_iri, nquads, 2, mention_count=1)
+
+    second = store.write_generation(GenerationChange(added=[], dropped=[], relinked=[relinked]))
+    [new] = store.graph_versions(second.id)
+    [stored] = store.stored_mentions([new.id])
+
+    assert new.id != old.id
+    assert (new.source, new.content_hash, new.triple_count) == (old.source, old.content_hash, 2)
+    assert second.triple_count == 2
+    assert list(store.iter_nquads(second.id)) == [nquads]
+    assert store.labels(second.id) == store.labels(first.id)
+    assert store.problems(second.id) == store.problems(first.id)
+    assert stored.texts == [("https://notekg.example/id/alpha", "Notes on Sparse Attention")]
+    assert stored.mention_count == 1
+    assert store.versions_with_tokens(second.id, [["Sparse", "Attention"]]) == [new.id]
+
+
+def test_versions_with_tokens_need_every_token(store: Store) -> None:
+    generation = store.write_generation(
+        GenerationChange(
+            added=[
+                graph_with_mentions("alpha", "Notes on Sparse Attention"),
+                graph_with_mentions("beta", "Sparse retrieval"),
+            ],
+            dropped=[],
+        )
+    )
+    versions = versions_by_iri(store, generation.id)
+    alpha = versions["https://notekg.example/id/graph/alpha"]
+    beta = versions["https://notekg.example/id/graph/beta"]
+
+    assert store.versions_with_tokens(generation.id, [["Sparse", "Attention"]]) == [alpha]
+    assert store.versions_with_tokens(generation.id, [["Sparse"]]) == sorted([alpha, beta])
+    assert store.versions_with_tokens(generation.id, [["Dense", "Attention"], ["retrieval"]]) == [
+        beta
+    ]
+    assert store.versions_with_tokens(generation.id, [["Dense"]]) == []
+
+
+def test_long_token_found_by_its_prefix(store: Store) -> None:
+    long_token = "Z" * 3000
+    generation = store.write_generation(
+        GenerationChange(added=[graph_with_mentions("alpha", f"see {long_token}")], dropped=[])
+    )
+    [version] = store.graph_versions(generation.id)
+
+    assert store.versions_with_tokens(generation.id, [[long_token]]) == [version.id]
+    assert store.versions_with_tokens(generation.id, [[long_token + "Y"]]) == [version.id]
+
+
+def test_untracked_graphs_are_those_without_texts(store: Store) -> None:
+    generation = store.write_generation(
+        GenerationChange(
+            added=[graph_with_mentions("alpha", "Some text"), new_graph("beta", ["b1"])],
+            dropped=[],
+        )
+    )
+    assert store.untracked_graphs(generation.id) == []
+    beta = versions_by_iri(store, generation.id)["https://notekg.example/id/graph/beta"]
+
+    # Graph versions written by an earlier notekg have no mention_source row.
+    with store.engine.begin() as connection:
+        connection.execute(
+            delete(MentionSourceRow).where(MentionSourceRow.graph_version_id == beta)
+        )
+
+    assert store.untracked_graphs(generation.id) == [
+        ("https://notekg.example/id/graph/beta", "beta.txt")
+    ]
