@@ -31,7 +31,7 @@ def create_app(config: ServiceConfig | Mapping[str, Any] | None = None) -> Flask
     app.extensions["notekg"] = EngineHolder(config)
     app.extensions["notekg.config"] = config
     app.extensions["notekg.writer"] = GraphWriter(
-        app.extensions["notekg"], write_graph_iri(config.base_iri)
+        app.extensions["notekg"], write_graph_iri(config.base_iri), config.query_timeout
     )
 
     errors.register(app)

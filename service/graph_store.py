@@ -130,22 +130,25 @@ def write_graph() -> Response:
     target = _write_target(read_target())
     triples = _read_payload(target) if request.method != "DELETE" else []
 
-    existed: list[bool] = []
+    method = request.method
+    generation = _holder().engine().generation
 
-    def change(store: ox.Store) -> None:
+    def change(store: ox.Store) -> bool:
+        """Apply the request to the working store and return whether the graph existed."""
         graph = _graph_node(target)
-        existed.append(_has_graph(store, graph))
-        if request.method == "DELETE" and not existed[0]:
-            raise GraphNotFound(_not_found_message(target, _holder().engine().generation))
-        if request.method in ("PUT", "DELETE"):
+        existed = _has_graph(store, graph)
+        if method == "DELETE" and not existed:
+            raise GraphNotFound(_not_found_message(target, generation))
+        if method in ("PUT", "DELETE"):
             store.clear_graph(graph)
         store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        return existed
 
-    summary = f"Graph Store {request.method} of {target.describe()}"
+    summary = f"Graph Store {method} of {target.describe()}"
     outcome = graph_writer().apply(change, summary=summary)
-    logger.info("%s %s: %s triples sent", request.method, target.describe(), len(triples))
+    logger.info("%s %s: %s triples sent", method, target.describe(), len(triples))
 
-    if request.method != "DELETE" and not existed[0] and triples:
+    if method != "DELETE" and not outcome.change_result and triples:
         response = outcome_response(outcome)
         response.status_code = 201
         response.headers["Location"] = _graph_url(target)

@@ -15,7 +15,9 @@ loading and little memory of its own:
 
 The server keeps idle workers for the next queries. Closing the pool, as when a newer
 generation replaces the engine or the server exits, closes the sockets: the template then kills
-its workers and exits. These processes work on Linux and other Unix systems only.
+its workers and exits. ``run_forked`` forks one process for one function instead, as for a
+write, and kills it at its time limit in the same way. These processes work on Linux and other
+Unix systems only.
 """
 
 from __future__ import annotations
@@ -194,6 +196,48 @@ class QueryProcesses:
         self._forget(worker)
 
 
+def run_forked(function: Callable[[], Any], timeout: float) -> Any:
+    """Run function in a child process forked for it and return its result, or raise its error.
+
+    The child starts from this process's memory, so function needs no pickling, but its result
+    and errors travel back as pickles. Raises WorkerTimeout, after killing the child, when the
+    function takes longer than ``timeout`` seconds, and WorkerLost when the child exits first.
+    """
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        start = functools.partial(_run_once, parent_end, child_end, function)
+        _exit_after(start, "a forked process failed")
+
+    child_end.close()
+    connection = Connection(parent_end.detach())
+    try:
+        if not connection.poll(timeout):
+            logger.warning("stopping process %s after %g s", pid, timeout)
+            os.kill(pid, signal.SIGKILL)
+            raise WorkerTimeout(f"process {pid} ran longer than {timeout:g} s")
+        succeeded, outcome = connection.recv()
+    except (EOFError, OSError) as error:
+        raise WorkerLost(f"process {pid} exited before it sent its result") from error
+    finally:
+        connection.close()
+        os.waitpid(pid, 0)
+
+    if not succeeded:
+        raise outcome
+    return outcome
+
+
+def _run_once(
+    parent_end: socket.socket, child_end: socket.socket, function: Callable[[], Any]
+) -> None:
+    parent_end.close()
+    for pool in list(_POOLS):
+        pool.close_inherited_sockets()
+    connection = Connection(child_end.detach())
+    _send_outcome(connection, function)
+
+
 def _close(state: _PoolState) -> None:
     with state.lock:
         if state.closed:
@@ -299,14 +343,19 @@ def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
         except EOFError:
             return
 
-        try:
-            reply: tuple[bool, Any] = (True, execute(task))
-        except Exception as error:
-            reply = (False, _transferable(error))
-        try:
-            connection.send(reply)
-        except (pickle.PicklingError, TypeError, AttributeError) as error:
-            connection.send((False, RuntimeError(f"cannot send the query's outcome: {error}")))
+        _send_outcome(connection, functools.partial(execute, task))
+
+
+def _send_outcome(connection: Connection, function: Callable[[], Any]) -> None:
+    """Call function and send (True, result), or (False, error) when it raises."""
+    try:
+        reply: tuple[bool, Any] = (True, function())
+    except Exception as error:
+        reply = (False, _transferable(error))
+    try:
+        connection.send(reply)
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        connection.send((False, RuntimeError(f"cannot send the outcome: {error}")))
 
 
 def _transferable(error: Exception) -> Exception:

@@ -1,9 +1,10 @@
 """Writes to the graph: SPARQL Update and Graph Store writes, each committed as a new generation.
 
-A write loads the current generation into a fresh in-memory pyoxigraph Store, lets the caller
-change that store, compares every graph with its state before the change and commits the
-changed graphs as one new generation. Graphs left empty are dropped, because the store keeps
-no empty graphs.
+A write reads the current generation, then forks a process that loads it into a fresh
+in-memory pyoxigraph Store, lets the caller change that store and compares every graph with its
+state before the change. The server commits the changed graphs as one new generation. Graphs
+left empty are dropped, because the store keeps no empty graphs. The forked process has the
+time limit of queries: when it passes, the server kills the process and writes nothing.
 
 In that working store every stored graph is a named graph, except the write graph
 ``<base_iri>graph/default``, which is the default graph. So triples that an update writes
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from service.engine import QueryAborted, QueryTimeout
 from service.holder import EngineHolder
+from service.query_processes import WorkerLost, WorkerTimeout, run_forked
 from service.store import GenerationChange, GenerationConflict, NewGraph
 
 logger = logging.getLogger(__name__)
@@ -44,11 +47,24 @@ class WriteConflict(Exception):
 
 @dataclass(frozen=True)
 class WriteOutcome:
-    """The result of one write: the new generation, or None when nothing changed."""
+    """The result of one write: the new generation, or None when nothing changed.
+
+    ``change_result`` is what the change function returned.
+    """
 
     generation: int | None
     changed: list[str]
     dropped: list[str]
+    change_result: object = None
+
+
+@dataclass(frozen=True)
+class _Computed:
+    """The graphs a change gave, as computed in the forked process."""
+
+    added: list[NewGraph]
+    dropped: list[str]
+    change_result: object
 
 
 def write_graph_iri(base_iri: str) -> str:
@@ -59,16 +75,20 @@ def write_graph_iri(base_iri: str) -> str:
 class GraphWriter:
     """Applies changes to the current generation and commits each as a new generation."""
 
-    def __init__(self, holder: EngineHolder, write_graph: str) -> None:
+    def __init__(self, holder: EngineHolder, write_graph: str, timeout: float = 30.0) -> None:
         self.holder = holder
         self.write_graph = write_graph
+        self.timeout = timeout
         self._lock = threading.Lock()
 
-    def apply(self, change: Callable[[ox.Store], None], summary: str) -> WriteOutcome:
+    def apply(self, change: Callable[[ox.Store], object], summary: str) -> WriteOutcome:
         """Run change on a working store of the newest generation and commit what it changed.
 
-        Exceptions that change raises leave the store as it was. Raises WriteConflict when other
-        processes committed a generation during each of CONFLICT_ATTEMPTS attempts.
+        The change runs in a process forked for it, which is killed after ``timeout`` seconds
+        (QueryTimeout), so change must keep its results in the store or return them: its
+        return value is the outcome's ``change_result``. Exceptions that change raises leave
+        the store as it was. Raises WriteConflict when other processes committed a generation
+        during each of CONFLICT_ATTEMPTS attempts.
         """
         with self._lock:
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
@@ -87,30 +107,53 @@ class GraphWriter:
             "retry the write"
         )
 
-    def _apply_once(self, change: Callable[[ox.Store], None], summary: str) -> WriteOutcome:
+    def _apply_once(self, change: Callable[[ox.Store], object], summary: str) -> WriteOutcome:
         base = self.holder.store.current_generation_id() or 0
-        working = self._working_store(self._read_graphs(base))
+        graphs = self._read_graphs(base)
+        try:
+            computed: _Computed = run_forked(
+                lambda: self._compute(graphs, change), self.timeout
+            )
+        except WorkerTimeout as error:
+            raise QueryTimeout(
+                f"the write ran longer than the limit of {self.timeout:g} s and was stopped; "
+                "nothing was written"
+            ) from error
+        except WorkerLost as error:
+            raise QueryAborted(
+                "the process computing the write stopped before it finished, as when it runs "
+                "out of memory; nothing was written"
+            ) from error
+
+        if not computed.added and not computed.dropped:
+            logger.info("write changed nothing; generation %s stays current", base)
+            return WriteOutcome(None, [], [], computed.change_result)
+
+        generation = self.holder.store.write_generation(
+            GenerationChange(
+                added=computed.added, dropped=computed.dropped, summary=summary, based_on=base
+            )
+        )
+        changed = [graph.graph_iri for graph in computed.added]
+        logger.info("write committed generation %s: %s graphs changed, %s dropped (%s)",
+                    generation.id, len(changed), len(computed.dropped), summary)
+        return WriteOutcome(generation.id, changed, computed.dropped, computed.change_result)
+
+    def _compute(self, graphs: GraphContents, change: Callable[[ox.Store], object]) -> _Computed:
+        """Apply the change to a working store of the graphs and return the changed graphs."""
+        working = self._working_store(graphs)
 
         # The snapshot is taken from the working store, not from the stored N-Quads, because
         # the store writes some literals in canonical form ("192.0"^^xsd:decimal as "192"),
         # and only graphs that the change touched may count as changed.
         before = self._graphs_after(working)
-        change(working)
+        change_result = change(working)
         after = self._graphs_after(working)
 
         changed = sorted(iri for iri, quads in after.items() if before.get(iri) != quads)
         dropped = sorted(set(before) - set(after))
-        if not changed and not dropped:
-            logger.info("write changed nothing; generation %s stays current", base)
-            return WriteOutcome(None, [], [])
-
         added = [_new_graph(iri, after[iri]) for iri in changed]
-        generation = self.holder.store.write_generation(
-            GenerationChange(added=added, dropped=dropped, summary=summary, based_on=base)
-        )
-        logger.info("write committed generation %s: %s graphs changed, %s dropped (%s)",
-                    generation.id, len(changed), len(dropped), summary)
-        return WriteOutcome(generation.id, changed, dropped)
+        return _Computed(added, dropped, change_result)
 
     def _read_graphs(self, generation: int) -> GraphContents:
         if not generation:

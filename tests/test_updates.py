@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import live_children, wait_until
 from servers import (
     HttpReply,
     LiveServer,
@@ -246,3 +249,34 @@ def test_service_in_update_ignores_allowlist(tmp_path: Path, listener: socket.so
 
     assert reply.status == 403
     assert_no_connection(listener)
+
+
+# Time limit
+
+
+# Every combination of six triples is compared with a string that none gives, so the update
+# computes for days while it keeps almost nothing in memory.
+ENDLESS_UPDATE = """INSERT { <urn:notekg:never> <urn:notekg:never> "never" } WHERE {
+  GRAPH ?g1 { ?a ?b ?c } GRAPH ?g2 { ?d ?e ?f } GRAPH ?g3 { ?g ?h ?i }
+  GRAPH ?g4 { ?j ?k ?l } GRAPH ?g5 { ?m ?n ?o } GRAPH ?g6 { ?p ?q ?r }
+  FILTER(CONCAT(STR(?a), STR(?d), STR(?g), STR(?j), STR(?m), STR(?p)) = "never")
+}"""
+
+
+def test_update_past_time_limit_is_stopped(tmp_path: Path) -> None:
+    with serve_sample_store(tmp_path, update_token=TOKEN, query_timeout=0.5) as server:
+        before = generation(server)
+        children_before = live_children(os.getpid())
+        started = time.monotonic()
+        reply = post_update(server, ENDLESS_UPDATE)
+        elapsed = time.monotonic() - started
+        # The process that computed the update is gone; only processes from before remain.
+        wait_until(lambda: live_children(os.getpid()) <= children_before, timeout=2.0)
+        after = generation(server)
+        inserted = post_update(server, INSERT_BENCHMARK)
+
+    assert reply.status == 503
+    assert "0.5 s and was stopped; nothing was written" in reply.json()["error"]["message"]
+    assert elapsed < 2.0
+    assert after == before
+    assert inserted.status == 200
