@@ -1,15 +1,17 @@
 """Features and scores for candidate cell splits of table rows whose cell boundaries were lost.
 
 A row is a list of tokens (its line split on spaces). A split puts boundaries into some of
-the gaps between tokens. Its score is a weighted sum of named features of three kinds:
+the gaps between tokens. Its score is a weighted sum of named features of four kinds:
 
-- boundary features look at the two tokens on either side of one boundary;
+- boundary features look at the two tokens on either side of one boundary, and
+  ``gap_scores`` adds the token before and after them where a feature needs it;
 - column features compare a cell with the cells that the other rows put in the same column;
-- resemblance features compare the value cells of one row of a transposed table.
+- resemblance features compare the value cells of one row of a transposed table;
+- header features score the cells of a header row, which has no column to compare with.
 
-All weights are in ``WEIGHTS``. Column features are log shares or distances, so the scores
-of two splits of the same row into the same number of cells can be compared, but the
-scores of different rows or different cell counts cannot.
+All weights are in ``WEIGHTS``. Column features are log shares, log counts or distances, so
+the scores of two splits of the same row into the same number of cells can be compared, but
+the scores of different rows or different cell counts cannot.
 """
 
 from __future__ import annotations
@@ -29,17 +31,28 @@ WEIGHTS: dict[str, float] = {
     # new cell. An acronym counts half: acronyms often stand inside a sentence ("covering STEM").
     "case_change": 2.0,
     "case_change_to_acronym": 1.0,
+    # A number after a lowercase content word counts like an acronym: it often starts a new
+    # cell ("reasoning 57 subjects"), but numbers stand inside sentences too ("scored 86 points").
+    "case_change_to_number": 1.0,
     # A closing parenthetical usually ends a name or a value: "MMLU (...)", "Fastest (via ...)".
     "after_parenthetical": 2.0,
     # Articles, prepositions and conjunctions continue a phrase, so a cell rarely ends on one.
     "ends_with_function_word": -4.0,
     # Title-case labels can end on a preposition ("Best For"), so a capitalised one costs less.
     "ends_with_capitalised_function_word": -1.5,
+    # A value cell can start with a preposition ("About 15 hours"), about as rarely as a label
+    # ends with one, so "Best | For Students ..." costs what "Best For | Students ..." costs.
+    "starts_with_preposition": -1.5,
     # A trailing comma, "&" or "/" joins list items inside one cell.
     "ends_with_joiner": -4.0,
     # Two numbers or amounts in a row almost always belong to two numeric columns:
     # "2.4.0 2024-03-18", "$60 $35".
     "between_numbers": 4.0,
+    # A number after a number with its unit starts a new value the same way: "5 GB 1", "16 GB 32".
+    "quantity_before_number": 4.0,
+    # A capitalised article before a lowercase word starts a sentence, because titles keep
+    # articles lowercase after their first word: "Content Delivery Network A group of servers".
+    "article_starts_sentence": 2.0,
     # A number followed by a capitalised word that is not a unit often ends a numeric column:
     # "2024-03-18 Priya", "7 Intel". Kept small because names contain numbers ("Windows 11 Pro").
     "number_before_capitalised": 1.0,
@@ -59,17 +72,25 @@ WEIGHTS: dict[str, float] = {
     "case_style": 0.7,
     "parenthetical_ending": 0.5,
     "period_ending": 0.5,
+    # A column of bare numbers or amounts (years, counts, prices) rarely contains a cell with words.
+    "single_amount": 0.7,
     # A whole value, first word or last word that recurs in the same column of other rows
     # ("Accuracy (%)", "Evaluates ...", "... reasoning") is strong evidence for a boundary.
     "value_recurs": 1.0,
     "first_word_recurs": 0.7,
     "last_word_recurs": 0.5,
+    # A cell of several words whose token shapes recur in the column ("16 GB" among "8 GB",
+    # "Ada Lovelace" among other names) fits a column of one kind of value. Not used for the
+    # row labels of a transposed table, because those name different attributes.
+    "shape_pattern_recurs": 1.0,
     # Resemblance features: the value cells of a transposed row describe one attribute of
     # several entities, so they share a shape, an ending and a length.
     "first_shape_disagrees": -1.0,
     "period_ending_disagrees": -1.5,
     "length_spread": -1.0,
     "repeated_value": 1.0,
+    # Value cells with the same token shapes ("$60 $35 $70", "1.24 kg 1.09 kg") are one attribute.
+    "repeated_shape_pattern": 1.0,
     # Without row labels from a mapping, the value cells show where the label ends. A value cell
     # that took the label's last word ("Downside Slower data ...") is mixed case, while the
     # other value cells of the row share one case style.
@@ -77,6 +98,11 @@ WEIGHTS: dict[str, float] = {
     # Header features: header cells are short noun phrases, "Focus Area" more often than
     # "Area Description Example". Each word beyond the second costs this much.
     "header_word_beyond_two": -1.0,
+    # The header of a transposed table names one entity per column, so two equal names mean a
+    # wrong split, and names that share their first word ("iPhone 15", "iPhone 15 Pro") are
+    # a product family.
+    "duplicate_entity_name": -4.0,
+    "shared_first_word": 1.0,
 }
 
 FUNCTION_WORDS = frozenset(
@@ -84,8 +110,14 @@ FUNCTION_WORDS = frozenset(
     "via per than as and or nor but that which who whose where when while very its their "
     "this these those is are was were be".split()
 )
+PREPOSITIONS_AND_CONJUNCTIONS = frozenset(
+    "of on to in at by for from with without into onto over under about between via per than "
+    "as and or nor but".split()
+)
 JOINER_TOKENS = frozenset({"&", "+", "/", "-", "–", "—", "|", ":", ";", ",", "="})
 CURRENCY_SIGNS = "$€£¥"
+MULTIPLICATION_SIGNS = frozenset({"x", "×", "*"})
+ARTICLES = frozenset({"A", "An", "The"})
 NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 SHAPES = ("paren", "number", "quantity", "lower", "mixed", "acronym", "capitalised", "symbol")
 CASE_STYLES = ("single", "sentence", "title", "mixed")
@@ -181,6 +213,12 @@ def changes_case_to_acronym(before: str, after: str) -> float:
     return float(follows_content_word(before) and token_shape(after) == "acronym")
 
 
+def changes_case_to_number(before: str, after: str) -> float:
+    # A one-letter word before a number is an operator or a variable: "2 x 600 GB".
+    is_word = len(bare_word(before)) > 1
+    return float(is_word and follows_content_word(before) and is_amount(after))
+
+
 def follows_parenthetical(before: str, after: str) -> float:
     return float(before.rstrip(".").endswith(")") and after[:1].isupper())
 
@@ -193,14 +231,30 @@ def ends_with_capitalised_function_word(before: str, after: str) -> float:
     return float(not before.islower() and bare_word(before) in FUNCTION_WORDS)
 
 
+def starts_with_preposition(before: str, after: str) -> float:
+    return float(not after.islower() and bare_word(after) in PREPOSITIONS_AND_CONJUNCTIONS)
+
+
 def ends_with_joiner(before: str, after: str) -> float:
     return float(before.endswith(",") or before in JOINER_TOKENS)
 
 
+def is_unit_like(token: str) -> bool:
+    """Return whether a token can be a unit: "kg", "GB", "Hz", "Gbps", but not "Two" or "Intel".
+
+    Units are lowercase words, acronyms, words of at most two letters, or abbreviations
+    without a vowel.
+    """
+    if token_shape(token) in ("lower", "acronym"):
+        return True
+    if not token[:1].isalpha():
+        return False
+    letters = [char for char in token if char.isalpha()]
+    return len(letters) <= 2 or not any(char in "aeiouyAEIOUY" for char in letters)
+
+
 def splits_number_from_unit(before: str, after: str) -> float:
-    letters = [char for char in after if char.isalpha()]
-    unit_like = token_shape(after) == "lower" or (after[:1].isalpha() and len(letters) <= 3)
-    return float(bool(NUMBER.fullmatch(before)) and unit_like)
+    return float(bool(NUMBER.fullmatch(before)) and is_unit_like(after))
 
 
 def is_amount(token: str) -> bool:
@@ -225,9 +279,11 @@ BOUNDARY_FEATURES: dict[str, Callable[[str, str], float]] = {
     "sentence_end": ends_sentence,
     "case_change": changes_case,
     "case_change_to_acronym": changes_case_to_acronym,
+    "case_change_to_number": changes_case_to_number,
     "after_parenthetical": follows_parenthetical,
     "ends_with_function_word": ends_with_function_word,
     "ends_with_capitalised_function_word": ends_with_capitalised_function_word,
+    "starts_with_preposition": starts_with_preposition,
     "ends_with_joiner": ends_with_joiner,
     "number_before_unit": splits_number_from_unit,
     "between_numbers": separates_numbers,
@@ -243,6 +299,31 @@ def boundary_score(before: str, after: str) -> float:
     )
 
 
+def ends_quantity(number: str, unit: str) -> bool:
+    """Return whether two tokens are a number and its unit: "16 GB", but not "2 x" in "2 x 600"."""
+    is_number = bool(NUMBER.fullmatch(number))
+    return is_number and unit not in MULTIPLICATION_SIGNS and is_unit_like(unit)
+
+
+def gap_scores(tokens: Sequence[str]) -> list[float]:
+    """Score a cell boundary in every gap of a row: item ``i`` is the gap before ``tokens[i]``.
+
+    Item 0 is 0.0. Besides the two tokens of ``boundary_score``, the token before a gap shows
+    whether a quantity ends at the gap, and the token after it whether a sentence starts.
+    """
+    scores = [0.0]
+    for index in range(1, len(tokens)):
+        before, after = tokens[index - 1], tokens[index]
+        score = boundary_score(before, after)
+        if index >= 2 and ends_quantity(tokens[index - 2], before) and is_amount(after):
+            score += WEIGHTS["quantity_before_number"]
+        next_token = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if after in ARTICLES and token_shape(next_token) == "lower":
+            score += WEIGHTS["article_starts_sentence"]
+        scores.append(score)
+    return scores
+
+
 @dataclass(frozen=True)
 class CellFacts:
     """Facts about one candidate cell, as the column and resemblance features use them."""
@@ -253,9 +334,12 @@ class CellFacts:
     last_shape: str
     first_word: str
     last_word: str
+    core_shapes: str  # the shapes of the tokens outside parentheses: "number acronym"
+    shapes: str  # the shapes of all tokens: "capitalised paren lower lower"
     case_style: str
     ends_with_parenthetical: bool
     ends_with_period: bool
+    is_single_amount: bool  # one number or currency amount outside parentheses: "2024", "$8.25"
 
 
 def case_style(tokens: Sequence[str]) -> str:
@@ -296,9 +380,12 @@ def describe_cell(tokens: Sequence[str]) -> CellFacts:
         last_shape="paren" if last.endswith(")") else token_shape(tokens[-1]),
         first_word=bare_word(tokens[0]),
         last_word=bare_word(tokens[-1]) or tokens[-1],
+        core_shapes=" ".join(token_shape(token) for token in core),
+        shapes=" ".join(token_shape(token) for token in tokens),
         case_style=case_style(tokens),
         ends_with_parenthetical=last.endswith(")"),
         ends_with_period=text.endswith("."),
+        is_single_amount=len(core) == 1 and is_amount(core[0]),
     )
 
 
@@ -310,6 +397,20 @@ def header_cell_score(facts: CellFacts) -> float:
 def cell_score(facts: CellFacts) -> float:
     """Score a cell on its own content, before comparing it with any column."""
     return WEIGHTS["mixed_case_cell"] * (facts.case_style == "mixed")
+
+
+# The ColumnProfile fields that map a fact to its summed weight.
+_WEIGHTED_COUNTS = (
+    "first_shapes",
+    "last_shapes",
+    "case_styles",
+    "parenthetical_endings",
+    "period_endings",
+    "single_amounts",
+    "values",
+    "first_words",
+    "last_words",
+)
 
 
 @dataclass
@@ -326,9 +427,14 @@ class ColumnProfile:
         default_factory=lambda: defaultdict(float)
     )
     period_endings: defaultdict[bool, float] = field(default_factory=lambda: defaultdict(float))
+    single_amounts: defaultdict[bool, float] = field(default_factory=lambda: defaultdict(float))
     values: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     first_words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     last_words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    value_shapes: dict[str, str] = field(default_factory=dict)
+    _distinct_values_by_shapes: dict[str, float] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add(self, facts: CellFacts, weight: float) -> None:
         """Count a cell of another row, weighted by how likely its split is."""
@@ -340,9 +446,46 @@ class ColumnProfile:
         self.case_styles[facts.case_style] += weight
         self.parenthetical_endings[facts.ends_with_parenthetical] += weight
         self.period_endings[facts.ends_with_period] += weight
+        self.single_amounts[facts.is_single_amount] += weight
         self.values[facts.text] += weight
         self.first_words[facts.first_word] += weight
         self.last_words[facts.last_word] += weight
+        self.value_shapes[facts.text] = facts.core_shapes
+        self._distinct_values_by_shapes = None
+
+    def without(self, part: ColumnProfile) -> ColumnProfile:
+        """Return this profile minus ``part``, a profile of some of the cells counted here.
+
+        Subtracting one row's cells from the profile of all rows is linear in the row count,
+        where adding up all other rows for each row is quadratic.
+        """
+        result = ColumnProfile(
+            weight=self.weight - part.weight,
+            log_count_sum=self.log_count_sum - part.log_count_sum,
+            log_count_square_sum=self.log_count_square_sum - part.log_count_square_sum,
+            # A value that only ``part`` counted keeps its shapes here but has weight 0.
+            value_shapes=dict(self.value_shapes),
+        )
+        for name in _WEIGHTED_COUNTS:
+            counts: defaultdict[object, float] = defaultdict(float, getattr(self, name))
+            for key, weight in getattr(part, name).items():
+                counts[key] -= weight
+            setattr(result, name, counts)
+        return result
+
+    def distinct_values_with_shapes(self, core_shapes: str) -> float:
+        """Return how many different values have these core shapes, each counted at most once.
+
+        A value's weight is the number of rows that put it in the column, weighted by how
+        likely each split is. So a value repeated in many rows ("Accuracy (%)") counts once
+        here, and ``value_recurs`` scores the repeats.
+        """
+        if self._distinct_values_by_shapes is None:
+            counts: defaultdict[str, float] = defaultdict(float)
+            for text, shapes in self.value_shapes.items():
+                counts[shapes] += min(1.0, self.values[text])
+            self._distinct_values_by_shapes = counts
+        return self._distinct_values_by_shapes.get(core_shapes, 0.0)
 
 
 def log_share(count: float, total: float, categories: int) -> float:
@@ -384,6 +527,10 @@ def period_ending_share(facts: CellFacts, profile: ColumnProfile) -> float:
     return log_share(profile.period_endings[facts.ends_with_period], profile.weight, 2)
 
 
+def single_amount_share(facts: CellFacts, profile: ColumnProfile) -> float:
+    return log_share(profile.single_amounts[facts.is_single_amount], profile.weight, 2)
+
+
 def value_recurrence(facts: CellFacts, profile: ColumnProfile) -> float:
     return math.log1p(profile.values[facts.text])
 
@@ -396,6 +543,16 @@ def last_word_recurrence(facts: CellFacts, profile: ColumnProfile) -> float:
     return math.log1p(profile.last_words[facts.last_word])
 
 
+def shape_pattern_recurrence(facts: CellFacts, profile: ColumnProfile) -> float:
+    """Return the log count of other values with the cell's core shapes, for cells of 2+ words.
+
+    The shape of a one-word cell is its first shape, which ``first_shape`` already scores.
+    """
+    if facts.core_count < 2:
+        return 0.0
+    return math.log1p(profile.distinct_values_with_shapes(facts.core_shapes))
+
+
 COLUMN_FEATURES: dict[str, Callable[[CellFacts, ColumnProfile], float]] = {
     "token_count": token_count_z_square,
     "first_shape": first_shape_share,
@@ -403,17 +560,31 @@ COLUMN_FEATURES: dict[str, Callable[[CellFacts, ColumnProfile], float]] = {
     "case_style": case_style_share,
     "parenthetical_ending": parenthetical_ending_share,
     "period_ending": period_ending_share,
+    "single_amount": single_amount_share,
     "value_recurs": value_recurrence,
     "first_word_recurs": first_word_recurrence,
     "last_word_recurs": last_word_recurrence,
+    "shape_pattern_recurs": shape_pattern_recurrence,
 }
 
 
-def column_score(facts: CellFacts, profile: ColumnProfile) -> float:
-    """Score how well a cell fits the column described by ``profile``; 0 for a thin profile."""
+LABEL_COLUMN_FEATURES = {
+    name: feature for name, feature in COLUMN_FEATURES.items() if name != "shape_pattern_recurs"
+}
+
+
+def column_score(
+    facts: CellFacts,
+    profile: ColumnProfile,
+    features: dict[str, Callable[[CellFacts, ColumnProfile], float]] = COLUMN_FEATURES,
+) -> float:
+    """Score how well a cell fits the column described by ``profile``; 0 for a thin profile.
+
+    Pass ``LABEL_COLUMN_FEATURES`` for the row labels of a transposed table.
+    """
     if profile.weight < MIN_PROFILE_WEIGHT:
         return 0.0
-    return sum(WEIGHTS[name] * feature(facts, profile) for name, feature in COLUMN_FEATURES.items())
+    return sum(WEIGHTS[name] * feature(facts, profile) for name, feature in features.items())
 
 
 def minority_count(values: Sequence[object]) -> int:
@@ -432,6 +603,23 @@ def case_style_disagreement(cells: Sequence[CellFacts]) -> float:
     return WEIGHTS["case_style_disagrees"] * minority_count(styles)
 
 
+def entity_names_score(cells: Sequence[CellFacts]) -> float:
+    """Score candidate entity names in the header of a transposed table, after its first cell."""
+    if len(cells) < 2:
+        return 0.0
+
+    duplicates = sum(count - 1 for count in Counter(cell.text for cell in cells).values())
+    shared = Counter(cell.first_word for cell in cells).most_common(1)[0][1]
+    shape_disagreements = minority_count([cell.first_shape for cell in cells])
+    spread = statistics.pstdev([math.log(cell.core_count) for cell in cells])
+    return (
+        WEIGHTS["duplicate_entity_name"] * duplicates
+        + WEIGHTS["shared_first_word"] * (shared if shared > 1 else 0)
+        + WEIGHTS["first_shape_disagrees"] * shape_disagreements
+        + WEIGHTS["length_spread"] * spread
+    )
+
+
 def resemblance_score(cells: Sequence[CellFacts]) -> float:
     """Score how much the value cells of one transposed row resemble each other."""
     if len(cells) < 2:
@@ -441,9 +629,12 @@ def resemblance_score(cells: Sequence[CellFacts]) -> float:
     period_disagreements = minority_count([cell.ends_with_period for cell in cells])
     spread = statistics.pstdev([math.log(cell.core_count) for cell in cells])
     repeated = sum(count for count in Counter(cell.text for cell in cells).values() if count > 1)
+    patterns = Counter(cell.shapes for cell in cells)
+    repeated_patterns = sum(count for count in patterns.values() if count > 1)
     return (
         WEIGHTS["first_shape_disagrees"] * shape_disagreements
         + WEIGHTS["period_ending_disagrees"] * period_disagreements
         + WEIGHTS["length_spread"] * spread
         + WEIGHTS["repeated_value"] * repeated
+        + WEIGHTS["repeated_shape_pattern"] * repeated_patterns
     )

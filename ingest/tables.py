@@ -9,25 +9,33 @@ runner-up by ``MIN_MARGIN``, and rows that stay ambiguous are reported, never gu
 The scores of one row depend on the other rows: column profiles are estimated from the
 current splits of the other rows, weighted by how likely each split is, and the rows are
 rescored until their best splits stop changing.
+
+Without column hints from a mapping, the cell count, the header cells and whether the table
+is transposed (one entity per column) are inferred from the rows and the header line, as
+``_choose_layout`` describes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from ingest.document import LineSpan, RawTable, Table, TableRow
 from ingest.problems import Problem, Severity
 from ingest.table_scoring import (
+    COLUMN_FEATURES,
+    LABEL_COLUMN_FEATURES,
     CellFacts,
     ColumnProfile,
-    boundary_score,
     case_style_disagreement,
     cell_score,
     column_score,
     describe_cell,
+    entity_names_score,
+    gap_scores,
     header_cell_score,
     open_gaps,
     resemblance_score,
@@ -51,6 +59,10 @@ MAX_INFERRED_CELLS = 8
 # Without hints, a header without a confident split gets generic column names only when at
 # least this share of the data rows split confidently. Otherwise the whole table is reported.
 MIN_CONFIDENT_ROW_SHARE = 0.5
+# Without hints, cell counts whose boundary fit is within this of the best count's are
+# finalists, and a count that splits the header with confidence wins among them. It is one
+# case change: the correct cut after a label such as "Best For" costs 1.5.
+FIT_TOLERANCE = 2.0
 ROW_FIX = (
     "add row_labels or columns to the table's mapping, "
     "or put the row in the note with clear cell separators"
@@ -196,11 +208,24 @@ def _split_data_rows(
                 tasks.append(task_or_problem)
         return _split_rows(tasks, _Layout(frozenset(), True, margin)), problems
 
-    tasks = [
+    layout = _unlabelled_layout(cell_count, transposed, margin)
+    return _split_rows(_row_tasks(data_lines, cell_count), layout), problems
+
+
+def _row_tasks(data_lines: list[tuple[int, str]], cell_count: int) -> list[_RowTask]:
+    return [
         _RowTask(line, text, None, tuple(text.split()), cell_count, 0) for line, text in data_lines
     ]
+
+
+def _unlabelled_layout(cell_count: int, transposed: bool, min_margin: float) -> _Layout:
+    """Profile every column of a table of rows, but only the label column of a transposed one.
+
+    The value columns of a transposed table each describe one entity, so their cells share no
+    shape. The value cells of one row are compared with each other instead.
+    """
     profiled = frozenset({0}) if transposed else frozenset(range(cell_count))
-    return _split_rows(tasks, _Layout(profiled, transposed, margin)), problems
+    return _Layout(profiled, transposed, min_margin)
 
 
 def _labelled_task(
@@ -245,7 +270,7 @@ def _infer_header(
     hints: TableHints,
     path: str,
 ) -> _InferredHeader:
-    """Split the header without column hints, choosing the cell count from the data rows.
+    """Split the header without column hints, choosing the layout from the data rows.
 
     A header that has no confident split gets generic column names when most data rows split
     confidently, because the rows carry the facts and a mapping can name the columns later.
@@ -255,31 +280,47 @@ def _infer_header(
         return _InferredHeader(repeated, transposed=True)
 
     text = " ".join(header_tokens)
-    if hints.row_labels is not None or not data_lines:
-        reason = (
-            "has no data rows to count its cells" if not data_lines else "has no repeated prefix"
-        )
+    reason = None
+    fix = "add columns to the table's mapping"
+    if not data_lines:
+        reason = "has no data rows to count its cells"
+    elif hints.row_labels is not None:
+        reason = "has no repeated prefix"
+    elif len(header_tokens) < 2:
+        reason = "has a one-word header"
+        fix = "if the line is a heading, put a blank line after it"
+    if reason is not None:
         message = (
             f"table header {_brief(text)!r} could not be split into cells because the table "
-            f"{reason}; add columns to the table's mapping"
+            f"{reason}; {fix}"
         )
         return _InferredHeader(Problem(path, header_line, message))
 
-    cell_count, results = _choose_cell_count(data_lines, len(header_tokens))
-    header_task = _RowTask(header_line, text, None, header_tokens, cell_count, 0)
-    # NOTE: a header of one-word titles ("Benchmark Focus Area ...") has no boundary signals, so
-    # it is split only when its token count equals the cell count. Others get generic names.
-    header_result = _split_header(header_task)
-    if header_result.confident:
-        return _InferredHeader(header_result.cells(), results=results)
+    layout = _choose_layout(header_line, header_tokens, data_lines)
+    # NOTE: a header of capitalised words ("Benchmark Focus Area Description Example Metrics")
+    # has no boundary signals, so it is split only when its token count equals the cell count
+    # or one word starts every entity name of a transposed header. Others get generic names.
+    if layout.transposed:
+        family = _split_at_repeated_token(header_tokens, layout.cell_count)
+        if family is not None:
+            return _InferredHeader(family, True, layout.results)
+    if layout.header.confident:
+        return _InferredHeader(layout.header.cells(), layout.transposed, layout.results)
+    return _generic_header(layout, text, header_line, path)
 
-    confident_rows = sum(result.confident for result in results)
+
+def _generic_header(
+    layout: _TableLayout, text: str, header_line: int, path: str
+) -> _InferredHeader:
+    """Name the columns "column 1", "column 2", ... when most rows split, else report the table."""
+    cell_count = layout.cell_count
+    confident_rows = sum(result.confident for result in layout.results)
     message = (
         f"table header {_brief(text)!r} could not be split into {cell_count} cells with "
-        f"confidence ({confident_rows} of {len(results)} rows split into {cell_count} cells); "
-        f"{_candidate_list(header_result)}"
+        f"confidence ({confident_rows} of {len(layout.results)} rows split into {cell_count} "
+        f"cells); {_candidate_list(layout.header)}"
     )
-    if confident_rows < MIN_CONFIDENT_ROW_SHARE * len(results):
+    if confident_rows < MIN_CONFIDENT_ROW_SHARE * len(layout.results):
         problem = Problem(path, header_line, f"{message}; add columns to the table's mapping")
         return _InferredHeader(problem)
 
@@ -289,37 +330,55 @@ def _infer_header(
         "add columns to the table's mapping to name them"
     )
     warning = Problem(path, header_line, message, Severity.WARNING)
-    return _InferredHeader(generic, results=results, problems=[warning])
+    return _InferredHeader(generic, layout.transposed, layout.results, [warning])
 
 
-def _split_header(task: _RowTask) -> _RowResult:
-    """Split a header row on boundary signals and the header cell features alone."""
+def _split_header(task: _RowTask, transposed: bool) -> _RowResult:
+    """Split a header row on boundary signals and the header cell features alone.
+
+    The header of a transposed table names the label column and then one entity per column,
+    so its entity names are scored with ``entity_names_score``, without the cost of words
+    beyond two, because names such as "ThinkPad X1 Carbon" are longer than column names.
+    """
     layout = _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS)
     candidates = _enumerate_candidates(task, layout)
-    if not isinstance(candidates, str):
-        candidates = [
-            _Candidate(
-                candidate.cells,
-                candidate.local_score + sum(header_cell_score(cell) for cell in candidate.cells),
-            )
-            for candidate in candidates
-        ]
-    return _rank(task, candidates, None, layout)
+    if isinstance(candidates, str):
+        return _rank(task, candidates, None, layout)
+
+    scored = []
+    for candidate in candidates:
+        cells = candidate.cells
+        if transposed:
+            score = header_cell_score(cells[0]) + entity_names_score(cells[1:])
+        else:
+            score = sum(header_cell_score(cell) for cell in cells)
+        scored.append(_Candidate(cells, candidate.local_score + score))
+    return _rank(task, scored, None, layout)
 
 
-def _split_at_repeated_token(tokens: tuple[str, ...]) -> list[str] | None:
+def _split_at_repeated_token(
+    tokens: tuple[str, ...], cell_count: int | None = None
+) -> list[str] | None:
     """Split a transposed header such as "Feature H100 PCIe H100 SXM H100 NVL".
 
-    The entity columns start with a token that repeats, and all of them have the same
-    token count (at least 2). The tokens before the first repetition name the label column.
+    The entity columns start with a token that repeats, and each of them has at least 2
+    tokens. The tokens before the first repetition name the label column. Without
+    ``cell_count``, all entity columns must have the same token count. With it, the data
+    rows have fixed the cell count, so names of different lengths are accepted when the
+    token starts exactly ``cell_count - 1`` of them: "Spec iPhone 15 iPhone 15 Pro ...".
+    The first such token wins, because a product family name comes before model numbers.
     """
     for token in dict.fromkeys(tokens):
         positions = [index for index, candidate in enumerate(tokens) if candidate == token]
         if len(positions) < 2 or positions[0] == 0:
             continue
         ends = positions[1:] + [len(tokens)]
-        lengths = {end - start for start, end in zip(positions, ends, strict=True)}
-        if len(lengths) == 1 and lengths.pop() >= 2:
+        lengths = [end - start for start, end in zip(positions, ends, strict=True)]
+        if cell_count is None:
+            matches = len(set(lengths)) == 1
+        else:
+            matches = len(positions) == cell_count - 1
+        if matches and min(lengths) >= 2:
             cells = [" ".join(tokens[: positions[0]])]
             cells += [
                 " ".join(tokens[start:end]) for start, end in zip(positions, ends, strict=True)
@@ -328,35 +387,99 @@ def _split_at_repeated_token(tokens: tuple[str, ...]) -> list[str] | None:
     return None
 
 
-def _choose_cell_count(
-    data_lines: list[tuple[int, str]], header_token_count: int
-) -> tuple[int, list[_RowResult]]:
-    """Return the cell count whose best splits fit the boundary signals best, and those splits.
+@dataclass(frozen=True)
+class _CellCountTrial:
+    """The data rows split into ``cell_count`` cells, with the measures that compare counts."""
+
+    cell_count: int
+    results: list[_RowResult]
+    boundary_fit: float
+    consistency: float
+
+
+@dataclass(frozen=True)
+class _TableLayout:
+    """The cell count and transposition chosen for a table, its row splits and header split."""
+
+    cell_count: int
+    transposed: bool
+    results: list[_RowResult]
+    header: _RowResult
+
+
+def _choose_layout(
+    header_line: int, header_tokens: tuple[str, ...], data_lines: list[tuple[int, str]]
+) -> _TableLayout:
+    """Choose the cell count of a table and whether it is transposed.
 
     A count that is too small leaves strong boundaries (sentence ends, case changes) inside
-    cells, and a count that is too large cuts where nothing marks a boundary. Tables without
-    such signals (names and numbers) tie on that, and the count whose columns are the most
-    consistent wins. The count of confidently split rows cannot decide, because a small count
-    often splits every row confidently at its single strongest boundary.
+    cells, and a count that is too large cuts where nothing marks a boundary. So the counts
+    whose boundary fit is within ``FIT_TOLERANCE`` of the best are the finalists. Tables
+    without such signals (names and numbers) tie on that. Among the finalists, a count that
+    splits the header with confidence wins: "Instance vCPUs Memory" names three columns, not
+    two. Then the most consistent columns win. The count of confidently split rows cannot
+    decide, because a small count often splits every row confidently at its single strongest
+    boundary.
     """
-    best: tuple[tuple[float, float], int, list[_RowResult]] | None = None
-    for cell_count in range(2, min(header_token_count, MAX_INFERRED_CELLS) + 1):
-        tasks = [
-            _RowTask(line, text, None, tuple(text.split()), cell_count, 0)
-            for line, text in data_lines
-        ]
-        layout = _Layout(frozenset(range(cell_count)), False, MIN_MARGIN_WITHOUT_HINTS)
-        results = _split_rows(tasks, layout)
-        fit = sum(_boundary_fit(result) for result in results)
-        consistency = _column_consistency(results, cell_count)
-        logger.debug("%s cells: boundary fit %.1f, consistency %.2f", cell_count, fit, consistency)
-        key = (round(fit, 1), consistency)
-        if best is None or key > best[0]:
-            best = (key, cell_count, results)
+    trials = [
+        _try_cell_count(data_lines, cell_count)
+        for cell_count in range(2, min(len(header_tokens), MAX_INFERRED_CELLS) + 1)
+    ]
+    best_fit = max(trial.boundary_fit for trial in trials)
+    finalists = [trial for trial in trials if trial.boundary_fit >= best_fit - FIT_TOLERANCE]
 
-    if best is None:
-        return 1, []
-    return best[1], best[2]
+    text = " ".join(header_tokens)
+    headers = {
+        trial.cell_count: _split_header(
+            _RowTask(header_line, text, None, header_tokens, trial.cell_count, 0), False
+        )
+        for trial in finalists
+    }
+    with_header = [trial for trial in finalists if headers[trial.cell_count].confident]
+    chosen = max(with_header or finalists, key=lambda trial: trial.consistency)
+    if not _looks_transposed(chosen.results):
+        return _TableLayout(chosen.cell_count, False, chosen.results, headers[chosen.cell_count])
+
+    cell_count = chosen.cell_count
+    results = _split_rows(
+        _row_tasks(data_lines, cell_count),
+        _unlabelled_layout(cell_count, True, MIN_MARGIN_WITHOUT_HINTS),
+    )
+    header_task = _RowTask(header_line, text, None, header_tokens, cell_count, 0)
+    return _TableLayout(cell_count, True, results, _split_header(header_task, True))
+
+
+def _try_cell_count(data_lines: list[tuple[int, str]], cell_count: int) -> _CellCountTrial:
+    layout = _unlabelled_layout(cell_count, False, MIN_MARGIN_WITHOUT_HINTS)
+    results = _split_rows(_row_tasks(data_lines, cell_count), layout)
+    fit = round(sum(_boundary_fit(result) for result in results), 1)
+    consistency = _column_consistency(results, cell_count)
+    logger.debug("%s cells: boundary fit %.1f, consistency %.2f", cell_count, fit, consistency)
+    return _CellCountTrial(cell_count, results, fit, consistency)
+
+
+def _looks_transposed(results: list[_RowResult]) -> bool:
+    """Return whether the value cells of the best splits agree more within rows than columns.
+
+    Agreement is the share of cell pairs with the same core shapes. The values of one row of
+    a transposed table describe one attribute ("16 GB 32 GB 16 GB"), and the values of one
+    column describe one entity, so they differ in shape. A table of rows is the reverse.
+    """
+    rows = [result.ranked[0][1].cells[1:] for result in results if result.ranked]
+    if not rows or len(rows[0]) < 2:
+        return False
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return _shape_agreement(rows) > _shape_agreement(columns)
+
+
+def _shape_agreement(groups: Sequence[Sequence[CellFacts]]) -> float:
+    pairs = 0
+    agreeing = 0
+    for group in groups:
+        for first, second in combinations(group, 2):
+            pairs += 1
+            agreeing += first.core_shapes == second.core_shapes
+    return agreeing / pairs if pairs else 0.0
 
 
 def _boundary_fit(result: _RowResult) -> float:
@@ -372,8 +495,7 @@ def _boundary_fit(result: _RowResult) -> float:
         cuts.add(position)
 
     fit = 0.0
-    for gap in range(1, len(tokens)):
-        score = boundary_score(tokens[gap - 1], tokens[gap])
+    for gap, score in enumerate(gap_scores(tokens)[1:], start=1):
         fit += score if gap in cuts else -max(0.0, score)
     return fit
 
@@ -426,6 +548,7 @@ def _enumerate_candidates(task: _RowTask, layout: _Layout) -> list[_Candidate] |
     if math.comb(len(gaps), needed) > MAX_CANDIDATES:
         return f"it has more than {MAX_CANDIDATES} candidate splits"
 
+    scores = gap_scores(tokens)
     facts_cache: dict[tuple[int, int], CellFacts] = {}
     candidates = []
     for chosen in combinations(gaps, needed):
@@ -437,7 +560,7 @@ def _enumerate_candidates(task: _RowTask, layout: _Layout) -> list[_Candidate] |
                 facts_cache[(start, end)] = describe_cell(tokens[start:end])
             cells.append(facts_cache[(start, end)])
 
-        score = sum(boundary_score(tokens[gap - 1], tokens[gap]) for gap in chosen)
+        score = sum(scores[gap] for gap in chosen)
         score += sum(cell_score(cell) for cell in cells)
         if layout.transposed and task.first_column > 0:
             score += resemblance_score(cells)
@@ -456,6 +579,7 @@ def _rank(
     if isinstance(candidates, str):
         return _RowResult(task, [], [], layout.min_margin, failure=candidates)
 
+    features = LABEL_COLUMN_FEATURES if layout.transposed else COLUMN_FEATURES
     column_cache: dict[tuple[str, int], float] = {}
     scored = []
     for candidate in candidates:
@@ -466,7 +590,7 @@ def _rank(
                 continue
             key = (cell.text, column)
             if key not in column_cache:
-                column_cache[key] = column_score(cell, profiles[column])
+                column_cache[key] = column_score(cell, profiles[column], features)
             score += column_cache[key]
         scored.append((score, candidate))
     scored.sort(key=lambda pair: pair[0], reverse=True)
@@ -481,24 +605,22 @@ def _rank(
 def _profiles_without_each_row(
     results: list[_RowResult], layout: _Layout
 ) -> list[dict[int, ColumnProfile]]:
-    """Build, for each row, the column profiles of all the other rows' weighted candidates.
+    """Build, for each row, the column profiles of all the other rows' weighted candidates."""
+    totals = {column: ColumnProfile() for column in layout.profiled_columns}
+    own_profiles = []
+    for result in results:
+        own = {column: ColumnProfile() for column in layout.profiled_columns}
+        for (_, candidate), weight in zip(result.ranked, result.weights, strict=True):
+            for offset, cell in enumerate(candidate.cells):
+                column = result.task.first_column + offset
+                if column in own:
+                    own[column].add(cell, weight)
+                    totals[column].add(cell, weight)
+        own_profiles.append(own)
 
-    NOTE: this is quadratic in the row count: about 1 s for 100 rows with hints, measured on
-    the development machine. Tables in notes are far smaller.
-    """
-    row_profiles = []
-    for index in range(len(results)):
-        profiles = {column: ColumnProfile() for column in layout.profiled_columns}
-        for other_index, other in enumerate(results):
-            if other_index == index:
-                continue
-            for (_, candidate), weight in zip(other.ranked, other.weights, strict=True):
-                for offset, cell in enumerate(candidate.cells):
-                    column = other.task.first_column + offset
-                    if column in profiles:
-                        profiles[column].add(cell, weight)
-        row_profiles.append(profiles)
-    return row_profiles
+    return [
+        {column: totals[column].without(own[column]) for column in totals} for own in own_profiles
+    ]
 
 
 def _row_problem(result: _RowResult, cell_count: int, path: str) -> Problem:

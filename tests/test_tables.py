@@ -13,10 +13,20 @@ import pytest
 from ingest.document import LineSpan, RawTable, Table
 from ingest.problems import Problem, Severity
 from ingest.table_scoring import (
+    WEIGHTS,
+    ColumnProfile,
+    boundary_score,
+    changes_case_to_number,
+    column_score,
+    describe_cell,
+    entity_names_score,
+    gap_scores,
+    is_unit_like,
     open_gaps,
     precedes_capitalised_word,
     separates_numbers,
     splits_number_from_unit,
+    starts_with_preposition,
     token_shape,
 )
 from ingest.tables import TableHints, recover_table
@@ -302,6 +312,163 @@ BOARD_ROWS = [
 ]
 
 
+INSTANCE_ROWS = [
+    ["t3.micro", "2", "1 GiB", "EBS only", "Up to 5 Gbps", "$0.0104"],
+    ["m5.large", "2", "8 GiB", "EBS only", "Up to 10 Gbps", "$0.096"],
+    ["c5.2xlarge", "8", "16 GiB", "EBS only", "Up to 10 Gbps", "$0.34"],
+    ["r5.4xlarge", "16", "128 GiB", "EBS only", "Up to 10 Gbps", "$1.008"],
+    ["i3.xlarge", "4", "30.5 GiB", "1 x 950 GB NVMe SSD", "Up to 10 Gbps", "$0.312"],
+    ["m5d.8xlarge", "32", "128 GiB", "2 x 600 GB NVMe SSD", "10 Gbps", "$1.808"],
+]
+
+CAMERA_ROWS = [
+    ["Sony A7 IV", "Full frame", "33 MP", "658 g", "$2,498"],
+    ["Canon EOS R6 Mark II", "Full frame", "24.2 MP", "670 g", "$2,499"],
+    ["Nikon Z6 III", "Full frame", "24.5 MP", "760 g", "$2,500"],
+    ["Fujifilm X-T5", "APS-C", "40.2 MP", "557 g", "$1,699"],
+    ["OM System OM-1", "Micro Four Thirds", "20.4 MP", "599 g", "$2,199"],
+]
+
+STATUS_ROWS = [
+    ["200", "OK", "Success", "Yes", "The request succeeded."],
+    ["301", "Moved Permanently", "Redirection", "Yes", "The resource has a new permanent URL."],
+    ["404", "Not Found", "Client error", "Yes", "The server cannot find the resource."],
+    [
+        "429",
+        "Too Many Requests",
+        "Client error",
+        "No",
+        "The client sent too many requests in a given time.",
+    ],
+    [
+        "500",
+        "Internal Server Error",
+        "Server error",
+        "No",
+        "The server hit an unexpected condition.",
+    ],
+    [
+        "503",
+        "Service Unavailable",
+        "Server error",
+        "No",
+        "The server cannot handle the request right now.",
+    ],
+]
+
+COUNTRY_ROWS = [
+    ["France", "Paris", "68 million", "Euro"],
+    ["Japan", "Tokyo", "125 million", "Yen"],
+    ["United States", "Washington, D.C.", "333 million", "US dollar"],
+    ["Brazil", "Brasília", "203 million", "Real"],
+    ["New Zealand", "Wellington", "5.1 million", "New Zealand dollar"],
+    ["South Africa", "Pretoria", "62 million", "Rand"],
+]
+
+GLOSSARY_ROWS = [
+    ["Latency", "The time between sending a request and receiving its response."],
+    ["Throughput", "The number of requests a system handles per second."],
+    ["Idempotent request", "A request that has the same effect when it is sent twice."],
+    [
+        "Cold start",
+        "The delay while a serverless platform starts the first instance of a function.",
+    ],
+    ["Content Delivery Network", "A group of servers that caches content close to its users."],
+    ["Backpressure", "A signal from a consumer that asks the producer to slow down."],
+]
+
+METRIC_ROWS = [
+    ["Median latency", "42 ms"],
+    ["P99 latency", "310 ms"],
+    ["Error rate", "0.2%"],
+    ["Requests per second", "1,850"],
+    ["Uptime", "99.95%"],
+]
+
+DATABASE_ROWS = [
+    ["Data Model", "Relational", "Relational", "Relational", "Document"],
+    ["First Release", "1996", "1995", "2000", "2009"],
+    ["Written In", "C", "C and C++", "C", "C++"],
+    ["Maximum Database Size", "Unlimited", "256 TB", "281 TB", "Unlimited"],
+    ["Replication", "Streaming and logical", "Source and replica", "None", "Replica sets"],
+    [
+        "Best For",
+        "Complex queries and analytics.",
+        "Web applications with simple reads.",
+        "Embedded and mobile apps.",
+        "Flexible schemas and fast iteration.",
+    ],
+]
+
+PHONE_ROWS = [
+    ["Display", "6.1 inches", "6.1 inches", "6.7 inches"],
+    ["Chip", "A16 Bionic", "A17 Pro", "A17 Pro"],
+    ["Weight", "171 g", "187 g", "221 g"],
+    ["Starting Price", "$799", "$999", "$1,199"],
+    ["Optical Zoom", "2x", "3x", "5x"],
+]
+
+PLAN_ROWS = [
+    ["Monthly Price", "$9", "$19"],
+    ["Storage", "100 GB", "1 TB"],
+    ["Devices", "2", "Unlimited"],
+    ["Offline Access", "No", "Yes"],
+    ["Support", "Email only", "Phone and email"],
+]
+
+# Tables recovered without hints: fixture, header, rows as a person reads them, and the
+# number of rows recovered. The other rows are ambiguous and must be reported.
+UNHINTED_TABLES = [
+    pytest.param(
+        "instances.txt",
+        ["Instance", "vCPUs", "Memory", "Storage", "Network", "Price"],
+        INSTANCE_ROWS,
+        4,
+        id="six-numeric-columns",
+    ),
+    pytest.param(
+        "cameras.txt",
+        ["Model", "Sensor", "Resolution", "Weight", "Price"],
+        CAMERA_ROWS,
+        4,
+        id="quantities-with-units",
+    ),
+    pytest.param(
+        "status.txt",
+        ["Code", "Name", "Category", "Cacheable", "Meaning"],
+        STATUS_ROWS,
+        6,
+        id="codes-and-sentences",
+    ),
+    pytest.param(
+        "countries.txt",
+        ["Country", "Capital", "Population", "Currency"],
+        COUNTRY_ROWS,
+        3,
+        id="multi-word-names",
+    ),
+    pytest.param("glossary.txt", ["Term", "Definition"], GLOSSARY_ROWS, 5, id="two-columns"),
+    pytest.param("metrics.txt", ["Metric", "Value"], METRIC_ROWS, 5, id="two-numeric-columns"),
+    pytest.param(
+        "databases.txt",
+        ["Feature", "PostgreSQL", "MySQL", "SQLite", "MongoDB"],
+        DATABASE_ROWS,
+        6,
+        id="transposed-five-columns",
+    ),
+    pytest.param(
+        "phones.txt",
+        ["Spec", "iPhone 15", "iPhone 15 Pro", "iPhone 15 Pro Max"],
+        PHONE_ROWS,
+        2,
+        id="transposed-product-family",
+    ),
+    pytest.param(
+        "plans.txt", ["Feature", "Basic", "Premium"], PLAN_ROWS, 3, id="transposed-three-columns"
+    ),
+]
+
+
 def raw_table_from_lines(lines: list[str], first_line: int) -> RawTable:
     numbered = [(first_line + offset, line) for offset, line in enumerate(lines)]
     return RawTable(numbered, LineSpan(first_line, first_line + len(lines) - 1))
@@ -378,7 +545,23 @@ def test_h100_table_without_hints() -> None:
     assert table is not None
     assert table.header == ["Feature", "H100 PCIe", "H100 SXM", "H100 NVL"]
     assert_correct_or_reported(raw, table, problems, H100_ROWS)
-    assert len(table.rows) >= 4
+    assert len(table.rows) >= 5
+
+
+def test_h100_ambiguous_label_reported() -> None:
+    # "Connection Standard" is as plausible a label as "Connection", and "PCIe slot" then
+    # resembles the last value "PCIe slot (two cards bridged)" even better.
+    raw = note_table(H100_HEADER)
+    connection_line = raw.lines[1][0]
+
+    table, problems = recover_table(raw, "ai.txt")
+
+    assert table is not None
+    assert connection_line not in [row.span.start for row in table.rows]
+    messages = [problem.message for problem in problems if problem.line == connection_line]
+    assert len(messages) == 1
+    assert "'Connection | Standard PCIe slot | Custom socket" in messages[0]
+    assert "'Connection Standard | PCIe slot | Custom socket" in messages[0]
 
 
 def test_benchmarks_without_hints_generic_header() -> None:
@@ -400,16 +583,37 @@ def test_benchmarks_without_hints_generic_header() -> None:
     assert "add columns to the table's mapping" in message
 
 
-def test_laptops_without_hints_reports_header() -> None:
+def test_laptops_without_hints_generic_header() -> None:
     raw = fixture_table("laptops.txt")
 
     table, problems = recover_table(raw, "laptops.txt")
 
-    assert table is None
-    assert len(problems) == 1
-    assert problems[0].line == 1
-    assert "could not be split into" in problems[0].message
-    assert "add columns to the table's mapping" in problems[0].message
+    assert table is not None
+    assert table.header == ["column 1", "column 2", "column 3", "column 4"]
+    assert_correct_or_reported(raw, table, problems, LAPTOP_ROWS)
+    assert len(table.rows) >= 3
+    header_problems = [problem for problem in problems if problem.line == 1]
+    assert len(header_problems) == 1
+    message = header_problems[0].message
+    assert header_problems[0].severity is Severity.WARNING
+    assert "could not be split into 4 cells with confidence" in message
+    assert "'Spec | MacBook Air M3 | ThinkPad X1 Carbon | Dell XPS 13'" in message
+    assert "add columns to the table's mapping to name them" in message
+
+
+def test_reported_rows_list_right_split_first() -> None:
+    # Both rows stay ambiguous, but the warning shows the split a person reads first.
+    cases = [
+        ("laptops.txt", 6, "best candidate splits: 'Best For | Students who want"),
+        ("glossary.txt", 6, "best candidate splits: 'Content Delivery Network | A group"),
+    ]
+    for name, line, first_candidate in cases:
+        table, problems = recover_table(fixture_table(name), name)
+
+        assert table is not None
+        messages = [problem.message for problem in problems if problem.line == line]
+        assert len(messages) == 1, name
+        assert first_candidate in messages[0], name
 
 
 def test_transposed_laptops_with_hints() -> None:
@@ -431,7 +635,7 @@ def test_numeric_model_table(hints: TableHints | None) -> None:
     assert table is not None
     assert table.header == ["Model", "Year", "Parameters", "Licence"]
     assert_correct_or_reported(raw, table, problems, MODEL_ROWS)
-    assert len(table.rows) >= 5
+    assert len(table.rows) == 6
 
 
 def test_numeric_model_table_hinted_rows() -> None:
@@ -452,7 +656,7 @@ def test_people_table_with_sentences(hints: TableHints | None) -> None:
     assert table is not None
     assert table.header == ["Name", "Role", "Description"]
     assert_correct_or_reported(raw, table, problems, PEOPLE_ROWS)
-    assert len(table.rows) >= 4
+    assert len(table.rows) == 6
 
 
 @pytest.mark.parametrize("hints", [PRICING_HINTS, None], ids=["hinted", "unhinted"])
@@ -485,11 +689,11 @@ def test_changelog_table_without_hints() -> None:
     assert table is not None
     assert table.header == ["Version", "Date", "Author", "Change", "Notes"]
     assert_correct_or_reported(raw, table, problems, CHANGELOG_ROWS)
-    assert len(table.rows) >= 5
+    assert len(table.rows) == 6
 
 
 @pytest.mark.parametrize(
-    ("hints", "minimum_rows"), [(BOARD_HINTS, 5), (None, 3)], ids=["hinted", "unhinted"]
+    ("hints", "minimum_rows"), [(BOARD_HINTS, 6), (None, 6)], ids=["hinted", "unhinted"]
 )
 def test_transposed_boards_table(hints: TableHints | None, minimum_rows: int) -> None:
     raw = fixture_table("boards.txt")
@@ -500,6 +704,32 @@ def test_transposed_boards_table(hints: TableHints | None, minimum_rows: int) ->
     assert table.header == ["Feature", "Raspberry Pi 5", "Raspberry Pi 4", "Raspberry Pi 400"]
     assert_correct_or_reported(raw, table, problems, BOARD_ROWS)
     assert len(table.rows) >= minimum_rows
+
+
+@pytest.mark.parametrize(("name", "header", "expected", "recovered_rows"), UNHINTED_TABLES)
+def test_table_without_hints(
+    name: str, header: list[str], expected: list[list[str]], recovered_rows: int
+) -> None:
+    raw = fixture_table(name)
+
+    table, problems = recover_table(raw, name)
+
+    assert table is not None
+    assert table.header == header
+    assert_correct_or_reported(raw, table, problems, expected)
+    assert len(table.rows) >= recovered_rows
+
+
+def test_one_word_header_reported() -> None:
+    raw = raw_table_from_lines(["Summary", "The nightly build passed on all platforms."], 4)
+
+    table, problems = recover_table(raw, "status.txt")
+
+    assert table is None
+    assert len(problems) == 1
+    assert problems[0].line == 4
+    assert "because the table has a one-word header" in problems[0].message
+    assert "if the line is a heading, put a blank line after it" in problems[0].message
 
 
 def test_ambiguous_row_reported_not_guessed() -> None:
@@ -620,3 +850,95 @@ def test_token_shapes() -> None:
     assert token_shape("Accuracy") == "capitalised"
     assert token_shape("iPhone") == "mixed"
     assert token_shape("reasoning") == "lower"
+
+
+def test_unit_words() -> None:
+    for unit in ["GB", "kg", "hours", "Hz", "GiB", "Gbps", "kWh"]:
+        assert is_unit_like(unit), unit
+    for word in ["Two", "Intel", "Pro", "Dell", "$60", "2024"]:
+        assert not is_unit_like(word), word
+
+
+def test_number_before_word_that_is_not_unit() -> None:
+    assert splits_number_from_unit("2.0", "Two") == 0.0
+    assert precedes_capitalised_word("2.0", "Two") == 1.0
+
+
+def test_boundary_after_quantity_before_number() -> None:
+    scores = gap_scores("Free $0 5 GB 1 Community forum".split())
+    multiplied = gap_scores("2 x 600 GB".split())
+
+    assert scores[4] == boundary_score("GB", "1") + WEIGHTS["quantity_before_number"]
+    assert multiplied[2] == boundary_score("x", "600")
+
+
+def test_boundary_before_article_starting_sentence() -> None:
+    scores = gap_scores("Content Delivery Network A group of servers".split())
+    label = gap_scores("Vitamin A".split())
+
+    assert WEIGHTS["article_starts_sentence"] > 0
+    assert scores[3] == boundary_score("Network", "A") + WEIGHTS["article_starts_sentence"]
+    assert label[1] == boundary_score("Vitamin", "A")
+
+
+def test_boundary_before_number_after_word() -> None:
+    assert changes_case_to_number("reasoning", "57") == 1.0
+    assert changes_case_to_number("x", "600") == 0.0
+    assert changes_case_to_number("to", "10") == 0.0
+    assert changes_case_to_number("Paris", "68") == 0.0
+
+
+def test_cell_starting_with_preposition() -> None:
+    assert starts_with_preposition("Best", "For") == 1.0
+    assert starts_with_preposition("hours", "About") == 1.0
+    assert starts_with_preposition("Up", "to") == 0.0
+    assert starts_with_preposition("Speed", "Very") == 0.0
+    assert starts_with_preposition("servers.", "The") == 0.0
+    assert boundary_score("Best", "For") < 0
+
+
+def test_family_names_beat_duplicates() -> None:
+    family = ["iPhone 15", "iPhone 15 Pro", "iPhone 15 Pro Max"]
+    duplicated = ["iPhone 15", "iPhone 15", "Pro iPhone 15 Pro Max"]
+
+    family_score = entity_names_score([describe_cell(name.split()) for name in family])
+    duplicated_score = entity_names_score([describe_cell(name.split()) for name in duplicated])
+
+    assert family_score > duplicated_score
+
+
+def test_duplicate_entity_names_penalised() -> None:
+    distinct = [describe_cell(name.split()) for name in ["Raspberry Pi 5", "Raspberry Pi 4"]]
+    equal = [describe_cell(name.split()) for name in ["Raspberry Pi 5", "Raspberry Pi 5"]]
+
+    difference = entity_names_score(equal) - entity_names_score(distinct)
+
+    assert difference < 0
+    assert difference == WEIGHTS["duplicate_entity_name"]
+
+
+def test_profile_without_one_row() -> None:
+    cells = [describe_cell(text.split()) for text in ["16 GB", "32 GB", "Intel Core Ultra 7"]]
+    total = ColumnProfile()
+    others = ColumnProfile()
+    first_row = ColumnProfile()
+    for cell in cells:
+        total.add(cell, 0.6)
+    for cell in cells[1:]:
+        others.add(cell, 0.6)
+    first_row.add(cells[0], 0.6)
+
+    without_first = total.without(first_row)
+
+    for cell in cells:
+        assert column_score(cell, without_first) == pytest.approx(column_score(cell, others))
+
+
+def test_shape_pattern_counts_each_value_once() -> None:
+    profile = ColumnProfile()
+    for text in ["Accuracy (%)", "Accuracy (%)", "Accuracy (%)", "Elo Score", "F1 Score"]:
+        profile.add(describe_cell(text.split()), 1.0)
+
+    assert profile.distinct_values_with_shapes("capitalised") == 1.0
+    assert profile.distinct_values_with_shapes("capitalised capitalised") == 2.0
+    assert profile.distinct_values_with_shapes("number") == 0.0
