@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_string
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -40,6 +41,7 @@ TRUNCATED_HEADER = "NoteKG-Truncated"
 MAX_ROWS_HEADER = "NoteKG-Max-Rows"
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_STRING = XSD + "string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 SPARQL_RESULTS_NAMESPACE = "http://www.w3.org/2005/sparql-results#"
 
@@ -177,12 +179,32 @@ def write_json(result: QueryResult) -> str:
                 continue
             text = encoded.get(term)
             if text is None:
-                text = encoded[term] = json.dumps(json_term(term), ensure_ascii=False)
+                text = encoded[term] = json_term_text(term)
             fields.append(key + text)
         bindings.append("{" + ",".join(fields) + "}")
 
     head = json.dumps({"vars": result.variables}, ensure_ascii=False)
     return '{"head":' + head + ',"results":{"bindings":[' + ",".join(bindings) + "]}}"
+
+
+def json_term_text(term: Term) -> str:
+    """Return the JSON text of one RDF term, as ``json.dumps(json_term(term))`` writes it."""
+    # Joining the text is several times faster than json.dumps of a dictionary, and IRIs,
+    # blank nodes and literals are nearly every term of a result.
+    if isinstance(term, ox.NamedNode):
+        return '{"type": "uri", "value": ' + _json_string(term.value) + "}"
+    if isinstance(term, ox.BlankNode):
+        return '{"type": "bnode", "value": ' + _json_string(term.value) + "}"
+    if isinstance(term, ox.Triple):
+        return json.dumps(json_term(term), ensure_ascii=False)
+
+    text = '{"type": "literal", "value": ' + _json_string(term.value)
+    if term.language:
+        return text + ', "xml:lang": ' + _json_string(term.language) + "}"
+    datatype = term.datatype.value
+    if datatype != XSD_STRING:
+        return text + ', "datatype": ' + _json_string(datatype) + "}"
+    return text + "}"
 
 
 def json_term(term: Term) -> dict[str, object]:

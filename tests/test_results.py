@@ -9,11 +9,14 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 from servers import LiveServer, parse_rdf_graph, send, serve_sample_store
+
+from service import results
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SPARQL_RESULTS = "{http://www.w3.org/2005/sparql-results#}"
@@ -346,3 +349,22 @@ def test_result_within_max_rows_is_not_marked(two_row_live: LiveServer) -> None:
 
     assert len(reply.json()["results"]["bindings"]) == 1
     assert reply.headers["NoteKG-Truncated"] is None
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        ox.NamedNode("https://notekg.example/id/café?q=1#x"),
+        ox.BlankNode("b1"),
+        ox.Literal('line\nbreak, "quotes", tab\t, \\ and \u2028 and \x01'),
+        ox.Literal("Zürich", language="de-CH"),
+        ox.Literal("42", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+        ox.Literal("", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")),
+        ox.Triple(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("o", language="en")),
+    ],
+)
+def test_json_term_text_equals_json_dumps(term: results.Term) -> None:
+    text = results.json_term_text(term)
+
+    assert text == json.dumps(results.json_term(term), ensure_ascii=False)
+    assert json.loads(text) == results.json_term(term)
