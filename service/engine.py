@@ -20,7 +20,7 @@ from typing import IO, Any, Generic, Literal, Protocol, TypeVar, cast
 import pyoxigraph as ox
 
 from service.query_processes import QueryProcesses, TemplateLost, WorkerLost, WorkerTimeout
-from service.query_safety import check_query_is_safe, has_dataset_clause
+from service.query_safety import check_query_is_safe, has_dataset_clause, names_graphs
 from service.store import Store
 
 logger = logging.getLogger(__name__)
@@ -134,9 +134,16 @@ class ClientQuery(Generic[Rendered]):
 class OxigraphEngine:
     """Oxigraph's SPARQL engine over an in-memory copy of one store generation.
 
-    The default graph of every query is the union of the named graphs unless the query or the
-    request names graphs. At most ``max_concurrent_queries`` queries run at once: a query takes
-    one of the engine's slots before it starts, whichever way it runs.
+    The engine has two in-memory stores. ``store`` has the named graphs as they are stored.
+    ``merged`` has one default graph, the RDF merge of the named graphs, in which a triple that
+    several graphs contain is one triple, as SPARQL defines the merge of a dataset's graphs.
+    A query that names no graph (no FROM, no GRAPH, no graph in the request) runs on
+    ``merged``, so its rows and counts never repeat for each note that states the same fact.
+    Oxigraph also evaluates such queries several times faster on a store without the named
+    graphs. Other queries run on ``store``.
+
+    At most ``max_concurrent_queries`` queries run at once: a query takes one of the engine's
+    slots before it starts, whichever way it runs.
 
     The service's own queries (``query``) run in reused threads of this process, where Oxigraph
     releases the GIL. A query that outlives its limit stops at its next result row. Clients'
@@ -149,10 +156,13 @@ class OxigraphEngine:
         oxigraph_store: ox.Store,
         generation: int,
         *,
+        merged: ox.Store | None = None,
         service_allowlist: Iterable[str] = (),
         max_concurrent_queries: int = 8,
     ) -> None:
+        """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None."""
         self.store = oxigraph_store
+        self.merged = merged if merged is not None else merged_store(oxigraph_store)
         self.generation = generation
         self.triple_count = len(oxigraph_store)
         self.service_allowlist = frozenset(service_allowlist)
@@ -174,14 +184,17 @@ class OxigraphEngine:
                 format=ox.RdfFormat.N_QUADS,
             )
 
+        loaded = time.perf_counter()
         engine = cls(oxigraph_store, generation, **options)  # type: ignore[arg-type]
         # Fork the query processes before any thread can query the new graph.
         engine.start_query_processes()
         logger.info(
-            "loaded generation %s: %s quads in %.2f s",
+            "loaded generation %s: %s quads in %.2f s, merged into %s triples in %.2f s",
             generation,
             engine.triple_count,
-            time.perf_counter() - started,
+            loaded - started,
+            len(engine.merged),
+            time.perf_counter() - loaded,
         )
         return engine
 
@@ -321,7 +334,12 @@ class OxigraphEngine:
         if default_graphs or named_graphs:
             options["default_graph"] = default_graphs or []
             options["named_graphs"] = named_graphs or []
+        elif not names_graphs(sparql):
+            return self.merged.query(sparql, **options)  # type: ignore[arg-type]
         elif not has_dataset_clause(sparql):
+            # NOTE: a query with GRAPH runs on the named graphs, where Oxigraph's union default
+            # graph has a triple once for each graph that contains it, so the patterns
+            # outside GRAPH may repeat rows that the merged default graph would give once.
             options["use_default_graph_as_union"] = True
 
         return self.store.query(sparql, **options)  # type: ignore[arg-type]
@@ -337,13 +355,26 @@ class OxigraphEngine:
         if rdf_format.supports_datasets:
             return _written(self.store.dump(format=rdf_format, prefixes=prefixes))
 
-        # Triple formats merge the named graphs; DISTINCT drops triples stored in several.
-        solutions = cast(
-            ox.QuerySolutions,
-            self.store.query("SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"),
+        # Triple formats write the merged default graph, where a triple is once.
+        return _written(
+            self.merged.dump(format=rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
         )
-        triples = (ox.Triple(row[0], row[1], row[2]) for row in solutions)  # type: ignore[arg-type]
-        return _written(ox.serialize(triples, format=rdf_format, prefixes=prefixes))
+
+
+def merged_store(named: ox.Store) -> ox.Store:
+    """Return a store whose default graph is the RDF merge of the named graphs of ``named``."""
+    merged = ox.Store()
+    if len(named):
+        # CONSTRUCT, serialization and bulk loading all run in Oxigraph, which is several times
+        # faster than copying 1 million triples through Python objects.
+        everything = cast(
+            ox.QueryTriples, named.query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+        )
+        merged.bulk_load(
+            _written(everything.serialize(format=ox.RdfFormat.N_TRIPLES)),
+            format=ox.RdfFormat.N_TRIPLES,
+        )
+    return merged
 
 
 def _written(data: bytes | None) -> bytes:

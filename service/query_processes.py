@@ -12,6 +12,8 @@ loading and little memory of its own:
   request, so every worker starts from a process with one thread and the whole graph.
 - A worker gets one task at a time over its own socket, runs it and sends back the outcome.
   The template passes the server's end of that socket to the server with SCM_RIGHTS.
+- A worker exits after a long task or many tasks (RETIRE_AFTER_SECONDS, RETIRE_AFTER_TASKS),
+  because the pages it reads become its own copies.
 
 The server keeps idle workers for the next queries. Closing the pool, as when a newer
 generation replaces the engine or the server exits, closes the sockets: the template then kills
@@ -23,6 +25,7 @@ Unix systems only.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import pickle
@@ -41,6 +44,22 @@ logger = logging.getLogger(__name__)
 # Seconds that closing a pool waits for its template to exit before it kills it.
 TEMPLATE_EXIT_SECONDS = 2.0
 
+# A query that scans much of Oxigraph's in-memory store writes to the pages it visits, so
+# they become the worker's own copies: a COUNT over 1.2 million quads made about 415 MB of a
+# worker's memory private (measured with /proc/PID/smaps_rollup). A worker whose task ran
+# this long, or which has run this many tasks, exits after its task, and the next task gets
+# a new worker that shares every page again.
+RETIRE_AFTER_SECONDS = 0.1
+RETIRE_AFTER_TASKS = 1000
+
+# Small queries make pages private too: about 0.4 MB per query in the same measurement, which
+# is probably the allocator placing new memory in free memory inherited from the server. A
+# worker checks its private memory every MEMORY_CHECK_TASKS tasks (a read of /proc that takes
+# milliseconds when the graph is large) and reports that it should be replaced once it
+# exceeds RETIRE_PRIVATE_BYTES.
+MEMORY_CHECK_TASKS = 32
+RETIRE_PRIVATE_BYTES = 32 * 2**20
+
 
 class WorkerTimeout(Exception):
     """The task ran longer than its time limit, and its worker process was killed."""
@@ -58,6 +77,7 @@ class TemplateLost(WorkerLost):
 class _Worker:
     pid: int
     connection: Connection
+    tasks: int = 0
 
 
 @dataclass(eq=False)
@@ -117,17 +137,23 @@ class QueryProcesses:
         ``timeout`` seconds, and WorkerLost when the worker exits before it sends the outcome.
         """
         worker = self._send(task)
+        started = time.monotonic()
         try:
             if not worker.connection.poll(timeout):
                 self._kill(worker)
                 raise WorkerTimeout(f"worker {worker.pid} ran longer than {timeout:g} s")
-            succeeded, outcome = worker.connection.recv()
+            succeeded, outcome, retire = worker.connection.recv()
         except (EOFError, OSError) as error:
             # The worker has exited already, so it is not signalled.
             self._forget(worker)
             raise WorkerLost(f"worker process {worker.pid} exited during its task") from error
 
-        self._give_back(worker)
+        worker.tasks += 1
+        long_task = time.monotonic() - started > RETIRE_AFTER_SECONDS
+        if retire or long_task or worker.tasks >= RETIRE_AFTER_TASKS:
+            self._replace(worker)
+        else:
+            self._give_back(worker)
         if not succeeded:
             raise outcome
         return outcome
@@ -182,6 +208,18 @@ class QueryProcesses:
             state.workers.pop(worker.pid, None)
         worker.connection.close()
 
+    def _replace(self, worker: _Worker) -> None:
+        """Retire the worker and fork its successor in the background."""
+        self._forget(worker)
+        threading.Thread(target=self._add_idle_worker, name="query-fork", daemon=True).start()
+
+    def _add_idle_worker(self) -> None:
+        try:
+            worker = self._take_worker(new=True)
+        except WorkerLost:  # the pool was closed meanwhile
+            return
+        self._give_back(worker)
+
     def _forget(self, worker: _Worker) -> None:
         with self._state.lock:
             self._state.workers.pop(worker.pid, None)
@@ -235,7 +273,7 @@ def _run_once(
     for pool in list(_POOLS):
         pool.close_inherited_sockets()
     connection = Connection(child_end.detach())
-    _send_outcome(connection, function)
+    _send(connection, _outcome(function))
 
 
 def _close(state: _PoolState) -> None:
@@ -283,6 +321,9 @@ def _exit_after(target: Callable[[], None], failure: str) -> NoReturn:
 def _start_template(
     server_end: socket.socket, template_end: socket.socket, execute: Callable[[Any], Any]
 ) -> None:
+    # A garbage collection writes to every object it visits, which would copy each page of the
+    # server's objects into this process and its workers. Frozen objects are never visited.
+    gc.freeze()
     server_end.close()
     for other in list(_POOLS):
         other.close_inherited_sockets()
@@ -336,26 +377,50 @@ def _reap(workers: set[int], *, block: bool) -> None:
 
 
 def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
-    """Run tasks from the connection and send back their outcomes, until it closes."""
+    """Run tasks from the connection and send back their outcomes, until it closes.
+
+    A reply is (succeeded, outcome, retire): retire is true when the worker's private memory
+    has grown beyond RETIRE_PRIVATE_BYTES, so that the server replaces the worker.
+    """
+    tasks = 0
     while True:
         try:
             task = connection.recv()
         except EOFError:
             return
 
-        _send_outcome(connection, functools.partial(execute, task))
+        succeeded, outcome = _outcome(functools.partial(execute, task))
+        tasks += 1
+        retire = tasks % MEMORY_CHECK_TASKS == 0 and _private_bytes() > RETIRE_PRIVATE_BYTES
+        _send(connection, (succeeded, outcome, retire))
 
 
-def _send_outcome(connection: Connection, function: Callable[[], Any]) -> None:
-    """Call function and send (True, result), or (False, error) when it raises."""
+def _private_bytes() -> int:
+    """Return the memory that only this process maps, from /proc (0 where /proc is missing)."""
     try:
-        reply: tuple[bool, Any] = (True, function())
+        with open("/proc/self/smaps_rollup") as rollup:
+            lines = rollup.readlines()
+    except OSError:
+        return 0
+    kib = sum(int(line.split()[1]) for line in lines if line.startswith("Private_"))
+    return kib * 1024
+
+
+def _outcome(function: Callable[[], Any]) -> tuple[bool, Any]:
+    """Call function and return (True, result), or (False, error) when it raises."""
+    try:
+        return True, function()
     except Exception as error:
-        reply = (False, _transferable(error))
+        return False, _transferable(error)
+
+
+def _send(connection: Connection, reply: tuple[Any, ...]) -> None:
+    """Send a reply, or the error that a result which cannot be pickled gives."""
     try:
         connection.send(reply)
     except (pickle.PicklingError, TypeError, AttributeError) as error:
-        connection.send((False, RuntimeError(f"cannot send the outcome: {error}")))
+        failure = RuntimeError(f"cannot send the outcome: {error}")
+        connection.send((False, failure, *reply[2:]))
 
 
 def _transferable(error: Exception) -> Exception:

@@ -171,6 +171,14 @@ def has_dataset_clause(sparql: str) -> bool:
     )
 
 
+def names_graphs(sparql: str) -> bool:
+    """Return True when the query names graphs, with FROM, FROM NAMED or GRAPH."""
+    return any(
+        match.lastgroup == "word" and match.group().upper() in ("FROM", "GRAPH")
+        for match in significant_tokens(sparql)
+    )
+
+
 def has_update_dataset_clause(sparql: str) -> bool:
     """Return True when the update names its dataset with USING, USING NAMED or WITH."""
     return any(

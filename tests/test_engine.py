@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import pyoxigraph as ox
 import pytest
 from processes import exists, live_children, wait_until
 
+from service import query_processes
 from service.engine import (
     EngineBusy,
     OxigraphEngine,
@@ -540,3 +542,100 @@ def test_templates_of_two_engines_stop_independently(database_url: str) -> None:
     wait_until(lambda: not exists(first_worker))
     assert second.run("ASK { ?s ?p ?o }", render=rows_of).boolean is True
     second.close()
+
+
+# The merged default graph
+
+
+SHARED_TRIPLE = f'<{EX}alice> <{EX}name> "Alice" '
+
+
+def test_default_graph_holds_shared_triple_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    write_graphs(
+        url,
+        {
+            GRAPH_PEOPLE: (SHARED_TRIPLE + f"<{GRAPH_PEOPLE}> .\n").encode(),
+            GRAPH_PLACES: (SHARED_TRIPLE + f"<{GRAPH_PLACES}> .\n").encode(),
+        },
+    )
+    engine = load_engine(url)
+
+    names = engine.query(f"SELECT ?name WHERE {{ <{EX}alice> <{EX}name> ?name }}")
+    count = engine.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    per_graph = engine.query(f"SELECT ?g WHERE {{ GRAPH ?g {{ <{EX}alice> <{EX}name> ?n }} }}")
+    from_one = engine.query(
+        f"SELECT ?name FROM <{GRAPH_PEOPLE}> WHERE {{ <{EX}alice> <{EX}name> ?name }}"
+    )
+
+    assert [row[0].value for row in names.rows] == ["Alice"]
+    assert count.rows[0][0].value == "1"
+    assert sorted(row[0].value for row in per_graph.rows) == [GRAPH_PEOPLE, GRAPH_PLACES]
+    assert len(from_one.rows) == 1
+    assert engine.triple_count == 2
+
+
+def test_client_query_sees_merged_default_graph(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    write_graphs(
+        url,
+        {
+            GRAPH_PEOPLE: (SHARED_TRIPLE + f"<{GRAPH_PEOPLE}> .\n").encode(),
+            GRAPH_PLACES: (SHARED_TRIPLE + f"<{GRAPH_PLACES}> .\n").encode(),
+        },
+    )
+    engine = load_engine(url)
+
+    result = engine.run("SELECT * WHERE { ?s ?p ?o }", render=rows_of)
+
+    assert len(result.rows) == 1
+    engine.close()
+
+
+# Retiring worker processes, whose private memory grows with what they read
+
+
+def test_worker_retires_after_long_query(engine: OxigraphEngine) -> None:
+    first = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+    # A task is long when it takes more than RETIRE_AFTER_SECONDS; this render waits for it.
+    wait = functools.partial(sleep_then_pid, query_processes.RETIRE_AFTER_SECONDS * 2)
+    engine.run("ASK { ?s ?p ?o }", render=wait)
+    wait_until(lambda: not exists(first))
+
+    after = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+
+    assert after != first
+
+
+def sleep_then_pid(seconds: float, result: QueryResult) -> int:
+    """Wait, then return the ID of the process that rendered the result."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_worker_retires_after_many_tasks(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(query_processes, "RETIRE_AFTER_TASKS", 3)
+    engine = load_engine(database_url)
+
+    pids = [engine.run("ASK { ?s ?p ?o }", render=render_pid) for _ in range(4)]
+    engine.close()
+
+    assert pids[0] == pids[1] == pids[2]
+    assert pids[3] != pids[0]
+
+
+def test_worker_retires_when_private_memory_grows(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers inherit these values when the engine forks its template.
+    monkeypatch.setattr(query_processes, "MEMORY_CHECK_TASKS", 2)
+    monkeypatch.setattr(query_processes, "RETIRE_PRIVATE_BYTES", 0)
+    engine = load_engine(database_url)
+
+    pids = [engine.run("ASK { ?s ?p ?o }", render=render_pid) for _ in range(3)]
+    engine.close()
+
+    assert pids[0] == pids[1]
+    assert pids[2] != pids[1]

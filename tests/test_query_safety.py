@@ -16,6 +16,7 @@ from service.query_safety import (
     check_query_is_safe,
     find_update_keyword,
     has_dataset_clause,
+    names_graphs,
 )
 
 ENDPOINT = "http://127.0.0.1:9/sparql"
@@ -176,3 +177,17 @@ def test_update_is_rejected() -> None:
 )
 def test_dataset_clause_is_detected(sparql: str, expected: bool) -> None:
     assert has_dataset_clause(sparql) is expected
+
+
+@pytest.mark.parametrize(
+    ("sparql", "expected"),
+    [
+        ("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", True),
+        ("select * where { graph <https://notekg.example/g> { ?s ?p ?o } }", True),
+        ("SELECT * FROM <https://notekg.example/g> WHERE { ?s ?p ?o }", True),
+        ("SELECT ?graph WHERE { ?graph ex:graph 'GRAPH' } # GRAPH ?g { }", False),
+        ("SELECT * WHERE { ?s <https://notekg.example/GRAPH> ?o }", False),
+    ],
+)
+def test_named_graphs_are_detected(sparql: str, expected: bool) -> None:
+    assert names_graphs(sparql) is expected
