@@ -37,13 +37,16 @@ QUERY_FORMATS = (
     "nquads",
     "trig",
 )
+# The names of `notekg query --format` (ntriples, rdfxml) are accepted as well.
 EXPORT_FORMATS = {
     "turtle": "TURTLE",
     "nt": "N_TRIPLES",
+    "ntriples": "N_TRIPLES",
     "nquads": "N_QUADS",
     "trig": "TRIG",
     "jsonld": "JSON_LD",
     "xml": "RDF_XML",
+    "rdfxml": "RDF_XML",
 }
 
 
@@ -193,21 +196,30 @@ def serve(
 
         return _create_app(create_app, config)
 
-    logger.info("serving on http://%s:%s/ (store %s)", host, port, _safe_url(config.database_url))
+    store = _safe_url(config.database_url)
     try:
         if workers > 1:
             from service import wsgi
 
+            logger.info("starting on http://%s:%s/ (store %s)", host, port, store)
             wsgi.serve(make_app, host, port, threads, workers, config.query_timeout)
-        else:
-            import waitress
+            return
 
-            signal.signal(signal.SIGTERM, _exit_on_signal)
-            waitress.serve(make_app(), host=host, port=port, threads=threads, ident="notekg")
+        import waitress
+
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        server = waitress.create_server(
+            make_app(), host=host, port=port, threads=threads, ident="notekg"
+        )
     except OSError as error:
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {error}; choose another port with --port"
         ) from error
+
+    # Logged once the socket is bound, so that a taken port gives only the error above.
+    logger.info("serving on http://%s:%s/ (store %s)", host, port, store)
+    try:
+        server.run()
     finally:
         logger.info("server stopped")
 
@@ -276,8 +288,8 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
     "export_format",
     required=True,
     type=click.Choice(list(EXPORT_FORMATS)),
-    help="RDF format: nquads, trig and jsonld keep the named graphs; turtle, nt and xml "
-    "(RDF/XML) merge them into one graph.",
+    help="RDF format: nquads, trig and jsonld keep the named graphs; turtle, nt (or ntriples) "
+    "and xml (or rdfxml, RDF/XML) write the merged default graph.",
 )
 @click.option(
     "--output",

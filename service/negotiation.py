@@ -50,6 +50,8 @@ RESULT_FORMAT_NAMES: dict[str, str] = {
 GRAPH_FORMAT_NAMES: dict[str, str] = {
     "turtle": "text/turtle",
     "ttl": "text/turtle",
+    # SPARQLWrapper's N3 constant; Turtle is a subset of Notation3, so Turtle is valid N3.
+    "n3": "text/turtle",
     "ntriples": "application/n-triples",
     "nt": "application/n-triples",
     "jsonld": "application/ld+json",

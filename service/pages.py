@@ -258,19 +258,23 @@ def entity_at_own_path(rest: str) -> Response:
 
 
 def _entity_response(iri: str) -> Response:
-    media_type = _chosen_media_type()
-
     replacement = _replacement(iri)
     if replacement is not None:
         moved = redirect(entity_url(replacement), code=301)
         moved.vary.add("Accept")
         return cast(Response, moved)
 
+    # A missing entity is 404 whatever the client accepts, so the lookup comes before the
+    # negotiation, which would answer 406 to an Accept that no entity format meets.
     if not ask(queries.entity_exists(iri)):
-        if media_type != HTML:
+        if negotiation.best_match(_offered_types()) != HTML:
             abort(404, description=f"the graph has no triples about {iri}; check the IRI")
         response = not_found_response(iri)
-    elif media_type == HTML:
+        response.vary.add("Accept")
+        return response
+
+    media_type = _chosen_media_type()
+    if media_type == HTML:
         response = make_response(render_template("entity.html", **_entity_page(iri)))
     else:
         response = _rdf_response(iri, media_type)
@@ -290,8 +294,11 @@ def _replacement(iri: str) -> str | None:
 
 
 def _chosen_media_type() -> str:
-    offered = [HTML] + [media_type for _, media_type in RDF_FORMATS.values()]
-    return negotiation.choose(offered)
+    return negotiation.choose(_offered_types())
+
+
+def _offered_types() -> list[str]:
+    return [HTML] + [media_type for _, media_type in RDF_FORMATS.values()]
 
 
 def _rdf_response(iri: str, media_type: str) -> Response:

@@ -159,7 +159,8 @@ def check_not_update(sparql: str) -> None:
     if keyword is not None:
         raise UpdateForbidden(
             f"{keyword} is a SPARQL Update operation, and this endpoint is read-only; "
-            "send SELECT, ASK, CONSTRUCT or DESCRIBE queries"
+            "send SELECT, ASK, CONSTRUCT or DESCRIBE queries here, and updates to /update, "
+            "which needs the write token (NOTEKG_UPDATE_TOKEN)"
         )
 
 

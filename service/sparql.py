@@ -112,7 +112,7 @@ def read_protocol_request() -> ProtocolRequest:
     if "update" in parameters:
         raise UpdateForbidden(
             "the update parameter asks for a SPARQL Update, and this endpoint is read-only; "
-            "send a query in the query parameter"
+            "send a query in the query parameter, or the update to /update"
         )
 
     return ProtocolRequest(
@@ -135,7 +135,7 @@ def _post_parameters() -> MultiDict[str, str]:
     if media_type == UPDATE_TYPE:
         raise UpdateForbidden(
             f"a POST of {UPDATE_TYPE} is a SPARQL Update, and this endpoint is read-only; "
-            f"send a query as {QUERY_TYPE} or as a form"
+            f"send a query as {QUERY_TYPE} or as a form, or the update to /update"
         )
     if not media_type:
         raise BadRequest(

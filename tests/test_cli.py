@@ -182,9 +182,11 @@ def test_query_syntax_error_is_clean(runner: CliRunner, database: str) -> None:
     [
         ("turtle", ox.RdfFormat.TURTLE),
         ("nt", ox.RdfFormat.N_TRIPLES),
+        ("ntriples", ox.RdfFormat.N_TRIPLES),
         ("nquads", ox.RdfFormat.N_QUADS),
         ("trig", ox.RdfFormat.TRIG),
         ("xml", ox.RdfFormat.RDF_XML),
+        ("rdfxml", ox.RdfFormat.RDF_XML),
         ("jsonld", ox.RdfFormat.JSON_LD),
     ],
 )

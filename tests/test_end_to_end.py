@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -248,3 +249,27 @@ def test_sigterm_stops_server_and_logs_it(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert b"received signal SIGTERM; stopping" in output
     assert b"server stopped" in output
+
+
+def test_serve_on_taken_port_reports_it(tmp_path: Path) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        result = subprocess.run(
+            [str(NOTEKG), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--database", f"sqlite:///{tmp_path}/notekg.sqlite"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        taken.close()
+
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "choose another port with --port" in result.stderr
+    assert "serving on" not in result.stderr
+    assert "server stopped" not in result.stderr

@@ -350,6 +350,13 @@ def test_unknown_iri_as_turtle_returns_404(server: LiveServer) -> None:
     assert reply.status == 404
 
 
+def test_unknown_iri_as_json_returns_404(server: LiveServer) -> None:
+    reply = get(server.url + "/id/benchmark/mmlu-2", accept="application/json")
+
+    assert reply.status == 404
+    assert "no triples about" in json.loads(reply.text)["error"]["message"]
+
+
 def test_invalid_iri_returns_400(server: LiveServer) -> None:
     reply = get(
         server.url + "/resource?" + urllib.parse.urlencode({"iri": "https://x.example/a b>"})

@@ -23,7 +23,7 @@ from servers import (
     send,
     serve_sample_store,
 )
-from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
+from SPARQLWrapper import JSON, N3, TURTLE, SPARQLWrapper
 
 from service.engine import OxigraphEngine
 
@@ -197,6 +197,7 @@ def test_update_in_query_returns_403(live: LiveServer, query: str) -> None:
 
     assert reply.status == 403
     assert "read-only" in reply.json()["error"]["message"]
+    assert "/update" in reply.json()["error"]["message"]
 
 
 def test_update_form_field_returns_403(live: LiveServer) -> None:
@@ -209,6 +210,7 @@ def test_update_form_field_returns_403(live: LiveServer) -> None:
 
     assert reply.status == 403
     assert "read-only" in reply.json()["error"]["message"]
+    assert "/update" in reply.json()["error"]["message"]
 
 
 def test_update_body_returns_403(live: LiveServer) -> None:
@@ -221,6 +223,7 @@ def test_update_body_returns_403(live: LiveServer) -> None:
 
     assert reply.status == 403
     assert "read-only" in reply.json()["error"]["message"]
+    assert "/update" in reply.json()["error"]["message"]
 
 
 def test_update_after_update_returns_same_graph(live: LiveServer) -> None:
@@ -376,13 +379,14 @@ def test_sparqlwrapper_select(live: LiveServer) -> None:
     ]
 
 
-def test_sparqlwrapper_construct(live: LiveServer) -> None:
+@pytest.mark.parametrize("return_format", [TURTLE, N3])
+def test_sparqlwrapper_construct(live: LiveServer, return_format: str) -> None:
     client = SPARQLWrapper(f"{live.url}/sparql")
     client.setQuery(
         f"CONSTRUCT {{ ?b <{SKOS}prefLabel> ?l }} "
         f"WHERE {{ ?b a <{NK}Benchmark> ; <{SKOS}prefLabel> ?l }}"
     )
-    client.setReturnFormat(TURTLE)
+    client.setReturnFormat(return_format)
 
     graph = parse_rdf_graph(client.query().convert(), "turtle")  # type: ignore[arg-type]
 
