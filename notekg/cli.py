@@ -96,7 +96,7 @@ def main(verbose: bool) -> None:
 @click.option(
     "--mapping",
     "mapping_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
     help="YAML mapping file [default: data/mappings/ai.yaml when no PATH is given, else none].",
 )

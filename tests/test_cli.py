@@ -141,6 +141,18 @@ def test_ingest_invalid_database_url_is_a_clean_error(runner: CliRunner) -> None
     assert "invalid database URL" in result.output
 
 
+def test_missing_mapping_file_is_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    note = tmp_path / "note.md"
+    note.write_text("# Note\n", encoding="utf-8")
+    missing = tmp_path / "missing.yaml"
+
+    result = runner.invoke(main, ["ingest", str(note), "--mapping", str(missing)])
+
+    assert result.exit_code == 2
+    assert "missing.yaml" in result.output
+    assert "does not exist" in result.output
+
+
 def test_unknown_option_is_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["ingest", "--no-such-option"])
     assert result.exit_code == 2
