@@ -127,8 +127,12 @@ ORDER BY DESC(?count) ?class
 """
 
 
-def example_queries() -> list[tuple[str, str]]:
-    """Return the example queries that the home page links to, as (title, query text) pairs."""
+def example_queries() -> list[tuple[str, str, str | None]]:
+    """Return the example queries that the home page links to.
+
+    Each is (title, query text, class IRI), where the class is one that the graph must have
+    instances of for the query to return rows, or None.
+    """
     return [
         (
             "Classes and how many resources each has",
@@ -138,6 +142,7 @@ def example_queries() -> list[tuple[str, str]]:
 }
 GROUP BY ?class
 ORDER BY DESC(?resources)""",
+            None,
         ),
         (
             "Benchmarks with their focus areas",
@@ -148,6 +153,7 @@ ORDER BY DESC(?resources)""",
   OPTIONAL { ?benchmark nk:focusArea/skos:prefLabel ?focusAreaName }
 }
 ORDER BY ?name""",
+            NK + "Benchmark",
         ),
         (
             "Where each resource was read from",
@@ -160,6 +166,7 @@ ORDER BY ?name""",
 }
 ORDER BY ?file ?startLine
 LIMIT 100""",
+            None,
         ),
     ]
 

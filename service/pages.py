@@ -173,9 +173,12 @@ def _search_argument() -> str:
 def home() -> str:
     engine = query_engine()
     classes = class_counts()
+    class_iris = {link.iri for link, _ in classes}
+    # An example about a class that the graph has no instances of would return no rows.
     examples = [
         (title, text, url_for("sparql.endpoint", query=text))
-        for title, text in queries.example_queries()
+        for title, text, needed_class in queries.example_queries()
+        if needed_class is None or needed_class in class_iris
     ]
     dumps = [
         (name, _describe_dump(rdf_format), url_for("sparql.download", name=name))
@@ -186,7 +189,7 @@ def home() -> str:
         triple_count=engine.triple_count,
         generation=engine.generation,
         classes=classes,
-        class_iris={link.iri for link, _ in classes},
+        class_iris=class_iris,
         examples=examples,
         dumps=dumps,
     )

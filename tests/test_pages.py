@@ -189,6 +189,27 @@ def test_home_example_queries_open_sparql(server: LiveServer) -> None:
         assert reply.status == 200, f"{link.get_text()}: {reply.text[:300]}"
 
 
+def test_home_leaves_out_examples_without_instances(tmp_path: Path) -> None:
+    dataset = tmp_path / "people.trig"
+    dataset.write_text(
+        "<https://notekg.example/id/graph/people> {\n"
+        "  <https://notekg.example/id/person/ada> a <https://schema.org/Person> .\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    database_url = f"sqlite:///{tmp_path / 'people.sqlite'}"
+    fill_store_from_dataset(database_url, str(dataset))
+    app = create_app({"database_url": database_url})
+    try:
+        with serve_app(app) as live:
+            titles = [link.get_text(strip=True) for link in page(live, "/").select("ul.examples a")]
+    finally:
+        holder(app).close()
+
+    assert "Benchmarks with their focus areas" not in titles
+    assert "Classes and how many resources each has" in titles
+
+
 def test_home_links_resolve(server: LiveServer) -> None:
     statuses = crawl_links(server, page(server, "/"))
 
