@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -411,6 +412,9 @@ LIMIT 50""",
 
 # Downloads of the whole graph
 
+# Bytes of serialized downloads that each server process keeps for the current generation.
+DUMP_CACHE_BYTES = 64 * 2**20
+
 # File names, media types and formats of the downloads. The quad formats keep the named
 # graphs; the triple formats merge them into one graph.
 DOWNLOADS: dict[str, tuple[str, ox.RdfFormat]] = {
@@ -424,27 +428,38 @@ DOWNLOADS: dict[str, tuple[str, ox.RdfFormat]] = {
 
 
 class DumpCache:
-    """Serialized downloads of one generation, kept in memory by file name.
+    """Serialized downloads of one generation, kept in memory by file name up to a byte budget.
 
-    A new generation empties the cache, so it contains at most one copy of each download.
+    A new generation empties the cache. When a download would take the cache over
+    ``max_bytes``, the downloads used least recently leave it, and a download larger than the
+    whole budget is serialized for each request and never kept.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = DUMP_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._generation: int | None = None
-        self._files: dict[str, bytes] = {}
+        self._files: OrderedDict[str, bytes] = OrderedDict()
 
     def get(self, engine: QueryEngine, name: str, prefixes: dict[str, str]) -> bytes:
-        """Return the download's bytes, serializing them on the first request."""
+        """Return the download's bytes, serializing them unless the cache has them."""
         # The lock also keeps two requests from serializing the same large dump at once.
         with self._lock:
             if self._generation != engine.generation:
-                self._files = {}
+                self._files.clear()
                 self._generation = engine.generation
 
-            if name not in self._files:
-                self._files[name] = engine.dump(DOWNLOADS[name][1], prefixes)
-            return self._files[name]
+            data = self._files.get(name)
+            if data is not None:
+                self._files.move_to_end(name)
+                return data
+
+            data = engine.dump(DOWNLOADS[name][1], prefixes)
+            if len(data) <= self.max_bytes:
+                self._files[name] = data
+                while sum(len(kept) for kept in self._files.values()) > self.max_bytes:
+                    self._files.popitem(last=False)
+            return data
 
 
 @blueprint.get("/download/<name>")

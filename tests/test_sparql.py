@@ -26,6 +26,7 @@ from servers import (
 from SPARQLWrapper import JSON, N3, TURTLE, SPARQLWrapper
 
 from service.engine import OxigraphEngine
+from service.sparql import DumpCache
 
 NK = "https://notekg.example/ontology#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -541,3 +542,44 @@ def test_rejected_method_is_logged(live: LiveServer, caplog: pytest.LogCaptureFi
 
     messages = [record.getMessage() for record in caplog.records if record.name == "service.sparql"]
     assert any(message.startswith("DELETE /sparql 405 ") for message in messages)
+
+
+class _CountingEngine:
+    """An engine stand-in that serializes a fixed number of bytes per format and counts it."""
+
+    def __init__(self, size: int) -> None:
+        self.generation = 1
+        self.size = size
+        self.calls: list[ox.RdfFormat] = []
+
+    def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+        self.calls.append(rdf_format)
+        return b"x" * self.size
+
+
+def test_dump_cache_keeps_downloads_within_its_budget() -> None:
+    engine = _CountingEngine(size=40)
+    cache = DumpCache(max_bytes=100)
+
+    for name in ("graph.nt", "graph.ttl", "graph.nt", "graph.nq", "graph.nt", "graph.ttl"):
+        cache.get(engine, name, {})  # type: ignore[arg-type]
+
+    # nt and ttl fit (80 bytes). nq pushes out ttl, the least recently used after nt was read
+    # again, so nt is still kept and ttl is serialized a second time.
+    assert engine.calls == [
+        ox.RdfFormat.N_TRIPLES,
+        ox.RdfFormat.TURTLE,
+        ox.RdfFormat.N_QUADS,
+        ox.RdfFormat.TURTLE,
+    ]
+
+
+def test_dump_cache_never_keeps_a_download_over_budget() -> None:
+    engine = _CountingEngine(size=200)
+    cache = DumpCache(max_bytes=100)
+
+    first = cache.get(engine, "graph.nt", {})  # type: ignore[arg-type]
+    cache.get(engine, "graph.nt", {})  # type: ignore[arg-type]
+
+    assert len(first) == 200
+    assert engine.calls == [ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_TRIPLES]
