@@ -41,6 +41,12 @@ def label_key(iri: str, label: str) -> LabelKey | None:
     return words, iri
 
 
+def label_first_token(label: str) -> str:
+    """Return the first token of a label as the index keys it, or "" for a label it skips."""
+    key = label_key("", label)
+    return key[0][0] if key is not None else ""
+
+
 class LabelIndex:
     """Entity labels indexed by their first token."""
 
@@ -94,6 +100,10 @@ class PendingMentions:
         graph.mention_texts = texts
         graph.mention_tokens = {token for _, text in texts for token in tokens(text)}
         self._graphs.append(graph)
+
+    def tokens(self) -> set[str]:
+        """Return the tokens of the texts of every waiting graph."""
+        return {token for graph in self._graphs for token in graph.mention_tokens}
 
     def link(self, index: LabelIndex) -> dict[str, int]:
         """Append ``nk:mentions`` triples to each waiting graph; return the count per source."""

@@ -1,6 +1,7 @@
 """One ingest run: read notes, build their graphs, and write one new store generation.
 
-A note whose hash (of the note, the mapping and the base IRI) is unchanged is skipped. A
+A note whose hash (of the note, the mapping and the base IRI) is unchanged is skipped, and a
+note file whose stamp (ingest/note_files.py) is unchanged is skipped without reading it. A
 changed note's graphs are replaced, and a deleted note's graphs are dropped. A stored graph
 whose ``nk:mentions`` links change because the run adds or removes labels is relinked. All of
 it is written in one transaction, so a failed or interrupted run leaves the store as it was.
@@ -10,51 +11,45 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from rdflib import Graph, URIRef
-
-from ingest.aliases import add_rename_aliases
-from ingest.build import NoteGraphs, build_note, note_slug
-from ingest.document import Document
-from ingest.iris import IriMinter
+from ingest.iris import IriMinter, note_slug
 from ingest.mapping import Mapping, empty_mapping, load_mapping
-from ingest.mentions import PendingMentions
-from ingest.problems import IngestError, NoteSyntaxError, Problem, Severity
+from ingest.mentions import PendingMentions, label_first_token
+from ingest.note_build import (
+    BuildSettings,
+    BuildTask,
+    BuiltNote,
+    available_processes,
+    build_notes,
+)
+from ingest.note_files import (
+    NoteFile,
+    display,
+    file_stamp,
+    notes_in_folder,
+    settings_digest,
+    settled,
+    single_note,
+)
+from ingest.problems import IngestError, Problem, Severity
 from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
-from ingest.readers.html import read_html
-from ingest.readers.markdown import read_markdown
-from ingest.readers.text import read_text
-from ingest.relink import Relinked, label_change, relink_stored, untracked_sources
+from ingest.readers import READERS
+from ingest.relink import (
+    Relinked,
+    StoredLabels,
+    label_change,
+    relink_stored,
+    untracked_sources,
+)
 from service.store import GenerationChange, NewGraph, RelinkedGraph, Store
 
 logger = logging.getLogger(__name__)
 
 
-class Reader(Protocol):
-    """A function that reads one note file into the document model."""
-
-    def __call__(
-        self,
-        path: Path,
-        display_path: str,
-        data: bytes | None = None,
-        *,
-        notes_root: Path | None = None,
-    ) -> Document: ...
-
-
-READERS: dict[str, Reader] = {
-    ".txt": read_text,
-    ".text": read_text,
-    ".md": read_markdown,
-    ".markdown": read_markdown,
-    ".html": read_html,
-    ".htm": read_html,
-}
 # Part of every source's fingerprint, so a new value makes the next ingest rebuild every source.
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
 INGEST_FORMAT_VERSION = "2"
@@ -101,32 +96,15 @@ class IngestReport:
         return [problem for problem in self.problems if problem.severity is Severity.ERROR]
 
 
-@dataclass(frozen=True)
-class NoteFile:
-    """A note on disk: its path, the path shown in messages, and its key in the notes folder.
-
-    ``source`` is the resolved absolute path, which the store keeps to recognise the note in
-    later runs from any working folder.
-    """
-
-    path: Path
-    display_path: str
-    key: str
-    root: Path
-    source: str
-
-
 def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
     """Return the readable notes under the given files and folders, in a stable order."""
+    suffixes = {*READERS, *RDF_FORMATS}
     found: list[NoteFile] = []
     for path in paths:
         if path.is_dir():
-            found.extend(_notes_in_folder(path))
+            found.extend(notes_in_folder(path, suffixes))
         elif path.is_file():
-            resolved = path.resolve()
-            found.append(
-                NoteFile(path, _display(path), path.name, path.parent, resolved.as_posix())
-            )
+            found.append(single_note(path))
         else:
             raise NoNotesFound(
                 f"{path}: no such file or folder; give a note file or a folder of notes"
@@ -134,52 +112,27 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
     return found
 
 
-def _notes_in_folder(folder: Path) -> list[NoteFile]:
-    notes = []
-    working_folder = Path.cwd().resolve()
-    resolved_folders: dict[Path, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and _is_source(path) and not _hidden(relative):
-            resolved = _resolved(path, resolved_folders)
-            display = _display(path, resolved, working_folder)
-            notes.append(NoteFile(path, display, relative.as_posix(), folder, resolved.as_posix()))
-    return notes
+@dataclass
+class _RunContext:
+    """The settings and the minter that the notes of one run share, and what it collects."""
 
+    mapping: Mapping
+    # The mapping file's bytes, which every fingerprint contains, or None without a file.
+    mapping_bytes: bytes | None
+    minter: IriMinter
+    report: IngestReport
+    store: Store
+    validate: bool
+    # Wall-clock time before the notes were listed, and the digest that stamps contain.
+    started_ns: int
+    settings: str
+    mentions: PendingMentions = field(default_factory=PendingMentions)
+    # Stamps of unchanged notes to record: graph version id → stamp.
+    stamps: dict[int, str] = field(default_factory=dict)
 
-def _resolved(path: Path, resolved_folders: dict[Path, Path]) -> Path:
-    """Resolve the path like Path.resolve, resolving each folder only once per walk.
-
-    A file that is not a symbolic link resolves to its folder's resolved path and its name.
-    """
-    if path.is_symlink():
-        return path.resolve()
-
-    folder = resolved_folders.get(path.parent)
-    if folder is None:
-        folder = resolved_folders[path.parent] = path.parent.resolve()
-    return folder / path.name
-
-
-def _is_source(path: Path) -> bool:
-    return path.suffix.lower() in READERS or path.suffix.lower() in RDF_FORMATS
-
-
-def _hidden(relative: Path) -> bool:
-    return any(part.startswith(".") for part in relative.parts)
-
-
-def _display(path: Path, resolved: Path | None = None, working_folder: Path | None = None) -> str:
-    """Return the path relative to the working folder, or as given when it is outside it.
-
-    ``resolved`` and ``working_folder`` are the resolved paths, when the caller has them.
-    """
-    resolved = resolved or path.resolve()
-    working_folder = working_folder or Path.cwd().resolve()
-    try:
-        return resolved.relative_to(working_folder).as_posix()
-    except ValueError:
-        return path.as_posix()
+    @property
+    def base_iri(self) -> str:
+        return self.minter.base_iri
 
 
 def run_ingest(
@@ -191,14 +144,20 @@ def run_ingest(
     dry_run: bool = False,
     validate: bool = True,
     on_note: Callable[[int, int, str], None] | None = None,
+    processes: int | None = None,
 ) -> IngestReport:
     """Ingest notes into the store as one new generation and report what changed.
 
     ``on_note(done, total, path)`` is called after each note, for progress display.
+    ``processes`` is the most processes that build notes at the same time, by default the
+    number of CPUs that this process may use; 1 builds every note in this process. The
+    store's content and the report do not depend on it.
     Raises IngestError (with file and line) when a note or the mapping cannot be read;
     nothing is written then.
     """
     mapping = load_mapping(mapping_path) if mapping_path else empty_mapping()
+    mapping_bytes = Path(mapping.path).read_bytes() if mapping.path else None
+    started_ns = time.time_ns()
     notes = find_notes(paths)
     if not notes:
         suffixes = ", ".join(sorted([*READERS, *RDF_FORMATS]))
@@ -207,85 +166,161 @@ def run_ingest(
         )
 
     _check_unique_slugs(notes)
+    if not dry_run:
+        store.fill_label_first_tokens(label_first_token)
     stored = _stored_sources(store)
-    minter = IriMinter(base_iri)
-    report = IngestReport(dry_run=dry_run)
-    added: list[NewGraph] = []
-    dropped: list[str] = []
-    mentions = PendingMentions()
-    for done, note in enumerate(notes, start=1):
-        previous = stored.get(note.source)
-        new = _ingest_note(
-            note,
-            mapping,
-            minter,
-            previous,
-            report,
-            validate=validate,
-            store=store,
-            mentions=mentions,
-        )
-        added.extend(new)
-        dropped.extend(_replaced_leftovers(previous, new))
-        if on_note:
-            on_note(done, len(notes), note.display_path)
+    run = _RunContext(
+        mapping=mapping,
+        mapping_bytes=mapping_bytes,
+        minter=IriMinter(base_iri),
+        report=IngestReport(dry_run=dry_run),
+        store=store,
+        validate=validate,
+        started_ns=started_ns,
+        settings=settings_digest(mapping_bytes, base_iri, INGEST_FORMAT_VERSION),
+    )
+    steps = [_step(note, stored.get(note.source), run) for note in notes]
+    added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
 
+    report = run.report
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
     displays = {note.source: note.display_path for note in notes}
-    relinked = _link_mentions(mentions, store, added, dropped, report, displays)
-    if dry_run or (not added and not dropped):
+    relinked = _link_mentions(run.mentions, store, added, dropped, report, displays)
+    if dry_run:
         return report
 
-    change = GenerationChange(
-        added=added, dropped=dropped, summary=_summary(report), relinked=relinked
-    )
-    report.generation = store.write_generation(change).id
+    if added or dropped:
+        change = GenerationChange(
+            added=added, dropped=dropped, summary=_summary(report), relinked=relinked
+        )
+        report.generation = store.write_generation(change).id
+    store.record_file_stamps(run.stamps)
     return report
 
 
-def _ingest_note(
-    note: NoteFile,
-    mapping: Mapping,
-    minter: IriMinter,
-    previous: StoredSource | None,
-    report: IngestReport,
-    *,
-    validate: bool,
-    store: Store,
-    mentions: PendingMentions,
-) -> list[NewGraph]:
-    """Return the graphs of a new or changed note, or [] for a note the store has unchanged."""
-    raw = note.path.read_bytes()
-    fingerprint = _fingerprint(raw, mapping, minter.base_iri)
-    graph_iri = minter.path("graph", note_slug(note.key))
+@dataclass
+class _Step:
+    """The decision of a run for one note: report it unchanged, or build it from ``raw``.
+
+    ``error`` is the error that reading the note raised, which the run raises when it comes
+    to the note, as it would have without reading every note first.
+    """
+
+    note: NoteFile
+    previous: StoredSource | None
+    unchanged: bool = False
+    raw: bytes = b""
+    fingerprint: str = ""
+    # The stamp to record with the note's new graphs, None when the file is too recent.
+    stamp: str | None = None
+    error: OSError | None = None
+
+
+def _step(note: NoteFile, previous: StoredSource | None, run: _RunContext) -> _Step:
+    """Decide whether a note changed, by its stamp or else by its fingerprint."""
+    stamp = file_stamp(note.stat, run.settings) if note.stat is not None else None
+    if previous and stamp is not None and stamp == previous.file_stamp:
+        return _Step(note, previous, unchanged=True)
+
+    try:
+        raw = note.path.read_bytes()
+    except OSError as error:
+        return _Step(note, previous, error=error)
+    fingerprint = _fingerprint(raw, run.mapping_bytes, run.base_iri)
+    if not (note.stat is not None and settled(note.stat, run.started_ns)):
+        stamp = None
     if previous and previous.fingerprint == fingerprint:
-        report.changes.append(NoteChange(note.display_path, "unchanged"))
-        report.problems.extend(
-            Problem(note.display_path, line, message) for line, message in previous.problems
-        )
+        if stamp is not None:
+            run.stamps.update(dict.fromkeys(previous.version_ids, stamp))
+        return _Step(note, previous, unchanged=True)
+    return _Step(note, previous, raw=raw, fingerprint=fingerprint, stamp=stamp)
+
+
+def _apply_steps(
+    steps: list[_Step],
+    run: _RunContext,
+    processes: int,
+    on_note: Callable[[int, int, str], None] | None,
+) -> tuple[list[NewGraph], list[str]]:
+    """Report or build every note in order; return the new graphs and the graphs left out."""
+    tasks = [
+        BuildTask(step.note, step.raw, tuple(step.previous.graph_iris) if step.previous else None)
+        for step in steps
+        if _builds_note(step)
+    ]
+    settings = BuildSettings(run.mapping, run.base_iri, run.validate)
+    generation = run.store.current_generation_id()
+
+    def read_graph(graph_iri: str) -> bytes | None:
+        return run.store.read_graph(generation, graph_iri) if generation else None
+
+    built = build_notes(tasks, settings, run.minter, read_graph, processes)
+    added: list[NewGraph] = []
+    dropped: list[str] = []
+    try:
+        for done, step in enumerate(steps, start=1):
+            new = _apply_step(step, built, run)
+            added.extend(new)
+            dropped.extend(_replaced_leftovers(step.previous, new))
+            if on_note:
+                on_note(done, len(steps), step.note.display_path)
+    finally:
+        built.close()
+    return added, dropped
+
+
+def _builds_note(step: _Step) -> bool:
+    return not step.unchanged and step.error is None and step.note.suffix not in RDF_FORMATS
+
+
+def _apply_step(step: _Step, built: Iterator[BuiltNote], run: _RunContext) -> list[NewGraph]:
+    """Return the graphs of a new or changed note, or [] for a note the store has unchanged."""
+    note, previous = step.note, step.previous
+    if step.error is not None:
+        raise step.error
+    if step.unchanged:
+        assert previous is not None
+        _report_unchanged(note, previous, run.report)
         return []
 
-    if note.path.suffix.lower() in RDF_FORMATS:
-        new = _rdf_graphs(note, raw, str(graph_iri), fingerprint)
+    if note.suffix in RDF_FORMATS:
+        graph_iri = run.minter.path("graph", note_slug(note.key))
+        new = _rdf_graphs(note, step.raw, str(graph_iri), step.fingerprint)
     else:
-        graphs = _build(note, raw, mapping, minter, validate=validate)
-        report.problems.extend(graphs.problems)
-        report.unmapped.extend(f"{note.display_path}: {what}" for what in graphs.unmapped)
-        if previous:
-            _link_renamed(store, graphs)
-        facts = _new_graph(graphs.graph_iri, graphs.facts, note, fingerprint)
-        facts.labels = graphs.labels
-        facts.problems = [
-            (p.line, p.message) for p in graphs.problems if p.severity is Severity.WARNING
-        ]
-        mentions.add(facts, graphs.texts)
-        new = [facts, _new_graph(graphs.provenance_iri, graphs.provenance, note, fingerprint)]
+        new = _note_graphs(note, next(built), step.fingerprint, run)
+    for graph in new:
+        graph.file_stamp = step.stamp
+
     old_count = previous.triple_count if previous else 0
     new_count = sum(graph.triple_count for graph in new)
     action = "replaced" if previous else "added"
-    report.changes.append(NoteChange(note.display_path, action, new_count, old_count))
+    run.report.changes.append(NoteChange(note.display_path, action, new_count, old_count))
     logger.info("%s %s: %s triples (was %s)", action, note.display_path, new_count, old_count)
     return new
+
+
+def _report_unchanged(note: NoteFile, previous: StoredSource, report: IngestReport) -> None:
+    report.changes.append(NoteChange(note.display_path, "unchanged"))
+    report.problems.extend(
+        Problem(note.display_path, line, message) for line, message in previous.problems
+    )
+
+
+def _note_graphs(
+    note: NoteFile, built: BuiltNote, fingerprint: str, run: _RunContext
+) -> list[NewGraph]:
+    """Return a built note's facts and provenance graphs; collect its problems and texts."""
+    run.report.problems.extend(built.problems)
+    run.report.unmapped.extend(f"{note.display_path}: {what}" for what in built.unmapped)
+    facts = NewGraph(built.graph_iri, note.source, fingerprint, built.facts, built.facts_count)
+    facts.labels = built.labels
+    facts.label_first_tokens = built.label_first_tokens
+    facts.problems = [(p.line, p.message) for p in built.problems if p.severity is Severity.WARNING]
+    run.mentions.add(facts, built.texts)
+    provenance = NewGraph(
+        built.provenance_iri, note.source, fingerprint, built.provenance, built.provenance_count
+    )
+    return [facts, provenance]
 
 
 def _link_mentions(
@@ -302,17 +337,17 @@ def _link_mentions(
     ``nk:mentions`` links change because the run adds or removes labels.
     """
     if not added and not dropped:
-        # No graph changes, so no label changes, and reading every stored label would be wasted.
+        # No graph changes, so no label changes, and reading stored labels would be wasted.
         return []
 
     generation = store.current_generation_id()
     replaced = {graph.graph_iri for graph in added} | set(dropped)
-    stored_labels = store.labels(generation) if generation is not None else []
-    labels = label_change(stored_labels, replaced, added)
+    labels = label_change(StoredLabels(store, generation, replaced), added)
+    labels.stored.load(mentions.tokens(), labels.index)
+    changes = _changes_by_source(report)
     for source, count in mentions.link(labels.index).items():
-        for change in report.changes:
-            if change.source == displays.get(source, source):
-                change.triples_added += count
+        for change in changes.get(displays.get(source, source), []):
+            change.triples_added += count
 
     if generation is None or not labels.changed:
         return []
@@ -321,7 +356,7 @@ def _link_mentions(
         report.problems.append(Problem(_shown(source, displays), 1, _UNTRACKED))
     relinked = relink_stored(store, generation, labels, replaced)
     for graph in relinked:
-        _report_relinked(report, graph, _shown(graph.source, displays))
+        _report_relinked(report, changes, graph, _shown(graph.source, displays))
     return [graph.graph for graph in relinked]
 
 
@@ -332,55 +367,44 @@ _UNTRACKED = (
 )
 
 
-def _report_relinked(report: IngestReport, relinked: Relinked, shown: str) -> None:
-    """Count a relinked graph in its note's change, which becomes "relinked" if "unchanged"."""
+def _changes_by_source(report: IngestReport) -> dict[str, list[NoteChange]]:
+    """Return the report's changes by the path they show, in the report's order."""
+    changes: dict[str, list[NoteChange]] = {}
     for change in report.changes:
-        if change.source == shown:
-            if change.action == "unchanged":
-                change.action = "relinked"
-            change.triples_added += relinked.gained
-            change.triples_removed += relinked.lost
-            return
+        changes.setdefault(change.source, []).append(change)
+    return changes
 
-    report.changes.append(NoteChange(shown, "relinked", relinked.gained, relinked.lost))
+
+def _report_relinked(
+    report: IngestReport,
+    changes: dict[str, list[NoteChange]],
+    relinked: Relinked,
+    shown: str,
+) -> None:
+    """Count a relinked graph in its note's change, which becomes "relinked" if "unchanged"."""
+    if shown in changes:
+        change = changes[shown][0]
+        if change.action == "unchanged":
+            change.action = "relinked"
+        change.triples_added += relinked.gained
+        change.triples_removed += relinked.lost
+        return
+
+    change = NoteChange(shown, "relinked", relinked.gained, relinked.lost)
+    report.changes.append(change)
+    changes[shown] = [change]
 
 
 def _shown(source: str, displays: dict[str, str]) -> str:
     """Return the path shown for a stored source, also for one outside this run's notes."""
-    return displays.get(source) or _display(Path(source))
-
-
-def _build(
-    note: NoteFile, raw: bytes, mapping: Mapping, minter: IriMinter, *, validate: bool
-) -> NoteGraphs:
-    reader = READERS[note.path.suffix.lower()]
-    try:
-        document = reader(note.path, note.display_path, raw, notes_root=note.root)
-    except NoteSyntaxError:
-        raise
-    except (OSError, ValueError) as error:
-        raise NoteSyntaxError(note.display_path, 1, f"cannot read the note: {error}") from error
-
-    graphs = build_note(document, mapping, minter, note.key)
-    if validate:
-        from ingest.validate import shacl_problems
-
-        graphs.problems.extend(shacl_problems(graphs.facts, graphs.provenance, note.display_path))
-    return graphs
-
-
-def _link_renamed(store: Store, graphs: NoteGraphs) -> None:
-    generation = store.current_generation_id()
-    stored_facts = store.read_graph(generation, str(graphs.graph_iri)) if generation else None
-    if stored_facts:
-        add_rename_aliases(stored_facts, graphs.facts)
+    return displays.get(source) or display(Path(source))
 
 
 def _check_unique_slugs(notes: list[NoteFile]) -> None:
     """Raise NoteNameClash when two notes would get the same note IRI."""
     seen: dict[str, NoteFile] = {}
     for note in notes:
-        if note.path.suffix.lower() in RDF_FORMATS:
+        if note.suffix in RDF_FORMATS:
             continue
         slug = note_slug(note.key)
         other = seen.setdefault(slug, note)
@@ -400,7 +424,7 @@ def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> l
 
 
 def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -> list[NewGraph]:
-    graphs = read_rdf_source(raw, note.path.suffix.lower(), note.display_path, file_graph)
+    graphs = read_rdf_source(raw, note.suffix, note.display_path, file_graph)
     return [
         NewGraph(
             graph_iri,
@@ -408,46 +432,37 @@ def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -
             fingerprint,
             nquads,
             nquads.count(b"\n"),
-            labels=entity_labels(nquads),
+            labels=labels,
+            label_first_tokens=[label_first_token(label) for _, label in labels],
         )
-        for graph_iri, nquads in graphs.items()
+        for graph_iri, nquads, labels in (
+            (graph_iri, nquads, entity_labels(nquads)) for graph_iri, nquads in graphs.items()
+        )
     ]
 
 
-def _fingerprint(raw: bytes, mapping: Mapping, base_iri: str) -> str:
+def _fingerprint(raw: bytes, mapping_bytes: bytes | None, base_iri: str) -> str:
     digest = hashlib.sha256(raw)
-    if mapping.path:
-        digest.update(Path(mapping.path).read_bytes())
+    if mapping_bytes is not None:
+        digest.update(mapping_bytes)
     digest.update(base_iri.encode("utf-8"))
     digest.update(INGEST_FORMAT_VERSION.encode("ascii"))
     return digest.hexdigest()
 
 
-def _new_graph(graph_iri: URIRef, graph: Graph, note: NoteFile, fingerprint: str) -> NewGraph:
-    return NewGraph(
-        graph_iri=str(graph_iri),
-        source=note.source,
-        content_hash=fingerprint,
-        nquads=to_nquads(graph, graph_iri),
-        triple_count=len(graph),
-    )
-
-
-def to_nquads(graph: Graph, graph_iri: URIRef) -> bytes:
-    """Serialize a graph as N-Quads in the named graph ``graph_iri``."""
-    ntriples = graph.serialize(format="nt", encoding="utf-8")
-    suffix = f" <{graph_iri}> .".encode()
-    lines = (line[:-2] + suffix for line in ntriples.splitlines() if line.endswith(b" ."))
-    return b"\n".join(sorted(lines)) + b"\n"
-
-
 @dataclass
 class StoredSource:
-    """The stored state of one source file in the current generation: fingerprint and graphs."""
+    """The stored state of one source file in the current generation: fingerprint and graphs.
+
+    ``file_stamp`` is the stamp that all its graph versions record, or None when they record
+    none or different ones.
+    """
 
     fingerprint: str
+    file_stamp: str | None = None
     triple_count: int = 0
     graph_iris: list[str] = field(default_factory=list)
+    version_ids: list[int] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -459,9 +474,15 @@ def _stored_sources(store: Store) -> dict[str, StoredSource]:
 
     sources: dict[str, StoredSource] = {}
     for version in store.graph_versions(generation):
-        stored = sources.setdefault(version.source, StoredSource(version.content_hash))
+        stored = sources.get(version.source)
+        if stored is None:
+            stored = StoredSource(version.content_hash, version.file_stamp)
+            sources[version.source] = stored
+        elif stored.file_stamp != version.file_stamp:
+            stored.file_stamp = None
         stored.triple_count += version.triple_count
         stored.graph_iris.append(version.graph_iri)
+        stored.version_ids.append(version.id)
     for source, problems in store.problems(generation).items():
         if source in sources:
             sources[source].problems = problems
@@ -472,14 +493,13 @@ def _dropped_graphs(
     paths: list[Path], notes: list[NoteFile], stored: dict[str, StoredSource], report: IngestReport
 ) -> list[str]:
     """Return the stored graphs of notes that were under an ingested folder and are gone."""
-    folders = [path.resolve().as_posix().rstrip("/") + "/" for path in paths if path.is_dir()]
+    folders = tuple(path.resolve().as_posix().rstrip("/") + "/" for path in paths if path.is_dir())
     present = {note.source for note in notes}
     dropped = []
     for source, held in stored.items():
-        inside = any(source.startswith(folder) for folder in folders)
-        if inside and source not in present:
+        if source.startswith(folders) and source not in present:
             dropped.extend(held.graph_iris)
-            shown = _display(Path(source))
+            shown = display(Path(source))
             report.changes.append(NoteChange(shown, "dropped", 0, held.triple_count))
     return dropped
 

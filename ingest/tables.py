@@ -549,19 +549,23 @@ def _enumerate_candidates(task: _RowTask, layout: _Layout) -> list[_Candidate] |
         return f"it has more than {MAX_CANDIDATES} candidate splits"
 
     scores = gap_scores(tokens)
-    facts_cache: dict[tuple[int, int], CellFacts] = {}
+    facts_cache: dict[tuple[int, int], tuple[CellFacts, float]] = {}
     candidates = []
     for chosen in combinations(gaps, needed):
         starts = (0, *chosen)
         ends = (*chosen, len(tokens))
         cells = []
-        for start, end in zip(starts, ends, strict=True):
-            if (start, end) not in facts_cache:
-                facts_cache[(start, end)] = describe_cell(tokens[start:end])
-            cells.append(facts_cache[(start, end)])
+        cell_scores = []
+        for span in zip(starts, ends, strict=True):
+            described = facts_cache.get(span)
+            if described is None:
+                facts = describe_cell(tokens[span[0] : span[1]])
+                described = facts_cache[span] = (facts, cell_score(facts))
+            cells.append(described[0])
+            cell_scores.append(described[1])
 
-        score = sum(scores[gap] for gap in chosen)
-        score += sum(cell_score(cell) for cell in cells)
+        score = sum([scores[gap] for gap in chosen])
+        score += sum(cell_scores)
         if layout.transposed and task.first_column > 0:
             score += resemblance_score(cells)
         elif layout.transposed:

@@ -11,7 +11,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
 from ingest.problems import Problem
-from ingest.vocab import NK
+from ingest.vocab import NK, PREFIXES
 from ontology import ONTOLOGY_FILE, SHAPES_FILE
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ def shacl_problems(facts: Graph, provenance: Graph, display_path: str) -> list[P
     ``note.txt:LINE: message`` like every other problem.
     """
     data = facts + provenance
+    # The note's graphs bind no prefixes, so the data graph gets the project's here.
+    for prefix, namespace in PREFIXES.items():
+        data.bind(prefix, namespace)
     _add_ontology_axioms(data)
     conforms, report, _ = validate(
         data,

@@ -78,6 +78,19 @@ def test_ingest_prints_changes_and_warning(runner: CliRunner, database: str) -> 
     assert "generation 1" in result.output
 
 
+def test_ingest_jobs_option_gives_same_output(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    default = _ingest(runner, database)
+    in_process = _ingest(runner, f"sqlite:///{tmp_path}/other.sqlite", "--jobs", "1")
+    zero = runner.invoke(main, ["ingest", str(NOTES), "--jobs", "0"])
+
+    assert in_process.exit_code == 0, in_process.output
+    assert in_process.output == default.output
+    assert zero.exit_code == 2
+    assert "--jobs" in zero.output
+
+
 def test_ingest_strict_fails_on_warnings(runner: CliRunner, database: str) -> None:
     result = _ingest(runner, database, "--strict")
     assert result.exit_code == 1

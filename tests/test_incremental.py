@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -233,3 +234,115 @@ def test_store_without_mention_texts_rebuilt(
     assert [change.action for change in report.changes] == ["replaced"]
     assert generation == 2
     assert store.untracked_graphs(generation) == []
+
+
+# ---------------------------------------------------------------------------
+# File stamps: an unchanged file is recognised without reading it
+# ---------------------------------------------------------------------------
+
+
+def _count_fingerprints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the notes whose bytes the ingest reads and hashes, by the hashed bytes' length."""
+    hashed: list[str] = []
+    fingerprint = run_module._fingerprint
+
+    def counting(raw: bytes, mapping_bytes: bytes | None, base_iri: str) -> str:
+        hashed.append(str(len(raw)))
+        return fingerprint(raw, mapping_bytes, base_iri)
+
+    monkeypatch.setattr(run_module, "_fingerprint", counting)
+    return hashed
+
+
+@pytest.fixture
+def settled_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Treat every file as written long enough before the ingest to record its stamp."""
+    monkeypatch.setattr(run_module, "settled", lambda _stat, _started_ns: True)
+
+
+def _stamps(store: Store) -> set[str | None]:
+    generation = store.current_generation_id() or 0
+    return {version.file_stamp for version in store.graph_versions(generation)}
+
+
+@pytest.mark.usefixtures("settled_files")
+def test_unchanged_note_with_stamp_not_read(
+    notes: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(notes, store)
+    hashed = _count_fingerprints(monkeypatch)
+
+    report = _ingest(notes, store)
+
+    assert [change.action for change in report.changes] == ["unchanged"]
+    assert hashed == []
+    assert None not in _stamps(store)
+
+
+@pytest.mark.usefixtures("settled_files")
+def test_touched_note_read_but_not_rebuilt(
+    notes: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(notes, store)
+    stamps = _stamps(store)
+    note = notes / "ai.txt"
+    later = note.stat().st_mtime_ns + 5_000_000_000
+    os.utime(note, ns=(later, later))
+    hashed = _count_fingerprints(monkeypatch)
+
+    report = _ingest(notes, store)
+    again = _ingest(notes, store)
+
+    assert [change.action for change in report.changes] == ["unchanged"]
+    assert report.generation is None
+    assert store.current_generation_id() == 1
+    # The first run after the touch hashes the note and records its new stamp, so the
+    # second run does not read it again.
+    assert len(hashed) == 1
+    assert [change.action for change in again.changes] == ["unchanged"]
+    assert _stamps(store) != stamps
+
+
+@pytest.mark.usefixtures("settled_files")
+def test_rewrite_with_same_size_and_mtime_rebuilt(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    note = notes / "ai.txt"
+    before = note.stat()
+    text = note.read_text(encoding="utf-8")
+    assert "Elo Score" in text
+    note.write_text(text.replace("Elo Score", "Elo Scare"), encoding="utf-8")
+    os.utime(note, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    report = _ingest(notes, store)
+    facts = _facts(store)
+
+    assert note.stat().st_size == before.st_size
+    assert note.stat().st_mtime_ns == before.st_mtime_ns
+    assert [change.action for change in report.changes] == ["replaced"]
+    assert any("Elo Scare" in str(label) for label in facts.objects(None, SKOS.prefLabel))
+
+
+@pytest.mark.usefixtures("settled_files")
+def test_changed_mapping_rebuilds_stamped_note(
+    notes: Path, store: Store, mapping: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(notes, store, mapping)
+    with mapping.open("a", encoding="utf-8") as file:
+        file.write("\n# a comment changes the mapping's bytes\n")
+    hashed = _count_fingerprints(monkeypatch)
+
+    report = _ingest(notes, store, mapping)
+
+    assert len(hashed) == 1
+    assert [change.action for change in report.changes] == ["replaced"]
+
+
+def test_recently_written_note_gets_no_stamp(
+    notes: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ingest starts at the time the note was last written, within the settle window.
+    written = (notes / "ai.txt").stat().st_ctime_ns
+    monkeypatch.setattr(run_module.time, "time_ns", lambda: written)
+    _ingest(notes, store)
+
+    assert _stamps(store) == {None}

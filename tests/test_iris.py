@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import URIRef
+from slugify import slugify
 
-from ingest.iris import IriMinter, make_slug
+from ingest.iris import IriMinter, make_slug, note_slug
 
 BASE = "https://notekg.example/id/"
 
@@ -159,3 +162,25 @@ def test_minter_collision_depends_on_order() -> None:
 def test_minter_path_joins_segments() -> None:
     minter = IriMinter(BASE)
     assert minter.path("graph", "ai") == URIRef(BASE + "graph/ai")
+
+
+PLAIN_WORD = st.text(alphabet="abcXYZ019", min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(PLAIN_WORD, min_size=1, max_size=12),
+    separators=st.lists(st.sampled_from([" ", "-"]), min_size=11, max_size=11),
+)
+def test_plain_text_slug_matches_slugify(words: list[str], separators: list[str]) -> None:
+    text = words[0] + "".join(
+        separator + word for separator, word in zip(separators, words[1:], strict=False)
+    )
+    expected = slugify(text, replacements=[["'", ""], ["’", ""]], max_length=80, word_boundary=True)
+
+    assert make_slug(text) == expected
+
+
+def test_note_slug_of_nested_note() -> None:
+    assert note_slug("part-005/page-05000.txt") == "part-005-page-05000"
+    assert note_slug("Notes/My Note.md") == "notes-my-note"

@@ -9,13 +9,13 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 import service.store as store_module
 from ingest.mentions import LabelIndex, tokens
 from ingest.run import IngestReport, run_ingest
 from service.engine import OxigraphEngine
-from service.store import MentionSourceRow, Store
+from service.store import EntityLabelRow, MentionSourceRow, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING = ROOT / "data" / "mappings" / "ai.yaml"
@@ -353,3 +353,45 @@ def test_graphs_without_mention_texts_get_warning(
     assert warned == {"a.md"}
     assert "ingest this file again" in report.warnings[0].message
     assert _mentions(store) == set()
+
+
+def _clear_first_tokens(store: Store) -> None:
+    """Make the stored labels look like those of a notekg that kept no first tokens."""
+    with store.engine.begin() as connection:
+        connection.execute(update(EntityLabelRow).values(first_token=None))
+
+
+def test_labels_without_first_tokens_still_link(
+    reading: Path, terms_mapping: Path, tmp_path: Path
+) -> None:
+    (reading / "b.md").write_text(_terms("Sparse Attention"), encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    _ingest([reading], store, terms_mapping)
+    _clear_first_tokens(store)
+    (reading / "a.md").write_text(READING + "\nSparse Attention again.\n", encoding="utf-8")
+
+    dry = run_ingest([reading], store, mapping_path=terms_mapping, base_iri=BASE, dry_run=True)
+    report = _ingest([reading], store, terms_mapping)
+
+    assert _actions(dry) == {"a.md": "replaced", "b.md": "unchanged"}
+    assert dry.changes[0].triples_added == report.changes[0].triples_added
+    assert (READING_SECTION, SPARSE_ATTENTION) in _mentions(store)
+    assert store.fill_label_first_tokens(lambda label: label) == 0
+    _assert_same_as_fresh_ingest(store, [reading], terms_mapping, tmp_path / "fresh.sqlite")
+
+
+def test_renamed_label_relinks_only_texts_naming_it(
+    reading: Path, terms_mapping: Path, tmp_path: Path
+) -> None:
+    terms = reading / "b.md"
+    terms.write_text(_terms("Sparse Attention"), encoding="utf-8")
+    (reading / "c.md").write_text("# Gamma\n\n## Other\n\nNothing to see.\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    _ingest([reading], store, terms_mapping)
+    terms.write_text(_terms("Sparse Attention Kernels"), encoding="utf-8")
+
+    report = _ingest([reading], store, terms_mapping)
+
+    assert _actions(report) == {"a.md": "relinked", "b.md": "replaced", "c.md": "unchanged"}
+    assert _mentions(store) == set()
+    _assert_same_as_fresh_ingest(store, [reading], terms_mapping, tmp_path / "fresh.sqlite")

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import create_engine, delete, inspect, select, text
 
 from service.store import (
     GENERATIONS_KEPT,
     GenerationChange,
     GenerationRow,
     GraphVersionRow,
+    LabelCount,
     MentionSourceRow,
     NewGraph,
     RelinkedGraph,
@@ -528,3 +529,153 @@ def test_untracked_graphs_are_those_without_texts(store: Store) -> None:
     assert store.untracked_graphs(generation.id) == [
         ("https://notekg.example/id/graph/beta", "beta.txt")
     ]
+
+
+# ---------------------------------------------------------------------------
+# Label lookups by first token, file stamps, and columns added to older stores
+# ---------------------------------------------------------------------------
+
+
+def graph_with_labels(name: str, labels: list[tuple[str, str]]) -> NewGraph:
+    """Build graph NAME whose labels have their first words as first tokens."""
+    graph = new_graph(name, ["v1"])
+    graph.labels = labels
+    graph.label_first_tokens = [label.split()[0] for _, label in labels]
+    return graph
+
+
+def test_labels_starting_with_count_graphs(store: Store) -> None:
+    sparse = ("https://notekg.example/id/sparse", "Sparse Attention")
+    ring = ("https://notekg.example/id/ring", "Ring Buffers")
+    generation = store.write_generation(
+        GenerationChange(
+            added=[
+                graph_with_labels("alpha", [sparse, ring]),
+                graph_with_labels("beta", [sparse]),
+            ],
+            dropped=[],
+        )
+    )
+
+    found = store.labels_starting_with(generation.id, ["Sparse", "Other"])
+
+    assert found == [LabelCount(*sparse, count=2)]
+    assert store.labels_starting_with(generation.id, ["Attention"]) == []
+
+
+def test_labels_without_first_token_always_returned(store: Store) -> None:
+    graph = new_graph("alpha", ["v1"])
+    graph.labels = [("https://notekg.example/id/sparse", "Sparse Attention")]
+    generation = store.write_generation(GenerationChange(added=[graph], dropped=[]))
+
+    found = store.labels_starting_with(generation.id, ["Unrelated"])
+    filled = store.fill_label_first_tokens(lambda label: label.split()[0])
+
+    assert found == [LabelCount("https://notekg.example/id/sparse", "Sparse Attention", 1)]
+    assert filled == 1
+    assert store.labels_starting_with(generation.id, ["Unrelated"]) == []
+    assert store.fill_label_first_tokens(lambda label: label.split()[0]) == 0
+
+
+def test_label_count_mismatch_is_rejected(store: Store) -> None:
+    graph = graph_with_labels("alpha", [("https://notekg.example/id/a", "Alpha")])
+    graph.label_first_tokens = []
+
+    with pytest.raises(ValueError, match="1 labels but 0 first tokens"):
+        store.write_generation(GenerationChange(added=[graph], dropped=[]))
+
+    assert store.current_generation_id() is None
+
+
+def test_labels_in_graphs_of_generation(store: Store) -> None:
+    alpha = graph_with_labels("alpha", [("https://notekg.example/id/a", "Alpha")])
+    beta = graph_with_labels("beta", [("https://notekg.example/id/b", "Beta")])
+    generation = store.write_generation(GenerationChange(added=[alpha, beta], dropped=[]))
+
+    found = store.labels_in_graphs(generation.id, [beta.graph_iri, "https://other.example/g"])
+
+    assert found == [("https://notekg.example/id/b", "Beta", beta.graph_iri)]
+
+
+def test_file_stamps_recorded_and_kept_by_relinking(store: Store) -> None:
+    graph = graph_with_mentions("alpha", "Notes on Sparse Attention")
+    graph.file_stamp = "12:34:56:78:settings"
+    first = store.write_generation(GenerationChange(added=[graph], dropped=[]))
+    [old] = store.graph_versions(first.id)
+    relinked = RelinkedGraph(old.id, old.graph_iri, graph.nquads, 1, mention_count=0)
+    second = store.write_generation(GenerationChange(added=[], dropped=[], relinked=[relinked]))
+    [new] = store.graph_versions(second.id)
+
+    store.record_file_stamps({new.id: "99:34:56:78:settings"})
+    [recorded] = store.graph_versions(second.id)
+
+    assert old.file_stamp == "12:34:56:78:settings"
+    assert new.file_stamp == "12:34:56:78:settings"
+    assert recorded.file_stamp == "99:34:56:78:settings"
+    assert store.graph_versions(first.id)[0].file_stamp == "12:34:56:78:settings"
+
+
+def test_generation_triple_count_after_replace_and_drop(store: Store) -> None:
+    store.write_generation(
+        GenerationChange(
+            added=[new_graph("alpha", ["a1", "a2"]), new_graph("beta", ["b1", "b2", "b3"])],
+            dropped=[],
+        )
+    )
+
+    replaced = store.write_generation(
+        GenerationChange(added=[new_graph("alpha", ["a1"])], dropped=[])
+    )
+    dropped = store.write_generation(
+        GenerationChange(added=[], dropped=["https://notekg.example/id/graph/beta"])
+    )
+
+    assert replaced.triple_count == 4
+    assert dropped.triple_count == 1
+
+
+# The tables generation, graph_version and entity_label as notekg created them before it
+# stored file stamps and first tokens.
+OLDER_TABLES = [
+    """CREATE TABLE generation (id INTEGER NOT NULL, created_at DATETIME NOT NULL,
+    triple_count INTEGER NOT NULL, summary TEXT NOT NULL, PRIMARY KEY (id))""",
+    """CREATE TABLE graph_version (id INTEGER NOT NULL, graph_iri VARCHAR(2048) NOT NULL,
+    source VARCHAR(4096) NOT NULL, content_hash VARCHAR(64) NOT NULL,
+    triple_count INTEGER NOT NULL, nquads BLOB NOT NULL, PRIMARY KEY (id))""",
+    """CREATE TABLE entity_label (id INTEGER NOT NULL, graph_version_id INTEGER NOT NULL,
+    iri VARCHAR(2048) NOT NULL, label TEXT NOT NULL, PRIMARY KEY (id),
+    FOREIGN KEY(graph_version_id) REFERENCES graph_version (id) ON DELETE CASCADE)""",
+    """INSERT INTO graph_version VALUES (1, 'https://notekg.example/id/graph/alpha',
+    'alpha.txt', 'hash', 0, x'789c030000000001')""",
+    """INSERT INTO entity_label VALUES (1, 1, 'https://notekg.example/id/a', 'Alpha Label')""",
+]
+
+
+def test_older_store_gets_new_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'older.sqlite'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for statement in OLDER_TABLES:
+            connection.execute(text(statement))
+    engine.dispose()
+
+    store = Store(url)
+    columns = inspect(store.engine)
+    version_columns = {column["name"] for column in columns.get_columns("graph_version")}
+    label_columns = {column["name"] for column in columns.get_columns("entity_label")}
+    label_indexes = {index["name"] for index in columns.get_indexes("entity_label")}
+    with store.engine.connect() as connection:
+        stamp, token = connection.execute(
+            text(
+                "SELECT file_stamp, first_token FROM graph_version, entity_label "
+                "WHERE entity_label.graph_version_id = graph_version.id"
+            )
+        ).one()
+    reopened = Store(url)
+    store.close()
+    reopened.close()
+
+    assert "file_stamp" in version_columns
+    assert "first_token" in label_columns
+    assert "ix_entity_label_first_token_version" in label_indexes
+    assert (stamp, token) == (None, None)

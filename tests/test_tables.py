@@ -13,6 +13,8 @@ import pytest
 from ingest.document import LineSpan, RawTable, Table
 from ingest.problems import Problem, Severity
 from ingest.table_scoring import (
+    COLUMN_FEATURES,
+    LABEL_COLUMN_FEATURES,
     WEIGHTS,
     ColumnProfile,
     boundary_score,
@@ -942,3 +944,24 @@ def test_shape_pattern_counts_each_value_once() -> None:
     assert profile.distinct_values_with_shapes("capitalised") == 1.0
     assert profile.distinct_values_with_shapes("capitalised capitalised") == 2.0
     assert profile.distinct_values_with_shapes("number") == 0.0
+
+
+@pytest.mark.parametrize("features", [COLUMN_FEATURES, LABEL_COLUMN_FEATURES])
+def test_column_score_is_weighted_feature_sum(features: dict[str, object]) -> None:
+    texts = ["16 GB", "Accuracy (%)", "Intel Core Ultra 7", "2024", "Evaluates code.", "(note)"]
+    cells = [describe_cell(text.split()) for text in texts]
+    totals = ColumnProfile()
+    first_row = ColumnProfile()
+    for weight, cell in zip([0.6, 1.0, 0.3, 0.9, 0.2, 0.7], cells, strict=True):
+        totals.add(cell, weight)
+    first_row.add(cells[0], 0.6)
+    others = totals.without(first_row)
+
+    for profile in (totals, others):
+        for cell in [*cells, describe_cell(["unseen"])]:
+            score = column_score(cell, profile, features)  # type: ignore[arg-type]
+            expected = sum(
+                WEIGHTS[name] * feature(cell, profile)  # type: ignore[operator]
+                for name, feature in features.items()
+            )
+            assert score == expected, cell.text
