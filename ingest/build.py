@@ -61,6 +61,8 @@ class _NoteBuilder:
         self.document = document
         self.mapping = mapping
         self.minter = minter
+        # The minter serves the whole run; this note reports only the problems it causes.
+        self.minter_problems_before = len(minter.problems)
         self.note_key = note_key
         explicit_id = document.metadata.get("id")
         self.slug = make_slug(explicit_id) if isinstance(explicit_id, str) else note_slug(note_key)
@@ -83,9 +85,7 @@ class _NoteBuilder:
             provenance_iri=self.minter.path("graph", self.slug, "provenance"),
             facts=self.facts,
             provenance=self.provenance,
-            # NOTE: the minter's problems are those of the whole run so far, so every later
-            # note of the run reports a slug collision of an earlier note again.
-            problems=self.problems + self.minter.problems,
+            problems=self.problems + self.minter.problems[self.minter_problems_before :],
             unmapped=self.unmapped,
             labels=[(str(iri), label) for iri, label in self.labels.items()],
             texts=self._descriptive_texts(),

@@ -117,7 +117,8 @@ class IriMinter:
                 where[0],
                 where[1],
                 f"{kind} {label!r} and {first!r} have the same IRI slug {slug!r}; "
-                f"{label!r} gets {candidate!r}. Give one of them an explicit id to choose.",
+                f"{label!r} gets {candidate!r}. To choose which one gets {slug!r}, give it an id "
+                "(in a note's front matter or a section rule of the mapping) or rename one.",
             )
         )
         return candidate

@@ -221,9 +221,9 @@ def _accept(result: _WorkerResult, minter: IriMinter) -> BuiltNote | None:
             return None
 
     built = result.built
-    # A note built here reports the problems of the run's minter so far, as
-    # NoteGraphs.problems does.
-    built.problems = built.problems + list(minter.problems) + result.shacl_problems
+    # A note reports the minter's problems that its own labels caused, as NoteGraphs does.
+    caused = minter.problems[mark[1] :]
+    built.problems = built.problems + caused + result.shacl_problems
     return built
 
 

@@ -137,6 +137,10 @@ def test_slug_collision_between_notes_same_with_workers(
     assert any(person in nquads for nquads in _store_contents(alone).values())
     assert _store_contents(workers) == _store_contents(alone)
     assert _report_lines(workers_report) == _report_lines(alone_report)
+    # The collision is reported once, by the note that caused it.
+    collisions = [problem for problem in alone_report.problems if "same IRI slug" in str(problem)]
+    assert len(collisions) == 1
+    assert collisions[0].path.endswith("note-01.txt")
 
 
 def test_replaced_notes_same_with_workers(
