@@ -181,6 +181,7 @@ def run_ingest(
     )
     steps = [_step(note, stored.get(note.source), run) for note in notes]
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
+    _check_graph_owners(added, stored, {note.source: note.display_path for note in notes})
 
     report = run.report
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
@@ -413,6 +414,28 @@ def _check_unique_slugs(notes: list[NoteFile]) -> None:
                 f"{note.display_path}: this note and {other.display_path} both get the note IRI "
                 f"slug {slug!r}; rename one of them or give one an 'id:' in its front matter"
             )
+
+
+def _check_graph_owners(
+    added: list[NewGraph], stored: dict[str, StoredSource], displays: dict[str, str]
+) -> None:
+    """Raise NoteNameClash when a new graph would replace the graph of another stored file.
+
+    Notes in two folders ingested by separate runs, such as a/queues.md and b/queues.md, get
+    the same note IRI. The file that the store has the graph from keeps it while it exists;
+    when it no longer exists, the note counts as moved and its graph is replaced.
+    """
+    owners = {iri: source for source, held in stored.items() for iri in held.graph_iris}
+    for graph in added:
+        owner = owners.get(graph.graph_iri)
+        if owner is None or owner == graph.source or not Path(owner).exists():
+            continue
+        shown = displays.get(graph.source, graph.source)
+        raise NoteNameClash(
+            f"{shown}:1: this file gets the graph <{graph.graph_iri}>, which the store has "
+            f"from {display(Path(owner))}; give this note an 'id:' in its front matter, rename "
+            "one of the two, or keep both notes in one folder tree and ingest that folder"
+        )
 
 
 def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> list[str]:

@@ -12,7 +12,7 @@ from rdflib import Graph, Literal, URIRef
 from sqlalchemy import delete
 
 import ingest.run as run_module
-from ingest.run import IngestReport, run_ingest
+from ingest.run import IngestReport, NoteNameClash, run_ingest
 from ingest.vocab import DCTERMS, KEY, NK, RDF, RDFS, SKOS
 from service.store import MentionSourceRow, Store
 
@@ -346,3 +346,42 @@ def test_recently_written_note_gets_no_stamp(
     _ingest(notes, store)
 
     assert _stamps(store) == {None}
+
+
+# Notes of the same name from separate runs
+
+
+def _queue_note(folder: Path, broker: str) -> Path:
+    folder.mkdir(parents=True)
+    note = folder / "queues.md"
+    note.write_text(f"# Queues\n\n## {broker}\n\n- Protocol: AMQP\n", encoding="utf-8")
+    return note
+
+
+def test_same_name_from_another_folder_is_an_error(tmp_path: Path, store: Store) -> None:
+    first = _queue_note(tmp_path / "work", "RabbitMQ")
+    second = _queue_note(tmp_path / "home", "Kafka")
+    run_ingest([first.parent], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id()
+
+    with pytest.raises(NoteNameClash) as raised:
+        run_ingest([second.parent], store, mapping_path=None, base_iri=BASE)
+
+    message = str(raised.value)
+    assert message.startswith(f"{second}:1: this file gets the graph <{BASE}graph/queues>")
+    assert str(first) in message
+    assert "'id:'" in message
+    assert store.current_generation_id() == generation
+
+
+def test_moved_note_replaces_its_graph(tmp_path: Path, store: Store) -> None:
+    first = _queue_note(tmp_path / "old", "RabbitMQ")
+    run_ingest([first.parent], store, mapping_path=None, base_iri=BASE)
+    moved = tmp_path / "new" / "queues.md"
+    moved.parent.mkdir()
+    first.rename(moved)
+
+    report = run_ingest([moved.parent], store, mapping_path=None, base_iri=BASE)
+
+    assert report.generation == 2
+    assert [change.action for change in report.changes] == ["added"]
