@@ -26,7 +26,7 @@ from rdflib import Graph, URIRef
 from ingest.iris import IriMinter
 from ingest.mentions import label_first_token
 from ingest.note_files import NoteFile
-from ingest.problems import NoteSyntaxError, Problem
+from ingest.problems import IngestError, NoteSyntaxError, Problem
 from ingest.readers import READERS
 
 if TYPE_CHECKING:
@@ -108,16 +108,18 @@ def build_notes(
     minter: IriMinter,
     read_graph: Callable[[str], bytes | None],
     processes: int,
-) -> Generator[BuiltNote, None, None]:
+) -> Generator[BuiltNote | IngestError, None, None]:
     """Build the notes of ``tasks`` and yield their graphs in the order of the tasks.
 
     ``minter`` is the run's minter, and ``read_graph`` returns the N-Quads of a graph of the
     store's current generation, or None. ``processes`` is the most processes to build in.
+    A note that cannot be read or built yields its IngestError, so that the other notes are
+    still built and the run can report every such error at once.
     """
     workers = min(processes, len(tasks) // NOTES_PER_PROCESS)
     if workers <= 1:
         for task in tasks:
-            yield build_here(task, settings, minter, read_graph)
+            yield _built_or_error(task, settings, minter, read_graph)
         return
 
     logger.info("building %s notes in %s worker processes", len(tasks), workers)
@@ -132,10 +134,23 @@ def build_notes(
             built = _accept(result, minter) if result is not None else None
             if built is None:
                 logger.debug("building %s again in this process", task.note.display_path)
-                built = build_here(task, settings, minter, read_graph)
+                yield _built_or_error(task, settings, minter, read_graph)
+                continue
             yield built
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _built_or_error(
+    task: BuildTask,
+    settings: BuildSettings,
+    minter: IriMinter,
+    read_graph: Callable[[str], bytes | None],
+) -> BuiltNote | IngestError:
+    try:
+        return build_here(task, settings, minter, read_graph)
+    except IngestError as error:
+        return error
 
 
 def build_here(

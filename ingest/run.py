@@ -59,6 +59,14 @@ class NoNotesFound(IngestError):
     """A path given to the ingest contains no notes that a reader can read."""
 
 
+class NotesNotRead(IngestError):
+    """Notes of a run could not be read or built; the message lists every error, one a line."""
+
+    def __init__(self, errors: list[IngestError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+
 class NoteNameClash(IngestError):
     """Two notes would get the same IRI, for example ai.md and ai.txt in one folder."""
 
@@ -258,15 +266,24 @@ def _apply_steps(
     built = build_notes(tasks, settings, run.minter, read_graph, processes)
     added: list[NewGraph] = []
     dropped: list[str] = []
+    errors: list[IngestError] = []
     try:
         for done, step in enumerate(steps, start=1):
-            new = _apply_step(step, built, run)
+            try:
+                new = _apply_step(step, built, run)
+            except IngestError as error:
+                errors.append(error)
+                continue
             added.extend(new)
             dropped.extend(_replaced_leftovers(step.previous, new))
             if on_note:
                 on_note(done, len(steps), step.note.display_path)
     finally:
         built.close()
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise NotesNotRead(errors)
     return added, dropped
 
 
@@ -274,7 +291,9 @@ def _builds_note(step: _Step) -> bool:
     return not step.unchanged and step.error is None and step.note.suffix not in RDF_FORMATS
 
 
-def _apply_step(step: _Step, built: Iterator[BuiltNote], run: _RunContext) -> list[NewGraph]:
+def _apply_step(
+    step: _Step, built: Iterator[BuiltNote | IngestError], run: _RunContext
+) -> list[NewGraph]:
     """Return the graphs of a new or changed note, or [] for a note the store has unchanged."""
     note, previous = step.note, step.previous
     if step.error is not None:
@@ -288,7 +307,10 @@ def _apply_step(step: _Step, built: Iterator[BuiltNote], run: _RunContext) -> li
         graph_iri = run.minter.path("graph", note_slug(note.key))
         new = _rdf_graphs(note, step.raw, str(graph_iri), step.fingerprint)
     else:
-        new = _note_graphs(note, next(built), step.fingerprint, run)
+        result = next(built)
+        if isinstance(result, IngestError):
+            raise result
+        new = _note_graphs(note, result, step.fingerprint, run)
     for graph in new:
         graph.file_stamp = step.stamp
 

@@ -55,9 +55,13 @@ RETIRE_AFTER_TASKS = 1000
 # Small queries make pages private too: about 0.4 MB per query in the same measurement, which
 # is probably the allocator placing new memory in free memory inherited from the server. A
 # worker checks its private memory every MEMORY_CHECK_TASKS tasks (a read of /proc that takes
-# milliseconds when the graph is large) and reports that it should be replaced once it
-# exceeds RETIRE_PRIVATE_BYTES.
-MEMORY_CHECK_TASKS = 32
+# milliseconds when the graph is large) and reports that it should be replaced once it has
+# grown by RETIRE_PRIVATE_BYTES since it started.
+MEMORY_CHECK_TASKS = 64
+
+# The task that a new worker runs before it becomes idle, so that no client waits while the
+# worker copies the pages that its first task writes to.
+WARM_UP = "notekg: warm up"
 RETIRE_PRIVATE_BYTES = 32 * 2**20
 
 
@@ -86,7 +90,10 @@ class _PoolState:
 
     control: socket.socket
     template_pid: int
+    # ``lock`` guards the lists and the flag; ``spawn_lock`` keeps one request at a time on
+    # the control socket, so that a fork does not hold up requests that find an idle worker.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    spawn_lock: threading.Lock = field(default_factory=threading.Lock)
     workers: dict[int, _Worker] = field(default_factory=dict)
     idle: list[_Worker] = field(default_factory=list)
     closed: bool = False
@@ -124,6 +131,7 @@ class QueryProcesses:
         _POOLS.add(self._state)
         self._finalizer = weakref.finalize(self, _close, self._state)
         logger.debug("%s: template process %s started", name, pid)
+        threading.Thread(target=self._add_idle_worker, name="query-fork", daemon=True).start()
 
     @property
     def template_pid(self) -> int:
@@ -149,7 +157,9 @@ class QueryProcesses:
             raise WorkerLost(f"worker process {worker.pid} exited during its task") from error
 
         worker.tasks += 1
-        long_task = time.monotonic() - started > RETIRE_AFTER_SECONDS
+        # A worker's first task is slow whatever it does, because the new process first copies
+        # the memory pages that it writes to, so it does not count as a long task.
+        long_task = worker.tasks > 1 and time.monotonic() - started > RETIRE_AFTER_SECONDS
         if retire or long_task or worker.tasks >= RETIRE_AFTER_TASKS:
             self._replace(worker)
         else:
@@ -187,17 +197,21 @@ class QueryProcesses:
                 raise WorkerLost("the query processes were closed")
             if state.idle and not new:
                 return state.idle.pop()
-            # The template forks the worker and sends back its PID and the server's socket.
+
+        # The template forks the worker and sends back its PID and the server's socket.
+        with state.spawn_lock:
             try:
                 state.control.sendall(b"w")
                 message, fds, _flags, _address = socket.recv_fds(state.control, 16, 1)
             except OSError as error:
                 raise TemplateLost("the query template process has exited") from error
-            if not message or not fds:
-                raise TemplateLost("the query template process has exited")
-            worker = _Worker(int.from_bytes(message, "little"), Connection(fds[0]))
+        if not message or not fds:
+            raise TemplateLost("the query template process has exited")
+
+        worker = _Worker(int.from_bytes(message, "little"), Connection(fds[0]))
+        with state.lock:
             state.workers[worker.pid] = worker
-            return worker
+        return worker
 
     def _give_back(self, worker: _Worker) -> None:
         state = self._state
@@ -214,10 +228,14 @@ class QueryProcesses:
         threading.Thread(target=self._add_idle_worker, name="query-fork", daemon=True).start()
 
     def _add_idle_worker(self) -> None:
+        """Fork a worker, let it run its slow first task, and make it idle."""
         try:
             worker = self._take_worker(new=True)
-        except WorkerLost:  # the pool was closed meanwhile
+            worker.connection.send(WARM_UP)
+            worker.connection.recv()
+        except (WorkerLost, EOFError, OSError):  # the pool was closed, or the worker exited
             return
+        worker.tasks += 1
         self._give_back(worker)
 
     def _forget(self, worker: _Worker) -> None:
@@ -380,18 +398,27 @@ def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
     """Run tasks from the connection and send back their outcomes, until it closes.
 
     A reply is (succeeded, outcome, retire): retire is true when the worker's private memory
-    has grown beyond RETIRE_PRIVATE_BYTES, so that the server replaces the worker.
+    has grown by more than RETIRE_PRIVATE_BYTES, so that the server replaces the worker.
     """
+    # A new worker already has private pages, which the server wrote after the template was
+    # forked, so the growth from the first check on is what counts.
     tasks = 0
+    baseline = _private_bytes()
     while True:
         try:
             task = connection.recv()
         except EOFError:
             return
 
+        if task == WARM_UP:
+            _send(connection, (True, None, False))
+            continue
+
         succeeded, outcome = _outcome(functools.partial(execute, task))
         tasks += 1
-        retire = tasks % MEMORY_CHECK_TASKS == 0 and _private_bytes() > RETIRE_PRIVATE_BYTES
+        retire = False
+        if tasks % MEMORY_CHECK_TASKS == 0:
+            retire = _private_bytes() - baseline > RETIRE_PRIVATE_BYTES
         _send(connection, (succeeded, outcome, retire))
 
 

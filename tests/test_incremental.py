@@ -12,7 +12,7 @@ from rdflib import Graph, Literal, URIRef
 from sqlalchemy import delete
 
 import ingest.run as run_module
-from ingest.run import IngestReport, NoteNameClash, run_ingest
+from ingest.run import IngestReport, NoteNameClash, NotesNotRead, run_ingest
 from ingest.vocab import DCTERMS, KEY, NK, RDF, RDFS, SKOS
 from service.store import MentionSourceRow, Store
 
@@ -385,3 +385,21 @@ def test_moved_note_replaces_its_graph(tmp_path: Path, store: Store) -> None:
 
     assert report.generation == 2
     assert [change.action for change in report.changes] == ["added"]
+
+
+def test_every_unreadable_note_is_reported_at_once(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n\n- Protocol: AMQP\n", encoding="utf-8")
+    (folder / "broken.md").write_text("---\ntags: [a, b\n---\n# Broken\n", encoding="utf-8")
+    (folder / "latin.txt").write_bytes("Caf\xe9\n".encode("latin-1"))
+
+    with pytest.raises(NotesNotRead) as raised:
+        run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{folder / 'broken.md'}:")
+    assert "front matter" in lines[0]
+    assert lines[1] == f"{folder / 'latin.txt'}:1: invalid UTF-8 byte 0xe9; save the note as UTF-8"
+    assert store.current_generation_id() is None
