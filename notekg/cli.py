@@ -150,7 +150,14 @@ def ingest(
     )
     _print_report(report)
 
-    if report.errors or (strict and report.warnings):
+    if report.errors:
+        sys.exit(1)
+    if strict and report.warnings:
+        written = "nothing was written (--dry-run)" if dry_run else "the store was written"
+        click.echo(
+            f"exit status 1: --strict and {len(report.warnings)} warnings; {written}",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -94,6 +94,8 @@ def test_ingest_jobs_option_gives_same_output(
 def test_ingest_strict_fails_on_warnings(runner: CliRunner, database: str) -> None:
     result = _ingest(runner, database, "--strict")
     assert result.exit_code == 1
+    assert "exit status 1: --strict and" in result.output
+    assert "the store was written" in result.output
 
 
 def test_ingest_dry_run_writes_nothing(runner: CliRunner, database: str) -> None:
