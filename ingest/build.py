@@ -429,6 +429,14 @@ class _NoteBuilder:
         if table_rule:
             hints = TableHints(columns=table_rule.columns, row_labels=table_rule.row_labels)
 
+        if table_rule and not section.tables and not section.raw_tables:
+            self._warn(
+                section.span.start,
+                f"the mapping has a table rule for section {section.title!r}, but the section "
+                "has no table. In a plain-text note a table is a block of lines, a header line "
+                "and then one row a line, with no blank lines between; check the layout",
+            )
+
         tables = list(section.tables)
         for raw in section.raw_tables:
             table, problems = recover_table(raw, self.document.display_path, hints)

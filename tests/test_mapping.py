@@ -358,3 +358,32 @@ def test_mapping_with_invalid_utf8_names_the_line(tmp_path: Path) -> None:
     mapping.write_bytes(b"sections:\n  - heading: M\xfcnchen\n")
     with pytest.raises(MappingError, match=r"latin1.yaml:2: invalid UTF-8 byte 0xfc"):
         load_mapping(mapping)
+
+
+def test_table_rule_without_table_warns(tmp_path: Path) -> None:
+    from ingest.run import run_ingest
+    from service.store import Store
+
+    mapping = tmp_path / "commands.yaml"
+    mapping.write_text(
+        "sections:\n"
+        "  - heading: Commands\n"
+        "    table:\n"
+        "      entities: rows\n"
+        "      columns: [Command, Purpose]\n"
+        "      class: nk:Concept\n"
+        "      kind: command\n",
+        encoding="utf-8",
+    )
+    note = tmp_path / "redis.txt"
+    # Lowercase rows in a text note read as a paragraph, not as a table.
+    note.write_text(
+        "Redis\n\nCommands\n\nget Read a value\nset Write a value\n", encoding="utf-8"
+    )
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    report = run_ingest([note], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+
+    expected = f"{note}:3: warning: the mapping has a table rule for section 'Commands'"
+    messages = [str(problem) for problem in report.warnings]
+    assert any(message.startswith(expected) for message in messages), messages
