@@ -8,6 +8,7 @@ them, and each such gap is reported as a warning.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +53,19 @@ def build_note(
     ``note_key`` is the note's path relative to its notes folder; it names the note's IRIs.
     """
     return _NoteBuilder(document, mapping, minter, note_key).build()
+
+
+# Front matter keys that name or describe the note; the others become generic properties.
+FRONT_MATTER_KEYS = frozenset({"title", "id", "tags", "aliases"})
+
+
+def _front_matter_text(value: object) -> str:
+    """Return a front matter value as text: YAML's booleans as true and false, mappings as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
 
 
 class _NoteBuilder:
@@ -105,7 +119,11 @@ class _NoteBuilder:
         self._add_metadata()
 
     def _add_metadata(self) -> None:
-        """Add front matter tags as keywords and aliases as alternative labels of the note."""
+        """Add front matter tags as keywords and aliases as alternative labels of the note.
+
+        ``title`` and ``id`` name the note. Any other key becomes a generic property of the
+        note, as an unmapped bullet key does, with a warning.
+        """
         metadata = self.document.metadata
         for key, prop in (("tags", SCHEMA.keywords), ("aliases", SKOS.altLabel)):
             values = metadata.get(key)
@@ -116,6 +134,31 @@ class _NoteBuilder:
             for item in values:
                 if isinstance(item, str | int | float) and str(item).strip():
                     self.facts.add((self.note, prop, Literal(str(item).strip())))
+
+        for key, value in metadata.items():
+            if not isinstance(key, str) or key in FRONT_MATTER_KEYS or value is None:
+                continue
+            items = value if isinstance(value, list) else [value]
+            line = self._front_matter_line(key)
+            for item in items:
+                text = _front_matter_text(item)
+                self._add_unmapped(self.note, key, text, LineSpan(line, line), "", warn=False)
+            self.unmapped.append(f"front matter key {key!r}")
+            self._warn(
+                line,
+                f"front matter key {key!r} is not one that notekg reads (title, id, tags, "
+                f"aliases); stored on the note as generic property key:{make_slug(key)}",
+            )
+
+    def _front_matter_line(self, key: str) -> int:
+        """Return the line of ``key:`` in the note's front matter, or 1 when it is not found."""
+        lines = self.document.text.split("\n")
+        for number, line in enumerate(lines[1:], start=2):
+            if line.strip() == "---":
+                break
+            if line.startswith(f"{key}:"):
+                return number
+        return 1
 
     def _add_section(self, section: Section, position: int) -> None:
         section_iri = self._section_iri(section)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Graph, Literal, Namespace, URIRef
 
 from ingest.run import NoteNameClash, run_ingest
 from service.engine import OxigraphEngine
@@ -136,3 +137,33 @@ def test_text_before_first_heading_has_no_empty_title(tmp_path: Path) -> None:
     titles = _values(engine, "SELECT ?t WHERE { ?s a nk:Section ; dcterms:title ?t }")
     assert "" not in titles
     assert "Part" in titles
+
+
+def test_other_front_matter_keys_become_generic_properties(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "kafka.md"
+    note.write_text(
+        "---\ntitle: Kafka\nauthor: Ada Lovelace\nreviewed: 2024-01-31\nsources: [docs, book]\n"
+        "---\n# Kafka\n\n- Protocol: TCP\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id()
+    assert generation is not None
+    nquads = store.read_graph(generation, f"{BASE}graph/kafka")
+    assert nquads is not None
+    facts = Graph()
+    for quad in ox.parse(nquads, format=ox.RdfFormat.N_QUADS):
+        facts.parse(data=str(quad.triple) + " .", format="nt")
+    note_iri = URIRef(f"{BASE}note/kafka")
+    key = Namespace("https://notekg.example/ontology/key#")
+
+    assert set(facts.objects(note_iri, key.author)) == {Literal("Ada Lovelace")}
+    assert set(facts.objects(note_iri, key.reviewed)) == {Literal("2024-01-31")}
+    assert set(facts.objects(note_iri, key.sources)) == {Literal("docs"), Literal("book")}
+    warnings = [str(problem) for problem in report.warnings]
+    assert any(w.startswith(f"{note}:3: warning: front matter key 'author'") for w in warnings)
+    assert not any("front matter key 'title'" in w for w in warnings)
