@@ -295,6 +295,12 @@ class _NoteBuilder:
     def _iri(self, curie: str) -> URIRef:
         return URIRef(self.mapping.expand(curie))
 
+    def section_name(self, section: Section) -> str:
+        """Return how messages name a section; the part before the first heading has no title."""
+        if section.title:
+            return f"section {section.title!r}"
+        return f"the top of note {self.document.title!r}"
+
     def _warn(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.document.display_path, line, message))
 
@@ -315,7 +321,7 @@ class _NoteBuilder:
                 item.key,
                 item.value,
                 item.span,
-                f"bullet key {item.key!r} of section {section.title!r}",
+                f"bullet key {item.key!r} of {self.section_name(section)}",
             )
             return
 

@@ -118,10 +118,10 @@ def _add_records(
     builder: _NoteBuilder, table: Table, section: Section, section_iri: URIRef
 ) -> None:
     """Read a table no mapping covers: one nk:Record per row, one generated property per column."""
-    builder.unmapped.append(f"table in section {section.title!r}")
+    builder.unmapped.append(f"table in {builder.section_name(section)}")
     builder._warn(
         table.span.start,
-        f"table in section {section.title!r} has no mapping; "
+        f"table in {builder.section_name(section)} has no mapping; "
         "each row is stored as a generic record. "
         "Add a 'table:' rule for this section to the mapping to give the rows a class",
     )

@@ -167,3 +167,16 @@ def test_other_front_matter_keys_become_generic_properties(tmp_path: Path) -> No
     warnings = [str(problem) for problem in report.warnings]
     assert any(w.startswith(f"{note}:3: warning: front matter key 'author'") for w in warnings)
     assert not any("front matter key 'title'" in w for w in warnings)
+
+
+def test_bullet_before_first_heading_names_the_note(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "redis.md").write_text("# Redis\n\n- Port: 6379\n\n## Use\n\nCaching.\n")
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    warnings = [str(problem) for problem in report.warnings]
+    assert any("bullet key 'Port' of the top of note 'Redis'" in w for w in warnings), warnings
+    assert not any("section ''" in w for w in warnings)
