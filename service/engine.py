@@ -159,6 +159,7 @@ class OxigraphEngine:
         merged: ox.Store | None = None,
         service_allowlist: Iterable[str] = (),
         max_concurrent_queries: int = 8,
+        query_processes: int = 2,
     ) -> None:
         """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None."""
         self.store = oxigraph_store
@@ -170,6 +171,10 @@ class OxigraphEngine:
         self._threads = _QueryThreads()
         self._processes: QueryProcesses | None = None
         self._processes_lock = threading.Lock()
+        # Each worker process keeps its own copy of every page of the graph that its queries
+        # read, so their number bounds the memory that client queries can take.
+        self.query_processes = query_processes
+        self._process_slots = threading.BoundedSemaphore(max(query_processes, 1))
 
     @classmethod
     def from_store(cls, store: Store, **options: object) -> OxigraphEngine:
@@ -239,6 +244,17 @@ class OxigraphEngine:
         max_rows: int = 10_000,
         base_iri: str | None = None,
     ) -> Rendered:
+        if not self.query_processes:
+            result = self.query(
+                sparql,
+                default_graphs=default_graphs,
+                named_graphs=named_graphs,
+                timeout=timeout,
+                max_rows=max_rows,
+                base_iri=base_iri,
+            )
+            return render(result)
+
         check_query_is_safe(sparql, self.service_allowlist)
         _graph_nodes(default_graphs, "default graph")
         _graph_nodes(named_graphs, "named graph")
@@ -246,8 +262,15 @@ class OxigraphEngine:
 
         if not self._slots.acquire(blocking=False):
             raise EngineBusy("too many queries are running; retry in a few seconds")
+        started = time.monotonic()
+        if not self._process_slots.acquire(timeout=timeout):
+            self._slots.release()
+            raise QueryTimeout(
+                f"the query waited {timeout:g} s for a free query process and did not run"
+            )
         try:
-            return cast("Rendered", self._query_processes().run(task, timeout))
+            remaining = max(timeout - (time.monotonic() - started), 0.001)
+            return cast("Rendered", self._query_processes().run(task, remaining))
         except WorkerTimeout as error:
             raise QueryTimeout(
                 f"the query ran longer than the limit of {timeout:g} s and was stopped"
@@ -261,11 +284,13 @@ class OxigraphEngine:
                 "runs out of memory; retry, or narrow the query"
             ) from error
         finally:
+            self._process_slots.release()
             self._slots.release()
 
     def start_query_processes(self) -> None:
-        """Fork the template of the query worker processes, unless it runs already."""
-        self._query_processes()
+        """Fork the template of the query worker processes, unless they are turned off."""
+        if self.query_processes:
+            self._query_processes()
 
     def close(self) -> None:
         """Stop the query worker processes; queries through ``query`` keep working."""

@@ -71,4 +71,5 @@ class EngineHolder:
             self.store,
             service_allowlist=self.config.service_allowlist,
             max_concurrent_queries=self.config.max_concurrent_queries,
+            query_processes=self.config.query_processes,
         )

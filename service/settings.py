@@ -48,6 +48,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be 0 or greater, got {text}")
+    return value
+
+
 def _string_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
@@ -94,6 +101,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Maximum number of SPARQL queries running at once; more get 503 with Retry-After.",
     ),
     Setting(
+        "query_processes",
+        2,
+        _non_negative_int,
+        "Worker processes per server process that run clients' queries, so that a query is "
+        "killed at its time limit; more queries wait for one. 0 runs them in threads, where a "
+        "query past its limit gets 503 but keeps running.",
+    ),
+    Setting(
         "reload_interval",
         2.0,
         _positive_float,
@@ -133,6 +148,7 @@ class ServiceConfig:
     max_rows: int
     max_body_bytes: int
     max_concurrent_queries: int
+    query_processes: int
     reload_interval: float
     update_token: str | None
     service_allowlist: tuple[str, ...]

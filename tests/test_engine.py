@@ -644,3 +644,37 @@ def test_worker_retires_when_private_memory_grows(
 
     assert pids[0] == pids[1]
     assert pids[2] != pids[1]
+
+
+def test_client_query_runs_in_thread_without_processes(database_url: str) -> None:
+    engine = load_engine(database_url, query_processes=0)
+
+    rendered_by = engine.run("ASK { ?s ?p ?o }", render=render_pid)
+
+    assert rendered_by == os.getpid()
+    assert engine._processes is None
+
+
+def test_client_query_waits_for_a_free_process() -> None:
+    store_engine = large_engine(max_concurrent_queries=4)
+    engine = OxigraphEngine(
+        store_engine.store, generation=1, merged=store_engine.merged, query_processes=1
+    )
+    outcome: list[BaseException] = []
+
+    def run_slow_query() -> None:
+        try:
+            engine.run(CROSS_JOIN, render=rows_of, timeout=5, max_rows=10**9)
+        except BaseException as error:
+            outcome.append(error)
+
+    slow = threading.Thread(target=run_slow_query)
+    slow.start()
+    time.sleep(0.3)
+    with pytest.raises(QueryTimeout, match="waited 0.5 s for a free query process"):
+        engine.run("ASK { ?s ?p ?o }", render=rows_of, timeout=0.5)
+    slow.join(timeout=30)
+    engine.close()
+
+    assert isinstance(outcome[0], QueryTimeout)
+    assert "was stopped" in str(outcome[0])
