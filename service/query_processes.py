@@ -24,6 +24,7 @@ Unix systems only.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import gc
 import logging
@@ -49,7 +50,7 @@ TEMPLATE_EXIT_SECONDS = 2.0
 # worker's memory private (measured with /proc/PID/smaps_rollup). A worker whose task ran
 # this long, or which has run this many tasks, exits after its task, and the next task gets
 # a new worker that shares every page again.
-RETIRE_AFTER_SECONDS = 0.1
+RETIRE_AFTER_SECONDS = 0.5
 RETIRE_AFTER_TASKS = 1000
 
 # Small queries make pages private too: about 0.4 MB per query in the same measurement, which
@@ -57,12 +58,12 @@ RETIRE_AFTER_TASKS = 1000
 # worker checks its private memory every MEMORY_CHECK_TASKS tasks (a read of /proc that takes
 # milliseconds when the graph is large) and reports that it should be replaced once it has
 # grown by RETIRE_PRIVATE_BYTES since it started.
-MEMORY_CHECK_TASKS = 64
+MEMORY_CHECK_TASKS = 16
 
 # The task that a new worker runs before it becomes idle, so that no client waits while the
 # worker copies the pages that its first task writes to.
 WARM_UP = "notekg: warm up"
-RETIRE_PRIVATE_BYTES = 32 * 2**20
+RETIRE_PRIVATE_BYTES = 64 * 2**20
 
 
 class WorkerTimeout(Exception):
@@ -121,6 +122,7 @@ class QueryProcesses:
 
     def __init__(self, execute: Callable[[Any], Any], name: str = "notekg-query") -> None:
         server_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        _release_free_memory()
         pid = os.fork()
         if pid == 0:
             start = functools.partial(_start_template, server_end, template_end, execute)
@@ -292,6 +294,19 @@ def _run_once(
         pool.close_inherited_sockets()
     connection = Connection(child_end.detach())
     _send(connection, _outcome(function))
+
+
+def _release_free_memory() -> None:
+    """Give the allocator's free memory back to the system before a fork (glibc only).
+
+    Free memory that the template inherited would become a copy in the template as soon as
+    the server allocates in it again.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _close(state: _PoolState) -> None:
