@@ -555,7 +555,9 @@ def test_templates_of_two_engines_stop_independently(database_url: str) -> None:
 SHARED_TRIPLE = f'<{EX}alice> <{EX}name> "Alice" '
 
 
-def test_default_graph_holds_shared_triple_once(tmp_path: Path) -> None:
+@pytest.fixture
+def shared_url(tmp_path: Path) -> str:
+    """Return the URL of a store whose two graphs both contain SHARED_TRIPLE."""
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     write_graphs(
         url,
@@ -564,7 +566,11 @@ def test_default_graph_holds_shared_triple_once(tmp_path: Path) -> None:
             GRAPH_PLACES: (SHARED_TRIPLE + f"<{GRAPH_PLACES}> .\n").encode(),
         },
     )
-    engine = load_engine(url)
+    return url
+
+
+def test_default_graph_holds_shared_triple_once(shared_url: str) -> None:
+    engine = load_engine(shared_url)
 
     names = engine.query(f"SELECT ?name WHERE {{ <{EX}alice> <{EX}name> ?name }}")
     count = engine.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
@@ -580,16 +586,8 @@ def test_default_graph_holds_shared_triple_once(tmp_path: Path) -> None:
     assert engine.triple_count == 2
 
 
-def test_client_query_sees_merged_default_graph(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
-    write_graphs(
-        url,
-        {
-            GRAPH_PEOPLE: (SHARED_TRIPLE + f"<{GRAPH_PEOPLE}> .\n").encode(),
-            GRAPH_PLACES: (SHARED_TRIPLE + f"<{GRAPH_PLACES}> .\n").encode(),
-        },
-    )
-    engine = load_engine(url)
+def test_client_query_sees_merged_default_graph(shared_url: str) -> None:
+    engine = load_engine(shared_url)
 
     result = engine.run("SELECT * WHERE { ?s ?p ?o }", render=rows_of)
 
