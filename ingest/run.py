@@ -318,7 +318,8 @@ def _apply_step(
     new_count = sum(graph.triple_count for graph in new)
     action = "replaced" if previous else "added"
     run.report.changes.append(NoteChange(note.display_path, action, new_count, old_count))
-    logger.info("%s %s: %s triples (was %s)", action, note.display_path, new_count, old_count)
+    # The report, which the command prints, also counts the mentions linked after this step.
+    logger.debug("%s %s: %s triples (was %s)", action, note.display_path, new_count, old_count)
     return new
 
 
