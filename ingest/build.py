@@ -43,6 +43,8 @@ class NoteGraphs:
     unmapped: list[str] = field(default_factory=list)
     labels: list[tuple[str, str]] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
+    # The headings of the note's sections, which the run checks the mapping's rules against.
+    section_titles: list[str] = field(default_factory=list)
 
 
 def build_note(
@@ -103,6 +105,9 @@ class _NoteBuilder:
             unmapped=self.unmapped,
             labels=[(str(iri), label) for iri, label in self.labels.items()],
             texts=self._descriptive_texts(),
+            section_titles=[
+                section.title for section in self.document.all_sections() if section.title
+            ],
         )
 
     # Notes and sections

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rdflib import Graph, URIRef
@@ -87,6 +87,7 @@ class BuiltNote:
     texts: list[tuple[str, str]]
     problems: list[Problem]
     unmapped: list[str]
+    section_titles: list[str] = field(default_factory=list)
 
 
 # A minted IRI: (kind, label, explicit id, where, the IRI as a string).
@@ -201,6 +202,7 @@ def _built(graphs: NoteGraphs, problems: list[Problem]) -> BuiltNote:
         texts=graphs.texts,
         problems=problems,
         unmapped=graphs.unmapped,
+        section_titles=graphs.section_titles,
     )
 
 

@@ -137,6 +137,8 @@ class _RunContext:
     mentions: PendingMentions = field(default_factory=PendingMentions)
     # Stamps of unchanged notes to record: graph version id → stamp.
     stamps: dict[int, str] = field(default_factory=dict)
+    # The section headings of the notes that the run built.
+    section_titles: list[str] = field(default_factory=list)
 
     @property
     def base_iri(self) -> str:
@@ -190,6 +192,8 @@ def run_ingest(
     steps = [_step(note, stored.get(note.source), run) for note in notes]
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     _check_graph_owners(added, stored, {note.source: note.display_path for note in notes})
+    if not any(step.unchanged for step in steps):
+        _check_rules_match(mapping, run.section_titles, run.report)
 
     report = run.report
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
@@ -336,6 +340,7 @@ def _note_graphs(
     """Return a built note's facts and provenance graphs; collect its problems and texts."""
     run.report.problems.extend(built.problems)
     run.report.unmapped.extend(f"{note.display_path}: {what}" for what in built.unmapped)
+    run.section_titles.extend(built.section_titles)
     facts = NewGraph(built.graph_iri, note.source, fingerprint, built.facts, built.facts_count)
     facts.labels = built.labels
     facts.label_first_tokens = built.label_first_tokens
@@ -437,6 +442,30 @@ def _check_unique_slugs(notes: list[NoteFile]) -> None:
                 f"{note.display_path}: this note and {other.display_path} both get the note IRI "
                 f"slug {slug!r}; rename one of them or give one an 'id:' in its front matter"
             )
+
+
+def _check_rules_match(mapping: Mapping, titles: list[str], report: IngestReport) -> None:
+    """Warn about each section rule of the mapping that matches no heading of the run's notes.
+
+    Only a run that built every note sees all headings. A run that skips unchanged notes has
+    the mapping they were built with, which an earlier run checked, because a changed mapping
+    rebuilds every note.
+    """
+    if not mapping.path or not titles:
+        return
+    for rule in mapping.sections:
+        if any(rule.matches(title) for title in titles):
+            continue
+        pattern = rule.heading_pattern.pattern if rule.heading_pattern is not None else ""
+        shown = rule.heading if rule.heading is not None else pattern
+        report.problems.append(
+            Problem(
+                display(Path(mapping.path)),
+                rule.line,
+                f"the section rule for {shown!r} matches no heading of the notes read; check "
+                "its spelling against the notes' headings",
+            )
+        )
 
 
 def _check_graph_owners(

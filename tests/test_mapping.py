@@ -387,3 +387,33 @@ def test_table_rule_without_table_warns(tmp_path: Path) -> None:
     expected = f"{note}:3: warning: the mapping has a table rule for section 'Commands'"
     messages = [str(problem) for problem in report.warnings]
     assert any(message.startswith(expected) for message in messages), messages
+
+
+def test_rule_matching_no_heading_warns(tmp_path: Path) -> None:
+    from ingest.run import run_ingest
+    from service.store import Store
+
+    mapping = tmp_path / "typo.yaml"
+    mapping.write_text(
+        "sections:\n"
+        "  - heading: Comparison\n"
+        "    entity: {class: nk:Concept, kind: concept}\n"
+        "  - heading: Comparision\n"
+        "    entity: {class: nk:Concept, kind: concept}\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "queues.md").write_text("# Queues\n\n## Comparison\n\nKafka keeps logs.\n")
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    first = run_ingest([folder], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+    again = run_ingest([folder], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+
+    typo = [str(problem) for problem in first.warnings if "matches no heading" in str(problem)]
+    assert typo == [
+        f"{mapping}:4: warning: the section rule for 'Comparision' matches no heading of the "
+        "notes read; check its spelling against the notes' headings"
+    ]
+    # The second run skips the unchanged note, so it cannot see every heading.
+    assert not any("matches no heading" in str(problem) for problem in again.warnings)
