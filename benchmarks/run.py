@@ -469,7 +469,7 @@ def run_size(pages: int, options: argparse.Namespace) -> SizeResult:
     result.triples = sum(1 for _ in corpus.nquads.open("rb"))
     logger.info("%s pages: %s quads, ingest %.1f s", pages, result.triples, result.ingest_seconds)
     # notekg's default graph is the merge of the named graphs, which a triple format exports.
-    # Oxigraph loads it as its default graph, so both servers answer over the same dataset.
+    # Oxigraph loads it as its default graph, so both servers query the same dataset.
     run_notekg(
         "export",
         "--format",

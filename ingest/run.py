@@ -447,9 +447,9 @@ def _check_unique_slugs(notes: list[NoteFile]) -> None:
 def _check_rules_match(mapping: Mapping, titles: list[str], report: IngestReport) -> None:
     """Warn about each section rule of the mapping that matches no heading of the run's notes.
 
-    Only a run that built every note sees all headings. A run that skips unchanged notes has
-    the mapping they were built with, which an earlier run checked, because a changed mapping
-    rebuilds every note.
+    Only a run that built every note has read all headings. A run that skips unchanged notes
+    has the mapping that they were built with. An earlier run checked that mapping, because a
+    changed mapping rebuilds every note.
     """
     if not mapping.path or not titles:
         return
@@ -474,8 +474,8 @@ def _check_graph_owners(
     """Raise NoteNameClash when a new graph would replace the graph of another stored file.
 
     Notes in two folders ingested by separate runs, such as a/queues.md and b/queues.md, get
-    the same note IRI. The file that the store has the graph from keeps it while it exists;
-    when it no longer exists, the note counts as moved and its graph is replaced.
+    the same note IRI. The file that the store has the graph from keeps it while it exists.
+    Once that file no longer exists, the note counts as moved and its graph is replaced.
     """
     owners = {iri: source for source, held in stored.items() for iri in held.graph_iris}
     for graph in added:

@@ -337,8 +337,8 @@ def _split_header(task: _RowTask, transposed: bool) -> _RowResult:
     """Split a header row on boundary signals and the header cell features alone.
 
     The header of a transposed table names the label column and then one entity per column,
-    so its entity names are scored with ``entity_names_score``, without the cost of words
-    beyond two, because names such as "ThinkPad X1 Carbon" are longer than column names.
+    so its entity names are scored with ``entity_names_score``. That score has no cost for
+    words beyond two, because names such as "ThinkPad X1 Carbon" are longer than column names.
     """
     layout = _Layout(frozenset(), False, MIN_MARGIN_WITHOUT_HINTS)
     candidates = _enumerate_candidates(task, layout)

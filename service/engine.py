@@ -362,9 +362,9 @@ class OxigraphEngine:
         elif not names_graphs(sparql):
             return self.merged.query(sparql, **options)  # type: ignore[arg-type]
         elif not has_dataset_clause(sparql):
-            # NOTE: a query with GRAPH runs on the named graphs, where Oxigraph's union default
-            # graph has a triple once for each graph that contains it, so the patterns
-            # outside GRAPH may repeat rows that the merged default graph would give once.
+            # NOTE: a query with GRAPH runs on the named graphs. There Oxigraph's union default
+            # graph has a triple once for each graph that contains it, so the patterns outside
+            # GRAPH may repeat rows that the merged default graph would give once.
             options["use_default_graph_as_union"] = True
 
         return self.store.query(sparql, **options)  # type: ignore[arg-type]

@@ -268,7 +268,7 @@ def _entity_response(iri: str) -> Response:
         return cast(Response, moved)
 
     # A missing entity is 404 whatever the client accepts, so the lookup comes before the
-    # negotiation, which would answer 406 to an Accept that no entity format meets.
+    # negotiation, which would return 406 for an Accept that no entity format meets.
     if not ask(queries.entity_exists(iri)):
         if negotiation.best_match(_offered_types()) != HTML:
             abort(404, description=f"the graph has no triples about {iri}; check the IRI")

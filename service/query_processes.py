@@ -91,7 +91,7 @@ class _PoolState:
 
     control: socket.socket
     template_pid: int
-    # ``lock`` guards the lists and the flag; ``spawn_lock`` keeps one request at a time on
+    # ``lock`` guards the lists and the flag. ``spawn_lock`` keeps one request at a time on
     # the control socket, so that a fork does not hold up requests that find an idle worker.
     lock: threading.Lock = field(default_factory=threading.Lock)
     spawn_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -846,9 +846,9 @@ def _label_counts(generation_id: int, condition: ColumnElement[bool]) -> Select[
 def _in_generation(generation_id: int, version_id: ColumnElement[int]) -> ColumnElement[bool]:
     """Return the condition that a generation references the graph version ``version_id``.
 
-    It is an EXISTS, where a join would let SQLite 3.40 start from all of the generation's
-    references and look up each version: that took 10 to 300 ms at 20,000 versions, where
-    starting from the rows that the other conditions select takes a few.
+    It is an EXISTS, because a join lets SQLite 3.40 start from all of the generation's
+    references and look up each version. That took 10 to 300 ms at 20,000 versions, while
+    starting from the rows that the other conditions select takes a few milliseconds.
     """
     reference = (
         select(_generation_graph.c.graph_version_id)

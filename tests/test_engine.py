@@ -463,7 +463,7 @@ def test_client_query_syntax_error_raises_query_error(engine: OxigraphEngine) ->
         engine.run("SELECT WHERE", render=rows_of)
 
 
-def test_client_query_past_limit_is_stopped_and_frees_its_slot() -> None:
+def test_timed_out_query_frees_slot() -> None:
     engine = large_engine(max_concurrent_queries=1)
     template = engine._query_processes().template_pid
     # The pool starts one idle worker, which takes the query.
@@ -537,8 +537,8 @@ def test_templates_of_two_engines_stop_independently(database_url: str) -> None:
     first_worker = first.run("ASK { ?s ?p ?o }", render=render_pid)
     second.run("ASK { ?s ?p ?o }", render=render_pid)
 
-    # The second template was forked after the first engine's sockets existed; it must not
-    # keep them open, or the first template would never see its socket close.
+    # The second template was forked after the first engine's sockets existed. It must not
+    # keep them open, because the first template would then never see its socket close.
     started = time.monotonic()
     first.close()
 
