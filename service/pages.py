@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -64,7 +64,30 @@ from service.views.common import (
 
 logger = logging.getLogger(__name__)
 
-blueprint = Blueprint("pages", __name__, static_folder="static", template_folder="templates")
+
+
+class _PagesBlueprint(Blueprint):
+    """The pages' blueprint, whose static files are sent from memory."""
+
+    def send_static_file(self, filename: str) -> Response:
+        # Flask streams a static file from an open file object, which werkzeug's development
+        # server can leave unclosed when the browser drops the request (a cancelled favicon
+        # load, say). The files are small, so they are read whole and the file closed here.
+        response = super().send_static_file(filename)
+        stream = response.response
+        response.direct_passthrough = False
+        try:
+            response.set_data(b"".join(cast("Iterable[bytes]", stream)))
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        return response
+
+
+blueprint = _PagesBlueprint(
+    "pages", __name__, static_folder="static", template_folder="templates"
+)
 
 INCOMING_PAGE_SIZE = 50
 CLASS_PAGE_SIZE = 100

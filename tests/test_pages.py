@@ -568,3 +568,14 @@ def test_search_index_rebuilt_for_new_generation(tmp_path: Path) -> None:
 
     assert first is again
     assert built == [1, 2]
+
+
+@pytest.mark.parametrize("name", ["favicon.svg", "vendor/yasgui/yasgui.min.js"])
+def test_static_file_sent_whole(server: LiveServer, name: str) -> None:
+    reply = get(server.url + "/static/" + name, accept="*/*")
+    expected = (Path(__file__).resolve().parent.parent / "service" / "static" / name).read_bytes()
+
+    assert reply.status == 200
+    assert reply.body == expected
+    assert reply.headers["Content-Length"] == str(len(expected))
+    assert "ETag" in reply.headers
