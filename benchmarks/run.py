@@ -24,12 +24,14 @@ import math
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 from collections import Counter
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
@@ -444,6 +446,8 @@ class SizeResult:
     oxigraph_store_bytes: int = 0
     rdflib_load_seconds: float = 0.0
     notekg_startup_seconds: float = 0.0
+    notekg_files_bytes: int = 0
+    files_update_seconds: float = 0.0
     rss_bytes: dict[str, int] = field(default_factory=dict)
     queries: dict[str, dict[str, list[Measurement]]] = field(default_factory=dict)
     mismatches: dict[str, list[str]] = field(default_factory=dict)
@@ -550,6 +554,7 @@ def run_size(pages: int, options: argparse.Namespace) -> SizeResult:
                 "/?query=ASK%7B%7D",
             )
         result.rss_bytes = {name: server.rss_bytes() for name, server in servers.items()}
+        result.notekg_files_bytes = generation_bytes(corpus)
 
         result.mismatches = compare_results(servers, result.terms)
         result.queries = measure_queries(servers, result.terms, options)
@@ -561,7 +566,46 @@ def run_size(pages: int, options: argparse.Namespace) -> SizeResult:
 
     result.reingest_seconds = reingest_one(corpus)
     logger.info("%s pages: re-ingest of one changed note %.2f s", pages, result.reingest_seconds)
+    result.files_update_seconds = update_engine_files(corpus)
+    logger.info("%s pages: engine files updated in %.2f s", pages, result.files_update_seconds)
     return result
+
+
+def engine_files_folder(corpus: Corpus) -> Path:
+    """Return the folder of notekg's engine files, which lies beside the SQLite store."""
+    return corpus.database.with_name(corpus.database.name + ".oxigraph")
+
+
+def generation_bytes(corpus: Corpus) -> int:
+    """Return the size of the newest generation's folder of engine files."""
+    folders = sorted(
+        engine_files_folder(corpus).glob("generation-*"),
+        key=lambda path: int(path.name.removeprefix("generation-")),
+    )
+    return directory_bytes(folders[-1]) if folders else 0
+
+
+def update_engine_files(corpus: Corpus) -> float:
+    """Build the engine files of the store's newest generation, as a server does on reload."""
+    with closing(sqlite3.connect(corpus.database)) as connection:
+        (generation,) = connection.execute("SELECT max(id) FROM generation").fetchone()
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "service.engine_files",
+            "--folder",
+            str(engine_files_folder(corpus)),
+            "--generation",
+            str(generation),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "NOTEKG_DATABASE_URL": corpus.database_url},
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
 
 
 def pick_terms(oxigraph: Server) -> dict[str, str]:
@@ -749,6 +793,19 @@ def _summary_table(results: list[SizeResult]) -> list[str]:
             f"| {r.rss_bytes.get('oxigraph', 0) / 2**20:.0f} | {r.rdflib_load_seconds:.1f} "
             f"| {r.rss_bytes.get('rdflib-endpoint', 0) / 2**20:.0f} |"
         )
+    lines += [
+        "",
+        "notekg's engine files: the size of one generation's folder, and the time to build the "
+        "folder of the generation that the re-ingest wrote from the folder before it.",
+        "",
+        "| pages | engine files MiB | oxigraph store MiB | update after re-ingest s |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r.pages:,} | {r.notekg_files_bytes / 2**20:.0f} "
+        f"| {r.oxigraph_store_bytes / 2**20:.0f} | {r.files_update_seconds:.2f} |"
+        for r in results
+    ]
     return lines
 
 

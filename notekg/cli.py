@@ -205,6 +205,8 @@ def serve(
     """
     config = _config(database_url=database_url, base_iri=base_iri)
     _ingest_bundled_notes_if_empty(config.database_url, config.base_iri)
+    # Built before the server starts, so that its worker processes only open the files.
+    _prepare_engine_files(config)
 
     def make_app() -> Any:
         # Imported here: under gunicorn, prometheus_client must load after serve sets
@@ -495,10 +497,29 @@ def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
     )
 
 
+def _prepare_engine_files(config: Any) -> None:
+    """Build the query engine's files of the store's current generation when they are missing."""
+    from service.engine_files import EngineFilesError
+    from service.holder import engine_files, on_disk
+
+    files = engine_files(config)
+    store = _open_store(config.database_url)
+    try:
+        generation = store.current_generation()
+        if files is not None and generation is not None and on_disk(generation, files, config):
+            files.prepare(store, generation.id)
+    except EngineFilesError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        store.close()
+
+
 def _create_app(factory: Callable[..., Any], config: Any) -> Any:
+    from service.engine_files import EngineFilesError
+
     try:
         return factory(config)
-    except StoreError as error:
+    except (StoreError, EngineFilesError) as error:
         raise click.ClickException(str(error)) from error
 
 

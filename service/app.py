@@ -26,7 +26,9 @@ def create_app(config: ServiceConfig | Mapping[str, Any] | None = None) -> Flask
     if not isinstance(config, ServiceConfig):
         config = load_config(config)
 
-    app = Flask(__name__)
+    # The pages blueprint serves the static files, from memory; the app's own static route
+    # would take the same URLs first and stream them from open files.
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["notekg"] = EngineHolder(config)
     app.extensions["notekg.config"] = config

@@ -1,4 +1,4 @@
-"""The query engine: one interface, with Oxigraph's in-memory engine as the implementation.
+"""The query engine: one interface, with Oxigraph's engine as the implementation.
 
 Every query on the graph goes through the QueryEngine interface, so a remote SPARQL 1.1 store
 can replace the in-process engine without touching the views. The queries of the service's
@@ -9,6 +9,7 @@ query at its time limit.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import IO, Any, Generic, Literal, Protocol, TypeVar, cast
 
 import pyoxigraph as ox
 
+from service.engine_files import ConcatenatedStream, GenerationFolder
 from service.query_processes import QueryProcesses, TemplateLost, WorkerLost, WorkerTimeout
 from service.query_safety import check_query_is_safe, has_dataset_clause, names_graphs
 from service.store import Store
@@ -45,6 +47,10 @@ class QueryAborted(Exception):
 
 
 Rendered = TypeVar("Rendered")
+
+# A worker that reads Oxigraph's in-memory store writes to the pages it visits, so they become
+# its own copies. A worker of an in-memory engine whose task ran this long exits after it.
+RETIRE_IN_MEMORY_SECONDS = 0.5
 
 
 @dataclass
@@ -132,9 +138,9 @@ class ClientQuery(Generic[Rendered]):
 
 
 class OxigraphEngine:
-    """Oxigraph's SPARQL engine over an in-memory copy of one store generation.
+    """Oxigraph's SPARQL engine over one store generation.
 
-    The engine has two in-memory stores. ``store`` has the named graphs as they are stored.
+    The engine has two Oxigraph stores. ``store`` has the named graphs as they are stored.
     ``merged`` has one default graph, the RDF merge of the named graphs, in which a triple that
     several graphs contain is one triple, as SPARQL defines the merge of a dataset's graphs.
     A query that names no graph (no FROM, no GRAPH, no graph in the request) runs on
@@ -142,13 +148,18 @@ class OxigraphEngine:
     Oxigraph also evaluates such queries several times faster on a store without the named
     graphs. Other queries run on ``store``.
 
+    The server's engine opens the two stores read-only from a generation's folder of engine
+    files (``from_folder``, service.engine_files). ``from_store`` loads them into memory
+    instead, as for ``notekg export`` and ``notekg query``.
+
     At most ``max_concurrent_queries`` queries run at once: a query takes one of the engine's
     slots before it starts, whichever way it runs.
 
     The service's own queries (``query``) run in reused threads of this process, where Oxigraph
     releases the GIL. A query that outlives its limit stops at its next result row. Clients'
     queries (``run``) run in worker processes forked from this one (service.query_processes),
-    and a worker that outlives the limit is killed, so that the query stops at once.
+    and a worker that outlives the limit is killed, so that the query stops at once. Workers of
+    an engine with a folder open the folder's stores themselves, read-only.
     """
 
     def __init__(
@@ -157,22 +168,33 @@ class OxigraphEngine:
         generation: int,
         *,
         merged: ox.Store | None = None,
+        folder: GenerationFolder | None = None,
+        triple_count: int | None = None,
         service_allowlist: Iterable[str] = (),
         max_concurrent_queries: int = 8,
         query_processes: int = 2,
     ) -> None:
-        """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None."""
+        """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None.
+
+        ``folder`` is where the two stores were opened from, and ``triple_count`` the number
+        of quads in ``oxigraph_store`` when known, which saves counting them.
+        """
         self.store = oxigraph_store
         self.merged = merged if merged is not None else merged_store(oxigraph_store)
         self.generation = generation
-        self.triple_count = len(oxigraph_store)
+        self.folder = folder
+        self.triple_count = len(oxigraph_store) if triple_count is None else triple_count
         self.service_allowlist = frozenset(service_allowlist)
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
         self._threads = _QueryThreads()
         self._processes: QueryProcesses | None = None
         self._processes_lock = threading.Lock()
-        # Each worker process keeps its own copy of every page of the graph that its queries
-        # read, so their number bounds the memory that client queries can take.
+        # The stores that a worker process opened from the folder, and that process's ID.
+        self._worker_stores: tuple[ox.Store, ox.Store] | None = None
+        self._worker_pid = 0
+        # Each worker process of an engine without a folder keeps its own copy of every page
+        # of the graph that its queries read, so their number bounds the memory that client
+        # queries can take.
         self.query_processes = query_processes
         self._process_slots = threading.BoundedSemaphore(max(query_processes, 1))
 
@@ -185,7 +207,7 @@ class OxigraphEngine:
 
         if generation:
             oxigraph_store.bulk_load(
-                input=cast("IO[bytes]", _ConcatenatedStream(store.iter_nquads(generation))),
+                input=cast("IO[bytes]", ConcatenatedStream(store.iter_nquads(generation))),
                 format=ox.RdfFormat.N_QUADS,
             )
 
@@ -200,6 +222,29 @@ class OxigraphEngine:
             loaded - started,
             len(engine.merged),
             time.perf_counter() - loaded,
+        )
+        return engine
+
+    @classmethod
+    def from_folder(cls, folder: GenerationFolder, **options: object) -> OxigraphEngine:
+        """Open the stores of a generation's folder of engine files, read-only."""
+        started = time.perf_counter()
+        engine = cls(
+            ox.Store.read_only(str(folder.named_path)),
+            folder.generation,
+            merged=ox.Store.read_only(str(folder.merged_path)),
+            folder=folder,
+            triple_count=folder.quads,
+            **options,  # type: ignore[arg-type]
+        )
+        engine.start_query_processes()
+        logger.info(
+            "opened generation %s from %s: %s quads, %s triples merged, in %.2f s",
+            folder.generation,
+            folder.path,
+            folder.quads,
+            folder.triples,
+            time.perf_counter() - started,
         )
         return engine
 
@@ -302,13 +347,38 @@ class OxigraphEngine:
     def _query_processes(self) -> QueryProcesses:
         with self._processes_lock:
             if self._processes is None:
-                self._processes = QueryProcesses(self._run_client_query)
+                self._processes = QueryProcesses(
+                    self._run_client_query,
+                    warm_up=self._client_stores,
+                    # Reading a store on disk writes to no page of the graph, so a long query
+                    # leaves its worker as small as before.
+                    retire_after_seconds=None if self.folder else RETIRE_IN_MEMORY_SECONDS,
+                )
             return self._processes
+
+    def _client_stores(self) -> tuple[ox.Store, ox.Store]:
+        """Return the named and the merged store for a client's query in this process.
+
+        A worker process of an engine with a folder opens the folder's stores for itself,
+        because the handles it inherited belong to RocksDB threads that the fork left behind.
+        """
+        if self.folder is None:
+            return self.store, self.merged
+        if self._worker_stores is None or self._worker_pid != os.getpid():
+            self._worker_stores = (
+                ox.Store.read_only(str(self.folder.named_path)),
+                ox.Store.read_only(str(self.folder.merged_path)),
+            )
+            self._worker_pid = os.getpid()
+        return self._worker_stores
 
     def _run_client_query(self, task: ClientQuery[Rendered]) -> Rendered:
         """Run a client's query; this runs in a worker process."""
+        named, merged = self._client_stores()
         try:
             raw = self._execute(
+                named,
+                merged,
                 task.sparql,
                 _graph_nodes(task.default_graphs, "default graph"),
                 _graph_nodes(task.named_graphs, "named graph"),
@@ -335,7 +405,9 @@ class OxigraphEngine:
         # stops only at its next result row. The service's queries are bounded by their LIMIT
         # clauses. Clients' queries are not, so they go through run and its worker processes.
         try:
-            raw = self._execute(sparql, default_graphs, named_graphs, base_iri)
+            raw = self._execute(
+                self.store, self.merged, sparql, default_graphs, named_graphs, base_iri
+            )
             future.set_result(_collect(raw, max_rows, cancelled))
         except SyntaxError as error:
             future.set_exception(QueryError(str(error)))
@@ -346,6 +418,8 @@ class OxigraphEngine:
 
     def _execute(
         self,
+        named: ox.Store,
+        merged: ox.Store,
         sparql: str,
         default_graphs: list[ox.NamedNode] | None,
         named_graphs: list[ox.NamedNode] | None,
@@ -360,14 +434,14 @@ class OxigraphEngine:
             options["default_graph"] = default_graphs or []
             options["named_graphs"] = named_graphs or []
         elif not names_graphs(sparql):
-            return self.merged.query(sparql, **options)  # type: ignore[arg-type]
+            return merged.query(sparql, **options)  # type: ignore[arg-type]
         elif not has_dataset_clause(sparql):
             # NOTE: a query with GRAPH runs on the named graphs. There Oxigraph's union default
             # graph has a triple once for each graph that contains it, so the patterns outside
             # GRAPH may repeat rows that the merged default graph would give once.
             options["use_default_graph_as_union"] = True
 
-        return self.store.query(sparql, **options)  # type: ignore[arg-type]
+        return named.query(sparql, **options)  # type: ignore[arg-type]
 
     def graph_triples(self, graph_iri: str) -> list[ox.Triple] | None:
         """Return the triples of one named graph, or None when the generation has no such graph."""
@@ -503,43 +577,3 @@ class _QueryThreads:
                 return None
         # submit took this inbox off the idle list just before the lock, so a task is coming.
         return inbox.get()
-
-
-class _ConcatenatedStream:
-    """A read-only binary file over a sequence of byte chunks, for Oxigraph's bulk loader.
-
-    The bulk loader of pyoxigraph 0.5.13 reads at most 2 KiB per call, so ``read`` slices the
-    current chunk at an offset instead of copying what remains of it on every call.
-    """
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._chunk = b""
-        self._offset = 0
-
-    def read(self, size: int = -1) -> bytes:
-        parts: list[bytes] = []
-        remaining = size
-        while size < 0 or remaining > 0:
-            if self._offset >= len(self._chunk):
-                if not self._next_chunk():
-                    break
-                continue
-
-            end = len(self._chunk) if size < 0 else min(len(self._chunk), self._offset + remaining)
-            parts.append(self._chunk[self._offset : end])
-            remaining -= end - self._offset
-            self._offset = end
-        return b"".join(parts)
-
-    def readable(self) -> bool:
-        return True
-
-    def _next_chunk(self) -> bool:
-        chunk = next(self._chunks, None)
-        if chunk is None:
-            return False
-        # Every chunk is whole N-Quads lines, but the last line may lack its line break.
-        self._chunk = chunk if chunk.endswith(b"\n") or not chunk else chunk + b"\n"
-        self._offset = 0
-        return True

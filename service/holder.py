@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 
 from service.engine import OxigraphEngine
+from service.engine_files import EngineFiles, default_folder
 from service.settings import ServiceConfig
-from service.store import Store
+from service.store import Generation, Store
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +21,14 @@ class EngineHolder:
     Requests call ``engine()``. At most every ``reload_interval`` seconds it reads the newest
     generation number from the store. When that number changed, one request loads the new
     generation while the others keep using the old engine, and then the new engine replaces it.
+    The engine opens the generation's folder of engine files, which is built first when it is
+    missing (service.engine_files).
     """
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.store = Store(config.database_url)
+        self.files = engine_files(config)
         self._engine = self._load()
         self._checked_at = time.monotonic()
         self._reload_lock = threading.Lock()
@@ -67,9 +72,35 @@ class EngineHolder:
             self._reload_lock.release()
 
     def _load(self) -> OxigraphEngine:
-        return OxigraphEngine.from_store(
-            self.store,
-            service_allowlist=self.config.service_allowlist,
-            max_concurrent_queries=self.config.max_concurrent_queries,
-            query_processes=self.config.query_processes,
-        )
+        options: dict[str, object] = {
+            "service_allowlist": self.config.service_allowlist,
+            "max_concurrent_queries": self.config.max_concurrent_queries,
+            "query_processes": self.config.query_processes,
+        }
+        generation = self.store.current_generation()
+        if not on_disk(generation, self.files, self.config):
+            return OxigraphEngine.from_store(self.store, **options)
+        assert generation is not None and self.files is not None
+        folder = self.files.prepare(self.store, generation.id)
+        return OxigraphEngine.from_folder(folder, **options)
+
+
+def engine_files(config: ServiceConfig) -> EngineFiles | None:
+    """Return the engine's files of the configured store, or None to load it into memory."""
+    folder = Path(config.engine_dir) if config.engine_dir else default_folder(config.database_url)
+    return EngineFiles(folder, config.database_url) if folder is not None else None
+
+
+def on_disk(
+    generation: Generation | None, files: EngineFiles | None, config: ServiceConfig
+) -> bool:
+    """Say whether the engine queries the generation from its files on disk.
+
+    A small generation loads into memory faster than the builder process starts, and copies
+    of it in each process cost little.
+    """
+    return (
+        generation is not None
+        and files is not None
+        and generation.triple_count >= config.engine_files_from
+    )

@@ -4,16 +4,18 @@ pyoxigraph cannot interrupt a query that Oxigraph is evaluating, and Python cann
 thread. A client's query therefore runs in a worker process, and a worker whose query outlives
 the time limit is killed, which frees its CPU and its memory at once.
 
-The processes share the engine's graph through fork and copy-on-write, so a worker needs no
-loading and little memory of its own:
+A worker starts from the server's memory through fork, so it needs no loading: it shares an
+in-memory graph through copy-on-write, or opens the engine's files on disk, which all
+processes share through the page cache.
 
 - Right after an engine has loaded its graph, it forks a *template* process. The template never
   runs a query. It waits for requests from the server on a socket and forks one worker per
-  request, so every worker starts from a process with one thread and the whole graph.
+  request, so every worker starts from a process with one thread.
 - A worker gets one task at a time over its own socket, runs it and sends back the outcome.
   The template passes the server's end of that socket to the server with SCM_RIGHTS.
-- A worker exits after a long task or many tasks (RETIRE_AFTER_SECONDS, RETIRE_AFTER_TASKS),
-  because the pages it reads become its own copies.
+- A worker exits after many tasks (RETIRE_AFTER_TASKS), after a long task when the pool says
+  so, or when its private memory grew too much (RETIRE_PRIVATE_BYTES), because the pages it
+  writes to become its own copies.
 
 The server keeps idle workers for the next queries. Closing the pool, as when a newer
 generation replaces the engine or the server exits, closes the sockets: the template then kills
@@ -47,10 +49,10 @@ TEMPLATE_EXIT_SECONDS = 2.0
 
 # A query that scans much of Oxigraph's in-memory store writes to the pages it visits, so
 # they become the worker's own copies: a COUNT over 1.2 million quads made about 415 MB of a
-# worker's memory private (measured with /proc/PID/smaps_rollup). A worker whose task ran
-# this long, or which has run this many tasks, exits after its task, and the next task gets
-# a new worker that shares every page again.
-RETIRE_AFTER_SECONDS = 0.5
+# worker's memory private (measured with /proc/PID/smaps_rollup). A pool can retire a worker
+# whose task ran longer than a given time (``retire_after_seconds``). A worker that has run
+# RETIRE_AFTER_TASKS tasks exits after its task too, and the next task gets a new worker that
+# shares every page again.
 RETIRE_AFTER_TASKS = 1000
 
 # Small queries make pages private too: about 0.4 MB per query in the same measurement, which
@@ -61,7 +63,7 @@ RETIRE_AFTER_TASKS = 1000
 MEMORY_CHECK_TASKS = 16
 
 # The task that a new worker runs before it becomes idle, so that no client waits while the
-# worker copies the pages that its first task writes to.
+# worker copies the pages that its first task writes to, or opens what it reads.
 WARM_UP = "notekg: warm up"
 RETIRE_PRIVATE_BYTES = 64 * 2**20
 
@@ -117,18 +119,30 @@ class QueryProcesses:
 
     ``execute`` runs in the workers, on the memory that the server had when the template was
     forked. A task and its outcome travel between the processes as pickles, and ``run`` raises
-    again an exception that ``execute`` raised.
+    again an exception that ``execute`` raised. A new worker calls ``warm_up``, when given,
+    before it takes its first task. A worker whose task ran longer than
+    ``retire_after_seconds`` is replaced after it; None keeps it.
     """
 
-    def __init__(self, execute: Callable[[Any], Any], name: str = "notekg-query") -> None:
+    def __init__(
+        self,
+        execute: Callable[[Any], Any],
+        name: str = "notekg-query",
+        *,
+        warm_up: Callable[[], object] | None = None,
+        retire_after_seconds: float | None = None,
+    ) -> None:
         server_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         _release_free_memory()
         pid = os.fork()
         if pid == 0:
-            start = functools.partial(_start_template, server_end, template_end, execute)
+            start = functools.partial(
+                _start_template, server_end, template_end, execute, warm_up
+            )
             _exit_after(start, "the query template process failed")
 
         template_end.close()
+        self.retire_after_seconds = retire_after_seconds
         self._state = _PoolState(server_end, pid)
         _POOLS.add(self._state)
         self._finalizer = weakref.finalize(self, _close, self._state)
@@ -161,7 +175,11 @@ class QueryProcesses:
         worker.tasks += 1
         # A worker's first task is slow whatever it does, because the new process first copies
         # the memory pages that it writes to, so it does not count as a long task.
-        long_task = worker.tasks > 1 and time.monotonic() - started > RETIRE_AFTER_SECONDS
+        long_task = (
+            self.retire_after_seconds is not None
+            and worker.tasks > 1
+            and time.monotonic() - started > self.retire_after_seconds
+        )
         if retire or long_task or worker.tasks >= RETIRE_AFTER_TASKS:
             self._replace(worker)
         else:
@@ -352,7 +370,10 @@ def _exit_after(target: Callable[[], None], failure: str) -> NoReturn:
 
 
 def _start_template(
-    server_end: socket.socket, template_end: socket.socket, execute: Callable[[Any], Any]
+    server_end: socket.socket,
+    template_end: socket.socket,
+    execute: Callable[[Any], Any],
+    warm_up: Callable[[], object] | None,
 ) -> None:
     # A garbage collection writes to every object it visits, which would copy each page of the
     # server's objects into this process and its workers. Frozen objects are never visited.
@@ -360,7 +381,7 @@ def _start_template(
     server_end.close()
     for other in list(_POOLS):
         other.close_inherited_sockets()
-    _run_template(template_end, execute)
+    _run_template(template_end, execute, warm_up)
 
 
 def _start_worker(
@@ -368,13 +389,16 @@ def _start_worker(
     server_end: socket.socket,
     worker_end: socket.socket,
     execute: Callable[[Any], Any],
+    warm_up: Callable[[], object] | None,
 ) -> None:
     control.close()
     server_end.close()
-    _run_worker(Connection(worker_end.detach()), execute)
+    _run_worker(Connection(worker_end.detach()), execute, warm_up)
 
 
-def _run_template(control: socket.socket, execute: Callable[[Any], Any]) -> None:
+def _run_template(
+    control: socket.socket, execute: Callable[[Any], Any], warm_up: Callable[[], object] | None
+) -> None:
     """Fork a worker for each request on the control socket, until the socket closes."""
     # The template and its workers must not run the server's signal handlers.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -388,7 +412,9 @@ def _run_template(control: socket.socket, execute: Callable[[Any], Any]) -> None
         worker_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
         if pid == 0:
-            start = functools.partial(_start_worker, control, server_end, worker_end, execute)
+            start = functools.partial(
+                _start_worker, control, server_end, worker_end, execute, warm_up
+            )
             _exit_after(start, "a query worker process failed")
 
         worker_end.close()
@@ -409,7 +435,11 @@ def _reap(workers: set[int], *, block: bool) -> None:
             workers.discard(pid)
 
 
-def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
+def _run_worker(
+    connection: Connection,
+    execute: Callable[[Any], Any],
+    warm_up: Callable[[], object] | None,
+) -> None:
     """Run tasks from the connection and send back their outcomes, until it closes.
 
     A reply is (succeeded, outcome, retire): retire is true when the worker's private memory
@@ -426,7 +456,8 @@ def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
             return
 
         if task == WARM_UP:
-            _send(connection, (True, None, False))
+            # A warm-up that fails fails again in the first task, which reports the error.
+            _send(connection, (*_outcome(warm_up or _nothing), False))
             continue
 
         succeeded, outcome = _outcome(functools.partial(execute, task))
@@ -435,6 +466,10 @@ def _run_worker(connection: Connection, execute: Callable[[Any], Any]) -> None:
         if tasks % MEMORY_CHECK_TASKS == 0:
             retire = _private_bytes() - baseline > RETIRE_PRIVATE_BYTES
         _send(connection, (succeeded, outcome, retire))
+
+
+def _nothing() -> None:
+    return None
 
 
 def _private_bytes() -> int:

@@ -109,6 +109,22 @@ SETTINGS: tuple[Setting, ...] = (
         "query past its limit gets 503 but keeps running.",
     ),
     Setting(
+        "engine_dir",
+        None,
+        _optional_string,
+        "Folder of the query engine's files, Oxigraph stores on disk built from the store: "
+        "FILE.oxigraph beside a SQLite store FILE by default, or a folder under "
+        "~/.cache/notekg for other databases.",
+    ),
+    Setting(
+        "engine_files_from",
+        20_000,
+        _non_negative_int,
+        "Quads from which a generation is queried from the engine's files on disk, which "
+        "server processes share; smaller generations load into each process's memory. 0 puts "
+        "every generation on disk.",
+    ),
+    Setting(
         "reload_interval",
         2.0,
         _positive_float,
@@ -149,6 +165,8 @@ class ServiceConfig:
     max_body_bytes: int
     max_concurrent_queries: int
     query_processes: int
+    engine_dir: str | None
+    engine_files_from: int
     reload_interval: float
     update_token: str | None
     service_allowlist: tuple[str, ...]

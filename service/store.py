@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql import Select
@@ -59,6 +66,9 @@ logger = logging.getLogger(__name__)
 _Value = TypeVar("_Value")
 
 GENERATIONS_KEPT = 3
+
+# The key of the store's identity in the store_info table.
+STORE_ID_KEY = "store_id"
 
 # Key of the PostgreSQL advisory lock that serializes generation writers ("nkg" in ASCII).
 WRITER_LOCK_KEY = 0x6E6B67
@@ -89,6 +99,15 @@ class GenerationConflict(StoreError):
 
 class _Base(DeclarativeBase):
     pass
+
+
+class StoreInfoRow(_Base):
+    """A fact about the database itself, such as the random identity that ``store_id`` reads."""
+
+    __tablename__ = "store_info"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
 
 
 class GenerationRow(_Base):
@@ -247,6 +266,26 @@ class Store:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+    def store_id(self) -> str:
+        """Return the random identity of this database, made when it is first asked for.
+
+        Generation and version numbers start again at 1 in a new database, so files derived
+        from a store, such as the query engine's, record this identity with the numbers.
+        """
+        with Session(self.engine) as session:
+            value = session.get(StoreInfoRow, STORE_ID_KEY)
+            if value is not None:
+                return value.value
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(StoreInfoRow(key=STORE_ID_KEY, value=uuid.uuid4().hex))
+        except IntegrityError:
+            pass  # another process made it first
+        with Session(self.engine) as session:
+            row = session.get(StoreInfoRow, STORE_ID_KEY)
+            assert row is not None
+            return row.value
 
     def current_generation(self) -> Generation | None:
         """Return the newest committed generation, or None when nothing was ever ingested."""
@@ -478,6 +517,16 @@ class Store:
         with Session(self.engine) as session:
             compressed = session.scalars(query).first()
         return zlib.decompress(compressed) if compressed is not None else None
+
+    def iter_versions(self, version_ids: Iterable[int]) -> Iterator[tuple[str, bytes]]:
+        """Yield the IRI and the N-Quads of each graph version of ``version_ids``."""
+        for chunk in _chunks(sorted(version_ids)):
+            query = select(GraphVersionRow.graph_iri, GraphVersionRow.nquads).where(
+                GraphVersionRow.id.in_(chunk)
+            )
+            with Session(self.engine) as session:
+                for graph_iri, compressed in session.execute(query):
+                    yield graph_iri, zlib.decompress(compressed)
 
     def iter_graphs(self, generation_id: int) -> Iterator[tuple[str, bytes]]:
         """Yield the IRI and the N-Quads of every graph of a generation, one graph at a time."""

@@ -265,6 +265,16 @@ def create_database(bindir: Path, port: int) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def engine_files_in_temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point the user's cache folder, where servers of PostgreSQL stores keep their engine
+    files, at a folder of the test session."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     """Yield the SQLAlchemy URL of an empty database on a throwaway PostgreSQL server.

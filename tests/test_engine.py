@@ -17,6 +17,7 @@ from processes import exists, live_children, wait_until
 
 from service import query_processes
 from service.engine import (
+    RETIRE_IN_MEMORY_SECONDS,
     EngineBusy,
     OxigraphEngine,
     QueryAborted,
@@ -600,8 +601,9 @@ def test_client_query_sees_merged_default_graph(shared_url: str) -> None:
 
 def test_worker_retires_after_long_query(engine: OxigraphEngine) -> None:
     first = engine.run("ASK { ?s ?p ?o }", render=render_pid)
-    # A task is long when it takes more than RETIRE_AFTER_SECONDS; this render waits for it.
-    wait = functools.partial(sleep_then_pid, query_processes.RETIRE_AFTER_SECONDS * 2)
+    # A task of an in-memory engine is long when it takes more than RETIRE_IN_MEMORY_SECONDS;
+    # this render waits for it.
+    wait = functools.partial(sleep_then_pid, RETIRE_IN_MEMORY_SECONDS * 2)
     engine.run("ASK { ?s ?p ?o }", render=wait)
     wait_until(lambda: not exists(first))
 

@@ -38,7 +38,7 @@ SLOW_JOIN = """SELECT ?a ?b WHERE {
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with serve_sample_store(tmp_path_factory.mktemp("errors")) as server:
+    with serve_sample_store(tmp_path_factory.mktemp("errors"), engine_files_from=0) as server:
         yield server
 
 
@@ -235,8 +235,14 @@ ENDLESS_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i 
 
 
 def test_aggregate_past_time_limit_is_stopped(generated_store: str) -> None:
+    # The engine's files on disk, which large stores use.
     app = create_app(
-        {"database_url": generated_store, "query_timeout": 0.5, "max_concurrent_queries": 1}
+        {
+            "database_url": generated_store,
+            "query_timeout": 0.5,
+            "max_concurrent_queries": 1,
+            "engine_files_from": 0,
+        }
     )
     try:
         with serve_app(app) as server:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +50,10 @@ def database_url(tmp_path: Path) -> str:
 
 
 def open_holder(database_url: str, reload_interval: float) -> EngineHolder:
+    """Open a holder whose engine uses the engine's files on disk, as for a large store."""
     config = load_config(
-        {"database_url": database_url, "reload_interval": reload_interval}, environ={}
+        {"database_url": database_url, "reload_interval": reload_interval, "engine_files_from": 0},
+        environ={},
     )
     return EngineHolder(config)
 
@@ -65,6 +68,28 @@ def holder(database_url: str) -> Iterator[EngineHolder]:
 def test_holder_starts_on_current_generation(holder: EngineHolder) -> None:
     assert holder.engine().generation == 1
     assert served_value(holder) == "first"
+
+
+def test_generation_from_the_threshold_is_served_from_engine_files(
+    holder: EngineHolder, tmp_path: Path
+) -> None:
+    folder = holder.engine().folder
+
+    assert folder is not None
+    assert folder.path == tmp_path / "store.sqlite.oxigraph" / "generation-1"
+
+
+def test_smaller_generation_loads_into_memory(database_url: str, tmp_path: Path) -> None:
+    config = load_config(
+        {"database_url": database_url, "engine_files_from": 2}, environ={}
+    )
+    holder = EngineHolder(config)
+    try:
+        assert holder.engine().folder is None
+        assert served_value(holder) == "first"
+        assert not (tmp_path / "store.sqlite.oxigraph").exists()
+    finally:
+        holder.close()
 
 
 def test_holder_reloads_after_new_generation(holder: EngineHolder, database_url: str) -> None:
@@ -97,6 +122,29 @@ def test_reload_failure_keeps_old_engine(
     holder: EngineHolder, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     write_value(database_url, "second")
+    # The engine's files of the new generation cannot be built where a file takes the folder.
+    assert holder.files is not None
+    shutil.rmtree(holder.files.root)
+    holder.files.root.write_text("not a folder")
+    time.sleep(0.1)
+
+    with caplog.at_level(logging.ERROR, logger="service.holder"):
+        engine = holder.engine()
+
+    assert engine.generation == 1
+    assert served_value(holder) == "first"
+    assert "reload from the store failed; still serving generation 1" in caplog.text
+    assert "building the query engine's files of generation 2" in caplog.text
+
+
+def test_reload_of_the_in_memory_engine_keeps_old_engine_on_failure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    write_value(database_url, "first")
+    config = load_config({"database_url": database_url, "reload_interval": 0.05}, environ={})
+    holder = EngineHolder(config)
+    write_value(database_url, "second")
     # A new generation whose graph versions cannot be read: the reload fails while loading.
     with holder.store.engine.begin() as connection:
         connection.execute(text("DROP TABLE graph_version"))
@@ -106,6 +154,5 @@ def test_reload_failure_keeps_old_engine(
         engine = holder.engine()
 
     assert engine.generation == 1
-    assert served_value(holder) == "first"
-    assert "reload from the store failed; still serving generation 1" in caplog.text
     assert "graph_version" in caplog.text
+    holder.close()

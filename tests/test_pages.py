@@ -579,3 +579,20 @@ def test_static_file_sent_whole(server: LiveServer, name: str) -> None:
     assert reply.body == expected
     assert reply.headers["Content-Length"] == str(len(expected))
     assert "ETag" in reply.headers
+
+
+def test_static_files_have_one_route_which_sends_from_memory(tmp_path: Path) -> None:
+    app = create_app({"database_url": f"sqlite:///{tmp_path / 'store.sqlite'}"})
+    try:
+        endpoints = [rule.endpoint for rule in app.url_map.iter_rules() if "static" in rule.rule]
+        with app.test_client() as client:
+            reply = client.get("/static/favicon.svg")
+            etag = reply.headers["ETag"]
+            not_modified = client.get("/static/favicon.svg", headers={"If-None-Match": etag})
+
+        assert endpoints == ["pages.static"]
+        assert reply.status_code == 200
+        assert not reply.direct_passthrough
+        assert not_modified.status_code == 304
+    finally:
+        holder(app).close()

@@ -46,7 +46,8 @@ JSON_RESULTS = {"Accept": "application/sparql-results+json"}
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with serve_sample_store(tmp_path_factory.mktemp("sparql")) as server:
+    # The engine's files on disk, which large stores use.
+    with serve_sample_store(tmp_path_factory.mktemp("sparql"), engine_files_from=0) as server:
         yield server
 
 
