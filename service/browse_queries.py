@@ -155,11 +155,15 @@ ORDER BY DESC(?count) ?property
 
 
 def property_examples(property_iri: str, limit: int) -> str:
-    """Select up to ``limit`` triples of one property (?subject, ?object) with their labels."""
+    """Select up to ``limit`` triples of one property (?subject, ?object) with their labels.
+
+    The triples are the first that the engine finds, not the first in order: Oxigraph's
+    on-disk store sorted the 150,000 nk:source triples of a million-triple graph in 22 s.
+    """
     return f"""
 SELECT ?subject ?object ({label_aggregate()} AS ?subjectLabel) WHERE {{
   {{ SELECT ?subject ?object WHERE {{ ?subject {iri_term(property_iri)} ?object }}
-     ORDER BY ?subject ?object LIMIT {int(limit)} }}
+     LIMIT {int(limit)} }}
 {label_optionals("subject")}
 }}
 GROUP BY ?subject ?object

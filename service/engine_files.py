@@ -4,8 +4,8 @@ The SQL store keeps every graph as N-Quads, which suits versioning but not query
 engine queries a generation in two Oxigraph stores on disk (RocksDB), in the generation's
 folder ``generation-N``:
 
-- ``named/`` holds the named graphs as stored;
-- ``merged/`` holds only a default graph, the RDF merge of the named graphs;
+- ``named/`` contains the named graphs as stored;
+- ``merged/`` contains only a default graph, the RDF merge of the named graphs;
 - ``manifest.json`` names the store (``Store.store_id``), the generation and the graph
   version behind each named graph. A folder without it is unfinished.
 
@@ -81,7 +81,7 @@ class EngineFilesError(Exception):
 
 @dataclass(frozen=True)
 class GenerationFolder:
-    """A published folder: its path, what it holds and how many quads and triples."""
+    """A published folder: its path, its store and generation, and its graphs and sizes."""
 
     path: Path
     store_id: str
@@ -163,7 +163,7 @@ class EngineFiles:
 
 
 def read_folder(path: Path, store_id: str, generation: int) -> GenerationFolder | None:
-    """Return the published folder at path if it holds the generation of this store."""
+    """Return the published folder at path if it contains this store's generation."""
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -250,7 +250,7 @@ def build(store: Store, root: Path, generation: int) -> GenerationFolder:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file at path; the system drops it if the process dies."""
+    """Hold an exclusive lock on the file at path, which the system drops if the process dies."""
     with open(path, "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -260,7 +260,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _remove_unfinished(root: Path) -> None:
-    """Delete what builders that stopped early left; only the lock holder builds."""
+    """Delete the folders of builds that stopped early, which only the lock holder may do."""
     for path in root.glob(f"{BUILDING_PREFIX}*"):
         logger.warning("removing the unfinished build %s", path)
         shutil.rmtree(path, ignore_errors=True)
@@ -338,7 +338,7 @@ def _bulk_load(
             suffix = b" <" + graph_iri.encode("utf-8") + b"> .\n"
             if nquads.count(suffix) == nquads.count(b"\n"):
                 # A line break ends each N-Quads line and occurs nowhere else, so each line
-                # holds the suffix once, at its end.
+                # contains the suffix once, at its end.
                 yield nquads.replace(suffix, b" .\n")
             else:
                 later.append((graph_iri, nquads))
@@ -478,7 +478,7 @@ class ConcatenatedStream:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the engine's files of one generation; the database URL comes from the environment."""
+    """Build the engine's files of one generation, for the database URL in the environment."""
     parser = argparse.ArgumentParser(
         prog="python -m service.engine_files",
         description="Build the query engine's files of one store generation. "

@@ -94,7 +94,7 @@ def engine_files(config: ServiceConfig) -> EngineFiles | None:
 def on_disk(
     generation: Generation | None, files: EngineFiles | None, config: ServiceConfig
 ) -> bool:
-    """Say whether the engine queries the generation from its files on disk.
+    """Return whether the engine queries the generation from its files on disk.
 
     A small generation loads into memory faster than the builder process starts, and copies
     of it in each process cost little.

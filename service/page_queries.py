@@ -225,24 +225,37 @@ ORDER BY ?property ?value
 
 
 def outgoing_links(iri: str) -> str:
-    """Select the resource's links to other resources, with the parts of a quantity target.
+    """Select the resource's links to other resources (?property, ?target), in no order.
 
-    A target that is a schema:QuantitativeValue also binds ?amount and ?unit, and ?written
-    when it has the text as written in an rdfs:label.
+    Callers sort the rows: Oxigraph's on-disk store reads the text of both terms from disk
+    for each comparison of ORDER BY, which took 0.5 s for the 5,000 links of a metric.
     """
     return f"""
 {PREFIXES}
-SELECT ?property ?target ?amount ?unit ?written WHERE {{
+SELECT ?property ?target WHERE {{
   {iri_term(iri)} ?property ?target .
   FILTER(!isLiteral(?target))
-  OPTIONAL {{
-    ?target a schema:QuantitativeValue ;
-            schema:value ?amount .
-    OPTIONAL {{ ?target schema:unitText ?unit }}
-    OPTIONAL {{ ?target rdfs:label ?written }}
-  }}
 }}
-ORDER BY ?property ?target
+"""
+
+
+def quantity_targets(iri: str) -> str:
+    """Select the parts of each schema:QuantitativeValue that the resource links to.
+
+    Binds ?target, ?amount, ?unit when the quantity has one, and ?written when it has the
+    text as written in an rdfs:label. This is a query of its own because Oxigraph evaluates
+    the same OPTIONAL inside ``outgoing_links`` over every quantity of the graph first, which
+    took 90 ms at a million triples against under 1 ms for the two queries.
+    """
+    return f"""
+{PREFIXES}
+SELECT DISTINCT ?target ?amount ?unit ?written WHERE {{
+  {iri_term(iri)} ?property ?target .
+  ?target a schema:QuantitativeValue ;
+          schema:value ?amount .
+  OPTIONAL {{ ?target schema:unitText ?unit }}
+  OPTIONAL {{ ?target rdfs:label ?written }}
+}}
 """
 
 
@@ -307,6 +320,23 @@ WHERE {{ {{ {term} ?p ?o }} UNION {{ ?s ?q {term} }} }}
 def class_member_count(class_iri: str) -> str:
     """Count the distinct members (?count) of a class."""
     return f"SELECT (COUNT(DISTINCT ?member) AS ?count) WHERE {{ ?member a {iri_term(class_iri)} }}"
+
+
+def class_examples(class_iri: str, limit: int) -> str:
+    """Select up to ``limit`` members of a class (?member) with their labels.
+
+    The members are the first that the engine finds: sorting every member by label, as
+    ``class_members`` does, took Oxigraph's on-disk store 7 s for the 150,000 source spans of
+    a million-triple graph.
+    """
+    return f"""
+SELECT ?member ({label_aggregate()} AS ?label) WHERE {{
+  {{ SELECT ?member WHERE {{ ?member a {iri_term(class_iri)} }} LIMIT {int(limit)} }}
+{label_optionals("member")}
+}}
+GROUP BY ?member
+ORDER BY ?member
+"""
 
 
 def class_members(class_iri: str, limit: int, offset: int) -> str:

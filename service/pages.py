@@ -340,7 +340,9 @@ def rdf_prefixes() -> dict[str, str]:
 
 def _entity_page(iri: str) -> dict[str, Any]:
     literals = select_rows(queries.literal_values(iri))
-    outgoing = select_rows(queries.outgoing_links(iri))
+    outgoing = _with_quantities(
+        select_rows(queries.outgoing_links(iri)), select_rows(queries.quantity_targets(iri))
+    )
     incoming_counts = select_rows(queries.incoming_counts(iri))
 
     property_iris = [
@@ -376,6 +378,15 @@ def _entity_page(iri: str) -> dict[str, Any]:
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
         "neighbourhood": _neighbourhood(iri, label, outgoing, labels),
     }
+
+
+def _with_quantities(
+    outgoing: list[dict[str, Term]], quantities: list[dict[str, Term]]
+) -> list[dict[str, Term]]:
+    """Add ?amount, ?unit and ?written to the outgoing rows whose target is a quantity."""
+    parts = {row["target"]: row for row in quantities}
+    rows = [{**parts.get(row["target"], {}), **row} for row in outgoing]
+    return sorted(rows, key=lambda row: (row["property"].value, str(row["target"])))
 
 
 def _neighbourhood(

@@ -124,7 +124,7 @@ def run_builder(
 # What a folder holds
 
 
-def test_folder_has_named_graphs_and_their_merge(store: Store, files: EngineFiles) -> None:
+def test_folder_has_graphs_and_merge(store: Store, files: EngineFiles) -> None:
     generation = write(store, GRAPHS)
 
     folder = files.prepare(store, generation)
@@ -137,7 +137,7 @@ def test_folder_has_named_graphs_and_their_merge(store: Store, files: EngineFile
     assert folder.graphs == {version.graph_iri: version.id for version in store.graph_versions(1)}
 
 
-def test_blank_node_is_the_same_in_named_and_merged(store: Store, files: EngineFiles) -> None:
+def test_blank_node_same_in_both_stores(store: Store, files: EngineFiles) -> None:
     folder = files.prepare(store, write(store, GRAPHS))
 
     named, merged = contents(folder)
@@ -181,7 +181,7 @@ def test_changed_generation_equals_full_build(
     assert contents(folder) == expected_contents({**GRAPHS, GRAPH_A: changed_a, GRAPH_C: added_c})
 
 
-def test_copied_folder_shares_files_with_the_older_one(store: Store, files: EngineFiles) -> None:
+def test_copied_folder_shares_files(store: Store, files: EngineFiles) -> None:
     first = files.prepare(store, write(store, GRAPHS))
     second = files.prepare(store, write(store, {GRAPH_C: nquads(GRAPH_C, SHARED)}))
 
@@ -195,7 +195,7 @@ def test_copied_folder_shares_files_with_the_older_one(store: Store, files: Engi
     assert shared
 
 
-def test_merged_triple_stays_while_another_graph_states_it(
+def test_merged_triple_kept_while_stated(
     store: Store, files: EngineFiles
 ) -> None:
     files.prepare(store, write(store, GRAPHS))
@@ -212,7 +212,7 @@ def test_merged_triple_stays_while_another_graph_states_it(
     assert contents(without_both) == (set(), set())
 
 
-def test_many_changes_load_every_graph_again(
+def test_many_changes_load_everything(
     store: Store, files: EngineFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = files.prepare(store, write(store, GRAPHS))
@@ -230,7 +230,7 @@ def test_many_changes_load_every_graph_again(
 # Folders that belong to nothing any more
 
 
-def test_folder_of_a_deleted_database_is_built_again(
+def test_deleted_database_folder_rebuilt(
     tmp_path: Path, database_url: str, files: EngineFiles
 ) -> None:
     first_store = Store(database_url)
@@ -258,7 +258,7 @@ def test_unfinished_build_is_removed(store: Store, files: EngineFiles) -> None:
     assert not leftover.exists()
 
 
-def test_old_folders_go_once_their_successor_aged(store: Store, files: EngineFiles) -> None:
+def test_old_folders_removed_after_aging(store: Store, files: EngineFiles) -> None:
     for number in range(5):
         files.prepare(
             store, write(store, {GRAPH_C: nquads(GRAPH_C, f'<{EX}n> <{EX}v> "{number}"')})
@@ -301,7 +301,7 @@ def test_two_builders_build_one_folder(store: Store, files: EngineFiles, databas
 # Errors
 
 
-def test_unwritable_folder_gives_a_clear_error(
+def test_unwritable_folder_error(
     store: Store, tmp_path: Path, database_url: str
 ) -> None:
     blocker = tmp_path / "a-file"
@@ -314,7 +314,7 @@ def test_unwritable_folder_gives_a_clear_error(
     assert str(blocker / "engine") in str(caught.value)
 
 
-def test_serve_stops_with_the_builder_error(
+def test_serve_stops_on_builder_error(
     store: Store, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(store, GRAPHS)
@@ -330,7 +330,7 @@ def test_serve_stops_with_the_builder_error(
     assert "Traceback" not in result.output
 
 
-def test_builder_without_database_url_says_what_to_set(tmp_path: Path) -> None:
+def test_builder_needs_database_url(tmp_path: Path) -> None:
     environment = {key: value for key, value in os.environ.items() if key != DATABASE_URL_VARIABLE}
     built = subprocess.run(
         [
@@ -355,12 +355,12 @@ def test_builder_without_database_url_says_what_to_set(tmp_path: Path) -> None:
 # Where the folder goes
 
 
-def test_default_folder_is_beside_a_sqlite_file(tmp_path: Path) -> None:
+def test_default_folder_beside_sqlite_file(tmp_path: Path) -> None:
     assert default_folder(f"sqlite:///{tmp_path}/kg.sqlite") == tmp_path / "kg.sqlite.oxigraph"
     assert default_folder("sqlite://") is None
 
 
-def test_default_folder_of_other_databases_is_in_the_cache(
+def test_other_databases_use_cache_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -407,7 +407,7 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("sparql", QUERIES)
-def test_folder_engine_answers_like_in_memory_engine(
+def test_folder_engine_matches_memory_engine(
     folder_engine: OxigraphEngine, store: Store, sparql: str
 ) -> None:
     in_memory = OxigraphEngine.from_store(store, query_processes=0)
@@ -416,7 +416,7 @@ def test_folder_engine_answers_like_in_memory_engine(
     assert folder_engine.run(sparql, render=rows_of) == rows_of(in_memory.query(sparql))
 
 
-def test_query_process_reads_the_folder_itself(folder_engine: OxigraphEngine) -> None:
+def test_query_process_opens_folder(folder_engine: OxigraphEngine) -> None:
     pid, links = folder_engine.run("ASK { ?s ?p ?o }", render=open_files_of)
 
     assert pid != os.getpid()
@@ -426,7 +426,7 @@ def test_query_process_reads_the_folder_itself(folder_engine: OxigraphEngine) ->
     assert any(link.startswith(str(folder.merged_path)) for link in links)
 
 
-def test_folder_engine_stops_a_query_at_its_limit(store: Store, files: EngineFiles) -> None:
+def test_folder_engine_stops_slow_query(store: Store, files: EngineFiles) -> None:
     many = nquads(GRAPH_C, *(f'<{EX}item/{number}> <{EX}v> "{number}"' for number in range(5_000)))
     engine = OxigraphEngine.from_folder(files.prepare(store, write(store, {GRAPH_C: many})))
     started = time.monotonic()

@@ -70,7 +70,7 @@ def test_holder_starts_on_current_generation(holder: EngineHolder) -> None:
     assert served_value(holder) == "first"
 
 
-def test_generation_from_the_threshold_is_served_from_engine_files(
+def test_large_generation_uses_engine_files(
     holder: EngineHolder, tmp_path: Path
 ) -> None:
     folder = holder.engine().folder
@@ -79,7 +79,7 @@ def test_generation_from_the_threshold_is_served_from_engine_files(
     assert folder.path == tmp_path / "store.sqlite.oxigraph" / "generation-1"
 
 
-def test_smaller_generation_loads_into_memory(database_url: str, tmp_path: Path) -> None:
+def test_small_generation_loads_into_memory(database_url: str, tmp_path: Path) -> None:
     config = load_config(
         {"database_url": database_url, "engine_files_from": 2}, environ={}
     )
@@ -137,7 +137,7 @@ def test_reload_failure_keeps_old_engine(
     assert "building the query engine's files of generation 2" in caplog.text
 
 
-def test_reload_of_the_in_memory_engine_keeps_old_engine_on_failure(
+def test_failed_memory_reload_keeps_engine(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'store.sqlite'}"

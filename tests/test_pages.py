@@ -581,7 +581,7 @@ def test_static_file_sent_whole(server: LiveServer, name: str) -> None:
     assert "ETag" in reply.headers
 
 
-def test_static_files_have_one_route_which_sends_from_memory(tmp_path: Path) -> None:
+def test_static_route_sends_from_memory(tmp_path: Path) -> None:
     app = create_app({"database_url": f"sqlite:///{tmp_path / 'store.sqlite'}"})
     try:
         endpoints = [rule.endpoint for rule in app.url_map.iter_rules() if "static" in rule.rule]

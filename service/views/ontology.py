@@ -274,7 +274,7 @@ def _counts(sparql: str, variable: str) -> dict[str, int]:
 
 
 def _class_examples(iri: str) -> list[Example]:
-    rows = select_rows(queries.class_members(iri, EXAMPLE_COUNT, 0))
+    rows = select_rows(queries.class_examples(iri, EXAMPLE_COUNT))
     return [Example(labelled_link(row["member"], binding_value(row, "label"))) for row in rows]
 
 
