@@ -386,7 +386,7 @@ def _with_quantities(
     """Add ?amount, ?unit and ?written to the outgoing rows whose target is a quantity."""
     parts = {row["target"]: row for row in quantities}
     rows = [{**parts.get(row["target"], {}), **row} for row in outgoing]
-    return sorted(rows, key=lambda row: (row["property"].value, str(row["target"])))
+    return sorted(rows, key=lambda row: (str(row["property"]), str(row["target"])))
 
 
 def _neighbourhood(
