@@ -12,10 +12,13 @@ chosen from Accept carries ``Vary: Accept``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from flask import Response, after_this_request, request
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import BadRequest, NotAcceptable
+from werkzeug.http import parse_accept_header
 
 HTML = "text/html"
 
@@ -109,9 +112,16 @@ def best_match(
         return requested if requested is not None and requested in offered else None
 
     after_this_request(add_vary_accept)
-    if not request.headers.get("Accept", "").strip():
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
         return offered[0] if offered else None
-    return request.accept_mimetypes.best_match(offered)
+    return _best_accepted(accept, tuple(offered))
+
+
+@functools.lru_cache(maxsize=1024)
+def _best_accepted(accept: str, offered: tuple[str, ...]) -> str | None:
+    """Return the offered type that the Accept header ranks first; clients repeat their headers."""
+    return parse_accept_header(accept, MIMEAccept).best_match(offered)
 
 
 def format_parameter() -> str | None:

@@ -13,8 +13,9 @@ update, because pyoxigraph would fetch the IRI that either names.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 # The token rules follow the SPARQL 1.1 grammar. Variable names contain no "." or "-", so
 # "?o.SERVICE" is a variable, a dot and a keyword. A prefixed name's local part may contain "."
@@ -91,7 +92,7 @@ def check_update_is_safe(sparql: str) -> None:
         )
 
 
-def _service_calls(tokens: list[re.Match[str]]) -> Iterator[str | None]:
+def _service_calls(tokens: Sequence[re.Match[str]]) -> Iterator[str | None]:
     """Yield the endpoint IRI of each SERVICE call, or None when it is not a full IRI."""
     for index, match in enumerate(tokens):
         if _is_service_call(match, tokens[index + 1 : index + 2]):
@@ -111,7 +112,7 @@ def _is_load_keyword(match: re.Match[str]) -> bool:
     return False
 
 
-def _is_service_call(match: re.Match[str], following: list[re.Match[str]]) -> bool:
+def _is_service_call(match: re.Match[str], following: Sequence[re.Match[str]]) -> bool:
     """Return True when the token is, or may hide, the SERVICE keyword."""
     text = match.group()
     if match.lastgroup == "word":
@@ -126,7 +127,7 @@ def _is_service_call(match: re.Match[str], following: list[re.Match[str]]) -> bo
     return False
 
 
-def _service_endpoint(keyword: re.Match[str], following: list[re.Match[str]]) -> str | None:
+def _service_endpoint(keyword: re.Match[str], following: Sequence[re.Match[str]]) -> str | None:
     """Return the IRI after ``SERVICE [SILENT]``, or None when it is not a full IRI."""
     if keyword.lastgroup != "word":
         return None
@@ -188,6 +189,25 @@ def has_update_dataset_clause(sparql: str) -> bool:
     )
 
 
-def significant_tokens(sparql: str) -> list[re.Match[str]]:
-    """Split SPARQL text into tokens with the grammar's rules, leaving out comments."""
-    return [match for match in _TOKEN.finditer(sparql) if match.lastgroup != "comment"]
+def significant_tokens(sparql: str) -> Sequence[re.Match[str]]:
+    """Split SPARQL text into tokens with the grammar's rules, leaving out comments.
+
+    A request checks its query several times, and pages and clients repeat queries, so the
+    tokens of the last TOKEN_CACHE_SIZE queries up to CACHED_QUERY_LENGTH characters are kept.
+    """
+    if len(sparql) > CACHED_QUERY_LENGTH:
+        return _tokens(sparql)
+    return _cached_tokens(sparql)
+
+
+CACHED_QUERY_LENGTH = 4096
+TOKEN_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _cached_tokens(sparql: str) -> tuple[re.Match[str], ...]:
+    return _tokens(sparql)
+
+
+def _tokens(sparql: str) -> tuple[re.Match[str], ...]:
+    return tuple(match for match in _TOKEN.finditer(sparql) if match.lastgroup != "comment")

@@ -11,6 +11,7 @@ take ``USING``, so it becomes ``DELETE { P } USING … WHERE { P }``, which mean
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from werkzeug.exceptions import BadRequest
 
@@ -45,7 +46,7 @@ def apply_protocol_dataset(update: str, default_graphs: list[str], named_graphs:
 
 
 def _where_edits(
-    update: str, tokens: list[re.Match[str]], clauses: str
+    update: str, tokens: Sequence[re.Match[str]], clauses: str
 ) -> list[tuple[int, int, str]]:
     """Return (start, end, replacement) edits that put clauses before each top-level WHERE."""
     edits = []
@@ -62,7 +63,7 @@ def _where_edits(
 
 
 def _where_edit(
-    update: str, tokens: list[re.Match[str]], index: int, clauses: str
+    update: str, tokens: Sequence[re.Match[str]], index: int, clauses: str
 ) -> tuple[int, int, str]:
     where = tokens[index]
     previous = tokens[index - 1] if index else None
@@ -79,7 +80,7 @@ def _where_edit(
     return where.start(), where.end(), f"{pattern} {clauses} WHERE"
 
 
-def _group_end(tokens: list[re.Match[str]], start: int) -> int:
+def _group_end(tokens: Sequence[re.Match[str]], start: int) -> int:
     """Return the end offset of the brace group that opens at tokens[start]."""
     depth = 0
     for token in tokens[start:]:

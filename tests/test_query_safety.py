@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
+from service import query_safety
 from service.query_safety import (
     ForbiddenQuery,
     UpdateForbidden,
@@ -191,3 +192,23 @@ def test_dataset_clause_is_detected(sparql: str, expected: bool) -> None:
 )
 def test_named_graphs_are_detected(sparql: str, expected: bool) -> None:
     assert names_graphs(sparql) is expected
+
+
+def test_long_query_is_checked_without_cache() -> None:
+    padding = "# " + "x" * query_safety.CACHED_QUERY_LENGTH + "\n"
+    sparql = padding + f"SELECT * WHERE {{ SERVICE <{ENDPOINT}> {{ ?s ?p ?o }} }}"
+
+    with pytest.raises(ForbiddenQuery, match="NOTEKG_SERVICE_ALLOWLIST"):
+        check_query_is_safe(sparql)
+    assert names_graphs(padding + "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }")
+
+
+def test_repeated_query_gives_the_same_tokens() -> None:
+    sparql = "SELECT * FROM <https://notekg.example/id/graph/a> WHERE { ?s ?p ?o }"
+
+    first = query_safety.significant_tokens(sparql)
+    again = query_safety.significant_tokens(sparql)
+
+    assert first is again
+    assert has_dataset_clause(sparql)
+    assert not names_graphs("SELECT * WHERE { ?s ?p 'FROM GRAPH' }")
