@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from service.engine import OxigraphEngine
-from service.engine_files import EngineFiles, default_folder
+from service.engine_files import EngineFiles, EngineFilesError, default_folder
 from service.settings import ServiceConfig
 from service.store import Generation, Store
 
@@ -82,7 +82,13 @@ class EngineHolder:
             return OxigraphEngine.from_store(self.store, **options)
         assert generation is not None and self.files is not None
         folder = self.files.prepare(self.store, generation.id)
-        return OxigraphEngine.from_folder(folder, **options)
+        try:
+            return OxigraphEngine.from_folder(folder, **options)
+        except (OSError, RuntimeError) as error:  # pyoxigraph reports damaged files as either
+            raise EngineFilesError(
+                f"cannot open the query engine's files in {folder.path}: {error}; delete that "
+                "folder and start the server again to build it anew"
+            ) from error
 
 
 def engine_files(config: ServiceConfig) -> EngineFiles | None:

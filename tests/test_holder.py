@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from service.engine_files import EngineFilesError
 from service.holder import EngineHolder
 from service.settings import load_config
 from service.store import GenerationChange, NewGraph, Store
@@ -156,3 +157,15 @@ def test_failed_memory_reload_keeps_engine(
     assert engine.generation == 1
     assert "graph_version" in caplog.text
     holder.close()
+
+
+def test_damaged_engine_files_give_a_clear_error(database_url: str, tmp_path: Path) -> None:
+    open_holder(database_url, reload_interval=3600).close()
+    folder = tmp_path / "store.sqlite.oxigraph" / "generation-1"
+    for path in (folder / "named").glob("*.sst"):
+        path.unlink()
+
+    with pytest.raises(EngineFilesError, match="delete that folder") as caught:
+        open_holder(database_url, reload_interval=3600)
+
+    assert str(folder) in str(caught.value)
