@@ -434,9 +434,15 @@ def generate(output: Path, pages: int, seed: int) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="The pages go into subfolders of 1,000 (part-000/page-00000.txt, …), and the "
+        "mapping for `notekg ingest --mapping` goes beside the output folder: OUTPUT.yaml.",
+    )
     parser.add_argument("--pages", type=int, required=True, help="Number of pages to write.")
-    parser.add_argument("--seed", type=int, default=7, help="Seed of the random generator.")
+    parser.add_argument(
+        "--seed", type=int, default=7, help="Seed of the random generator [default: 7]."
+    )
     parser.add_argument("--output", type=Path, required=True, help="Folder to write the pages to.")
     arguments = parser.parse_args()
 

@@ -182,8 +182,9 @@ def ingest(
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes: 1 serves with waitress, more with gunicorn; each loads its own "
-    "copy of the graph, so memory grows with each.",
+    help="Worker processes: 1 serves with waitress, more with gunicorn. Each loads a small "
+    "store into its own memory, so memory grows with each; a large store's engine files on "
+    "disk are shared.",
 )
 @database_option
 @base_iri_option

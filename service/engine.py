@@ -170,20 +170,23 @@ class OxigraphEngine:
         merged: ox.Store | None = None,
         folder: GenerationFolder | None = None,
         triple_count: int | None = None,
+        merged_triple_count: int | None = None,
         service_allowlist: Iterable[str] = (),
         max_concurrent_queries: int = 8,
         query_processes: int = 2,
     ) -> None:
         """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None.
 
-        ``folder`` is where the two stores were opened from, and ``triple_count`` the number
-        of quads in ``oxigraph_store`` when known, which saves counting them.
+        ``folder`` is where the two stores were opened from. ``triple_count`` is the number of
+        quads in ``oxigraph_store`` and ``merged_triple_count`` the number of triples in
+        ``merged``, when known, which saves counting them.
         """
         self.store = oxigraph_store
         self.merged = merged if merged is not None else merged_store(oxigraph_store)
         self.generation = generation
         self.folder = folder
         self.triple_count = len(oxigraph_store) if triple_count is None else triple_count
+        self._merged_triple_count = merged_triple_count
         self.service_allowlist = frozenset(service_allowlist)
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
         self._threads = _QueryThreads()
@@ -197,6 +200,13 @@ class OxigraphEngine:
         # queries can take.
         self.query_processes = query_processes
         self._process_slots = threading.BoundedSemaphore(max(query_processes, 1))
+
+    @property
+    def merged_triple_count(self) -> int:
+        """The number of triples in the merged default graph, counted on first use."""
+        if self._merged_triple_count is None:
+            self._merged_triple_count = len(self.merged)
+        return self._merged_triple_count
 
     @classmethod
     def from_store(cls, store: Store, **options: object) -> OxigraphEngine:
@@ -220,7 +230,7 @@ class OxigraphEngine:
             generation,
             engine.triple_count,
             loaded - started,
-            len(engine.merged),
+            engine.merged_triple_count,
             time.perf_counter() - loaded,
         )
         return engine
@@ -235,6 +245,7 @@ class OxigraphEngine:
             merged=ox.Store.read_only(str(folder.merged_path)),
             folder=folder,
             triple_count=folder.quads,
+            merged_triple_count=folder.triples,
             **options,  # type: ignore[arg-type]
         )
         engine.start_query_processes()

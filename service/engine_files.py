@@ -140,6 +140,14 @@ class EngineFiles:
         if folder is not None:
             return folder
 
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise EngineFilesError(
+                f"cannot create the folder of the query engine's files {self.root}: "
+                f"{error.strerror} ({error.filename}); set NOTEKG_ENGINE_DIR to a folder that "
+                "can be created"
+            ) from error
         command = [
             sys.executable,
             "-m",
@@ -197,29 +205,35 @@ def build(store: Store, root: Path, generation: int) -> GenerationFolder:
 
         _remove_unfinished(root)
         if final.exists():
-            # A folder of the same number from another database, as after the SQLite file
-            # was deleted and filled again.
+            logger.info(
+                "replacing %s, which contains generation %s of another database or an unfinished "
+                "build",
+                final,
+                generation,
+            )
             shutil.rmtree(final)
 
-        wanted = {version.graph_iri: version.id for version in store.graph_versions(generation)}
+        target_versions = {
+            version.graph_iri: version.id for version in store.graph_versions(generation)
+        }
         building = root / f"{BUILDING_PREFIX}{generation}"
         building.mkdir()
         started = time.perf_counter()
-        base = _base_folder(root, store_id, generation, wanted)
+        base = _base_folder(root, store_id, generation, target_versions)
         if base is None:
             logger.info(
                 "building the query engine's files of generation %s: loading %s graphs",
                 generation,
-                len(wanted),
+                len(target_versions),
             )
-            _load_all(store, generation, building, len(wanted))
+            _load_all(store, generation, building, len(target_versions))
         else:
             logger.info(
                 "building the query engine's files of generation %s from generation %s",
                 generation,
                 base.generation,
             )
-            _apply_changes(store, base, wanted, building)
+            _apply_changes(store, base, target_versions, building)
 
         quads, triples = _counts(building)
         manifest = {
@@ -228,7 +242,7 @@ def build(store: Store, root: Path, generation: int) -> GenerationFolder:
             "generation": generation,
             "quads": quads,
             "triples": triples,
-            "graphs": wanted,
+            "graphs": target_versions,
         }
         (building / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
         os.rename(building, final)
@@ -277,7 +291,7 @@ def _published(root: Path) -> list[tuple[int, Path]]:
 
 
 def _base_folder(
-    root: Path, store_id: str, generation: int, wanted: dict[str, int]
+    root: Path, store_id: str, generation: int, target_versions: dict[str, int]
 ) -> GenerationFolder | None:
     """Return the newest older folder of this store to build from, or None to load in bulk."""
     for number, path in _published(root):
@@ -286,8 +300,8 @@ def _base_folder(
         base = read_folder(path, store_id, number)
         if base is None:
             continue
-        changed = _changed_graphs(base.graphs, wanted)
-        if len(changed) <= max(INCREMENTAL_SHARE * len(wanted), INCREMENTAL_GRAPHS):
+        changed = _changed_graphs(base.graphs, target_versions)
+        if len(changed) <= max(INCREMENTAL_SHARE * len(target_versions), INCREMENTAL_GRAPHS):
             return base
         return None
     return None
@@ -353,7 +367,7 @@ def _bulk_load(
 
 
 def _apply_changes(
-    store: Store, base: GenerationFolder, wanted: dict[str, int], building: Path
+    store: Store, base: GenerationFolder, target_versions: dict[str, int], building: Path
 ) -> None:
     """Copy the base folder's stores into building, then replace the graphs that changed."""
     for name in ("named", "merged"):
@@ -361,7 +375,7 @@ def _apply_changes(
     named = ox.Store(str(building / "named"))
     merged = ox.Store(str(building / "merged"))
 
-    changed = _changed_graphs(base.graphs, wanted)
+    changed = _changed_graphs(base.graphs, target_versions)
     # Triples of the replaced graphs leave the merged graph unless another graph has them.
     candidates: set[ox.Triple] = set()
     for graph_iri in sorted(changed & base.graphs.keys()):
@@ -369,7 +383,7 @@ def _apply_changes(
         candidates.update(quad.triple for quad in named.quads_for_pattern(None, None, None, graph))
         named.remove_graph(graph)
 
-    added = [wanted[iri] for iri in changed if iri in wanted]
+    added = [target_versions[iri] for iri in changed if iri in target_versions]
     for _graph_iri, nquads in store.iter_versions(added):
         quads = list(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
         named.extend(quads)
@@ -500,6 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(database_url)
     try:
         build(store, arguments.folder, arguments.generation)
+    except OSError as error:
+        # A full disk or a folder that cannot be written: the message says enough.
+        logger.error(
+            "could not build the query engine's files of generation %s in %s: %s",
+            arguments.generation,
+            arguments.folder,
+            error,
+        )
+        return 1
     except Exception:
         logger.exception(
             "could not build the query engine's files of generation %s in %s",

@@ -43,10 +43,14 @@ class EngineHolder:
         """Load the store's newest generation now, as after a write made by this process."""
         with self._reload_lock:
             self._checked_at = time.monotonic()
+            replaced = self.store.reopen_if_replaced()
             newest = self.store.current_generation_id() or 0
-            if newest != self._engine.generation:
-                logger.info("reloading after a write: generation %s replaces %s", newest,
-                            self._engine.generation)
+            if replaced or newest != self._engine.generation:
+                logger.info(
+                    "reloading after a write: generation %s replaces %s",
+                    newest,
+                    self._engine.generation,
+                )
                 self._engine = self._load()
 
     def close(self) -> None:
@@ -60,8 +64,9 @@ class EngineHolder:
 
         try:
             self._checked_at = time.monotonic()
+            replaced = self.store.reopen_if_replaced()
             newest = self.store.current_generation_id() or 0
-            if newest != self._engine.generation:
+            if replaced or newest != self._engine.generation:
                 logger.info("reloading: generation %s replaces %s", newest, self._engine.generation)
                 self._engine = self._load()
         except Exception:

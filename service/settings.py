@@ -128,7 +128,8 @@ SETTINGS: tuple[Setting, ...] = (
         "reload_interval",
         2.0,
         _positive_float,
-        "How often the service checks the store for a new generation, in seconds.",
+        "Seconds after which the next request makes the service check the store for a new "
+        "generation.",
     ),
     Setting(
         "update_token",

@@ -490,9 +490,18 @@ def dump_cache() -> DumpCache:
 
 @blueprint.get("/health")
 def health() -> Response:
-    """Return the service status with the generation and triple count it serves."""
+    """Return the service status, the generation it serves and the size of its graph.
+
+    ``quads`` counts the named graphs' quads, and ``triples`` the triples of the default
+    graph, in which a triple that several graphs contain counts once.
+    """
     engine = _engine()
-    return jsonify(status="ok", generation=engine.generation, triples=engine.triple_count)
+    return jsonify(
+        status="ok",
+        generation=engine.generation,
+        quads=engine.triple_count,
+        triples=engine.merged_triple_count,
+    )
 
 
 def _engine() -> OxigraphEngine:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -262,6 +263,21 @@ class Store:
             _add_missing_columns(self.engine)
         except OperationalError as error:
             raise StoreError(f"cannot open the store {_safe_url(url)}: {error.orig}") from error
+        self._file_identity = _sqlite_file_identity(url)
+
+    def reopen_if_replaced(self) -> bool:
+        """Reconnect when the SQLite file was replaced by another one; return whether it was.
+
+        Pooled connections keep reading a deleted file, so a server would serve the old store
+        after the file was deleted and a new one ingested at the same path.
+        """
+        identity = _sqlite_file_identity(self.url)
+        if identity is None or identity == self._file_identity:
+            return False
+        logger.warning("the store file of %s was replaced; reconnecting", _safe_url(self.url))
+        self.engine.dispose()
+        self._file_identity = identity
+        return True
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -988,6 +1004,18 @@ def _create_engine(url: str) -> Engine:
     engine = create_engine(parsed)
     event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+def _sqlite_file_identity(url: str) -> tuple[int, int] | None:
+    """Return the device and inode of a SQLite store's file, or None for other stores."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    try:
+        status = os.stat(parsed.database)
+    except OSError:  # not made yet, or deleted and not made again yet
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _configure_sqlite(connection: object, _record: object) -> None:

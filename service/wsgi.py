@@ -1,8 +1,9 @@
 """The production server for several worker processes: gunicorn, through its application API.
 
 ``notekg serve --workers N`` with N above 1 runs gunicorn's arbiter with N worker processes of
-the ``gthread`` class. Each worker creates its own app after the fork, so each loads its own
-in-memory engine (memory grows with N) and its own store connections. Every worker checks the
+the ``gthread`` class. Each worker creates its own app after the fork, so each has its own
+engine and store connections: a small store is loaded into each worker's memory, and the
+engine's files of a large one are opened read-only by all of them. Every worker checks the
 store for a new generation at most every ``reload_interval`` seconds, so all of them serve a
 write or an ingest without a restart. gunicorn runs on Unix only.
 

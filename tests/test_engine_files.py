@@ -195,9 +195,7 @@ def test_copied_folder_shares_files(store: Store, files: EngineFiles) -> None:
     assert shared
 
 
-def test_merged_triple_kept_while_stated(
-    store: Store, files: EngineFiles
-) -> None:
+def test_merged_triple_kept_while_stated(store: Store, files: EngineFiles) -> None:
     files.prepare(store, write(store, GRAPHS))
 
     without_a = files.prepare(
@@ -301,9 +299,7 @@ def test_two_builders_build_one_folder(store: Store, files: EngineFiles, databas
 # Errors
 
 
-def test_unwritable_folder_error(
-    store: Store, tmp_path: Path, database_url: str
-) -> None:
+def test_unwritable_folder_error(store: Store, tmp_path: Path, database_url: str) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     files = EngineFiles(blocker / "engine", database_url)
@@ -326,7 +322,9 @@ def test_serve_stops_on_builder_error(
     result = CliRunner().invoke(main, ["serve", "--database", database_url, "--port", "1"])
 
     assert result.exit_code == 1
-    assert "building the query engine's files of generation 1" in result.output
+    assert f"cannot create the folder of the query engine's files {blocker / 'engine'}" in (
+        result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -352,6 +350,23 @@ def test_builder_needs_database_url(tmp_path: Path) -> None:
     assert DATABASE_URL_VARIABLE in built.stderr
 
 
+def test_builder_reports_unwritable_folder_in_one_line(
+    store: Store, tmp_path: Path, database_url: str
+) -> None:
+    generation = write(store, GRAPHS)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    built = run_builder(blocker / "engine", generation, database_url)
+
+    assert built.returncode == 1
+    assert f"could not build the query engine's files of generation 1 in {blocker}" in (
+        built.stderr
+    )
+    assert "Not a directory" in built.stderr
+    assert "Traceback" not in built.stderr
+
+
 # Where the folder goes
 
 
@@ -360,9 +375,7 @@ def test_default_folder_beside_sqlite_file(tmp_path: Path) -> None:
     assert default_folder("sqlite://") is None
 
 
-def test_other_databases_use_cache_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_other_databases_use_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = default_folder("postgresql+psycopg://notekg:secret@127.0.0.1:5432/one")
     same_but_password = default_folder("postgresql+psycopg://notekg:other@127.0.0.1:5432/one")
@@ -445,3 +458,16 @@ def test_folder_engine_stops_slow_query(store: Store, files: EngineFiles) -> Non
 
 def lambda_free_boolean(result: QueryResult) -> bool | None:
     return result.boolean
+
+
+def test_engines_count_quads_and_merged_triples(
+    folder_engine: OxigraphEngine, store: Store
+) -> None:
+    in_memory = OxigraphEngine.from_store(store, query_processes=0)
+    named, merged = expected_contents(GRAPHS)
+
+    assert (folder_engine.triple_count, folder_engine.merged_triple_count) == (
+        len(named),
+        len(merged),
+    )
+    assert (in_memory.triple_count, in_memory.merged_triple_count) == (len(named), len(merged))

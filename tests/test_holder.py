@@ -71,9 +71,7 @@ def test_holder_starts_on_current_generation(holder: EngineHolder) -> None:
     assert served_value(holder) == "first"
 
 
-def test_large_generation_uses_engine_files(
-    holder: EngineHolder, tmp_path: Path
-) -> None:
+def test_large_generation_uses_engine_files(holder: EngineHolder, tmp_path: Path) -> None:
     folder = holder.engine().folder
 
     assert folder is not None
@@ -81,9 +79,7 @@ def test_large_generation_uses_engine_files(
 
 
 def test_small_generation_loads_into_memory(database_url: str, tmp_path: Path) -> None:
-    config = load_config(
-        {"database_url": database_url, "engine_files_from": 2}, environ={}
-    )
+    config = load_config({"database_url": database_url, "engine_files_from": 2}, environ={})
     holder = EngineHolder(config)
     try:
         assert holder.engine().folder is None
@@ -135,7 +131,7 @@ def test_reload_failure_keeps_old_engine(
     assert engine.generation == 1
     assert served_value(holder) == "first"
     assert "reload from the store failed; still serving generation 1" in caplog.text
-    assert "building the query engine's files of generation 2" in caplog.text
+    assert "cannot create the folder of the query engine's files" in caplog.text
 
 
 def test_failed_memory_reload_keeps_engine(
@@ -169,3 +165,19 @@ def test_damaged_engine_files_give_a_clear_error(database_url: str, tmp_path: Pa
         open_holder(database_url, reload_interval=3600)
 
     assert str(folder) in str(caught.value)
+
+
+def test_replaced_sqlite_file_is_served(
+    holder: EngineHolder, database_url: str, tmp_path: Path
+) -> None:
+    assert served_value(holder) == "first"
+    for path in tmp_path.glob("store.sqlite*"):
+        if path.is_file():
+            path.unlink()
+    write_value(database_url, "replaced")
+    time.sleep(0.1)
+
+    engine = holder.engine()
+
+    assert engine.generation == 1
+    assert served_value(holder) == "replaced"

@@ -518,11 +518,20 @@ def test_conditional_download_returns_304(live: LiveServer) -> None:
 # Health and logging
 
 
-def test_health_reports_generation_and_triples(live: LiveServer) -> None:
+def test_health_reports_generation_and_size(live: LiveServer) -> None:
     reply = send(f"{live.url}/health")
+    counted = send(
+        get_query(live, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), headers=JSON_RESULTS
+    )
+    triples = int(rows_of(counted.json())[0]["n"])
 
     assert reply.status == 200
-    assert reply.json() == {"status": "ok", "generation": 1, "triples": SAMPLE_QUADS}
+    assert reply.json() == {
+        "status": "ok",
+        "generation": 1,
+        "quads": SAMPLE_QUADS,
+        "triples": triples,
+    }
 
 
 def test_sparql_request_is_logged(live: LiveServer, caplog: pytest.LogCaptureFixture) -> None:
