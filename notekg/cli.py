@@ -447,7 +447,7 @@ def _progress_printer() -> Callable[[int, int, str], None]:
                 sys.stderr.write("\n")
             sys.stderr.flush()
         elif done == total or done % 100 == 0:
-            logger.info("read %s of %s notes (last: %s)", done, total, path)
+            logger.info("checked %s of %s notes (last: %s)", done, total, path)
 
     return show
 
@@ -462,18 +462,26 @@ def _print_report(report: IngestReport) -> None:
             click.echo(f"{change.action:>9} {change.source}: {counts}")
 
     if report.unmapped:
+        count = len(report.unmapped)
         click.echo(
-            f"{len(report.unmapped)} bullet keys, table fields or tables had no mapping and were "
-            "stored as generic RDF (see the warnings); docs/mapping.md shows how to map them"
+            f"{count} bullet {'key' if count == 1 else 'keys'}, table fields or tables had no "
+            "mapping and were stored as generic RDF (see the warnings); docs/mapping.md shows "
+            "how to map them"
         )
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
     prefix = "dry run, nothing written: " if report.dry_run else ""
     generation = f"generation {report.generation}" if report.generation else "no new generation"
     click.echo(
-        f"{prefix}{len(report.changes)} notes ({unchanged} unchanged), "
-        f"{len(report.warnings)} warnings, {len(report.errors)} errors; {generation}"
+        f"{prefix}{_counted(len(report.changes), 'note')} ({unchanged} unchanged), "
+        f"{_counted(len(report.warnings), 'warning')}, {_counted(len(report.errors), 'error')}; "
+        f"{generation}"
     )
+
+
+def _counted(count: int, noun: str) -> str:
+    """Return the count with the noun, in the plural unless the count is 1."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:

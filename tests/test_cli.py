@@ -108,7 +108,7 @@ def test_ingest_dry_run_writes_nothing(runner: CliRunner, database: str) -> None
 def test_ingest_twice_skips_unchanged_note(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
     result = _ingest(runner, database)
-    assert "1 notes (1 unchanged)" in result.output
+    assert "1 note (1 unchanged)" in result.output
     assert Store(database).current_generation_id() == 1
 
 
@@ -333,4 +333,18 @@ def test_strict_fails_again_on_unchanged_notes(runner: CliRunner, database: str)
     assert first.exit_code == 1
     assert second.exit_code == 1
     assert "ai.txt:55: warning: section 'Godfathers' is empty" in second.output
-    assert "1 notes (1 unchanged), 1 warnings" in second.output
+    assert "1 note (1 unchanged), 1 warning" in second.output
+
+
+def test_summary_counts_in_plural_beyond_one(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("a", "b"):
+        (notes / f"{name}.md").write_text(f"# {name}\n\nText of {name}.\n", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        main, ["ingest", str(notes), "--database", f"sqlite:///{tmp_path / 'kg.sqlite'}"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "2 notes (0 unchanged), 0 warnings, 0 errors; generation 1" in result.output
