@@ -8,6 +8,7 @@ their query text to the reader, so those queries are written as a person would w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.page_queries import (
@@ -171,8 +172,26 @@ ORDER BY ?subject ?object
 """
 
 
-def notes_with_sections() -> str:
-    """Select every note (?note, ?path, ?noteLabel) with its sections and their line ranges.
+def notes() -> str:
+    """Select every note (?note) with its file path (?path) and title (?noteLabel), in no order.
+
+    The notes page sorts them and then reads the sections of one page of them
+    (``notes_with_sections``): at 10,000 notes, sorting and reading the sections of every note
+    in one query took 3.7 s.
+    """
+    return f"""
+{PREFIXES}
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?note ?path ?noteLabel WHERE {{
+  ?note a nk:Note .
+  OPTIONAL {{ ?note nk:filePath ?path }}
+  OPTIONAL {{ ?note dcterms:title ?noteLabel }}
+}}
+"""
+
+
+def notes_with_sections(note_iris: Sequence[str]) -> str:
+    """Select the given notes (?note, ?path, ?noteLabel) with their sections and line ranges.
 
     A note without sections gives one row with ?section unbound.
     """
@@ -180,6 +199,7 @@ def notes_with_sections() -> str:
 {PREFIXES}
 PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?note ?path ?noteLabel ?section ?title ?position ?level ?start ?end WHERE {{
+  VALUES ?note {{ {" ".join(iri_term(iri) for iri in note_iris)} }}
   ?note a nk:Note .
   OPTIONAL {{ ?note nk:filePath ?path }}
   OPTIONAL {{ ?note dcterms:title ?noteLabel }}

@@ -383,3 +383,57 @@ def test_home_links_views_of_bundled_notes(server: LiveServer) -> None:
     }
     assert "/views/benchmarks" in links
     assert "/views/gpus" in links
+
+
+# Paging of the notes index
+
+
+@pytest.fixture
+def three_notes(tmp_path: Path) -> Iterator[LiveServer]:
+    from ingest.run import run_ingest
+    from service.store import Store
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("c", "a", "b"):
+        (notes / f"{name}.md").write_text(f"# Note {name}\n\n## Part\n\nText.\n", encoding="utf-8")
+    database_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = Store(database_url)
+    run_ingest([notes], store, mapping_path=None, base_iri="https://notekg.example/id/")
+    store.close()
+
+    app = create_app({"database_url": database_url})
+    try:
+        with serve_app(app) as live:
+            yield live
+    finally:
+        holder(app).close()
+
+
+def test_notes_index_pages_by_path(
+    three_notes: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.views import indexes
+
+    monkeypatch.setattr(indexes, "NOTES_PAGE_SIZE", 2)
+    first = page(three_notes, "/notes")
+    second = page(three_notes, first.select_one("a[rel=next]")["href"])
+    beyond = page(three_notes, "/notes?page=3")
+
+    def paths(soup: BeautifulSoup) -> list[str]:
+        return [code.get_text() for code in soup.select("section.note-entry code")]
+
+    assert paths(first) == ["a.md", "b.md"]
+    assert "Notes 1 to 2 of 3" in first.get_text()
+    assert first.select_one("a[rel=prev]") is None
+    assert paths(second) == ["c.md"]
+    assert second.select_one("a[rel=next]") is None
+    assert second.select_one("a[rel=prev]")["href"] == "/notes?page=1"
+    assert "past the last note" in beyond.get_text()
+
+
+def test_notes_index_rejects_bad_page(three_notes: LiveServer) -> None:
+    reply = send(f"{three_notes.url}/notes?page=0")
+
+    assert reply.status == 400
+    assert "invalid page number" in reply.text

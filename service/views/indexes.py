@@ -16,11 +16,14 @@ from service.views.common import (
     fetch_labels,
     labelled_link,
     local_name_label,
+    page_argument,
     resource_url,
     select_rows,
 )
 
 blueprint = Blueprint("indexes", __name__)
+
+NOTES_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,44 @@ def properties_index() -> str:
 
 @blueprint.get("/notes")
 def notes_index() -> str:
-    notes = collect_notes(select_rows(browse_queries.notes_with_sections()))
-    return render_template("notes.html", notes=notes)
+    """List one page of the notes, sorted by file path, with their sections."""
+    page = page_argument("page")
+    listed = select_rows(browse_queries.notes())
+    listed.sort(key=_note_order)
+    offset = (page - 1) * NOTES_PAGE_SIZE
+    shown = [binding_value(row, "note") or "" for row in listed[offset : offset + NOTES_PAGE_SIZE]]
+    notes = []
+    if shown:
+        rows = select_rows(browse_queries.notes_with_sections(shown))
+        rows.sort(key=_section_order)
+        notes = collect_notes(rows)
+    return render_template(
+        "notes.html",
+        notes=notes,
+        total=len(listed),
+        first_number=offset + 1,
+        next_url=url_for("indexes.notes_index", page=page + 1)
+        if offset + len(shown) < len(listed)
+        else None,
+        previous_url=url_for("indexes.notes_index", page=page - 1) if page > 1 else None,
+    )
+
+
+def _note_order(row: dict[str, Term]) -> tuple[str, str]:
+    """Sort notes by file path, then IRI; a note without a path comes first, as in SPARQL."""
+    return binding_value(row, "path") or "", binding_value(row, "note") or ""
+
+
+def _section_order(row: dict[str, Term]) -> tuple[str, str, int, int]:
+    """Sort rows by note as ``_note_order`` does, then by section position and first line."""
+    path, note = _note_order(row)
+    return path, note, _number(row, "position"), _number(row, "start")
+
+
+def _number(row: dict[str, Term], name: str) -> int:
+    """Return an integer binding, or -1 when it is unbound, which SPARQL sorts first."""
+    text = binding_value(row, name)
+    return int(text) if text is not None and text.lstrip("-").isdigit() else -1
 
 
 def collect_notes(rows: list[dict[str, Term]]) -> list[NoteEntry]:
