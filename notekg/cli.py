@@ -509,14 +509,11 @@ def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
 def _prepare_engine_files(config: Any) -> None:
     """Build the query engine's files of the store's current generation when they are missing."""
     from service.engine_files import EngineFilesError
-    from service.holder import engine_files, on_disk
+    from service.holder import engine_files, prepare_engine_files
 
-    files = engine_files(config)
     store = _open_store(config.database_url)
     try:
-        generation = store.current_generation()
-        if files is not None and generation is not None and on_disk(generation, files, config):
-            files.prepare(store, generation.id)
+        prepare_engine_files(store, engine_files(config), config)
     except EngineFilesError as error:
         raise click.ClickException(str(error)) from error
     finally:

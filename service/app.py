@@ -26,8 +26,8 @@ def create_app(config: ServiceConfig | Mapping[str, Any] | None = None) -> Flask
     if not isinstance(config, ServiceConfig):
         config = load_config(config)
 
-    # The pages blueprint serves the static files, from memory; the app's own static route
-    # would take the same URLs first and stream them from open files.
+    # The pages blueprint serves the static files from memory. The app's own static route is
+    # off, because it would take the same URLs first and stream them from open files.
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["notekg"] = EngineHolder(config)

@@ -14,8 +14,9 @@ query processes open it read-only, so they share the operating system's page cac
 each keeping a copy of the graph in memory.
 
 Folders are built by a separate program, ``python -m service.engine_files``, because
-RocksDB's background threads do not survive ``fork``: a forked process that writes to a
-RocksDB store waits for them forever. Reading in a forked process works. The builder takes a
+RocksDB's background threads do not survive ``fork``. With pyoxigraph 0.5.13, a forked
+process that wrote to a new RocksDB store hung in a test, while reading in a forked process
+worked. The builder takes a
 lock on the folder, so that the server processes that need the same generation build it once.
 When few graphs changed since a generation that has a folder, the builder copies that folder
 (Oxigraph's backup, which hard-links RocksDB's immutable files) and replaces the changed
@@ -39,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 from sqlalchemy.engine.url import make_url
@@ -136,7 +137,8 @@ class EngineFiles:
         standard error.
         """
         store_id = store.store_id()
-        folder = read_folder(self.root / f"{FOLDER_PREFIX}{generation}", store_id, generation)
+        path = folder_path(self.root, generation)
+        folder = read_folder(path, store_id, generation)
         if folder is not None:
             return folder
 
@@ -159,7 +161,7 @@ class EngineFiles:
         ]
         environment = {**os.environ, DATABASE_URL_VARIABLE: self.database_url}
         status = subprocess.run(command, env=environment, check=False).returncode
-        folder = read_folder(self.root / f"{FOLDER_PREFIX}{generation}", store_id, generation)
+        folder = read_folder(path, store_id, generation)
         if status != 0 or folder is None:
             raise EngineFilesError(
                 f"building the query engine's files of generation {generation} in {self.root} "
@@ -168,6 +170,11 @@ class EngineFiles:
                 "another folder"
             )
         return folder
+
+
+def folder_path(root: Path, generation: int) -> Path:
+    """Return the path of a generation's folder under the engine's files folder."""
+    return root / f"{FOLDER_PREFIX}{generation}"
 
 
 def read_folder(path: Path, store_id: str, generation: int) -> GenerationFolder | None:
@@ -183,10 +190,14 @@ def read_folder(path: Path, store_id: str, generation: int) -> GenerationFolder 
         or manifest.get("generation") != generation
     ):
         return None
+    return _folder_of(path, manifest)
+
+
+def _folder_of(path: Path, manifest: dict[str, Any]) -> GenerationFolder:
     return GenerationFolder(
         path=path,
-        store_id=store_id,
-        generation=generation,
+        store_id=manifest["store_id"],
+        generation=manifest["generation"],
         graphs={str(iri): int(version) for iri, version in manifest["graphs"].items()},
         quads=int(manifest["quads"]),
         triples=int(manifest["triples"]),
@@ -197,7 +208,7 @@ def build(store: Store, root: Path, generation: int) -> GenerationFolder:
     """Build and publish the folder of a generation, unless another process did already."""
     root.mkdir(parents=True, exist_ok=True)
     store_id = store.store_id()
-    final = root / f"{FOLDER_PREFIX}{generation}"
+    final = folder_path(root, generation)
     with _locked(root / LOCK_FILE):
         published = read_folder(final, store_id, generation)
         if published is not None:
@@ -226,17 +237,16 @@ def build(store: Store, root: Path, generation: int) -> GenerationFolder:
                 generation,
                 len(target_versions),
             )
-            _load_all(store, generation, building, len(target_versions))
+            quads, triples = _load_all(store, generation, building, len(target_versions))
         else:
             logger.info(
                 "building the query engine's files of generation %s from generation %s",
                 generation,
                 base.generation,
             )
-            _apply_changes(store, base, target_versions, building)
+            quads, triples = _apply_changes(store, base, target_versions, building)
 
-        quads, triples = _counts(building)
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "store_id": store_id,
             "generation": generation,
@@ -256,10 +266,7 @@ def build(store: Store, root: Path, generation: int) -> GenerationFolder:
             final,
         )
         _prune(root, generation)
-
-    folder = read_folder(final, store_id, generation)
-    assert folder is not None
-    return folder
+    return _folder_of(final, manifest)
 
 
 @contextmanager
@@ -312,8 +319,11 @@ def _changed_graphs(before: dict[str, int], after: dict[str, int]) -> set[str]:
     return {iri for iri in before.keys() | after.keys() if before.get(iri) != after.get(iri)}
 
 
-def _load_all(store: Store, generation: int, building: Path, graph_count: int) -> None:
-    """Load every graph of the generation into new stores, both at once."""
+def _load_all(store: Store, generation: int, building: Path, graph_count: int) -> tuple[int, int]:
+    """Load every graph of the generation into new stores, both at once.
+
+    Returns the number of quads in the named graphs and of triples in the merged graph.
+    """
     named = ox.Store(str(building / "named"))
     merged = ox.Store(str(building / "merged"))
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="engine-files") as pool:
@@ -325,6 +335,7 @@ def _load_all(store: Store, generation: int, building: Path, graph_count: int) -
             load.result()
     named.flush()
     merged.flush()
+    return len(named), len(merged)
 
 
 def _bulk_load(
@@ -368,8 +379,11 @@ def _bulk_load(
 
 def _apply_changes(
     store: Store, base: GenerationFolder, target_versions: dict[str, int], building: Path
-) -> None:
-    """Copy the base folder's stores into building, then replace the graphs that changed."""
+) -> tuple[int, int]:
+    """Copy the base folder's stores into building, then replace the graphs that changed.
+
+    Returns the number of quads in the named graphs and of triples in the merged graph.
+    """
     for name in ("named", "merged"):
         ox.Store.read_only(str(base.path / name)).backup(str(building / name))
     named = ox.Store(str(building / "named"))
@@ -402,18 +416,11 @@ def _apply_changes(
         len(added),
         len(changed) - len(added),
     )
+    return len(named), len(merged)
 
 
 def _in_default_graph(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
     return (ox.Quad(quad.subject, quad.predicate, quad.object) for quad in quads)
-
-
-def _counts(building: Path) -> tuple[int, int]:
-    """Return the number of quads in named/ and of triples in merged/."""
-    return (
-        len(ox.Store.read_only(str(building / "named"))),
-        len(ox.Store.read_only(str(building / "merged"))),
-    )
 
 
 def _prune(root: Path, newest: int) -> None:
@@ -438,9 +445,9 @@ def _prune(root: Path, newest: int) -> None:
 class _Progress:
     """Logs how many graphs a bulk load has read, every PROGRESS_SECONDS."""
 
-    def __init__(self, total: int, what: str) -> None:
+    def __init__(self, total: int, load: str) -> None:
         self.total = total
-        self.what = what
+        self.load = load
         self.done = 0
         self.logged_at = time.monotonic()
 
@@ -448,7 +455,7 @@ class _Progress:
         self.done += 1
         if time.monotonic() - self.logged_at >= PROGRESS_SECONDS:
             self.logged_at = time.monotonic()
-            logger.info("%s: read %s of %s graphs", self.what, self.done, self.total)
+            logger.info("%s: read %s of %s graphs", self.load, self.done, self.total)
 
 
 class ConcatenatedStream:
@@ -515,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         build(store, arguments.folder, arguments.generation)
     except OSError as error:
-        # A full disk or a folder that cannot be written: the message says enough.
+        # A full disk or a folder that cannot be written, which the message names.
         logger.error(
             "could not build the query engine's files of generation %s in %s: %s",
             arguments.generation,

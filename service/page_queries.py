@@ -227,8 +227,8 @@ ORDER BY ?property ?value
 def outgoing_links(iri: str) -> str:
     """Select the resource's links to other resources (?property, ?target), in no order.
 
-    Callers sort the rows: Oxigraph's on-disk store reads the text of both terms from disk
-    for each comparison of ORDER BY, which took 0.5 s for the 5,000 links of a metric.
+    Callers sort the rows, because ORDER BY is slow on Oxigraph's on-disk store: it took 0.5 s
+    for the links of a common metric in a million-triple graph.
     """
     return f"""
 {PREFIXES}
@@ -243,9 +243,10 @@ def quantity_targets(iri: str) -> str:
     """Select the parts of each schema:QuantitativeValue that the resource links to.
 
     Binds ?target, ?amount, ?unit when the quantity has one, and ?written when it has the
-    text as written in an rdfs:label. This is a query of its own because Oxigraph evaluates
-    the same OPTIONAL inside ``outgoing_links`` over every quantity of the graph first, which
-    took 90 ms at a million triples against under 1 ms for the two queries.
+    text as written in an rdfs:label. This is a query of its own because the same pattern as
+    an OPTIONAL inside ``outgoing_links`` took 90 ms at a million triples on Oxigraph's
+    on-disk store, against under 1 ms for the two queries. Oxigraph seems to evaluate such a
+    nested OPTIONAL over every quantity of the graph first.
     """
     return f"""
 {PREFIXES}
@@ -326,8 +327,8 @@ def class_examples(class_iri: str, limit: int) -> str:
     """Select up to ``limit`` members of a class (?member) with their labels.
 
     The members are the first that the engine finds: sorting every member by label, as
-    ``class_members`` does, took Oxigraph's on-disk store 7 s for the 150,000 source spans of
-    a million-triple graph.
+    ``class_members`` does, took Oxigraph's on-disk store 7 s for the source spans of a
+    million-triple graph.
     """
     return f"""
 SELECT ?member ({label_aggregate()} AS ?label) WHERE {{

@@ -189,6 +189,11 @@ def has_update_dataset_clause(sparql: str) -> bool:
     )
 
 
+# The maximum length of a query whose tokens are kept, and the maximum number of queries kept.
+CACHED_QUERY_LENGTH = 4096
+TOKEN_CACHE_SIZE = 256
+
+
 def significant_tokens(sparql: str) -> Sequence[re.Match[str]]:
     """Split SPARQL text into tokens with the grammar's rules, leaving out comments.
 
@@ -199,9 +204,6 @@ def significant_tokens(sparql: str) -> Sequence[re.Match[str]]:
         return _tokens(sparql)
     return _cached_tokens(sparql)
 
-
-CACHED_QUERY_LENGTH = 4096
-TOKEN_CACHE_SIZE = 256
 
 
 @functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)

@@ -263,7 +263,8 @@ class Store:
             _add_missing_columns(self.engine)
         except OperationalError as error:
             raise StoreError(f"cannot open the store {_safe_url(url)}: {error.orig}") from error
-        self._file_identity = _sqlite_file_identity(url)
+        self._sqlite_path = _sqlite_path(url)
+        self._file_identity = _file_identity(self._sqlite_path)
 
     def reopen_if_replaced(self) -> bool:
         """Reconnect when the SQLite file was replaced by another one; return whether it was.
@@ -271,7 +272,7 @@ class Store:
         Pooled connections keep reading a deleted file, so a server would serve the old store
         after the file was deleted and a new one ingested at the same path.
         """
-        identity = _sqlite_file_identity(self.url)
+        identity = _file_identity(self._sqlite_path)
         if identity is None or identity == self._file_identity:
             return False
         logger.warning("the store file of %s was replaced; reconnecting", _safe_url(self.url))
@@ -1006,13 +1007,20 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_file_identity(url: str) -> tuple[int, int] | None:
-    """Return the device and inode of a SQLite store's file, or None for other stores."""
+def _sqlite_path(url: str) -> str | None:
+    """Return the file of a SQLite store, or None for an in-memory or another database."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+def _file_identity(path: str | None) -> tuple[int, int] | None:
+    """Return the device and inode of the file at path, or None when there is no such file."""
+    if path is None:
         return None
     try:
-        status = os.stat(parsed.database)
+        status = os.stat(path)
     except OSError:  # not made yet, or deleted and not made again yet
         return None
     return status.st_dev, status.st_ino

@@ -80,10 +80,18 @@ def serve_sample_store(store_dir: Path, **settings: Any) -> Iterator[LiveServer]
 
     ``settings`` are setting overrides for create_app, such as ``max_rows=2``.
     """
-    from service.app import create_app, holder
 
     database_url = f"sqlite:///{store_dir}/store.sqlite"
     fill_store_from_dataset(database_url, str(SAMPLE_DATASET))
+    with serve_store(database_url, **settings) as live:
+        yield live
+
+
+@contextmanager
+def serve_store(database_url: str, **settings: Any) -> Iterator[LiveServer]:
+    """Serve the app over the store at ``database_url``, then close its engine and store."""
+    from service.app import create_app, holder
+
     app = create_app({"database_url": database_url, **settings})
     try:
         with serve_app(app) as live:
@@ -171,27 +179,27 @@ def _parse_rdflib_dataset(data: bytes, rdflib_format: str) -> Any:
 @contextmanager
 def serve_bundled_notes(directory: Path) -> Iterator[LiveServer]:
     """Ingest data/notes with its mapping into a SQLite store in ``directory`` and serve it."""
+    root = Path(__file__).resolve().parent.parent
+    with serve_notes(
+        directory, root / "data" / "notes", root / "data" / "mappings" / "ai.yaml"
+    ) as live:
+        yield live
+
+
+@contextmanager
+def serve_notes(
+    directory: Path, notes: Path, mapping_path: Path | None = None
+) -> Iterator[LiveServer]:
+    """Ingest the notes into a SQLite store in ``directory`` and serve it."""
     from ingest.run import run_ingest
-    from service.app import create_app, holder
     from service.store import Store
 
-    root = Path(__file__).resolve().parent.parent
     database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
     store = Store(database_url)
-    run_ingest(
-        [root / "data" / "notes"],
-        store,
-        mapping_path=root / "data" / "mappings" / "ai.yaml",
-        base_iri="https://notekg.example/id/",
-    )
+    run_ingest([notes], store, mapping_path=mapping_path, base_iri="https://notekg.example/id/")
     store.close()
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_store(database_url) as live:
+        yield live
 
 
 def listener_url(sock: socket.socket, path: str) -> str:

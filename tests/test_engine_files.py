@@ -121,7 +121,7 @@ def run_builder(
     )
 
 
-# What a folder holds
+# What a folder contains
 
 
 def test_folder_has_graphs_and_merge(store: Store, files: EngineFiles) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import rdflib
 from bs4 import BeautifulSoup, Tag
-from servers import LiveServer, fill_store_from_dataset, serve_app
+from servers import LiveServer, fill_store_from_dataset, serve_app, serve_store
 
 from service.app import create_app, holder
 
@@ -102,13 +102,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     write_dataset(dataset)
     database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
     fill_store_from_dataset(database_url, str(dataset))
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_store(database_url) as live:
+        yield live
 
 
 def page(server: LiveServer, path: str) -> BeautifulSoup:

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from servers import LiveServer, fill_store_from_dataset, send, serve_app, serve_bundled_notes
+from servers import (
+    LiveServer,
+    fill_store_from_dataset,
+    send,
+    serve_bundled_notes,
+    serve_notes,
+    serve_store,
+)
 
-from service.app import create_app, holder
 from service.views.neighbourhood import NeighbourLink, lay_out, merge_links, shorten
 from service.views.query_ui import is_graph_query
 
@@ -48,13 +54,8 @@ def odd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
     dataset.write_text(ODD_IRIS_DATASET, encoding="utf-8")
     database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
     fill_store_from_dataset(database_url, str(dataset))
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_store(database_url) as live:
+        yield live
 
 
 def page(server: LiveServer, path: str, status: int = 200) -> BeautifulSoup:
@@ -390,24 +391,12 @@ def test_home_links_views_of_bundled_notes(server: LiveServer) -> None:
 
 @pytest.fixture
 def three_notes(tmp_path: Path) -> Iterator[LiveServer]:
-    from ingest.run import run_ingest
-    from service.store import Store
-
     notes = tmp_path / "notes"
     notes.mkdir()
     for name in ("c", "a", "b"):
         (notes / f"{name}.md").write_text(f"# Note {name}\n\n## Part\n\nText.\n", encoding="utf-8")
-    database_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    store = Store(database_url)
-    run_ingest([notes], store, mapping_path=None, base_iri="https://notekg.example/id/")
-    store.close()
-
-    app = create_app({"database_url": database_url})
-    try:
-        with serve_app(app) as live:
-            yield live
-    finally:
-        holder(app).close()
+    with serve_notes(tmp_path, notes) as live:
+        yield live
 
 
 def test_notes_index_pages_by_path(

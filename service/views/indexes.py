@@ -78,10 +78,12 @@ def notes_index() -> str:
     listed = select_rows(browse_queries.notes())
     listed.sort(key=_note_order)
     offset = (page - 1) * NOTES_PAGE_SIZE
-    shown = [binding_value(row, "note") or "" for row in listed[offset : offset + NOTES_PAGE_SIZE]]
+    page_notes = [
+        binding_value(row, "note") or "" for row in listed[offset : offset + NOTES_PAGE_SIZE]
+    ]
     notes = []
-    if shown:
-        rows = select_rows(browse_queries.notes_with_sections(shown))
+    if page_notes:
+        rows = select_rows(browse_queries.notes_with_sections(page_notes))
         rows.sort(key=_section_order)
         notes = collect_notes(rows)
     return render_template(
@@ -90,7 +92,7 @@ def notes_index() -> str:
         total=len(listed),
         first_number=offset + 1,
         next_url=url_for("indexes.notes_index", page=page + 1)
-        if offset + len(shown) < len(listed)
+        if offset + len(page_notes) < len(listed)
         else None,
         previous_url=url_for("indexes.notes_index", page=page - 1) if page > 1 else None,
     )
