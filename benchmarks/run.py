@@ -106,6 +106,10 @@ QUERIES: dict[str, str] = {
     "describe": "DESCRIBE <{benchmark}>",
     "ask": PREFIXES + "ASK {{ ?benchmark nk:focusArea <{focus}> ; nk:metric <{metric}> }}",
 }
+# notekg measured with Cache-Control: no-cache, which skips its response cache.
+UNCACHED = "notekg uncached"
+UNCACHED_SUFFIX = ", uncached"
+NOTEKG_VARIANTS = ("notekg", UNCACHED)
 # The query that returns what an entity page shows: out and in links with labels.
 ENTITY_QUERY = "entity out and in"
 GRAPH_QUERIES = {"construct", "describe"}
@@ -139,6 +143,8 @@ class Server:
     base: str
     query_path: str
     log: Path
+    # Headers sent with every request, such as notekg's Cache-Control: no-cache.
+    headers: dict[str, str] = field(default_factory=dict)
 
     def rss_bytes(self) -> int:
         """Return the memory that one of the server's serving processes needs, in bytes.
@@ -220,14 +226,15 @@ class Measurement:
 
 
 def measure(
-    base: str, path: str, accept: str, clients: int, max_requests: int, max_seconds: float
+    server: Server, path: str, accept: str, clients: int, max_requests: int, max_seconds: float
 ) -> Measurement:
     """Send GET path from ``clients`` threads until max_requests are done or max_seconds pass.
 
     Each client keeps one HTTP/1.1 connection. A request still running at the deadline is
     waited for, so a stream always completes at least one request per client.
     """
-    parsed = urllib.parse.urlsplit(base)
+    parsed = urllib.parse.urlsplit(server.base)
+    headers = {**server.headers, "Accept": accept}
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -244,7 +251,7 @@ def measure(
                     break
                 remaining[0] -= 1
             sent = time.perf_counter()
-            status = _get(connection, path, accept)
+            status = _get(connection, path, headers)
             elapsed = time.perf_counter() - sent
             done += 1
             with lock:
@@ -272,9 +279,9 @@ def measure(
     )
 
 
-def _get(connection: HTTPConnection, path: str, accept: str) -> int:
+def _get(connection: HTTPConnection, path: str, headers: dict[str, str]) -> int:
     try:
-        connection.request("GET", path, headers={"Accept": accept})
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         response.read()
         return response.status
@@ -290,12 +297,12 @@ def _percentile(values: list[float], percent: int) -> float:
     return ordered[index] * 1000
 
 
-def fetch(base: str, path: str, accept: str) -> tuple[int, bytes, str]:
+def fetch(server: Server, path: str, accept: str) -> tuple[int, bytes, str]:
     """Send one GET and return the status, body and media type."""
-    parsed = urllib.parse.urlsplit(base)
+    parsed = urllib.parse.urlsplit(server.base)
     connection = HTTPConnection(parsed.hostname, parsed.port, timeout=REQUEST_TIMEOUT * 5)
     try:
-        connection.request("GET", path, headers={"Accept": accept})
+        connection.request("GET", path, headers={**server.headers, "Accept": accept})
         response = connection.getresponse()
         return response.status, response.read(), response.getheader("Content-Type", "")
     finally:
@@ -394,20 +401,29 @@ def run_notekg(*arguments: str) -> float:
     return time.perf_counter() - started
 
 
-def ingest(corpus: Corpus) -> tuple[float, bool]:
-    """Ingest the corpus into a new store; return the seconds taken and whether SHACL ran."""
-    validate = corpus.pages < NO_VALIDATE_FROM_PAGES
+def ingest(corpus: Corpus, database: Path, *, validate: bool) -> float:
+    """Ingest the corpus into a new store in database; return the seconds taken."""
     flags = [] if validate else ["--no-validate"]
-    seconds = run_notekg(
+    return run_notekg(
         "ingest",
         str(corpus.notes),
         "--mapping",
         str(corpus.mapping),
         "--database",
-        corpus.database_url,
+        f"sqlite:///{database}",
         *flags,
     )
-    return seconds, validate
+
+
+def validated_ingest(corpus: Corpus) -> float | None:
+    """Time an ingest with the SHACL check into a scratch store, below NO_VALIDATE_FROM_PAGES."""
+    if corpus.pages >= NO_VALIDATE_FROM_PAGES:
+        return None
+    scratch = corpus.database.with_name("validated.sqlite")
+    try:
+        return ingest(corpus, scratch, validate=True)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def reingest_one(corpus: Corpus) -> float:
@@ -440,7 +456,8 @@ class SizeResult:
     pages: int
     triples: int = 0
     ingest_seconds: float = 0.0
-    ingest_validated: bool = True
+    # The ingest with the SHACL check, which pySHACL makes slow; None at the largest sizes.
+    validated_ingest_seconds: float | None = None
     reingest_seconds: float = 0.0
     oxigraph_load_seconds: float = 0.0
     oxigraph_store_bytes: int = 0
@@ -460,7 +477,8 @@ def run_size(pages: int, options: argparse.Namespace) -> SizeResult:
     result = SizeResult(pages)
     corpus = prepare_corpus(pages)
 
-    result.ingest_seconds, result.ingest_validated = ingest(corpus)
+    result.ingest_seconds = ingest(corpus, corpus.database, validate=False)
+    result.validated_ingest_seconds = validated_ingest(corpus)
     run_notekg(
         "export",
         "--format",
@@ -555,10 +573,11 @@ def run_size(pages: int, options: argparse.Namespace) -> SizeResult:
             )
         result.rss_bytes = {name: server.rss_bytes() for name, server in servers.items()}
         result.notekg_files_bytes = generation_bytes(corpus)
+        servers = with_uncached_notekg(servers)
 
         result.mismatches = compare_results(servers, result.terms)
         result.queries = measure_queries(servers, result.terms, options)
-        result.pages_latency = measure_pages(servers["notekg"], result.terms, options)
+        result.pages_latency = measure_pages(servers, result.terms, options)
         result.rss_bytes["notekg after queries"] = servers["notekg"].rss_bytes()
     finally:
         for server in servers.values():
@@ -616,7 +635,7 @@ def pick_terms(oxigraph: Server) -> dict[str, str]:
   ?benchmark a nk:Benchmark ; skos:prefLabel ?label ; nk:focusArea ?focus ; nk:metric ?metric .
 } ORDER BY ?benchmark LIMIT 1 OFFSET 1"""
     )
-    status, body, _ = fetch(oxigraph.base, query_path(oxigraph, sparql), JSON_RESULTS)
+    status, body, _ = fetch(oxigraph, query_path(oxigraph, sparql), JSON_RESULTS)
     if status != 200:
         raise RuntimeError(f"Oxigraph returned {status} when picking terms: {body[:200]!r}")
     row = json.loads(body)["results"]["bindings"][0]
@@ -644,7 +663,7 @@ def compare_results(servers: dict[str, Server], terms: dict[str, str]) -> dict[s
     expected = {}
     for name in QUERIES:
         status, body, media_type = fetch(
-            reference.base, query_path(reference, sparql_of(name, terms)), accept_of(name)
+            reference, query_path(reference, sparql_of(name, terms)), accept_of(name)
         )
         if status != 200:
             raise RuntimeError(f"Oxigraph returned {status} for {name}: {body[:300]!r}")
@@ -657,7 +676,7 @@ def compare_results(servers: dict[str, Server], terms: dict[str, str]) -> dict[s
         differing = []
         for name in QUERIES:
             status, body, media_type = fetch(
-                server.base, query_path(server, sparql_of(name, terms)), accept_of(name)
+                server, query_path(server, sparql_of(name, terms)), accept_of(name)
             )
             if status != 200 or parsed_result(name, body, media_type) != expected[name]:
                 logger.warning(
@@ -677,37 +696,60 @@ def measure_queries(
         measured[server_name] = {}
         for name in QUERIES:
             path = query_path(server, sparql_of(name, terms))
-            measure(server.base, path, accept_of(name), 1, 3, options.seconds)
+            measure(server, path, accept_of(name), 1, 3, options.seconds)
             measured[server_name][name] = [
-                measure(
-                    server.base, path, accept_of(name), clients, options.requests, options.seconds
-                )
+                measure(server, path, accept_of(name), clients, options.requests, options.seconds)
                 for clients in CLIENTS
             ]
             logger.info("%s %s: %s", server_name, name, _brief(measured[server_name][name]))
     return measured
 
 
+def with_uncached_notekg(servers: dict[str, Server]) -> dict[str, Server]:
+    """Add notekg once more as UNCACHED, whose requests skip notekg's response cache.
+
+    The requests carry ``Cache-Control: no-cache``, so notekg runs each query and renders each
+    page afresh. The servers come in the order of the tables: Oxigraph first, then notekg.
+    """
+    notekg = servers["notekg"]
+    uncached = Server(
+        notekg.name,
+        notekg.process,
+        notekg.base,
+        notekg.query_path,
+        notekg.log,
+        {"Cache-Control": "no-cache"},
+    )
+    ordered: dict[str, Server] = {
+        name: servers[name] for name in ("oxigraph", "notekg") if name in servers
+    }
+    ordered[UNCACHED] = uncached
+    ordered.update(servers)
+    return ordered
+
+
 def measure_pages(
-    notekg: Server, terms: dict[str, str], options: argparse.Namespace
+    servers: dict[str, Server], terms: dict[str, str], options: argparse.Namespace
 ) -> dict[str, list[Measurement]]:
-    """Measure notekg's entity page (HTML) and search page."""
+    """Measure notekg's entity page (HTML) and search page, from its cache and afresh."""
     entity_path = urllib.parse.urlsplit(terms["benchmark"]).path
     paths = {
         "entity page": entity_path,
         "search": "/search?" + urllib.parse.urlencode({"q": terms["needle"]}),
     }
     measured = {}
-    for name, path in paths.items():
-        status, body, _ = fetch(notekg.base, path, "text/html")
-        if status != 200:
-            raise RuntimeError(f"notekg returned {status} for {path}: {body[:300]!r}")
-        measure(notekg.base, path, "text/html", 1, 3, options.seconds)
-        measured[name] = [
-            measure(notekg.base, path, "text/html", clients, options.requests, options.seconds)
-            for clients in CLIENTS
-        ]
-        logger.info("notekg %s: %s", name, _brief(measured[name]))
+    for server_name, suffix in (("notekg", ""), (UNCACHED, UNCACHED_SUFFIX)):
+        server = servers[server_name]
+        for name, path in paths.items():
+            status, body, _ = fetch(server, path, "text/html")
+            if status != 200:
+                raise RuntimeError(f"notekg returned {status} for {path}: {body[:300]!r}")
+            measure(server, path, "text/html", 1, 3, options.seconds)
+            measured[name + suffix] = [
+                measure(server, path, "text/html", clients, options.requests, options.seconds)
+                for clients in CLIENTS
+            ]
+            logger.info("%s %s: %s", server_name, name, _brief(measured[name + suffix]))
     return measured
 
 
@@ -774,7 +816,7 @@ def _without_name(name: str, version: str) -> str:
 
 def _summary_table(results: list[SizeResult]) -> list[str]:
     lines = [
-        "| pages | quads | ingest s | ingest quads/s | SHACL | re-ingest 1 note s "
+        "| pages | quads | ingest s | ingest quads/s | ingest with SHACL s | re-ingest 1 note s "
         "| oxigraph load s | notekg start s | start / load | notekg PSS MiB per worker "
         "| oxigraph store MiB | PSS / store "
         "| oxigraph PSS MiB | rdflib-endpoint load s | rdflib-endpoint PSS MiB |",
@@ -785,7 +827,7 @@ def _summary_table(results: list[SizeResult]) -> list[str]:
         lines.append(
             f"| {r.pages:,} | {r.triples:,} | {r.ingest_seconds:.1f} "
             f"| {r.triples / r.ingest_seconds:,.0f} "
-            f"| {'on' if r.ingest_validated else 'off'} | {r.reingest_seconds:.2f} "
+            f"| {_seconds(r.validated_ingest_seconds)} | {r.reingest_seconds:.2f} "
             f"| {r.oxigraph_load_seconds:.2f} | {r.notekg_startup_seconds:.2f} "
             f"| {r.notekg_startup_seconds / r.oxigraph_load_seconds:.2f} "
             f"| {notekg_rss / 2**20:.0f} | {r.oxigraph_store_bytes / 2**20:.0f} "
@@ -811,6 +853,9 @@ def _summary_table(results: list[SizeResult]) -> list[str]:
 
 def _size_tables(result: SizeResult) -> list[str]:
     servers = list(result.queries)
+    variants = [s for s in NOTEKG_VARIANTS if s in servers]
+    others = [s for s in servers if s not in NOTEKG_VARIANTS]
+    ratios = [(variant, other) for variant in variants for other in others]
     lines = ["", f"### {result.pages:,} pages, {result.triples:,} quads", ""]
     for clients in CLIENTS:
         lines += [
@@ -821,9 +866,9 @@ def _size_tables(result: SizeResult) -> list[str]:
             "| query | "
             + " | ".join(f"{s} req/s | {s} p50 / p99" for s in servers)
             + " | "
-            + " | ".join(f"notekg / {s}" for s in servers if s != "notekg")
+            + " | ".join(f"{variant} / {other}" for variant, other in ratios)
             + " |",
-            "|" + " --- |" * (1 + 2 * len(servers) + len(servers) - 1),
+            "|" + " --- |" * (1 + 2 * len(servers) + len(ratios)),
         ]
         for query in QUERIES:
             cells = []
@@ -831,42 +876,43 @@ def _size_tables(result: SizeResult) -> list[str]:
                 m = next(m for m in result.queries[server][query] if m.clients == clients)
                 error_mark = f" ({m.errors} errors)" if m.errors else ""
                 cells += [f"{m.throughput:,.1f}{error_mark}", f"{m.p50_ms:.2f} / {m.p99_ms:.2f}"]
-            notekg_throughput = throughput_at(result, "notekg", query, clients)
-            ratios = [
-                f"{notekg_throughput / throughput_at(result, s, query, clients):.2f}"
-                for s in servers
-                if s != "notekg"
+            cells += [
+                _ratio(
+                    throughput_at(result, variant, query, clients),
+                    throughput_at(result, other, query, clients),
+                )
+                for variant, other in ratios
             ]
-            lines.append(f"| {query} | " + " | ".join(cells + ratios) + " |")
-        notekg_mean = _throughput_mean(result, "notekg", clients)
+            lines.append(f"| {query} | " + " | ".join(cells) + " |")
         means = [
-            f"{notekg_mean / _throughput_mean(result, s, clients):.2f}"
-            for s in servers
-            if s != "notekg"
+            _ratio(
+                _throughput_mean(result, variant, clients), _throughput_mean(result, other, clients)
+            )
+            for variant, other in ratios
         ]
         lines.append("| geometric mean | " + " | ".join([""] * (2 * len(servers)) + means) + " |")
         lines.append("")
 
-    entity = result.pages_latency.get("entity page", [])
-    search = result.pages_latency.get("search", [])
     oxigraph_entity = result.queries.get("oxigraph", {}).get(ENTITY_QUERY, [])
     lines += [
-        "| notekg page | 1 client p50 / p99 ms | 4 clients p50 / p99 ms | 4 clients req/s |",
-        "| --- | --- | --- | --- |",
+        "| notekg page | 1 client p50 / p99 ms | 4 clients p50 / p99 ms | 4 clients req/s "
+        "| p50 over Oxigraph's `entity out and in`, 1 / 4 clients |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    for name, measurements in (("entity page (HTML)", entity), ("search", search)):
+    for name, measurements in result.pages_latency.items():
         one = next(m for m in measurements if m.clients == 1)
         four = next(m for m in measurements if m.clients == 4)
+        versus = (
+            f"{one.p50_ms / p50_at(oxigraph_entity, 1):.2f} / "
+            f"{four.p50_ms / p50_at(oxigraph_entity, 4):.2f}"
+            if name.startswith("entity page")
+            else ""
+        )
         lines.append(
             f"| {name} | {one.p50_ms:.2f} / {one.p99_ms:.2f} "
-            f"| {four.p50_ms:.2f} / {four.p99_ms:.2f} | {four.throughput:,.1f} |"
+            f"| {four.p50_ms:.2f} / {four.p99_ms:.2f} | {four.throughput:,.1f} | {versus} |"
         )
-    lines += [
-        "",
-        f"Entity page p50 over Oxigraph server's p50 for `{ENTITY_QUERY}`: "
-        f"{p50_at(entity, 1) / p50_at(oxigraph_entity, 1):.2f} (1 client), "
-        f"{p50_at(entity, 4) / p50_at(oxigraph_entity, 4):.2f} (4 clients).",
-    ]
+    lines.append("")
     mismatched = {name: queries for name, queries in result.mismatches.items() if queries}
     if mismatched:
         lines.append(
@@ -879,6 +925,14 @@ def _size_tables(result: SizeResult) -> list[str]:
     return lines
 
 
+def _seconds(value: float | None) -> str:
+    return "not run" if value is None else f"{value:.1f}"
+
+
+def _ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}"
+
+
 def write_plot(results: list[SizeResult]) -> None:
     """Plot p50 latency with 4 clients against graph size, one line per server and query."""
     import matplotlib
@@ -886,8 +940,9 @@ def write_plot(results: list[SizeResult]) -> None:
     matplotlib.use("svg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(1, 3, figsize=(15, 5), sharey=True)
-    for axes_index, server in enumerate(("notekg", "oxigraph", "rdflib-endpoint")):
+    servers = ("notekg", UNCACHED, "oxigraph", "rdflib-endpoint")
+    figure, axes = pyplot.subplots(1, len(servers), figsize=(20, 5), sharey=True)
+    for axes_index, server in enumerate(servers):
         plot = axes[axes_index]
         for query in QUERIES:
             points = [
@@ -903,7 +958,7 @@ def write_plot(results: list[SizeResult]) -> None:
         plot.set_xlabel("quads")
         plot.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("p50 latency, 4 clients (ms)")
-    axes[2].legend(fontsize="small")
+    axes[-1].legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(PLOT, format="svg")
     pyplot.close(figure)

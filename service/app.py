@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import cors, errors, graph_store, metrics, pages, sparql, updates
+from service import cors, errors, graph_store, metrics, pages, response_cache, sparql, updates
 from service.holder import EngineHolder
 from service.settings import ServiceConfig, load_config
 from service.views import graph_views, indexes, ontology, query_ui, void
@@ -45,6 +45,9 @@ def create_app(config: ServiceConfig | Mapping[str, Any] | None = None) -> Flask
     app.register_blueprint(pages.blueprint)
     for page_module in (query_ui, ontology, void, graph_views, indexes):
         app.register_blueprint(page_module.blueprint)
+    # Last, so that its hooks run after the other before-request hooks and before the others
+    # after a request.
+    response_cache.install(app, config)
 
     logger.info("app created over %s", _describe_store(config.database_url))
     return app

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
+from service.response_cache import CACHE_HEADER
 from service.results import MAX_ROWS_HEADER, TRUNCATED_HEADER
 from service.settings import ServiceConfig, SettingsError
 
@@ -36,7 +37,7 @@ RESOURCES = {
 ALLOWED_HEADERS = ["Accept", "Content-Type"]
 
 # Response headers a page may read beyond the CORS-safelisted ones.
-EXPOSED_HEADERS = [TRUNCATED_HEADER, MAX_ROWS_HEADER, "ETag", "Retry-After"]
+EXPOSED_HEADERS = [TRUNCATED_HEADER, MAX_ROWS_HEADER, CACHE_HEADER, "ETag", "Retry-After"]
 
 PREFLIGHT_MAX_AGE_SECONDS = 600
 

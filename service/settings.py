@@ -109,6 +109,13 @@ SETTINGS: tuple[Setting, ...] = (
         "query past its limit gets 503 but keeps running.",
     ),
     Setting(
+        "response_cache_bytes",
+        32 * 2**20,
+        _non_negative_int,
+        "Bytes of successful responses that each server process keeps for the current "
+        "generation and sends again for the same request; 0 turns the cache off.",
+    ),
+    Setting(
         "engine_dir",
         None,
         _optional_string,
@@ -166,6 +173,7 @@ class ServiceConfig:
     max_body_bytes: int
     max_concurrent_queries: int
     query_processes: int
+    response_cache_bytes: int
     engine_dir: str | None
     engine_files_from: int
     reload_interval: float

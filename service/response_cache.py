@@ -1,0 +1,197 @@
+"""Responses kept in memory for the store's current generation.
+
+A response depends only on the request and on the generation that answers it, so a server
+process keeps the bodies of successful responses and sends them again for the same request
+until a new generation replaces the current one. Query results, entity pages, search results
+and the other pages all go through it; writes, the health check, the metrics and the downloads
+(which have a cache of their own) do not.
+
+- The key is the method, the URL with its query string, the Accept header and, for a POST to
+  ``/sparql``, the body's media type and bytes.
+- Only 200 responses that set no cookie and allow storing are kept. Each process keeps up to
+  ``response_cache_bytes`` (the setting); the responses used least recently leave first, and a
+  response larger than an eighth of the budget is never kept.
+- A request with ``Cache-Control: no-cache`` (or ``Pragma: no-cache``) is answered afresh, and
+  its response replaces the kept one; ``no-store`` also keeps it from being stored.
+- Every response that went through the cache carries ``NoteKG-Cache: hit`` or ``miss`` and an
+  ``ETag`` computed from its body, so a client that sends ``If-None-Match`` gets 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, request
+
+from service.settings import ServiceConfig
+from service.views.common import query_engine
+
+logger = logging.getLogger(__name__)
+
+CACHE_HEADER = "NoteKG-Cache"
+
+# Paths whose responses are never kept: their answers change without a new generation, they
+# change the store, or they have their own cache.
+UNCACHED_PATH_PREFIXES = ("/health", "/metrics", "/update", "/store", "/download/", "/static/")
+
+# Response headers that belong to one request, not to the kept response.
+UNKEPT_HEADERS = frozenset({"content-length", "date", "server", "etag", CACHE_HEADER.lower()})
+
+# The share of the budget that one response may take at most.
+LARGEST_SHARE = 8
+
+
+@dataclass(frozen=True)
+class KeptResponse:
+    """The parts of a response that the cache sends again."""
+
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    etag: str
+
+
+class ResponseCache:
+    """Responses of one generation by request key, up to a byte budget; the oldest used go first."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._responses: OrderedDict[tuple[object, ...], KeptResponse] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, generation: int, key: tuple[object, ...]) -> KeptResponse | None:
+        """Return the response kept for key in this generation, or None."""
+        with self._lock:
+            if generation != self._generation:
+                return None
+            kept = self._responses.get(key)
+            if kept is not None:
+                self._responses.move_to_end(key)
+            return kept
+
+    def put(self, generation: int, key: tuple[object, ...], kept: KeptResponse) -> None:
+        """Keep a response of the generation, dropping older generations and old responses."""
+        if len(kept.body) * LARGEST_SHARE > self.max_bytes:
+            return
+
+        with self._lock:
+            if generation != self._generation:
+                if self._generation is not None and generation < self._generation:
+                    return
+                self._clear(generation)
+            previous = self._responses.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous.body)
+            self._responses[key] = kept
+            self._bytes += len(kept.body)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._responses.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def _clear(self, generation: int) -> None:
+        self._generation = generation
+        self._responses.clear()
+        self._bytes = 0
+
+
+def install(app: Flask, config: ServiceConfig) -> None:
+    """Answer repeated requests from the cache, unless response_cache_bytes is 0.
+
+    Call it after every other request hook is registered. Its lookup then runs after the other
+    before-request hooks. It also stores a response before the other after-request hooks (such
+    as CORS) add headers that belong to one request.
+    """
+    if config.response_cache_bytes == 0:
+        return
+
+    app.extensions["notekg.responses"] = ResponseCache(config.response_cache_bytes)
+    app.before_request(_answer_from_cache)
+    app.after_request(_keep_response)
+
+
+def _answer_from_cache() -> Response | None:
+    key = request_key()
+    if key is None:
+        return None
+
+    generation = query_engine().generation
+    g.response_cache = (key, generation)
+    if _request_directive("no-cache"):
+        return None
+
+    kept = _cache().get(generation, key)
+    if kept is None:
+        return None
+
+    response = Response(kept.body, status=200, headers=list(kept.headers))
+    return _finish(response, kept.etag, "hit")
+
+
+def _keep_response(response: Response) -> Response:
+    lookup = g.pop("response_cache", None)
+    if lookup is None or response.headers.get(CACHE_HEADER) == "hit":
+        return response
+
+    key, generation = lookup
+    if not _storable(response) or query_engine().generation != generation:
+        return response
+
+    body = response.get_data()
+    etag = hashlib.blake2b(body, digest_size=16).hexdigest()
+    if not _request_directive("no-store"):
+        headers = tuple(
+            (name, value)
+            for name, value in response.headers.items()
+            if name.lower() not in UNKEPT_HEADERS and not name.lower().startswith("access-control-")
+        )
+        _cache().put(generation, key, KeptResponse(body, headers, etag))
+    return _finish(response, etag, "miss")
+
+
+def request_key() -> tuple[object, ...] | None:
+    """Return the cache key of the current request, or None when its response is never kept."""
+    if request.path.startswith(UNCACHED_PATH_PREFIXES):
+        return None
+
+    accept = request.headers.get("Accept", "")
+    if request.method in ("GET", "HEAD"):
+        return ("GET", request.url, accept)
+    if request.method == "POST" and request.path == "/sparql":
+        # MAX_CONTENT_LENGTH bounds the body, which the endpoint reads again from memory.
+        body = request.get_data(cache=True)
+        return ("POST", request.url, accept, request.content_type or "", body)
+    return None
+
+
+def _storable(response: Response) -> bool:
+    return (
+        response.status_code == 200
+        and not response.is_streamed
+        and "Set-Cookie" not in response.headers
+        and not response.cache_control.no_store
+        and not response.cache_control.private
+    )
+
+
+def _finish(response: Response, etag: str, outcome: str) -> Response:
+    response.set_etag(etag)
+    response.headers[CACHE_HEADER] = outcome
+    response.make_conditional(request)
+    return response
+
+
+def _request_directive(name: str) -> bool:
+    """Tell whether the request's Cache-Control (or Pragma, for no-cache) has the directive."""
+    if name == "no-cache" and "no-cache" in request.headers.get("Pragma", "").lower():
+        return True
+    return name in request.headers.get("Cache-Control", "").lower()
+
+
+def _cache() -> ResponseCache:
+    cache: ResponseCache = current_app.extensions["notekg.responses"]
+    return cache
