@@ -1047,8 +1047,8 @@ def main() -> None:
     parser.add_argument(
         "--requests",
         type=int,
-        default=300,
-        help="Maximum requests per query, server and client count [default: 300].",
+        default=2000,
+        help="Maximum requests per query, server and client count [default: 2000].",
     )
     parser.add_argument(
         "--seconds",
