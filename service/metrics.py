@@ -1,8 +1,9 @@
 """Prometheus metrics at ``/metrics``, in the Prometheus text exposition format.
 
 The metrics are requests by endpoint, method and status, request latency by endpoint, query
-timeouts, queries rejected by reason (forbidden, busy, invalid), and the generation and triple
-count that the responding process serves.
+timeouts, queries rejected by reason (forbidden, busy, invalid), responses of the response
+cache by outcome (hit, miss), and the generation and triple count that the responding process
+serves.
 
 One process keeps its metrics in a registry of its own app. Under several gunicorn workers the
 ``serve`` command sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client,
@@ -57,6 +58,11 @@ class Metrics:
             "SPARQL queries and updates rejected by reason: forbidden, busy or invalid.",
             ["reason"], registry=self.registry,
         )
+        self.cached = Counter(
+            "notekg_response_cache",
+            "Responses that the response cache answered (hit) or had to compute (miss).",
+            ["outcome"], registry=self.registry,
+        )
         self.generation = Gauge(
             "notekg_generation", "Store generation that the service answers from.",
             multiprocess_mode="liveall", registry=self.registry,
@@ -86,6 +92,11 @@ def install(app: Flask) -> None:
 def count_rejected(reason: str) -> None:
     """Count a query or update rejected for reason: forbidden, busy or invalid."""
     _metrics().rejected.labels(reason=reason).inc()
+
+
+def count_cached_response(outcome: str) -> None:
+    """Count a response of the response cache: hit or miss."""
+    _metrics().cached.labels(outcome=outcome).inc()
 
 
 def count_timeout() -> None:

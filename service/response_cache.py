@@ -1,6 +1,6 @@
 """Responses kept in memory for the store's current generation.
 
-A response depends only on the request and on the generation that answers it, so a server
+A response depends only on the request and on the generation it is computed from, so a server
 process keeps the bodies of successful responses and sends them again for the same request
 until a new generation replaces the current one. Query results, entity pages, search results
 and the other pages all go through it; writes, the health check, the metrics and the downloads
@@ -12,9 +12,11 @@ and the other pages all go through it; writes, the health check, the metrics and
   ``response_cache_bytes`` (the setting); the responses used least recently leave first, and a
   response larger than an eighth of the budget is never kept.
 - A request with ``Cache-Control: no-cache`` (or ``Pragma: no-cache``) is answered afresh, and
-  its response replaces the kept one; ``no-store`` also keeps it from being stored.
-- Every response that went through the cache carries ``NoteKG-Cache: hit`` or ``miss`` and an
-  ``ETag`` computed from its body, so a client that sends ``If-None-Match`` gets 304.
+  its response replaces the kept one. With ``no-store`` a new response is not kept, but a
+  kept one may still answer.
+- Every response that went through the cache carries ``NoteKG-Cache: hit`` or ``miss``. A
+  response to GET or HEAD also has an ``ETag`` computed from its media type and body, so a
+  client that sends ``If-None-Match`` gets 304. ``/metrics`` counts hits and misses.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
 
+from service import metrics
 from service.settings import ServiceConfig
 from service.views.common import query_engine
 
@@ -34,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_HEADER = "NoteKG-Cache"
 
-# Paths whose responses are never kept: their answers change without a new generation, they
+# Paths whose responses are never kept: their content changes without a new generation, they
 # change the store, or they have their own cache.
 UNCACHED_PATH_PREFIXES = ("/health", "/metrics", "/update", "/store", "/download/", "/static/")
 
@@ -42,7 +45,7 @@ UNCACHED_PATH_PREFIXES = ("/health", "/metrics", "/update", "/store", "/download
 UNKEPT_HEADERS = frozenset({"content-length", "date", "server", "etag", CACHE_HEADER.lower()})
 
 # The share of the budget that one response may take at most.
-LARGEST_SHARE = 8
+MAX_SHARE_OF_BUDGET = 8
 
 
 @dataclass(frozen=True)
@@ -69,14 +72,14 @@ class ResponseCache:
         with self._lock:
             if generation != self._generation:
                 return None
-            kept = self._responses.get(key)
-            if kept is not None:
+            entry = self._responses.get(key)
+            if entry is not None:
                 self._responses.move_to_end(key)
-            return kept
+            return entry
 
-    def put(self, generation: int, key: tuple[object, ...], kept: KeptResponse) -> None:
+    def put(self, generation: int, key: tuple[object, ...], entry: KeptResponse) -> None:
         """Keep a response of the generation, dropping older generations and old responses."""
-        if len(kept.body) * LARGEST_SHARE > self.max_bytes:
+        if len(entry.body) * MAX_SHARE_OF_BUDGET > self.max_bytes:
             return
 
         with self._lock:
@@ -87,8 +90,8 @@ class ResponseCache:
             previous = self._responses.pop(key, None)
             if previous is not None:
                 self._bytes -= len(previous.body)
-            self._responses[key] = kept
-            self._bytes += len(kept.body)
+            self._responses[key] = entry
+            self._bytes += len(entry.body)
             while self._bytes > self.max_bytes:
                 _, dropped = self._responses.popitem(last=False)
                 self._bytes -= len(dropped.body)
@@ -124,12 +127,12 @@ def _answer_from_cache() -> Response | None:
     if _request_directive("no-cache"):
         return None
 
-    kept = _cache().get(generation, key)
-    if kept is None:
+    entry = _cache().get(generation, key)
+    if entry is None:
         return None
 
-    response = Response(kept.body, status=200, headers=list(kept.headers))
-    return _finish(response, kept.etag, "hit")
+    response = Response(entry.body, status=200, headers=list(entry.headers))
+    return _finish(response, entry.etag, "hit")
 
 
 def _keep_response(response: Response) -> Response:
@@ -142,7 +145,7 @@ def _keep_response(response: Response) -> Response:
         return response
 
     body = response.get_data()
-    etag = hashlib.blake2b(body, digest_size=16).hexdigest()
+    etag = _entity_tag(response.content_type or "", body)
     if not _request_directive("no-store"):
         headers = tuple(
             (name, value)
@@ -192,11 +195,22 @@ def _storable(response: Response) -> bool:
     )
 
 
+def _entity_tag(content_type: str, body: bytes) -> str:
+    """Return a strong entity tag of the body, which differs for another media type too."""
+    digest = hashlib.blake2b(content_type.encode(), digest_size=16)
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
 def _finish(response: Response, etag: str, outcome: str) -> Response:
-    response.set_etag(etag)
     response.headers[CACHE_HEADER] = outcome
-    if "HTTP_IF_NONE_MATCH" in request.environ:
-        response.make_conditional(request)
+    metrics.count_cached_response(outcome)
+    # A POST is answered in full whatever its validators, since 304 is only for GET and HEAD.
+    if request.method in ("GET", "HEAD"):
+        response.set_etag(etag)
+        if "HTTP_IF_NONE_MATCH" in request.environ:
+            response.make_conditional(request)
     return response
 
 
