@@ -151,7 +151,7 @@ class Server:
 
         The figure is the proportional set size (PSS) of a serving process and of the processes
         it forked, which counts a page shared by n processes as 1/n in each. notekg serves from
-        gunicorn workers, each with its own engine and with query processes that share the
+        granian workers, each with its own engine and with query processes that share the
         engine's pages, so the figure is the largest sum over one worker and its query
         processes. Other servers run in one process.
         """

@@ -182,7 +182,7 @@ def ingest(
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes: 1 serves with waitress, more with gunicorn. Each loads a small "
+    help="Worker processes: 1 serves with waitress, more with granian. Each loads a small "
     "store into its own memory, so memory grows with each; a large store's engine files on "
     "disk are shared.",
 )
@@ -210,19 +210,20 @@ def serve(
     _prepare_engine_files(config)
 
     def make_app() -> Any:
-        # Imported here: under gunicorn, prometheus_client must load after serve sets
+        # Imported here: under granian, prometheus_client must load after serve sets
         # PROMETHEUS_MULTIPROC_DIR, and each worker creates its own app after the fork.
         from service.app import create_app
 
         return _create_app(create_app, config)
 
+    # service.wsgi imports neither granian nor prometheus_client until it serves.
+    from service import wsgi
+
     store = _safe_url(config.database_url)
     try:
         if workers > 1:
-            from service import wsgi
-
             logger.info("starting on http://%s:%s/ (store %s)", host, port, store)
-            wsgi.serve(make_app, host, port, threads, workers, config.query_timeout)
+            wsgi.serve(make_app, host, port, threads, workers)
             return
 
         import waitress
@@ -231,7 +232,7 @@ def serve(
         server = waitress.create_server(
             make_app(), host=host, port=port, threads=threads, ident="notekg"
         )
-    except OSError as error:
+    except (OSError, wsgi.ServerError) as error:
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {error}; choose another port with --port"
         ) from error

@@ -5,7 +5,7 @@ timeouts, queries rejected by reason (forbidden, busy, invalid), responses of th
 cache by outcome (hit, miss), and the generation and triple count that the responding process
 serves.
 
-One process keeps its metrics in a registry of its own app. Under several gunicorn workers the
+One process keeps its metrics in a registry of its own app. Under several granian workers the
 ``serve`` command sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client,
 so each worker writes its values to files in that folder, and ``/metrics`` adds up the files of
 every worker (prometheus_client's multiprocess mode). The two gauges then carry a ``pid`` label

@@ -12,7 +12,7 @@ without ``GRAPH``, and Graph Store writes to ``?default``, land in the write gra
 ``DELETE DATA`` without ``GRAPH`` removes triples from the write graph only. Queries still see
 the write graph, as part of the union default graph.
 
-Writes in one process wait for each other on a lock. Writers in other processes (gunicorn
+Writes in one process wait for each other on a lock. Writers in other processes (server
 workers, an ingest) are caught by the store: a change computed from an older generation raises
 GenerationConflict and is computed again from the newest one.
 """

@@ -1,15 +1,20 @@
-"""The production server for several worker processes: gunicorn, through its application API.
+"""The production server for several worker processes: granian, through its embedding API.
 
-``notekg serve --workers N`` with N above 1 runs gunicorn's arbiter with N worker processes of
-the ``gthread`` class. Each worker creates its own app after the fork, so each has its own
-engine and store connections: a small store is loaded into each worker's memory, and the
+``notekg serve --workers N`` with N above 1 runs granian, an HTTP server written in Rust that
+calls the WSGI app from a pool of Python threads in each of N worker processes. granian forks
+the workers from the serving process, and each worker creates its own app, so each has its
+own engine and store connections: a small store is loaded into each worker's memory, and the
 engine's files of a large one are opened read-only by all of them. Every worker checks the
 store for a new generation at most every ``reload_interval`` seconds, so all of them serve a
-write or an ingest without a restart. gunicorn runs on Unix only.
+write or an ingest without a restart. A worker that exits is started again.
 
 Metrics of all workers are added up through prometheus_client's multiprocess mode: the
 PROMETHEUS_MULTIPROC_DIR folder must be set before any process imports prometheus_client, which
-is why ``serve`` sets it before it imports the app.
+is why ``serve`` sets it before it imports the app. The gauges of a worker that exited are
+dropped when the next worker starts.
+
+The workers are forked, so this works on Linux and other Unix systems, as the query processes
+do.
 """
 
 from __future__ import annotations
@@ -19,9 +24,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
-
-from gunicorn.app.base import BaseApplication
 
 logger = logging.getLogger(__name__)
 
@@ -29,65 +33,104 @@ logger = logging.getLogger(__name__)
 # prometheus_client, or service.metrics, before it sets the variable.
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
-# Seconds a worker may stay silent beyond the query time limit before gunicorn restarts it.
-WORKER_TIMEOUT_MARGIN = 30
+# granian's own loggers go through the handlers of the root logger, as notekg's do.
+GRANIAN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"thread_count": {"()": f"{__name__}.ThreadCountWarningFilter"}},
+    "loggers": {
+        "_granian": {"propagate": True, "filters": ["thread_count"]},
+        "granian.access": {"propagate": True},
+    },
+}
+# The start of granian's warning about more WSGI threads than twice the CPUs.
+THREAD_COUNT_WARNING = "Configuration allows spawning up to"
+
+# The function that makes the app in each worker, set by serve before granian forks them.
+_make_app: Callable[[], Any] | None = None
 
 
-class NotekgApplication(BaseApplication):  # type: ignore[misc]
-    """A gunicorn application whose workers each call make_app after the fork."""
-
-    def __init__(self, make_app: Callable[[], Any], options: dict[str, Any]) -> None:
-        self._make_app = make_app
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for name, value in self._options.items():
-            self.cfg.set(name, value)
-
-    def load(self) -> Any:
-        return self._make_app()
+class ServerError(Exception):
+    """granian could not start serving, as when the port is taken."""
 
 
-def serve(
-    make_app: Callable[[], Any],
-    host: str,
-    port: int,
-    threads: int,
-    workers: int,
-    query_timeout: float,
-) -> None:
-    """Serve the app made by make_app from gunicorn workers until the arbiter stops.
+class ThreadCountWarningFilter(logging.Filter):
+    """Drop granian's warning about many threads, which notekg's threads need.
+
+    A thread waits while a query process runs its query, so the threads of a worker are meant
+    to outnumber the CPUs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(THREAD_COUNT_WARNING)
+
+
+def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, workers: int) -> None:
+    """Serve the app made by make_app from granian's worker processes until granian stops.
 
     make_app must import the app only when called, so that prometheus_client is imported after
     this function has set PROMETHEUS_MULTIPROC_DIR.
     """
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    global _make_app
+    _make_app = make_app
     metrics_dir = tempfile.mkdtemp(prefix="notekg-metrics-")
     os.environ[MULTIPROCESS_DIR_VARIABLE] = metrics_dir
-    options = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": int(query_timeout) + WORKER_TIMEOUT_MARGIN,
-        "preload_app": False,
-        "child_exit": _forget_worker_metrics,
-        "control_socket_disable": True,
-        "proc_name": "notekg",
-    }
-    logger.info("starting gunicorn with %s workers of %s threads", workers, threads)
-    arbiter_pid = os.getpid()
+    server = Granian(
+        f"{__name__}:worker_app",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        factory=True,
+        websockets=False,
+        respawn_failed_workers=True,
+        log_dictconfig=GRANIAN_LOGGING,
+    )
+    logger.info("starting granian with %s workers of %s threads", workers, threads)
+    serving_pid = os.getpid()
     try:
-        NotekgApplication(make_app, options).run()
+        server.serve()
+    except RuntimeError as error:
+        # granian's Rust side reports a failed bind as RuntimeError with the OS message first.
+        raise ServerError(str(error).splitlines()[0]) from None
     finally:
-        # Forked workers leave through this block too; only the arbiter removes the folder.
-        if os.getpid() == arbiter_pid:
+        # Forked workers leave through this block too; only the serving process removes the folder.
+        if os.getpid() == serving_pid:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-            logger.info("gunicorn stopped")
+            logger.info("granian stopped")
 
 
-def _forget_worker_metrics(_server: object, worker: Any) -> None:
-    """Drop an exited worker's gauge values, so that only live workers report them."""
+def worker_app() -> Any:
+    """Make the app of one worker process; granian calls this after it forked the worker."""
+    if _make_app is None:
+        raise ServerError("no app factory: start the workers through service.wsgi.serve")
+
+    _forget_exited_workers()
+    return _make_app()
+
+
+def _forget_exited_workers() -> None:
+    """Drop the gauge values of workers that exited, so that only live workers report them."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    folder = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    if not folder:
+        return
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if pid != os.getpid() and not _alive(pid):
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

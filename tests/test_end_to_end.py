@@ -251,7 +251,8 @@ def test_sigterm_stops_server_and_logs_it(tmp_path: Path) -> None:
     assert b"server stopped" in output
 
 
-def test_serve_on_taken_port_reports_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["waitress", "granian"])
+def test_serve_on_taken_port_reports_it(tmp_path: Path, workers: str) -> None:
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
@@ -259,7 +260,7 @@ def test_serve_on_taken_port_reports_it(tmp_path: Path) -> None:
     try:
         result = subprocess.run(
             [str(NOTEKG), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--database", f"sqlite:///{tmp_path}/notekg.sqlite"],
+             "--workers", workers, "--database", f"sqlite:///{tmp_path}/notekg.sqlite"],
             capture_output=True,
             text=True,
             timeout=300,

@@ -1,4 +1,4 @@
-"""`notekg serve --workers 2` under gunicorn: every worker serves new generations unrestarted."""
+"""`notekg serve --workers 2` under granian: every worker serves new generations unrestarted."""
 
 from __future__ import annotations
 
@@ -132,3 +132,22 @@ def test_metrics_sum_requests_over_workers(server: str) -> None:
 
     # The startup check sent at least one more /health request.
     assert counted >= 11
+
+
+def test_worker_start_drops_gauges_of_exited_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service import wsgi
+
+    write_gauge = (
+        "from prometheus_client import Gauge; "
+        "Gauge('notekg_test', 'test', multiprocess_mode='liveall').set(1)"
+    )
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", write_gauge], env=environment, check=True)
+    assert list(tmp_path.glob("gauge_liveall_*.db"))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    wsgi._forget_exited_workers()
+
+    assert not list(tmp_path.glob("gauge_liveall_*.db"))
