@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 from prometheus_client.parser import text_string_to_metric_families
-from servers import SAMPLE_DATASET, fill_store_from_dataset, send
+from servers import SAMPLE_DATASET, fill_store_from_dataset, parse_rdf_dataset, send
 
 TOKEN = "workers-token"
 STARTUP_SECONDS = 60
 CONVERGE_SECONDS = 30
+MAX_BODY_BYTES = 4096
 NOTEKG = Path(sys.executable).parent / "notekg"
 
 
@@ -31,6 +32,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         **os.environ,
         "NOTEKG_UPDATE_TOKEN": TOKEN,
         "NOTEKG_RELOAD_INTERVAL": "0.2",
+        "NOTEKG_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
     }
     log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
@@ -132,6 +134,33 @@ def test_metrics_sum_requests_over_workers(server: str) -> None:
 
     # The startup check sent at least one more /health request.
     assert counted >= 11
+
+
+def test_workers_answer_posts_downloads_head_and_large_bodies(server: str) -> None:
+    query = b"SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    posted = send(
+        f"{server}/sparql",
+        method="POST",
+        data=query,
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/json"},
+    )
+    download = send(f"{server}/download/graph.nq")
+    head = send(f"{server}/id/benchmark/mmlu", method="HEAD", headers={"Accept": "text/html"})
+    too_large = send(
+        f"{server}/sparql",
+        method="POST",
+        data=b"#" * (MAX_BODY_BYTES + 1),
+        headers={"Content-Type": "application/sparql-query"},
+    )
+
+    assert posted.status == 200
+    count = int(posted.json()["results"]["bindings"][0]["n"]["value"])
+    assert count > 0
+    assert download.status == 200
+    assert len(parse_rdf_dataset(download.body, "nquads")) == count
+    assert head.status == 200
+    assert head.body == b""
+    assert too_large.status == 413
 
 
 def test_worker_start_drops_gauges_of_exited_workers(
