@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,10 @@ GRANIAN_LOGGING = {
 }
 # The start of granian's warning about more WSGI threads than twice the CPUs.
 THREAD_COUNT_WARNING = "Configuration allows spawning up to"
+
+# Seconds that a worker may take to stop before granian kills it. A worker that gets Ctrl-C
+# together with granian's own stop signal sometimes never stops by itself (granian 2.8.9).
+WORKER_STOP_SECONDS = 5
 
 # The function that makes the app in each worker, set by serve before granian forks them.
 _make_app: Callable[[], Any] | None = None
@@ -74,6 +79,7 @@ def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, worke
     from granian import Granian
     from granian.constants import Interfaces
 
+    _check_port_is_free(host, port)
     global _make_app
     _make_app = make_app
     metrics_dir = tempfile.mkdtemp(prefix="notekg-metrics-")
@@ -88,6 +94,7 @@ def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, worke
         factory=True,
         websockets=False,
         respawn_failed_workers=True,
+        workers_kill_timeout=WORKER_STOP_SECONDS,
         log_dictconfig=GRANIAN_LOGGING,
     )
     logger.info("starting granian with %s workers of %s threads", workers, threads)
@@ -102,6 +109,20 @@ def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, worke
         if os.getpid() == serving_pid:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             logger.info("granian stopped")
+
+
+def _check_port_is_free(host: str, port: int) -> None:
+    """Raise ServerError when another process listens on the port.
+
+    granian binds with SO_REUSEPORT, so without this check a second server on a taken port
+    would start and share the connections with the first.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as error:
+        raise ServerError(str(error)) from None
 
 
 def worker_app() -> Any:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,6 +164,32 @@ def test_workers_answer_posts_downloads_head_and_large_bodies(server: str) -> No
     assert too_large.status == 413
 
 
+def test_second_server_on_the_same_port_reports_it(server: str, tmp_path: Path) -> None:
+    port = server.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [
+            str(NOTEKG),
+            "serve",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--database",
+            f"sqlite:///{tmp_path}/other.sqlite",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Listening at" not in result.stderr
+
+
 def test_worker_start_drops_gauges_of_exited_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,3 +207,57 @@ def test_worker_start_drops_gauges_of_exited_workers(
     wsgi._forget_exited_workers()
 
     assert not list(tmp_path.glob("gauge_liveall_*.db"))
+
+
+def test_ctrl_c_stops_every_worker_and_query_process(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path}/store.sqlite"
+    fill_store_from_dataset(database_url, str(SAMPLE_DATASET))
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        # A session of its own, so that the signal reaches the whole group, as Ctrl-C does.
+        process = subprocess.Popen(
+            [
+                str(NOTEKG),
+                "serve",
+                "--workers",
+                "3",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database",
+                database_url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_up(url, process, log_path)
+            for number in range(12):
+                query = f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {number + 1}"
+                send(f"{url}/sparql?{urllib.parse.urlencode({'query': query})}")
+
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    assert process.returncode == 0
+    # Query processes exit once their worker is gone, which can take a moment.
+    assert wait_for_group_exit(process.pid, CONVERGE_SECONDS), log_path.read_text()
+
+
+def wait_for_group_exit(group: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
