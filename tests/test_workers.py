@@ -23,9 +23,14 @@ MAX_BODY_BYTES = 4096
 NOTEKG = Path(sys.executable).parent / "notekg"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """Run `notekg serve --workers 2` on a free port of 127.0.0.1 and yield its base URL."""
+def start_serve(
+    tmp_path: Path, workers: int, *, new_session: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `notekg serve --workers N` over the sample store on a free port of 127.0.0.1.
+
+    The server writes to tmp_path/server.log. With new_session it runs in a session of its
+    own, so that a signal to its process group reaches every process, as Ctrl-C does.
+    """
     database_url = f"sqlite:///{tmp_path}/store.sqlite"
     fill_store_from_dataset(database_url, str(SAMPLE_DATASET))
     port = free_port()
@@ -35,33 +40,40 @@ def server(tmp_path: Path) -> Iterator[str]:
         "NOTEKG_RELOAD_INTERVAL": "0.2",
         "NOTEKG_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
     }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(NOTEKG),
-            "serve",
-            "--workers",
-            "2",
-            "--threads",
-            "2",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--database",
-            database_url,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=environment,
-    )
+    with (tmp_path / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(NOTEKG),
+                "serve",
+                "--workers",
+                str(workers),
+                "--threads",
+                "2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database",
+                database_url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=new_session,
+        )
+    return process, port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """Run `notekg serve --workers 2` on a free port of 127.0.0.1 and yield its base URL."""
+    process, port = start_serve(tmp_path, 2)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, tmp_path / "server.log")
         yield url
     finally:
         _stop(process)
-        log.close()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -210,42 +222,21 @@ def test_worker_start_drops_gauges_of_exited_workers(
 
 
 def test_ctrl_c_stops_every_worker_and_query_process(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path}/store.sqlite"
-    fill_store_from_dataset(database_url, str(SAMPLE_DATASET))
-    port = free_port()
+    process, port = start_serve(tmp_path, 3, new_session=True)
     log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        # A session of its own, so that the signal reaches the whole group, as Ctrl-C does.
-        process = subprocess.Popen(
-            [
-                str(NOTEKG),
-                "serve",
-                "--workers",
-                "3",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database",
-                database_url,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_up(url, process, log_path)
-            for number in range(12):
-                query = f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {number + 1}"
-                send(f"{url}/sparql?{urllib.parse.urlencode({'query': query})}")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, process, log_path)
+        for number in range(12):
+            query = f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {number + 1}"
+            send(f"{url}/sparql?{urllib.parse.urlencode({'query': query})}")
 
-            os.killpg(process.pid, signal.SIGINT)
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
     assert process.returncode == 0
     # Query processes exit once their worker is gone, which can take a moment.
