@@ -53,6 +53,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DatabaseError,
     DBAPIError,
     IntegrityError,
     NoSuchModuleError,
@@ -263,6 +264,12 @@ class Store:
             _add_missing_columns(self.engine)
         except OperationalError as error:
             raise StoreError(f"cannot open the store {_safe_url(url)}: {error.orig}") from error
+        except DatabaseError as error:
+            # A file that is not a SQLite database, for example, fails with DatabaseError.
+            raise StoreError(
+                f"cannot use the store {_safe_url(url)}: {error.orig}; give the URL of a notekg "
+                "store, or of a new file or database"
+            ) from error
         self._sqlite_path = _sqlite_path(url)
         self._file_identity = _file_identity(self._sqlite_path)
 
@@ -995,8 +1002,8 @@ def _create_engine(url: str) -> Engine:
             return create_engine(parsed, pool_pre_ping=True)
         except (NoSuchModuleError, ImportError) as error:
             raise StoreError(
-                f"no database driver for {_safe_url(url)}: {error}; "
-                "use sqlite:///PATH or postgresql+psycopg://…"
+                f"no database driver for {_safe_url(url)}: {error}; for PostgreSQL install the "
+                "postgresql extra (pip install -e '.[postgresql]'), or use sqlite:///PATH"
             ) from error
 
     if parsed.database and parsed.database != ":memory:":

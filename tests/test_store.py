@@ -387,6 +387,19 @@ def test_unknown_dialect_raises_store_error() -> None:
         Store("nosuchdb://127.0.0.1/notekg")
 
 
+def test_unknown_dialect_error_names_the_postgresql_extra() -> None:
+    with pytest.raises(StoreError, match=r"install the postgresql extra"):
+        Store("nosuchdb://127.0.0.1/notekg")
+
+
+def test_file_that_is_not_sqlite_raises_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_text("not a database\n" * 200, encoding="utf-8")
+
+    with pytest.raises(StoreError, match=r"cannot use the store .*: file is not a database; give"):
+        Store(f"sqlite:///{path}")
+
+
 def test_unreachable_server_error_hides_password() -> None:
     url = f"postgresql+psycopg://notekg:secret-password@127.0.0.1:{free_port()}/notekg"
 
