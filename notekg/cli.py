@@ -25,6 +25,10 @@ from service.store import Store, StoreError
 
 logger = logging.getLogger("notekg")
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Under several worker processes each line also names its process.
+LOG_FORMAT_WITH_PID = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUERY_FORMATS = (
     "json",
@@ -88,7 +92,7 @@ def main(verbose: bool) -> None:
     """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
         stream=sys.stderr,
     )
 
@@ -222,6 +226,7 @@ def serve(
     store = _safe_url(config.database_url)
     try:
         if workers > 1:
+            _log_process_ids()
             logger.info("starting on http://%s:%s/ (store %s)", host, port, store)
             wsgi.serve(make_app, host, port, threads, workers)
             return
@@ -243,6 +248,12 @@ def serve(
         server.run()
     finally:
         logger.info("server stopped")
+
+
+def _log_process_ids() -> None:
+    """Put the process ID in each log line, so that the workers' lines can be told apart."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT_WITH_PID))
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -241,6 +242,9 @@ def test_ctrl_c_stops_every_worker_and_query_process(tmp_path: Path) -> None:
     assert process.returncode == 0
     # Query processes exit once their worker is gone, which can take a moment.
     assert wait_for_group_exit(process.pid, CONVERGE_SECONDS), log_path.read_text()
+    # Each worker's lines carry its process ID.
+    creators = re.findall(r"\[(\d+)\] INFO service\.app: app created", log_path.read_text())
+    assert len(set(creators)) == 3
 
 
 def wait_for_group_exit(group: int, seconds: float) -> bool:
