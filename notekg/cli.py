@@ -251,7 +251,7 @@ def serve(
 
 
 def _log_process_ids() -> None:
-    """Put the process ID in each log line, so that the workers' lines can be told apart."""
+    """Put the process ID in each log line, so that each worker's lines can be found."""
     for handler in logging.getLogger().handlers:
         handler.setFormatter(logging.Formatter(LOG_FORMAT_WITH_PID))
 

@@ -1,8 +1,8 @@
 """Responses kept in memory for the store's current generation.
 
-A response depends only on the request and on the generation it is computed from, so a server
-process keeps the bodies of successful responses and sends them again for the same request
-until a new generation replaces the current one. Query results, entity pages, search results
+A response depends only on the request and on the generation it is computed from. A server
+process therefore keeps the bodies of successful responses, and sends them again for the same
+request until a new generation replaces the current one. Query results, entity pages, search results
 and the other pages all go through it; writes, the health check, the metrics and the downloads
 (which have a cache of their own) do not.
 
@@ -22,7 +22,6 @@ and the other pages all go through it; writes, the health check, the metrics and
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -32,8 +31,6 @@ from flask import Flask, Response, current_app, g, request
 from service import metrics
 from service.settings import ServiceConfig
 from service.views.common import query_engine
-
-logger = logging.getLogger(__name__)
 
 CACHE_HEADER = "NoteKG-Cache"
 
@@ -103,7 +100,7 @@ class ResponseCache:
 
 
 def install(app: Flask, config: ServiceConfig) -> None:
-    """Answer repeated requests from the cache, unless response_cache_bytes is 0.
+    """Serve repeated requests from the cache, unless response_cache_bytes is 0.
 
     Call it after every other request hook is registered. Its lookup then runs after the other
     before-request hooks. It also stores a response before the other after-request hooks (such
@@ -206,7 +203,7 @@ def _entity_tag(content_type: str, body: bytes) -> str:
 def _finish(response: Response, etag: str, outcome: str) -> Response:
     response.headers[CACHE_HEADER] = outcome
     metrics.count_cached_response(outcome)
-    # A POST is answered in full whatever its validators, since 304 is only for GET and HEAD.
+    # A POST gets the full response whatever its validators, because 304 applies to GET and HEAD.
     if request.method in ("GET", "HEAD"):
         response.set_etag(etag)
         if "HTTP_IF_NONE_MATCH" in request.environ:

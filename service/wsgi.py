@@ -105,7 +105,8 @@ def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, worke
         # granian's Rust side reports a failed bind as RuntimeError with the OS message first.
         raise ServerError(str(error).splitlines()[0]) from None
     finally:
-        # Forked workers leave through this block too; only the serving process removes the folder.
+        # granian's workers are forked inside serve() and end with os._exit, so they never get
+        # here. The check keeps any other forked process from removing the shared folder.
         if os.getpid() == serving_pid:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             logger.info("granian stopped")
@@ -148,10 +149,11 @@ def _forget_exited_workers() -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Tell whether a process with this ID exists; one of another user counts as alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True

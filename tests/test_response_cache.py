@@ -157,7 +157,7 @@ def test_if_none_match_with_the_etag_returns_304(live: LiveServer) -> None:
     assert reply.body == b""
 
 
-def test_etag_changes_with_the_generation_when_the_body_changes(live: LiveServer) -> None:
+def test_etag_changes_with_new_body(live: LiveServer) -> None:
     etag = query(live, COUNT_BENCHMARKS).headers["ETag"]
     insert_benchmark(live, "cached-y")
 
@@ -167,7 +167,7 @@ def test_etag_changes_with_the_generation_when_the_body_changes(live: LiveServer
     assert reply.headers["ETag"] != etag
 
 
-def test_etag_differs_for_the_same_body_in_another_media_type(live: LiveServer) -> None:
+def test_etag_differs_per_media_type(live: LiveServer) -> None:
     as_json = query(live, COUNT_BENCHMARKS, {"Accept": "application/json"})
     as_sparql_json = query(live, COUNT_BENCHMARKS)
 
@@ -176,7 +176,7 @@ def test_etag_differs_for_the_same_body_in_another_media_type(live: LiveServer) 
     assert as_json.headers["ETag"] != as_sparql_json.headers["ETag"]
 
 
-def test_post_gets_no_etag_and_ignores_if_none_match(live: LiveServer) -> None:
+def test_post_has_no_etag(live: LiveServer) -> None:
     def post(headers: dict[str, str]) -> HttpReply:
         return send(
             f"{live.url}/sparql",
@@ -279,7 +279,7 @@ def test_full_budget_drops_the_least_recently_used_response() -> None:
     assert cache.get(1, ("b",)) is None
 
 
-def test_put_of_a_response_over_an_eighth_of_the_budget_keeps_nothing() -> None:
+def test_put_skips_oversized_response() -> None:
     cache = ResponseCache(max_bytes=800)
 
     cache.put(1, ("big",), kept(101))
@@ -289,7 +289,7 @@ def test_put_of_a_response_over_an_eighth_of_the_budget_keeps_nothing() -> None:
     assert cache.get(1, ("small",)) is not None
 
 
-def test_put_of_a_newer_generation_empties_the_cache_and_an_older_one_is_ignored() -> None:
+def test_put_of_newer_generation_empties_cache() -> None:
     cache = ResponseCache(max_bytes=800)
     cache.put(1, ("a",), kept(10))
 
