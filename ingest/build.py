@@ -8,6 +8,7 @@ them, and each such gap is reported as a warning.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ class _NoteBuilder:
         self.problems: list[Problem] = []
         self.unmapped: list[str] = []
         self.labels: dict[URIRef, str] = {}
+        self.spans: dict[LineSpan, URIRef] = {}
+        self.iris: dict[str, URIRef] = {}
 
     def build(self) -> NoteGraphs:
         self._add_note()
@@ -288,17 +291,21 @@ class _NoteBuilder:
         return iri
 
     def _source(self, subject: URIRef, span: LineSpan) -> None:
-        span_iri = URIRef(f"{self.note}#L{span.start}-L{span.end}")
+        span_iri = self.spans.get(span)
+        if span_iri is None:
+            # The entities of one table row or bullet share its span, which is described once.
+            span_iri = self.spans[span] = URIRef(f"{self.note}#L{span.start}-L{span.end}")
+            self.provenance.add((span_iri, RDF.type, NK.SourceSpan))
+            self.provenance.add((span_iri, NK.inNote, self.note))
+            self.provenance.add((span_iri, NK.startLine, _line_number(span.start)))
+            self.provenance.add((span_iri, NK.endLine, _line_number(span.end)))
         self.provenance.add((subject, NK.source, span_iri))
-        self.provenance.add((span_iri, RDF.type, NK.SourceSpan))
-        self.provenance.add((span_iri, NK.inNote, self.note))
-        self.provenance.add(
-            (span_iri, NK.startLine, Literal(span.start, datatype=XSD.positiveInteger))
-        )
-        self.provenance.add((span_iri, NK.endLine, Literal(span.end, datatype=XSD.positiveInteger)))
 
     def _iri(self, curie: str) -> URIRef:
-        return URIRef(self.mapping.expand(curie))
+        iri = self.iris.get(curie)
+        if iri is None:
+            iri = self.iris[curie] = URIRef(self.mapping.expand(curie))
+        return iri
 
     def section_name(self, section: Section) -> str:
         """Return how messages name a section; the part before the first heading has no title."""
@@ -546,6 +553,11 @@ class _NoteBuilder:
             for subject, text in self.facts.subject_objects(prop)
             if isinstance(subject, URIRef)
         ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_number(line: int) -> Literal:
+    return Literal(line, datatype=XSD.positiveInteger)
 
 
 def _new_graph() -> Graph:

@@ -48,10 +48,14 @@ def label_first_token(label: str) -> str:
 
 
 class LabelIndex:
-    """Entity labels indexed by their first token."""
+    """Entity labels indexed by their first token and then by their token count.
+
+    A text is matched at each token against the labels that start with it, one lookup per
+    label length, because many labels can share a first word ("Score", "Accuracy").
+    """
 
     def __init__(self) -> None:
-        self._by_first: dict[str, list[LabelKey]] = defaultdict(list)
+        self._by_first: dict[str, dict[int, dict[tuple[str, ...], list[str]]]] = defaultdict(dict)
         self.keys: set[LabelKey] = set()
 
     def add(self, iri: str, label: str) -> None:
@@ -64,7 +68,9 @@ class LabelIndex:
         """Index a label key that label_key returned."""
         if key not in self.keys:
             self.keys.add(key)
-            self._by_first[key[0][0]].append(key)
+            words, iri = key
+            by_length = self._by_first[words[0]]
+            by_length.setdefault(len(words), {}).setdefault(words, []).append(iri)
 
     def add_all(self, labels: Iterable[tuple[str, str]]) -> None:
         """Index (IRI, label) pairs."""
@@ -76,9 +82,13 @@ class LabelIndex:
         words = tokens(text)
         found: set[str] = set()
         for start, word in enumerate(words):
-            for label_words, iri in self._by_first.get(word, ()):
-                if tuple(words[start : start + len(label_words)]) == label_words:
-                    found.add(iri)
+            by_length = self._by_first.get(word)
+            if by_length is None:
+                continue
+            for length, labels in by_length.items():
+                iris = labels.get(tuple(words[start : start + length]))
+                if iris is not None:
+                    found.update(iris)
         return found
 
 

@@ -12,16 +12,20 @@ an ingest without workers.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.plugins.serializers.nt import _quoteLiteral
+from rdflib.term import Node
 
 from ingest.iris import IriMinter
 from ingest.mentions import label_first_token
@@ -38,6 +42,10 @@ logger = logging.getLogger(__name__)
 # A worker process costs about as much to start as building this many notes, so a run uses
 # one worker per this many notes to build, up to the number of processes it may use.
 NOTES_PER_PROCESS = 20
+# Building notes allocates many container objects. With Python's default first threshold of
+# 700, garbage collections took about a tenth of the time of building the synthetic notes of
+# benchmarks/generate.py, and with 50,000 they take little.
+BUILD_GC_THRESHOLDS = (50_000, 20, 100)
 # The end of the IRI of a note's provenance graph, as ingest.build mints it.
 PROVENANCE_SUFFIX = "/provenance"
 
@@ -101,6 +109,17 @@ class _WorkerResult:
     built: BuiltNote
     shacl_problems: list[Problem]
     mints: list[Mint]
+
+
+@contextmanager
+def rare_garbage_collection() -> Iterator[None]:
+    """Raise the collector's thresholds to ``BUILD_GC_THRESHOLDS`` and restore them on exit."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BUILD_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def build_notes(
@@ -207,11 +226,25 @@ def _built(graphs: NoteGraphs, problems: list[Problem]) -> BuiltNote:
 
 
 def to_nquads(graph: Graph, graph_iri: URIRef) -> bytes:
-    """Serialize a graph as N-Quads in the named graph ``graph_iri``."""
-    ntriples = graph.serialize(format="nt", encoding="utf-8")
-    suffix = f" <{graph_iri}> .".encode()
-    lines = (line[:-2] + suffix for line in ntriples.splitlines() if line.endswith(b" ."))
-    return b"\n".join(sorted(lines)) + b"\n"
+    """Serialize a graph as sorted N-Quads lines in the named graph ``graph_iri``.
+
+    Each term is written once per graph, in the form of rdflib's N-Triples serializer,
+    because the terms of a note recur in many triples. UTF-8 keeps the order of code points,
+    so sorting the lines as text sorts them as bytes.
+    """
+    written: dict[Node, str] = {}
+
+    def term(node: Node) -> str:
+        text = written.get(node)
+        if text is None:
+            # rdflib has no public function that writes one literal in N-Triples form.
+            text = _quoteLiteral(node) if isinstance(node, Literal) else node.n3()
+            written[node] = text
+        return text
+
+    suffix = f" <{graph_iri}> ."
+    lines = sorted(f"{term(s)} {term(p)} {term(o)}{suffix}" for s, p, o in graph)
+    return ("\n".join(lines) + "\n").encode() if lines else b"\n"
 
 
 def _shacl_problems(graphs: NoteGraphs, note: NoteFile) -> list[Problem]:
@@ -271,6 +304,10 @@ _worker_settings: BuildSettings | None = None
 def _start_worker(settings: BuildSettings) -> None:
     global _worker_settings
     _worker_settings = settings
+    # The worker never frees the objects that it inherited from the parent, so that
+    # collections skip them.
+    gc.freeze()
+    gc.set_threshold(*BUILD_GC_THRESHOLDS)
 
 
 def _worker_task(task: BuildTask, read_graph: Callable[[str], bytes | None]) -> _WorkerTask:

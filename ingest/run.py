@@ -25,6 +25,7 @@ from ingest.note_build import (
     BuiltNote,
     available_processes,
     build_notes,
+    rare_garbage_collection,
 )
 from ingest.note_files import (
     NoteFile,
@@ -145,6 +146,7 @@ class _RunContext:
         return self.minter.base_iri
 
 
+@rare_garbage_collection()
 def run_ingest(
     paths: list[Path],
     store: Store,

@@ -22,7 +22,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 WEIGHTS: dict[str, float] = {
     # A period that ends a sentence, followed by a capitalised word, almost always ends a cell.
@@ -326,9 +326,12 @@ def gap_scores(tokens: Sequence[str]) -> list[float]:
     return scores
 
 
-@dataclass(frozen=True)
-class CellFacts:
-    """Facts about one candidate cell, as the column and resemblance features use them."""
+class CellFacts(NamedTuple):
+    """Facts about one candidate cell, as the column and resemblance features use them.
+
+    A named tuple rather than a frozen dataclass: table recovery creates one per distinct
+    candidate cell, and a frozen dataclass sets each field through ``object.__setattr__``.
+    """
 
     text: str
     core_count: int  # tokens outside parentheses, at least 1
@@ -375,13 +378,20 @@ def describe_cell(tokens: Sequence[str]) -> CellFacts:
 # tables of many notes. CellFacts is immutable, so equal cells can share one.
 @functools.lru_cache(maxsize=65_536)
 def _describe_cell(tokens: tuple[str, ...]) -> CellFacts:
-    depths = parenthesis_depths(tokens) or [0] * len(tokens)
-    core = [
-        token
-        for token, depth in zip(tokens, depths, strict=True)
-        if depth == 0 and not token.startswith("(")
-    ]
     text = " ".join(tokens)
+    shapes = " ".join(map(token_shape, tokens))
+    if "(" in text or ")" in text:
+        depths = parenthesis_depths(tokens) or [0] * len(tokens)
+        core = [
+            token
+            for token, depth in zip(tokens, depths, strict=True)
+            if depth == 0 and not token.startswith("(")
+        ]
+        core_shapes = " ".join(map(token_shape, core))
+    else:
+        # Without parentheses every token is outside them.
+        core = list(tokens)
+        core_shapes = shapes
     last = tokens[-1].rstrip(".,;:")
     return CellFacts(
         text=text,
@@ -390,8 +400,8 @@ def _describe_cell(tokens: tuple[str, ...]) -> CellFacts:
         last_shape="paren" if last.endswith(")") else token_shape(tokens[-1]),
         first_word=bare_word(tokens[0]),
         last_word=bare_word(tokens[-1]) or tokens[-1],
-        core_shapes=" ".join(token_shape(token) for token in core),
-        shapes=" ".join(token_shape(token) for token in tokens),
+        core_shapes=core_shapes,
+        shapes=shapes,
         case_style=case_style(tokens),
         ends_with_parenthetical=last.endswith(")"),
         ends_with_period=text.endswith("."),
@@ -423,48 +433,43 @@ _WEIGHTED_COUNTS = (
 )
 
 
-@dataclass
 class ColumnProfile:
-    """Weighted counts of the facts of the cells that other rows put in one column."""
+    """Weighted counts of the facts of the cells that other rows put in one column.
 
-    weight: float = 0.0
-    log_count_sum: float = 0.0
-    log_count_square_sum: float = 0.0
-    first_shapes: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    last_shapes: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    case_styles: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    parenthetical_endings: defaultdict[bool, float] = field(
-        default_factory=lambda: defaultdict(float)
+    A plain class with slots: table recovery makes several profiles per row and round, and a
+    dataclass with a default factory per field took a tenth of a note's build.
+    """
+
+    __slots__ = (
+        "weight",
+        "log_count_sum",
+        "log_count_square_sum",
+        *_WEIGHTED_COUNTS,
+        "value_shapes",
+        "_distinct_values_by_shapes",
+        "_summary",
     )
-    period_endings: defaultdict[bool, float] = field(default_factory=lambda: defaultdict(float))
-    single_amounts: defaultdict[bool, float] = field(default_factory=lambda: defaultdict(float))
-    values: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    first_words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    last_words: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    value_shapes: dict[str, str] = field(default_factory=dict)
-    _distinct_values_by_shapes: dict[str, float] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    _summary: _ProfileSummary | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(self) -> None:
+        self.weight = 0.0
+        self.log_count_sum = 0.0
+        self.log_count_square_sum = 0.0
+        self.first_shapes: defaultdict[str, float] = defaultdict(float)
+        self.last_shapes: defaultdict[str, float] = defaultdict(float)
+        self.case_styles: defaultdict[str, float] = defaultdict(float)
+        self.parenthetical_endings: defaultdict[bool, float] = defaultdict(float)
+        self.period_endings: defaultdict[bool, float] = defaultdict(float)
+        self.single_amounts: defaultdict[bool, float] = defaultdict(float)
+        self.values: defaultdict[str, float] = defaultdict(float)
+        self.first_words: defaultdict[str, float] = defaultdict(float)
+        self.last_words: defaultdict[str, float] = defaultdict(float)
+        self.value_shapes: dict[str, str] = {}
+        self._distinct_values_by_shapes: dict[str, float] | None = None
+        self._summary: _ProfileSummary | None = None
 
     def add(self, facts: CellFacts, weight: float) -> None:
         """Count a cell of another row, weighted by how likely its split is."""
-        log_count = _log(facts.core_count)
-        self.weight += weight
-        self.log_count_sum += weight * log_count
-        self.log_count_square_sum += weight * log_count**2
-        self.first_shapes[facts.first_shape] += weight
-        self.last_shapes[facts.last_shape] += weight
-        self.case_styles[facts.case_style] += weight
-        self.parenthetical_endings[facts.ends_with_parenthetical] += weight
-        self.period_endings[facts.ends_with_period] += weight
-        self.single_amounts[facts.is_single_amount] += weight
-        self.values[facts.text] += weight
-        self.first_words[facts.first_word] += weight
-        self.last_words[facts.last_word] += weight
-        self.value_shapes[facts.text] = facts.core_shapes
-        self._distinct_values_by_shapes = None
-        self._summary = None
+        add_to_profiles(facts, weight, self)
 
     def without(self, part: ColumnProfile) -> ColumnProfile:
         """Return this profile minus ``part``, a profile of some of the cells counted here.
@@ -472,18 +477,19 @@ class ColumnProfile:
         Subtracting one row's cells from the profile of all rows is linear in the row count,
         where adding up all other rows for each row is quadratic.
         """
-        result = ColumnProfile(
-            weight=self.weight - part.weight,
-            log_count_sum=self.log_count_sum - part.log_count_sum,
-            log_count_square_sum=self.log_count_square_sum - part.log_count_square_sum,
-            # A value that only ``part`` counted keeps its shapes here but has weight 0.
-            value_shapes=dict(self.value_shapes),
-        )
+        result = ColumnProfile.__new__(ColumnProfile)
+        result.weight = self.weight - part.weight
+        result.log_count_sum = self.log_count_sum - part.log_count_sum
+        result.log_count_square_sum = self.log_count_square_sum - part.log_count_square_sum
         for name in _WEIGHTED_COUNTS:
             counts: defaultdict[object, float] = defaultdict(float, getattr(self, name))
             for key, weight in getattr(part, name).items():
                 counts[key] -= weight
             setattr(result, name, counts)
+        # A value that only ``part`` counted keeps its shapes here but has weight 0.
+        result.value_shapes = dict(self.value_shapes)
+        result._distinct_values_by_shapes = None
+        result._summary = None
         return result
 
     def distinct_values_with_shapes(self, core_shapes: str) -> float:
@@ -505,6 +511,39 @@ class ColumnProfile:
         if self._summary is None:
             self._summary = _ProfileSummary(self)
         return self._summary
+
+
+def add_to_profiles(facts: CellFacts, weight: float, *profiles: ColumnProfile) -> None:
+    """Count a cell in each of ``profiles``, as ``ColumnProfile.add`` does in each."""
+    log_count = _log(facts.core_count)
+    weighted_log_count = weight * log_count
+    weighted_square = weight * log_count**2
+    first_shape = facts.first_shape
+    last_shape = facts.last_shape
+    style = facts.case_style
+    parenthetical = facts.ends_with_parenthetical
+    period = facts.ends_with_period
+    single_amount = facts.is_single_amount
+    text = facts.text
+    first_word = facts.first_word
+    last_word = facts.last_word
+    core_shapes = facts.core_shapes
+    for profile in profiles:
+        profile.weight += weight
+        profile.log_count_sum += weighted_log_count
+        profile.log_count_square_sum += weighted_square
+        profile.first_shapes[first_shape] += weight
+        profile.last_shapes[last_shape] += weight
+        profile.case_styles[style] += weight
+        profile.parenthetical_endings[parenthetical] += weight
+        profile.period_endings[period] += weight
+        profile.single_amounts[single_amount] += weight
+        profile.values[text] += weight
+        profile.first_words[first_word] += weight
+        profile.last_words[last_word] += weight
+        profile.value_shapes[text] = core_shapes
+        profile._distinct_values_by_shapes = None
+        profile._summary = None
 
 
 class _ProfileSummary:

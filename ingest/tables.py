@@ -30,6 +30,7 @@ from ingest.table_scoring import (
     LABEL_COLUMN_FEATURES,
     CellFacts,
     ColumnProfile,
+    add_to_profiles,
     case_style_disagreement,
     cell_score,
     column_score,
@@ -584,19 +585,23 @@ def _rank(
         return _RowResult(task, [], [], layout.min_margin, failure=candidates)
 
     features = LABEL_COLUMN_FEATURES if layout.transposed else COLUMN_FEATURES
-    column_cache: dict[tuple[str, int], float] = {}
-    scored = []
-    for candidate in candidates:
-        score = candidate.local_score
-        for offset, cell in enumerate(candidate.cells):
-            column = task.first_column + offset
-            if profiles is None or column not in profiles:
-                continue
-            key = (cell.text, column)
-            if key not in column_cache:
-                column_cache[key] = column_score(cell, profiles[column], features)
-            score += column_cache[key]
-        scored.append((score, candidate))
+    if profiles is None:
+        scored = [(candidate.local_score, candidate) for candidate in candidates]
+    else:
+        column_cache: dict[tuple[str, int], float] = {}
+        scored = []
+        for candidate in candidates:
+            score = candidate.local_score
+            for column, cell in enumerate(candidate.cells, task.first_column):
+                profile = profiles.get(column)
+                if profile is None:
+                    continue
+                key = (cell.text, column)
+                column_fit = column_cache.get(key)
+                if column_fit is None:
+                    column_fit = column_cache[key] = column_score(cell, profile, features)
+                score += column_fit
+            scored.append((score, candidate))
     scored.sort(key=lambda pair: pair[0], reverse=True)
 
     top = scored[0][0]
@@ -615,11 +620,9 @@ def _profiles_without_each_row(
     for result in results:
         own = {column: ColumnProfile() for column in layout.profiled_columns}
         for (_, candidate), weight in zip(result.ranked, result.weights, strict=True):
-            for offset, cell in enumerate(candidate.cells):
-                column = result.task.first_column + offset
+            for column, cell in enumerate(candidate.cells, result.task.first_column):
                 if column in own:
-                    own[column].add(cell, weight)
-                    totals[column].add(cell, weight)
+                    add_to_profiles(cell, weight, own[column], totals[column])
         own_profiles.append(own)
 
     return [

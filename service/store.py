@@ -49,7 +49,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -85,6 +85,10 @@ MAX_STAMP_LENGTH = 400
 
 # Graphs written at once from which on they are compressed by several threads.
 COMPRESSION_THREAD_MIN_GRAPHS = 64
+
+# zlib's fastest level. Level 6 stored the graphs of 10,000 synthetic notes in 14% fewer
+# bytes, but took twice as long to compress them.
+COMPRESSION_LEVEL = 1
 
 # Values per IN (...) list, so that a statement stays below the 999 bound parameters that
 # SQLite allows by default before version 3.32 (32,766 since).
@@ -791,8 +795,25 @@ def _write_added(session: Session, graphs: list[NewGraph]) -> list[int]:
         (MentionTokenRow, mention_tokens),
     ):
         if values:
-            connection.execute(insert(_table(row_class)), values)
+            _insert_many(connection, _table(row_class), values)
     return version_ids
+
+
+def _insert_many(connection: Connection, table: Table, rows: list[dict[str, object]]) -> None:
+    """Insert rows that all have the same keys, with one executemany.
+
+    On SQLite the rows go to the driver as tuples, because the columns of these tables need
+    no conversion. SQLAlchemy's processing of each row took half of the time of inserting the
+    300,000 labels and mention tokens of 10,000 notes. Other databases get SQLAlchemy's
+    executemany, which batches the rows into multi-row INSERTs where the driver is slow.
+    """
+    if connection.dialect.name != "sqlite":
+        connection.execute(insert(table), rows)
+        return
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup
+    assert order is not None, "SQLite's parameters are positional"
+    connection.exec_driver_sql(str(compiled), [tuple(row[name] for name in order) for row in rows])
 
 
 def _compressed(graphs: list[NewGraph]) -> list[bytes]:
@@ -802,9 +823,9 @@ def _compressed(graphs: list[NewGraph]) -> list[bytes]:
     took about a fifth of writing them.
     """
     if len(graphs) < COMPRESSION_THREAD_MIN_GRAPHS:
-        return [zlib.compress(graph.nquads, 6) for graph in graphs]
+        return [zlib.compress(graph.nquads, COMPRESSION_LEVEL) for graph in graphs]
     with ThreadPoolExecutor() as pool:
-        return list(pool.map(lambda graph: zlib.compress(graph.nquads, 6), graphs))
+        return list(pool.map(lambda graph: zlib.compress(graph.nquads, COMPRESSION_LEVEL), graphs))
 
 
 def _write_relinked(session: Session, graph: RelinkedGraph) -> int:
@@ -822,7 +843,7 @@ def _write_relinked(session: Session, graph: RelinkedGraph) -> int:
         source=old.source,
         content_hash=old.content_hash,
         triple_count=graph.triple_count,
-        nquads=zlib.compress(graph.nquads, 6),
+        nquads=zlib.compress(graph.nquads, COMPRESSION_LEVEL),
         file_stamp=old.file_stamp,
     )
     session.add(version)

@@ -56,6 +56,21 @@ def test_short_labels_are_not_indexed() -> None:
     assert _index(qa="QA").named_in("Multilingual QA") == set()
 
 
+def test_labels_with_shared_first_word_found() -> None:
+    index = _index(score="Elo Score", rating="Elo Score v2", elo="Elo", f1="F1 Score")
+    index.add("other-elo", "Elo Score")
+
+    assert index.named_in("ranked by Elo Score v2 and F1 Score") == {
+        "score",
+        "other-elo",
+        "rating",
+        "elo",
+        "f1",
+    }
+    assert index.named_in("Elo") == {"elo"}
+    assert index.named_in("Elo rating") == {"elo"}
+
+
 def _mentions(store: Store) -> set[tuple[str, str]]:
     engine = OxigraphEngine.from_store(store)
     result = engine.query(f"SELECT ?s ?o WHERE {{ ?s <{MENTIONS}> ?o }}")

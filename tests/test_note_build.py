@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 import ingest.note_build as note_build
@@ -224,3 +225,49 @@ def test_workers_not_started_for_few_notes(
     )
 
     assert started == []
+
+
+def test_to_nquads_matches_rdflib_ntriples() -> None:
+    from rdflib import BNode, Graph, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    graph = Graph()
+    subject = URIRef("https://notekg.example/id/benchmark/mmlu")
+    for value in [
+        Literal('line one\nline "two"\r\\ three'),
+        Literal("Überblick", lang="de"),
+        Literal(7, datatype=XSD.positiveInteger),
+        Literal("2024-03-18", datatype=XSD.date),
+        URIRef("https://example.org/a#b"),
+        BNode("b1"),
+    ]:
+        graph.add((subject, URIRef("https://notekg.example/ontology#p"), value))
+    graph_iri = URIRef("https://notekg.example/id/graph/g")
+
+    written = note_build.to_nquads(graph, graph_iri)
+
+    ntriples = graph.serialize(format="nt", encoding="utf-8").splitlines()
+    expected = sorted(line[:-2] + f" <{graph_iri}> .".encode() for line in ntriples if line)
+    assert written == b"\n".join(expected) + b"\n"
+    quads = list(ox.parse(written, format=ox.RdfFormat.N_QUADS))
+    assert len(quads) == len(graph)
+    assert {quad.graph_name.value for quad in quads} == {str(graph_iri)}
+
+
+def test_ingest_restores_gc_thresholds(mapping: Path, tmp_path: Path) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    gc.set_threshold(900, 11, 12)
+    try:
+        run_ingest(
+            [NOTE],
+            Store(f"sqlite:///{tmp_path / 'kg.sqlite'}"),
+            mapping_path=mapping,
+            base_iri=BASE,
+            validate=False,
+            processes=1,
+        )
+        assert gc.get_threshold() == (900, 11, 12)
+    finally:
+        gc.set_threshold(*before)

@@ -13,6 +13,7 @@ Lines of page chrome such as "Skip to content" are dropped. The first heading is
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,6 +234,8 @@ def _is_code(block: _Block) -> bool:
     return _parses_as_python(block.text) and not any(BULLET.match(t) for _, t in block.lines)
 
 
+# Finding where a run of code blocks ends parses the same blocks several times.
+@functools.lru_cache(maxsize=256)
 def _parses_as_python(source: str) -> bool:
     try:
         ast.parse(_dedent(source))
