@@ -271,3 +271,43 @@ def test_ingest_restores_gc_thresholds(mapping: Path, tmp_path: Path) -> None:
         assert gc.get_threshold() == (900, 11, 12)
     finally:
         gc.set_threshold(*before)
+
+
+def test_note_store_matches_memory_store() -> None:
+    from rdflib import Graph, Literal, URIRef
+
+    from ingest.build import NoteStore
+
+    triples = [
+        (
+            URIRef(f"https://notekg.example/id/s{number % 3}"),
+            URIRef(f"https://p/{number % 2}"),
+            Literal(number % 4),
+        )
+        for number in range(12)
+    ]
+    note_graph = Graph(store=NoteStore())
+    memory_graph = Graph()
+    for triple in triples:
+        note_graph.add(triple)
+        memory_graph.add(triple)
+    subject, predicate, obj = triples[4]
+
+    assert len(note_graph) == len(memory_graph)
+    for pattern in [
+        (None, None, None),
+        (subject, None, None),
+        (None, predicate, None),
+        (None, None, obj),
+        (subject, predicate, None),
+        (None, predicate, obj),
+        (subject, predicate, obj),
+        (subject, URIRef("https://p/none"), None),
+    ]:
+        assert set(note_graph.triples(pattern)) == set(memory_graph.triples(pattern)), pattern
+
+    note_graph.set((subject, predicate, Literal("new")))
+    memory_graph.set((subject, predicate, Literal("new")))
+    assert set(note_graph) == set(memory_graph)
+    assert len(note_graph) == len(memory_graph)
+    assert list(note_graph.objects(subject, predicate)) == [Literal("new")]
