@@ -224,23 +224,27 @@ def serve(
     from service import wsgi
 
     store = _safe_url(config.database_url)
-    try:
-        if workers > 1:
-            _log_process_ids()
-            logger.info("starting on http://%s:%s/ (store %s)", host, port, store)
+    if workers > 1:
+        _log_process_ids()
+        logger.info("starting on http://%s:%s/ (store %s)", host, port, store)
+        try:
             wsgi.serve(make_app, host, port, threads, workers)
-            return
+        except wsgi.ServerError as error:
+            raise _listen_error(host, port, error) from error
+        return
 
-        import waitress
+    import waitress
 
-        signal.signal(signal.SIGTERM, _exit_on_signal)
-        server = waitress.create_server(
-            make_app(), host=host, port=port, threads=threads, ident="notekg"
-        )
-    except (OSError, wsgi.ServerError) as error:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {error}; choose another port with --port"
-        ) from error
+    # The app is made before the socket, so that only a failed bind reads "cannot listen".
+    app = make_app()
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    # A shell without job control starts a background command with SIGINT ignored, and
+    # Python keeps it so. The server stops on SIGINT whichever way it was started.
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="notekg")
+    except OSError as error:
+        raise _listen_error(host, port, error) from error
 
     # Logged once the socket is bound, so that a taken port gives only the error above.
     logger.info("serving on http://%s:%s/ (store %s)", host, port, store)
@@ -250,6 +254,12 @@ def serve(
         logger.info("server stopped")
 
 
+def _listen_error(host: str, port: int, error: Exception) -> click.ClickException:
+    return click.ClickException(
+        f"cannot listen on {host}:{port}: {error}; choose another port with --port"
+    )
+
+
 def _log_process_ids() -> None:
     """Put the process ID in each log line, so that each worker's lines can be found."""
     for handler in logging.getLogger().handlers:
@@ -257,7 +267,7 @@ def _log_process_ids() -> None:
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
-    """Turn SIGTERM into SystemExit, so the server stops and logs that it stopped."""
+    """Turn SIGTERM and SIGINT into SystemExit, so the server stops and logs that it stopped."""
     logger.info("received signal %s; stopping", signal.Signals(signum).name)
     raise SystemExit(0)
 
@@ -539,6 +549,9 @@ def _create_app(factory: Callable[..., Any], config: Any) -> Any:
         return factory(config)
     except (StoreError, EngineFilesError) as error:
         raise click.ClickException(str(error)) from error
+    except OSError as error:
+        hint = "; check that the path exists and that notekg may use it" if error.filename else ""
+        raise click.ClickException(f"cannot start the server: {error}{hint}") from error
 
 
 def _open_store(database_url: str) -> Store:

@@ -348,3 +348,22 @@ def test_summary_counts_in_plural_beyond_one(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert "2 notes (0 unchanged), 0 warnings, 0 errors; generation 1" in result.output
+
+
+def test_serve_reports_app_error(
+    runner: CliRunner, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.app
+
+    assert _ingest(runner, database, "--no-validate").exit_code == 0
+
+    def failing_app(config: object) -> object:
+        raise PermissionError(13, "Permission denied", "/srv/notekg/ontology")
+
+    monkeypatch.setattr(service.app, "create_app", failing_app)
+    result = runner.invoke(main, ["serve", "--port", "1", "--database", database])
+
+    assert result.exit_code == 1
+    assert "cannot start the server: [Errno 13] Permission denied" in result.output
+    assert "check that the path exists and that notekg may use it" in result.output
+    assert "cannot listen" not in result.output

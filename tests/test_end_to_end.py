@@ -227,19 +227,36 @@ def test_serve_over_postgresql(empty_postgresql_database: str) -> None:
     assert again == rows
 
 
-def test_sigterm_stops_server_and_logs_it(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    # A shell without job control starts `notekg serve &` in a script with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    ("signum", "workers", "stopped"),
+    [
+        (signal.SIGTERM, "1", b"received signal SIGTERM; stopping"),
+        (signal.SIGINT, "1", b"received signal SIGINT; stopping"),
+        (signal.SIGINT, "2", b"granian stopped"),
+    ],
+    ids=["sigterm", "sigint", "sigint-granian"],
+)
+def test_signal_stops_server_and_logs_it(
+    tmp_path: Path, signum: signal.Signals, workers: str, stopped: bytes
+) -> None:
     port = free_port()
     environment = {**os.environ, "NOTEKG_DATABASE_URL": f"sqlite:///{tmp_path}/notekg.sqlite"}
     process = subprocess.Popen(
-        [str(NOTEKG), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [str(NOTEKG), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", workers],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        preexec_fn=_ignore_sigint,
     )
     try:
         _wait_until_ready(f"http://127.0.0.1:{port}", process)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         output, _ = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
@@ -247,8 +264,8 @@ def test_sigterm_stops_server_and_logs_it(tmp_path: Path) -> None:
             process.wait()
 
     assert process.returncode == 0
-    assert b"received signal SIGTERM; stopping" in output
-    assert b"server stopped" in output
+    assert stopped in output
+    assert b"stopped" in output.splitlines()[-1]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"], ids=["waitress", "granian"])
