@@ -74,9 +74,7 @@ def _handle_http_error(error: HTTPException) -> Response:
         logger.info("rejected a malformed update on %s: %s", request.path, error.description)
         metrics.count_rejected("invalid")
     status = error.code or 500
-    headers = {
-        name: value for name, value in error.get_headers() if name.lower() != "content-type"
-    }
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     return render_error(ErrorReply(status, _http_error_message(error), headers))
 
 

@@ -42,34 +42,45 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "notekg_http_requests", "HTTP requests by endpoint, method and status.",
-            ["endpoint", "method", "status"], registry=self.registry,
+            "notekg_http_requests",
+            "HTTP requests by endpoint, method and status.",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "notekg_http_request_duration_seconds", "Time to answer an HTTP request, in seconds.",
-            ["endpoint"], registry=self.registry,
+            "notekg_http_request_duration_seconds",
+            "Time to answer an HTTP request, in seconds.",
+            ["endpoint"],
+            registry=self.registry,
         )
         self.timeouts = Counter(
-            "notekg_query_timeouts", "SPARQL queries that ran longer than the time limit.",
+            "notekg_query_timeouts",
+            "SPARQL queries that ran longer than the time limit.",
             registry=self.registry,
         )
         self.rejected = Counter(
             "notekg_queries_rejected",
             "SPARQL queries and updates rejected by reason: forbidden, busy or invalid.",
-            ["reason"], registry=self.registry,
+            ["reason"],
+            registry=self.registry,
         )
         self.cached = Counter(
             "notekg_response_cache",
             "Responses that the response cache answered (hit) or had to compute (miss).",
-            ["outcome"], registry=self.registry,
+            ["outcome"],
+            registry=self.registry,
         )
         self.generation = Gauge(
-            "notekg_generation", "Store generation that the service answers from.",
-            multiprocess_mode="liveall", registry=self.registry,
+            "notekg_generation",
+            "Store generation that the service answers from.",
+            multiprocess_mode="liveall",
+            registry=self.registry,
         )
         self.triples = Gauge(
-            "notekg_triples", "Quads in the generation that the service answers from.",
-            multiprocess_mode="liveall", registry=self.registry,
+            "notekg_triples",
+            "Quads in the generation that the service answers from.",
+            multiprocess_mode="liveall",
+            registry=self.registry,
         )
 
     def exposition(self) -> bytes:

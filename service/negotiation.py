@@ -99,9 +99,7 @@ def choose(offered: list[str], format_names: Mapping[str, str] | None = None) ->
     return chosen
 
 
-def best_match(
-    offered: list[str], format_names: Mapping[str, str] | None = None
-) -> str | None:
+def best_match(offered: list[str], format_names: Mapping[str, str] | None = None) -> str | None:
     """Return the media type to send among the offered ones, or None when none is acceptable.
 
     Raises UnknownFormat for a ``format`` value that no view understands.
@@ -135,8 +133,7 @@ def format_parameter() -> str | None:
 def accepts_explicitly(media_type: str) -> bool:
     """Return True when the Accept header names the media type itself with a q-value above 0."""
     return any(
-        value.lower() == media_type and quality > 0
-        for value, quality in request.accept_mimetypes
+        value.lower() == media_type and quality > 0 for value, quality in request.accept_mimetypes
     )
 
 

@@ -65,7 +65,6 @@ from service.views.common import (
 logger = logging.getLogger(__name__)
 
 
-
 class _PagesBlueprint(Blueprint):
     """The pages' blueprint, whose static files are sent from memory."""
 
@@ -85,9 +84,7 @@ class _PagesBlueprint(Blueprint):
         return response
 
 
-blueprint = _PagesBlueprint(
-    "pages", __name__, static_folder="static", template_folder="templates"
-)
+blueprint = _PagesBlueprint("pages", __name__, static_folder="static", template_folder="templates")
 
 INCOMING_PAGE_SIZE = 50
 CLASS_PAGE_SIZE = 100

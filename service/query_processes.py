@@ -136,9 +136,7 @@ class QueryProcesses:
         _release_free_memory()
         pid = os.fork()
         if pid == 0:
-            start = functools.partial(
-                _start_template, server_end, template_end, execute, warm_up
-            )
+            start = functools.partial(_start_template, server_end, template_end, execute, warm_up)
             _exit_after(start, "the query template process failed")
 
         template_end.close()

@@ -205,7 +205,6 @@ def significant_tokens(sparql: str) -> Sequence[re.Match[str]]:
     return _cached_tokens(sparql)
 
 
-
 @functools.lru_cache(maxsize=TOKEN_CACHE_SIZE)
 def _cached_tokens(sparql: str) -> tuple[re.Match[str], ...]:
     return _tokens(sparql)

@@ -232,8 +232,10 @@ def write_xml(result: QueryResult) -> str:
     """Write an ASK or SELECT result as SPARQL Results XML."""
     # NOTE: XML 1.0 cannot contain the control characters U+0001 to U+001F other than tab,
     # newline and carriage return, so a literal that has one makes the document invalid.
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n',
-             f"<sparql xmlns={quoteattr(SPARQL_RESULTS_NAMESPACE)}>\n"]
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f"<sparql xmlns={quoteattr(SPARQL_RESULTS_NAMESPACE)}>\n",
+    ]
 
     if result.kind == "boolean":
         parts.append("<head/>\n")

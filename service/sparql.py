@@ -204,8 +204,10 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
     prefixes = results.common_prefixes(config.base_iri)
     # The kind of result is known only once the query ran, so a media type is chosen for each.
     writer = results.ResultWriter(
-        {kind: negotiation.best_match(result_types(kind), result_format_names(kind))
-         for kind in RESULT_KINDS},
+        {
+            kind: negotiation.best_match(result_types(kind), result_format_names(kind))
+            for kind in RESULT_KINDS
+        },
         prefixes,
     )
     outcome = _engine().run(
@@ -343,7 +345,8 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 EXAMPLE_QUERIES: Sequence[ExampleQuery] = (
     ExampleQuery(
         "Benchmarks with their focus area",
-        _PREFIXES + """SELECT ?benchmark ?label ?focusLabel WHERE {
+        _PREFIXES
+        + """SELECT ?benchmark ?label ?focusLabel WHERE {
   ?benchmark a nk:Benchmark ; skos:prefLabel ?label .
   OPTIONAL { ?benchmark nk:focusArea/skos:prefLabel ?focusLabel }
 }
@@ -351,7 +354,8 @@ ORDER BY ?label""",
     ),
     ExampleQuery(
         "Focus areas by number of benchmarks",
-        _PREFIXES + """SELECT ?focusArea ?label (COUNT(?benchmark) AS ?benchmarks) WHERE {
+        _PREFIXES
+        + """SELECT ?focusArea ?label (COUNT(?benchmark) AS ?benchmarks) WHERE {
   ?focusArea a nk:FocusArea ; skos:prefLabel ?label .
   OPTIONAL { ?benchmark nk:focusArea ?focusArea }
 }
@@ -360,7 +364,8 @@ ORDER BY DESC(?benchmarks)""",
     ),
     ExampleQuery(
         "Metrics and the benchmarks that report them",
-        _PREFIXES + """SELECT ?metricLabel ?benchmarkLabel ?scale WHERE {
+        _PREFIXES
+        + """SELECT ?metricLabel ?benchmarkLabel ?scale WHERE {
   ?benchmark nk:metric ?metric ; skos:prefLabel ?benchmarkLabel .
   ?metric skos:prefLabel ?metricLabel .
   OPTIONAL { ?benchmark nk:metricScale ?scale }
@@ -369,7 +374,8 @@ ORDER BY ?metricLabel ?benchmarkLabel""",
     ),
     ExampleQuery(
         "GPU variants with their GPU and memory size",
-        _PREFIXES + """PREFIX schema: <https://schema.org/>
+        _PREFIXES
+        + """PREFIX schema: <https://schema.org/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?variantLabel ?gpuLabel ?memory WHERE {
   ?variant a nk:GPUVariant ; skos:prefLabel ?variantLabel .
@@ -380,7 +386,8 @@ ORDER BY ?variantLabel""",
     ),
     ExampleQuery(
         "People and the concepts they researched",
-        _PREFIXES + """PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+        _PREFIXES
+        + """PREFIX foaf: <http://xmlns.com/foaf/0.1/>
 SELECT ?name ?conceptLabel WHERE {
   ?person a foaf:Person ; foaf:name ?name .
   OPTIONAL { ?concept nk:researcher ?person ; skos:prefLabel ?conceptLabel }
@@ -393,14 +400,16 @@ ORDER BY ?name""",
     ),
     ExampleQuery(
         "Does any benchmark lack a focus area?",
-        _PREFIXES + """ASK {
+        _PREFIXES
+        + """ASK {
   ?benchmark a nk:Benchmark .
   FILTER NOT EXISTS { ?benchmark nk:focusArea ?focusArea }
 }""",
     ),
     ExampleQuery(
         "Notes and the lines each fact came from",
-        _PREFIXES + """SELECT ?subject ?note ?startLine ?endLine WHERE {
+        _PREFIXES
+        + """SELECT ?subject ?note ?startLine ?endLine WHERE {
   ?subject nk:source ?span .
   ?span nk:inNote ?note ; nk:startLine ?startLine ; nk:endLine ?endLine .
 }

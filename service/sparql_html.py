@@ -146,4 +146,4 @@ def shorten_iri(iri: str, prefixes: dict[str, str]) -> str:
                 best = prefix
     if not best:
         return iri
-    return f"{best}:{iri[len(prefixes[best]):]}"
+    return f"{best}:{iri[len(prefixes[best]) :]}"

@@ -140,8 +140,10 @@ def run_update(store: ox.Store, text: str, base_iri: str) -> None:
 
 def cleared_graphs(text: str) -> list[str]:
     """Return the IRIs written as ``CLEAR GRAPH <iri>`` or ``DROP GRAPH <iri>``, SILENT or not."""
-    words = [match.group().upper() if match.lastgroup == "word" else match.group()
-             for match in significant_tokens(text)]
+    words = [
+        match.group().upper() if match.lastgroup == "word" else match.group()
+        for match in significant_tokens(text)
+    ]
     graphs = []
     for index, word in enumerate(words):
         if word not in ("CLEAR", "DROP"):
@@ -162,9 +164,7 @@ def _is_absolute_iri(text: str) -> bool:
 
 def outcome_response(outcome: WriteOutcome) -> Response:
     """Return the JSON summary of a write: the new generation and the graphs it changed."""
-    return jsonify(
-        generation=outcome.generation, changed=outcome.changed, dropped=outcome.dropped
-    )
+    return jsonify(generation=outcome.generation, changed=outcome.changed, dropped=outcome.dropped)
 
 
 def graph_writer() -> GraphWriter:

@@ -53,8 +53,9 @@ def require_write_token() -> None:
         )
 
     if not hmac.compare_digest(presented.encode(), config.update_token.encode()):
-        logger.warning("rejected a write with a wrong token from %s on %s", request.remote_addr,
-                       request.path)
+        logger.warning(
+            "rejected a write with a wrong token from %s on %s", request.remote_addr, request.path
+        )
         raise WrongToken("the bearer token is not valid for writes; check NOTEKG_UPDATE_TOKEN")
 
 

@@ -95,8 +95,9 @@ class GraphWriter:
                 try:
                     outcome = self._apply_once(change, summary)
                 except GenerationConflict as error:
-                    logger.warning("write attempt %s of %s lost a race: %s", attempt,
-                                   CONFLICT_ATTEMPTS, error)
+                    logger.warning(
+                        "write attempt %s of %s lost a race: %s", attempt, CONFLICT_ATTEMPTS, error
+                    )
                     continue
 
                 self.holder.reload_now()
@@ -111,9 +112,7 @@ class GraphWriter:
         base = self.holder.store.current_generation_id() or 0
         graphs = self._read_graphs(base)
         try:
-            computed: _Computed = run_forked(
-                lambda: self._compute(graphs, change), self.timeout
-            )
+            computed: _Computed = run_forked(lambda: self._compute(graphs, change), self.timeout)
         except WorkerTimeout as error:
             raise QueryTimeout(
                 f"the write ran longer than the limit of {self.timeout:g} s and was stopped; "
@@ -135,8 +134,13 @@ class GraphWriter:
             )
         )
         changed = [graph.graph_iri for graph in computed.added]
-        logger.info("write committed generation %s: %s graphs changed, %s dropped (%s)",
-                    generation.id, len(changed), len(computed.dropped), summary)
+        logger.info(
+            "write committed generation %s: %s graphs changed, %s dropped (%s)",
+            generation.id,
+            len(changed),
+            len(computed.dropped),
+            summary,
+        )
         return WriteOutcome(generation.id, changed, computed.dropped, computed.change_result)
 
     def _compute(self, graphs: GraphContents, change: Callable[[ox.Store], object]) -> _Computed:

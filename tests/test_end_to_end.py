@@ -276,8 +276,18 @@ def test_serve_on_taken_port_reports_it(tmp_path: Path, workers: str) -> None:
     port = taken.getsockname()[1]
     try:
         result = subprocess.run(
-            [str(NOTEKG), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", workers, "--database", f"sqlite:///{tmp_path}/notekg.sqlite"],
+            [
+                str(NOTEKG),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                workers,
+                "--database",
+                f"sqlite:///{tmp_path}/notekg.sqlite",
+            ],
             capture_output=True,
             text=True,
             timeout=300,

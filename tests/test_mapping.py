@@ -377,9 +377,7 @@ def test_table_rule_without_table_warns(tmp_path: Path) -> None:
     )
     note = tmp_path / "redis.txt"
     # Lowercase rows in a text note read as a paragraph, not as a table.
-    note.write_text(
-        "Redis\n\nCommands\n\nget Read a value\nset Write a value\n", encoding="utf-8"
-    )
+    note.write_text("Redis\n\nCommands\n\nget Read a value\nset Write a value\n", encoding="utf-8")
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
 
     report = run_ingest([note], store, mapping_path=mapping, base_iri="https://kg.test/id/")
