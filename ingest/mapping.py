@@ -451,7 +451,20 @@ def _field(
 def _check_curies(
     mapping: Mapping, data: dict[str, Any], lines: dict[tuple[Any, ...], int]
 ) -> None:
-    """Reject a ``prefix:local`` term whose prefix the mapping does not declare."""
+    """Reject a term whose prefix the mapping does not declare or that is not an absolute IRI.
+
+    A term without a scheme ("team") would become a relative IRI, which N-Quads cannot hold, so
+    the store's graph could no longer be read.
+    """
+    for prefix, namespace in data.get("prefixes", {}).items():
+        problem = iri_problem(namespace)
+        if problem is not None:
+            raise MappingError(
+                mapping.path,
+                _line_of(lines, ("prefixes", prefix)),
+                f"prefixes.{prefix}: {namespace!r} is not an absolute IRI ({problem}); give "
+                "the namespace as a full IRI such as https://example.org/terms#",
+            )
     for at, value in _walk(data, ()):
         if at[-1] not in (
             "property",
@@ -463,15 +476,35 @@ def _check_curies(
             "paragraph_property",
         ):
             continue
+        where = ".".join(str(part) for part in at)
         prefix, colon, local = value.partition(":")
-        if not colon or local.startswith("//") or prefix in mapping.prefixes:
-            continue
-        raise MappingError(
-            mapping.path,
-            _line_of(lines, at),
-            f"{'.'.join(str(p) for p in at)}: unknown prefix {prefix!r} in {value!r}; "
-            f"declare it under 'prefixes:' or use one of {', '.join(sorted(mapping.prefixes))}",
-        )
+        if colon and not local.startswith("//") and prefix not in mapping.prefixes:
+            raise MappingError(
+                mapping.path,
+                _line_of(lines, at),
+                f"{where}: unknown prefix {prefix!r} in {value!r}; declare it under "
+                f"'prefixes:' or use one of {', '.join(sorted(mapping.prefixes))}",
+            )
+        problem = iri_problem(mapping.expand(value))
+        if problem is not None:
+            raise MappingError(
+                mapping.path,
+                _line_of(lines, at),
+                f"{where}: {value!r} is not an absolute IRI ({problem}); write prefix:name "
+                "with a declared prefix, such as nk:team, or a full IRI such as "
+                "https://example.org/terms#team",
+            )
+
+
+def iri_problem(iri: str) -> str | None:
+    """Return why ``iri`` is not an absolute IRI that RDF can hold, or None when it is one."""
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(iri)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def _walk(data: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:

@@ -55,6 +55,18 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _base_iri(text: str) -> str:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(text)
+    except ValueError as error:
+        raise ValueError(f"not an absolute IRI ({error})") from None
+    if not text.endswith(("/", "#")):
+        raise ValueError("entity IRIs are made by appending to it, so it must end with / or #")
+    return text
+
+
 def _string_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
@@ -73,7 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "base_iri",
         "https://notekg.example/id/",
-        str,
+        _base_iri,
         "Base IRI of the entities; the service serves IRIs under it at /id/…",
     ),
     Setting(
@@ -201,8 +213,18 @@ def load_config(
 
 
 def _resolve(setting: Setting, overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Any:
-    if overrides.get(setting.name) is not None:
-        return overrides[setting.name]
+    override = overrides.get(setting.name)
+    if isinstance(override, str):
+        # A command-line option: its text is checked as the environment variable's would be.
+        try:
+            return setting.parse(override)
+        except ValueError as error:
+            option = "--" + setting.name.replace("_", "-")
+            raise SettingsError(
+                f"invalid value {override!r} for {option}: {error}; {setting.help}"
+            ) from error
+    if override is not None:
+        return override
 
     text = environ.get(setting.env_var)
     if text is None:

@@ -203,6 +203,31 @@ def test_unknown_curie_prefix(tmp_path: Path) -> None:
     assert "sections.0.entity.class: unknown prefix 'ex'" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("team", "No scheme found"), ('"http://x y"', "Invalid IRI code point ' '")],
+    ids=["no-scheme", "space"],
+)
+def test_term_must_be_absolute_iri(tmp_path: Path, value: str, reason: str) -> None:
+    text = f"sections:\n  - heading: A\n    keys:\n      Team: {{property: {value}}}\n"
+    error = mapping_error(tmp_path, text)
+    assert error.line == 4
+    assert "sections.0.keys.Team.property:" in str(error)
+    assert "is not an absolute IRI" in str(error)
+    assert reason in str(error)
+    assert "write prefix:name with a declared prefix" in str(error)
+
+
+def test_prefix_must_be_absolute_iri(tmp_path: Path) -> None:
+    text = (
+        "prefixes:\n  ex: example\n"
+        "sections:\n  - heading: A\n    keys:\n      Team: {property: ex:team}\n"
+    )
+    error = mapping_error(tmp_path, text)
+    assert error.line == 2
+    assert "prefixes.ex: 'example' is not an absolute IRI" in str(error)
+
+
 def test_declared_prefix_accepted(tmp_path: Path) -> None:
     text = (
         "prefixes:\n"

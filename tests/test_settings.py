@@ -87,6 +87,9 @@ def test_none_override_falls_back_to_environment() -> None:
         ("NOTEKG_MAX_ROWS", "0"),
         ("NOTEKG_MAX_BODY_BYTES", "1MB"),
         ("NOTEKG_MAX_CONCURRENT_QUERIES", "-2"),
+        ("NOTEKG_BASE_IRI", "notaniri"),
+        ("NOTEKG_BASE_IRI", "https://kg.test/id"),
+        ("NOTEKG_BASE_IRI", "https://kg test/id/"),
     ],
 )
 def test_bad_value_names_variable_and_value(variable: str, text: str) -> None:
@@ -95,6 +98,24 @@ def test_bad_value_names_variable_and_value(variable: str, text: str) -> None:
 
     assert variable in str(raised.value)
     assert repr(text) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("notaniri", "not an absolute IRI"), ("https://kg.test/id", "must end with / or #")],
+)
+def test_bad_base_iri_option_names_option(text: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_config({"base_iri": text}, environ={})
+
+    assert f"invalid value {text!r} for --base-iri" in str(raised.value)
+    assert reason in str(raised.value)
+
+
+def test_base_iri_option_accepted() -> None:
+    config = load_config({"base_iri": "https://kg.test/id#"}, environ={})
+
+    assert config.base_iri == "https://kg.test/id#"
 
 
 def test_unknown_override_is_rejected() -> None:
