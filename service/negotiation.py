@@ -164,7 +164,8 @@ def _format_parameter_type(format_value: str, format_names: Mapping[str, str]) -
 
     Returns None for a name that only another view understands.
     """
-    name = format_value.lower()
+    # A "+" left unescaped in a query string arrives as a space: "rdf+xml" as "rdf xml".
+    name = format_value.lower().replace(" ", "+")
     if name in format_names:
         return format_names[name]
     if "/" in name:

@@ -290,7 +290,7 @@ def _entity_response(iri: str) -> Response:
     # A missing entity is 404 whatever the client accepts, so the lookup comes before the
     # negotiation, which would return 406 for an Accept that no entity format meets.
     if not ask(queries.entity_exists(iri)):
-        if negotiation.best_match(_offered_types()) != HTML:
+        if negotiation.best_match(_offered_types(), negotiation.GRAPH_FORMAT_NAMES) != HTML:
             abort(404, description=f"the graph has no triples about {iri}; check the IRI")
         response = not_found_response(iri)
         response.vary.add("Accept")
@@ -317,7 +317,9 @@ def _replacement(iri: str) -> str | None:
 
 
 def _chosen_media_type() -> str:
-    return negotiation.choose(_offered_types())
+    # An entity's description is a graph, so ``format`` takes the names that /sparql takes for
+    # CONSTRUCT results: ttl, nt, json-ld, rdf and xml (RDF/XML) as well as turtle and the rest.
+    return negotiation.choose(_offered_types(), negotiation.GRAPH_FORMAT_NAMES)
 
 
 def _offered_types() -> list[str]:

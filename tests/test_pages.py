@@ -330,6 +330,13 @@ def test_entity_html_response_varies_on_accept(server: LiveServer) -> None:
         ("jsonld", "application/ld+json", "json-ld"),
         ("ntriples", "application/n-triples", "nt"),
         ("rdfxml", "application/rdf+xml", "xml"),
+        ("ttl", "text/turtle", "turtle"),
+        ("nt", "application/n-triples", "nt"),
+        ("json-ld", "application/ld+json", "json-ld"),
+        ("rdf", "application/rdf+xml", "xml"),
+        ("xml", "application/rdf+xml", "xml"),
+        # "+" unescaped in a query string arrives as a space.
+        ("rdf+xml", "application/rdf+xml", "xml"),
     ],
 )
 def test_entity_format_parameter(
