@@ -496,8 +496,9 @@ class _NoteBuilder:
             self._warn(
                 section.span.start,
                 f"the mapping has a table rule for section {section.title!r}, but the section "
-                "has no table. In a plain-text note a table is a block of lines, a header line "
-                "and then one row a line, with no blank lines between; check the layout",
+                "has no table. In a plain-text note a table is a header line and then one row "
+                "a line, with no blank lines between, and each of its lines starts with a "
+                "capital letter or a digit. Check the layout",
             )
 
         tables = list(section.tables)

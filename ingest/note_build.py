@@ -42,10 +42,8 @@ logger = logging.getLogger(__name__)
 # A worker process costs about as much to start as building this many notes, so a run uses
 # one worker per this many notes to build, up to the number of processes it may use.
 NOTES_PER_PROCESS = 20
-# Building notes allocates many container objects. With Python's default first threshold of
-# 700, garbage collections took about a tenth of the time of building the synthetic notes of
-# benchmarks/generate.py, and with 50,000 they take little.
-BUILD_GC_THRESHOLDS = (50_000, 20, 100)
+# Allocations between two collections of the youngest generation during an ingest.
+INGEST_GC_THRESHOLD = 100_000
 # The end of the IRI of a note's provenance graph, as ingest.build mints it.
 PROVENANCE_SUFFIX = "/provenance"
 
@@ -112,14 +110,23 @@ class _WorkerResult:
 
 
 @contextmanager
-def rare_garbage_collection() -> Iterator[None]:
-    """Raise the collector's thresholds to ``BUILD_GC_THRESHOLDS`` and restore them on exit."""
-    before = gc.get_threshold()
-    gc.set_threshold(*BUILD_GC_THRESHOLDS)
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often, and never over the objects made before.
+
+    An ingest makes many objects that live until it ends, such as a row for every stored graph
+    version and the graphs of every note read. Python's default, a collection after every 700
+    allocations, spent about a seventh of a re-ingest of one note among 10,000 in collections,
+    and about a tenth of building the synthetic notes of benchmarks/generate.py. Leaving the
+    block unfreezes every frozen object, also those that the caller froze.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(INGEST_GC_THRESHOLD, *thresholds[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def build_notes(
@@ -304,10 +311,10 @@ _worker_settings: BuildSettings | None = None
 def _start_worker(settings: BuildSettings) -> None:
     global _worker_settings
     _worker_settings = settings
-    # The worker never frees the objects that it inherited from the parent, so that
-    # collections skip them.
+    # Collect as rarely as the ingest's process does. A forked worker inherits that setting,
+    # a spawned one does not.
     gc.freeze()
-    gc.set_threshold(*BUILD_GC_THRESHOLDS)
+    gc.set_threshold(INGEST_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _worker_task(task: BuildTask, read_graph: Callable[[str], bytes | None]) -> _WorkerTask:

@@ -25,7 +25,7 @@ from ingest.note_build import (
     BuiltNote,
     available_processes,
     build_notes,
-    rare_garbage_collection,
+    fewer_collections,
 )
 from ingest.note_files import (
     NoteFile,
@@ -113,12 +113,24 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
         if path.is_dir():
             found.extend(notes_in_folder(path, suffixes))
         elif path.is_file():
+            if path.suffix.lower() not in suffixes:
+                raise NoNotesFound(_unknown_suffix_message(path, suffixes))
             found.append(single_note(path))
         else:
             raise NoNotesFound(
                 f"{path}: no such file or folder; give a note file or a folder of notes"
             )
     return found
+
+
+def _unknown_suffix_message(path: Path, suffixes: set[str]) -> str:
+    message = (
+        f"{path}: not a note or RDF file; notekg reads files ending in "
+        f"{', '.join(sorted(suffixes))}"
+    )
+    if path.suffix.lower() in (".yaml", ".yml"):
+        message += f"; to use {path.name} as the mapping, pass it with --mapping"
+    return message
 
 
 @dataclass
@@ -146,7 +158,7 @@ class _RunContext:
         return self.minter.base_iri
 
 
-@rare_garbage_collection()
+@fewer_collections()
 def run_ingest(
     paths: list[Path],
     store: Store,

@@ -6,13 +6,11 @@ library function and turns the project's exceptions into a clean error message.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -237,14 +235,16 @@ def serve(
 
     # The app is made before the socket, so that only a failed bind reads "cannot listen".
     app = make_app()
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="notekg")
+    except (OSError, ValueError) as error:
+        # waitress raises ValueError for a host that is not an address.
+        raise _listen_error(host, port, error) from error
+
     signal.signal(signal.SIGTERM, _exit_on_signal)
     # A shell without job control starts a background command with SIGINT ignored, and
     # Python keeps it so. The server stops on SIGINT whichever way it was started.
     signal.signal(signal.SIGINT, _exit_on_signal)
-    try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="notekg")
-    except OSError as error:
-        raise _listen_error(host, port, error) from error
 
     # Logged once the socket is bound, so that a taken port gives only the error above.
     logger.info("serving on http://%s:%s/ (store %s)", host, port, store)
@@ -256,7 +256,8 @@ def serve(
 
 def _listen_error(host: str, port: int, error: Exception) -> click.ClickException:
     return click.ClickException(
-        f"cannot listen on {host}:{port}: {error}; choose another port with --port"
+        f"cannot listen on {host}:{port}: {error}; check the address given with --host, "
+        "or choose another port with --port"
     )
 
 
@@ -318,8 +319,9 @@ def query(sparql: str, result_format: str | None, database_url: str | None) -> N
     if chosen not in names or chosen == "html":
         usable = ", ".join(name for name in QUERY_FORMATS if name in names)
         raise click.UsageError(f"--format {chosen} does not fit this query's result; use {usable}")
-    body = serialize(result, names[chosen], common_prefixes(config.base_iri))
-    click.echo(body.decode("utf-8"), nl=False)
+    text = serialize(result, names[chosen], common_prefixes(config.base_iri)).decode("utf-8")
+    # JSON ends without a line break, which would leave a shell's prompt on its last line.
+    click.echo(text, nl=not text.endswith("\n"))
     if result.truncated:
         click.echo(f"warning: result cut to {config.max_rows} rows (NOTEKG_MAX_ROWS)", err=True)
 
@@ -367,6 +369,7 @@ def _load_engine(database_url: str) -> Any:
     """Load the store into a query engine, and warn when the store is empty."""
     from service.engine import OxigraphEngine
 
+    _check_sqlite_file_exists(database_url)
     store = _open_store(database_url)
     try:
         if store.current_generation_id() is None:
@@ -414,17 +417,16 @@ def _run_ingest(
     store = _open_store(database_url)
     progress = _progress_printer()
     try:
-        with _fewer_collections():
-            report = run_ingest(
-                paths,
-                store,
-                mapping_path=mapping_path,
-                base_iri=base_iri,
-                dry_run=dry_run,
-                validate=validate,
-                on_note=progress,
-                processes=jobs,
-            )
+        report = run_ingest(
+            paths,
+            store,
+            mapping_path=mapping_path,
+            base_iri=base_iri,
+            dry_run=dry_run,
+            validate=validate,
+            on_note=progress,
+            processes=jobs,
+        )
     except IngestError as error:
         raise click.ClickException(str(error)) from error
     finally:
@@ -432,28 +434,6 @@ def _run_ingest(
 
     logger.info("ingest finished in %.2f s", time.perf_counter() - started)
     return report
-
-
-# Allocations between two collections of the youngest generation during an ingest.
-INGEST_GC_THRESHOLD = 100_000
-
-
-@contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often, and never over the objects made before.
-
-    An ingest makes many objects that live until it ends, such as a row for every stored graph
-    version and the graphs of every note read. Python's default, a collection after every 700
-    allocations, spent about a seventh of a re-ingest of one note among 10,000 in collections.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(INGEST_GC_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def _progress_printer() -> Callable[[int, int, str], None]:
@@ -552,6 +532,25 @@ def _create_app(factory: Callable[..., Any], config: Any) -> Any:
     except OSError as error:
         hint = "; check that the path exists and that notekg may use it" if error.filename else ""
         raise click.ClickException(f"cannot start the server: {error}{hint}") from error
+
+
+def _check_sqlite_file_exists(database_url: str) -> None:
+    """Raise a usage error when a command that only reads names a SQLite file that is missing.
+
+    Opening the store would otherwise create an empty file, and a folder for it, at a
+    mistyped path.
+    """
+    from sqlalchemy.engine.url import make_url
+
+    url = make_url(database_url)
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if not Path(path).exists():
+        raise click.UsageError(
+            f"no store at {path}; check --database (or NOTEKG_DATABASE_URL), "
+            "or run notekg ingest first to make the store"
+        )
 
 
 def _open_store(database_url: str) -> Store:

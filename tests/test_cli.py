@@ -194,6 +194,7 @@ def test_query_json_format(runner: CliRunner, database: str) -> None:
         main, ["--quiet", "query", "ASK { ?s ?p ?o }", "--format", "json", "--database", database]
     )
     assert json.loads(result.output)["boolean"] is True
+    assert result.output.endswith("}\n")
 
 
 def test_query_syntax_error_is_clean(runner: CliRunner, database: str) -> None:
@@ -291,9 +292,23 @@ def test_query_refuses_update_with_advice(runner: CliRunner, database: str) -> N
 
 
 def test_query_on_empty_store_warns(runner: CliRunner, database: str) -> None:
+    Store(database).close()
     result = runner.invoke(main, ["--quiet", "query", "ASK { ?s ?p ?o }", "--database", database])
     assert result.exit_code == 0
     assert "is empty; run notekg ingest first" in result.output
+
+
+@pytest.mark.parametrize("command", [["query", "ASK { ?s ?p ?o }"], ["export", "--format", "nt"]])
+def test_read_command_on_missing_file_makes_nothing(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    path = tmp_path / "typo" / "store.sqlite"
+
+    result = runner.invoke(main, [*command, "--database", f"sqlite:///{path}"])
+
+    assert result.exit_code == 2
+    assert f"no store at {path}; check --database" in result.output
+    assert not path.parent.exists()
 
 
 def test_ingest_summary_counts_unmapped_once(
@@ -367,3 +382,42 @@ def test_serve_reports_app_error(
     assert "cannot start the server: [Errno 13] Permission denied" in result.output
     assert "check that the path exists and that notekg may use it" in result.output
     assert "cannot listen" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("mapping.yaml", "to use mapping.yaml as the mapping, pass it with --mapping"),
+        ("doc.pdf", ""),
+    ],
+)
+def test_ingest_rejects_unknown_suffix(
+    runner: CliRunner, database: str, tmp_path: Path, name: str, hint: str
+) -> None:
+    path = tmp_path / name
+    path.write_text("sections: []\n", encoding="utf-8")
+
+    result = runner.invoke(main, ["ingest", str(NOTES), str(path), "--database", database])
+
+    assert result.exit_code == 1
+    assert f"{path}: not a note or RDF file; notekg reads files ending in " in result.output
+    assert ".md, " in result.output
+    assert hint in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_reports_invalid_host(
+    runner: CliRunner, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app is made before the socket, and its engine would fork query processes from pytest.
+    monkeypatch.setenv("NOTEKG_QUERY_PROCESSES", "0")
+    assert _ingest(runner, database, "--no-validate").exit_code == 0
+
+    result = runner.invoke(
+        main, ["serve", "--host", "127.0.0.999", "--port", "1", "--database", database]
+    )
+
+    assert result.exit_code == 1
+    assert "cannot listen on 127.0.0.999:1: Invalid host/port specified." in result.output
+    assert "check the address given with --host" in result.output
+    assert "Traceback" not in result.output
