@@ -29,6 +29,11 @@ from ingest.values import parse_measure, parse_name, parse_quantity, strip_prefi
 from ingest.vocab import DCTERMS, FOAF, KEY, NK, RDF, RDFS, SCHEMA, SKOS, XSD
 
 DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
+MAP_IT = "Map it in the mapping file to give it a term of the ontology"
+MOVE_UNDER_HEADING = (
+    "Mapping rules match sections by their heading, and this part of the note has none. Put "
+    "the bullet under a heading that a rule matches to give it a term of the ontology"
+)
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 SAFE_IRI = re.compile(r"[^\s<>\"{}|\\^`]+")
 
@@ -330,12 +335,15 @@ class _NoteBuilder:
     ) -> None:
         field_rule = rule.key_rule(item.key) if rule else None
         if field_rule is None:
+            # No mapping rule matches the part of a note before its first heading.
+            fix = MAP_IT if section.title else MOVE_UNDER_HEADING
             self._add_unmapped(
                 subject,
                 item.key,
                 item.value,
                 item.span,
                 f"bullet key {item.key!r} of {self.section_name(section)}",
+                fix=fix,
             )
             return
 
@@ -357,7 +365,15 @@ class _NoteBuilder:
             self.facts.add((subject, self._iri(rule.link), entity))
 
     def _add_unmapped(
-        self, subject: URIRef, key: str, value: str, span: LineSpan, what: str, *, warn: bool = True
+        self,
+        subject: URIRef,
+        key: str,
+        value: str,
+        span: LineSpan,
+        what: str,
+        *,
+        warn: bool = True,
+        fix: str = "",
     ) -> None:
         prop = KEY[make_slug(key)]
         self.facts.add((prop, RDF.type, RDF.Property))
@@ -370,7 +386,7 @@ class _NoteBuilder:
         self._warn(
             span.start,
             f"{what} has no mapping; stored as generic property key:{make_slug(key)}. "
-            "Map it in the mapping file to give it a term of the ontology",
+            f"{fix or MAP_IT}",
         )
 
     # Values

@@ -180,3 +180,31 @@ def test_bullet_before_first_heading_names_the_note(tmp_path: Path) -> None:
     warnings = [str(problem) for problem in report.warnings]
     assert any("bullet key 'Port' of the top of note 'Redis'" in w for w in warnings), warnings
     assert not any("section ''" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("note", "advice"),
+    [
+        ("# A100\n\n- Memory: 80 GB\n", "put the bullet under a heading that a rule matches"),
+        ("# GPUs\n\n## A100\n\n- Memory: 80 GB\n", "Map it in the mapping file"),
+    ],
+    ids=["top-of-note", "section"],
+)
+def test_unmapped_bullet_advice(tmp_path: Path, note: str, advice: str) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a100.md").write_text(note, encoding="utf-8")
+
+    report = run_ingest(
+        [notes],
+        Store(f"sqlite:///{tmp_path / 'kg.sqlite'}"),
+        mapping_path=None,
+        base_iri="https://kg.test/id/",
+        validate=False,
+    )
+
+    messages = [problem.message for problem in report.warnings]
+    unmapped = [message for message in messages if "bullet key 'Memory'" in message]
+    assert len(unmapped) == 1, messages
+    assert "has no mapping; stored as generic property key:memory." in unmapped[0]
+    assert advice.lower() in unmapped[0].lower()
