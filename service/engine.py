@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,33 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 class QueryError(Exception):
     """The query is malformed or requests something the engine does not do."""
+
+
+# Oxigraph's syntax errors start with the line and column, and one that expects a name
+# character lists every Unicode range that a name may contain, hundreds of characters long.
+_ERROR_AT = re.compile(r"error at (\d+):(\d+): ")
+_PREFIXED_NAME_AT_END = re.compile(r"([A-Za-z][\w.-]*)?:[\w.%-]*$")
+MAX_SYNTAX_MESSAGE_CHARS = 300
+
+
+def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
+    """Return a QueryError with Oxigraph's message, naming an undeclared prefix where one is."""
+    message = str(error)
+    located = _ERROR_AT.match(message)
+    if located and "Prefix not found" in message:
+        line, column = int(located[1]), int(located[2])
+        lines = sparql.splitlines()
+        before = lines[line - 1][: column - 1] if 0 < line <= len(lines) else ""
+        name = _PREFIXED_NAME_AT_END.search(before)
+        if name is not None:
+            prefix = name[1] or ""
+            return QueryError(
+                f"error at {line}:{column}: the prefix '{prefix}:' is not declared; add "
+                f"PREFIX {prefix}: <namespace IRI> before the query"
+            )
+    if len(message) > MAX_SYNTAX_MESSAGE_CHARS:
+        message = message[:MAX_SYNTAX_MESSAGE_CHARS].rstrip() + " …"
+    return QueryError(message)
 
 
 class QueryTimeout(Exception):
@@ -397,7 +425,7 @@ class OxigraphEngine:
             )
             result = _collect(raw, task.max_rows, threading.Event())
         except SyntaxError as error:
-            raise QueryError(str(error)) from None
+            raise _syntax_error(task.sparql, error) from None
         return task.render(result)
 
     def _run(
@@ -421,7 +449,7 @@ class OxigraphEngine:
             )
             future.set_result(_collect(raw, max_rows, cancelled))
         except SyntaxError as error:
-            future.set_exception(QueryError(str(error)))
+            future.set_exception(_syntax_error(sparql, error))
         except BaseException as error:  # handed to the waiting request, which logs it
             future.set_exception(error)
         finally:

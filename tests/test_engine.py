@@ -318,6 +318,21 @@ def test_syntax_error_raises_query_error_with_parser_message(engine: OxigraphEng
         engine.query("SELECT ?s WHERE { ?s ?p }")
 
 
+@pytest.mark.parametrize("client", [False, True], ids=["service", "client"])
+def test_undeclared_prefix_named_in_error(engine: OxigraphEngine, client: bool) -> None:
+    sparql = "SELECT * WHERE {\n  ?s foo:bar ?o\n}"
+    with pytest.raises(QueryError) as raised:
+        if client:
+            engine.run(sparql, render=rows_of)
+        else:
+            engine.query(sparql)
+
+    message = str(raised.value)
+    assert message.startswith("error at 2:")
+    assert "the prefix 'foo:' is not declared; add PREFIX foo: <namespace IRI>" in message
+    assert len(message) < 200
+
+
 def test_service_call_is_refused(engine: OxigraphEngine) -> None:
     with pytest.raises(ForbiddenQuery, match="NOTEKG_SERVICE_ALLOWLIST"):
         engine.query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }")
