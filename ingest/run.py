@@ -109,7 +109,13 @@ def find_notes(paths: Iterable[Path]) -> list[NoteFile]:
     """Return the readable notes under the given files and folders, in a stable order."""
     suffixes = {*READERS, *RDF_FORMATS}
     found: list[NoteFile] = []
+    seen_paths: set[Path] = set()
     for path in paths:
+        # The same file or folder given twice is read once.
+        resolved = path.resolve()
+        if resolved in seen_paths:
+            continue
+        seen_paths.add(resolved)
         if path.is_dir():
             found.extend(notes_in_folder(path, suffixes))
         elif path.is_file():

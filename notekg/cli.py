@@ -414,6 +414,9 @@ def _run_ingest(
     jobs: int | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
+    if dry_run and _missing_sqlite_file(database_url) is not None:
+        # A dry run compares with the store but writes nothing, not even a new empty file.
+        database_url = "sqlite://"
     store = _open_store(database_url)
     progress = _progress_printer()
     try:
@@ -465,10 +468,10 @@ def _print_report(report: IngestReport) -> None:
 
     if report.unmapped:
         count = len(report.unmapped)
+        items = "item" if count == 1 else "items"
         click.echo(
-            f"{count} bullet {'key' if count == 1 else 'keys'}, table fields or tables had no "
-            "mapping and were stored as generic RDF (see the warnings); docs/mapping.md shows "
-            "how to map them"
+            f"{count} unmapped {items} (bullet keys, table fields or tables) stored as generic "
+            "RDF (see the warnings); docs/mapping.md shows how to map them"
         )
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
@@ -540,17 +543,23 @@ def _check_sqlite_file_exists(database_url: str) -> None:
     Opening the store would otherwise create an empty file, and a folder for it, at a
     mistyped path.
     """
+    path = _missing_sqlite_file(database_url)
+    if path is not None:
+        raise click.UsageError(
+            f"no store at {path}; check --database (or NOTEKG_DATABASE_URL), "
+            "or run notekg ingest first to make the store"
+        )
+
+
+def _missing_sqlite_file(database_url: str) -> str | None:
+    """Return the path of the SQLite file that the URL names when no such file exists."""
     from sqlalchemy.engine.url import make_url
 
     url = make_url(database_url)
     path = url.database
     if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
-        return
-    if not Path(path).exists():
-        raise click.UsageError(
-            f"no store at {path}; check --database (or NOTEKG_DATABASE_URL), "
-            "or run notekg ingest first to make the store"
-        )
+        return None
+    return None if Path(path).exists() else path
 
 
 def _open_store(database_url: str) -> Store:

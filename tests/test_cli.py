@@ -298,6 +298,28 @@ def test_query_on_empty_store_warns(runner: CliRunner, database: str) -> None:
     assert "is empty; run notekg ingest first" in result.output
 
 
+def test_dry_run_on_missing_file_makes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "instance" / "store.sqlite"
+
+    result = runner.invoke(
+        main,
+        [
+            "ingest",
+            str(NOTES),
+            "--mapping",
+            str(MAPPING),
+            "--dry-run",
+            "--no-validate",
+            "--database",
+            f"sqlite:///{path}",
+        ],
+    )
+
+    assert result.exit_code == 0
+    assert "dry run, nothing written: 1 note (0 unchanged)" in result.output
+    assert not path.parent.exists()
+
+
 @pytest.mark.parametrize("command", [["query", "ASK { ?s ?p ?o }"], ["export", "--format", "nt"]])
 def test_read_command_on_missing_file_makes_nothing(
     runner: CliRunner, tmp_path: Path, command: list[str]
@@ -318,7 +340,7 @@ def test_ingest_summary_counts_unmapped_once(
     notes.mkdir()
     (notes / "a.txt").write_text("A\n\nPart\n\n  • Colour: red\n  • Size: big\n", encoding="utf-8")
     result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
-    assert "2 bullet keys, table fields or tables had no mapping" in result.output
+    assert "2 unmapped items (bullet keys, table fields or tables) stored as" in result.output
     assert result.output.count("'Colour'") == 1
 
 
@@ -421,3 +443,22 @@ def test_serve_reports_invalid_host(
     assert "cannot listen on 127.0.0.999:1: Invalid host/port specified." in result.output
     assert "check the address given with --host" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ingest_reads_repeated_path_once(runner: CliRunner, database: str) -> None:
+    result = runner.invoke(
+        main,
+        [
+            "ingest",
+            str(NOTES),
+            str(NOTES / ".." / "notes"),
+            "--mapping",
+            str(MAPPING),
+            "--no-validate",
+            "--database",
+            database,
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "1 note (0 unchanged)" in result.output
