@@ -181,3 +181,25 @@ def test_replaced_sqlite_file_is_served(
 
     assert engine.generation == 1
     assert served_value(holder) == "replaced"
+
+
+@pytest.mark.parametrize(
+    ("base_iri", "warned"),
+    [("https://notekg.example/id/", False), ("https://other.example/id/", True)],
+    ids=["same-base", "other-base"],
+)
+def test_holder_warns_when_no_iri_under_base(
+    database_url: str, caplog: pytest.LogCaptureFixture, base_iri: str, warned: bool
+) -> None:
+    config = load_config({"database_url": database_url, "base_iri": base_iri}, environ={})
+    with caplog.at_level(logging.WARNING, logger="service.holder"):
+        opened = EngineHolder(config)
+    opened.close()
+
+    warnings = [
+        record.getMessage() for record in caplog.records if "base IRI" in record.getMessage()
+    ]
+    assert bool(warnings) is warned
+    if warned:
+        assert f"under the base IRI {base_iri}, so every entity page" in warnings[0]
+        assert "if notekg ingest used another --base-iri, serve with that one" in warnings[0]
