@@ -103,7 +103,7 @@ class EngineHolder:
         """Log a warning when no sampled subject of a non-empty store is under the base IRI.
 
         The entity pages under /id/ serve the IRIs under the base IRI, so a server started with
-        another base IRI than the ingest answers every one of them with 404. The first
+        another base IRI than the ingest returns 404 for every one of them. The first
         BASE_IRI_SAMPLE subjects that the engine yields are checked, because a full scan took
         2.6 s at 1.2 million quads when no subject matched.
         """
