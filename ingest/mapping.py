@@ -487,12 +487,13 @@ def _check_curies(
             )
         problem = iri_problem(mapping.expand(value))
         if problem is not None:
+            example = re.sub(r"\W", "", value.rpartition(":")[2]) or "name"
             raise MappingError(
                 mapping.path,
                 _line_of(lines, at),
                 f"{where}: {value!r} is not an absolute IRI ({problem}); write prefix:name "
-                "with a declared prefix, such as nk:team, or a full IRI such as "
-                "https://example.org/terms#team",
+                f"with a declared prefix, such as nk:{example}, or a full IRI such as "
+                f"https://example.org/terms#{example}",
             )
 
 

@@ -255,8 +255,9 @@ def serve(
 
 
 def _listen_error(host: str, port: int, error: Exception) -> click.ClickException:
+    reason = str(error).rstrip(".")
     return click.ClickException(
-        f"cannot listen on {host}:{port}: {error}; check the address given with --host, "
+        f"cannot listen on {host}:{port}: {reason}; check the address given with --host, "
         "or choose another port with --port"
     )
 
@@ -414,11 +415,15 @@ def _run_ingest(
     jobs: int | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
-    if dry_run and _missing_sqlite_file(database_url) is not None:
+    missing = _missing_sqlite_file(database_url)
+    if dry_run and missing is not None:
         # A dry run compares with the store but writes nothing, not even a new empty file.
         database_url = "sqlite://"
+        missing = None
+    created = _created_by_opening(Path(missing)) if missing is not None else []
     store = _open_store(database_url)
     progress = _progress_printer()
+    succeeded = False
     try:
         report = run_ingest(
             paths,
@@ -430,10 +435,16 @@ def _run_ingest(
             on_note=progress,
             processes=jobs,
         )
+        succeeded = True
     except IngestError as error:
         raise click.ClickException(str(error)) from error
     finally:
+        # A first ingest that fails leaves no empty store, which serve would fill with the
+        # bundled notes. A store that got a generation is kept whatever happened after.
+        empty = not succeeded and bool(created) and _has_no_generation(store)
         store.close()
+        if empty:
+            _remove_created(created)
 
     logger.info("ingest finished in %.2f s", time.perf_counter() - started)
     return report
@@ -490,6 +501,13 @@ def _counted(count: int, noun: str) -> str:
 
 
 def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
+    missing = _missing_sqlite_file(database_url)
+    if missing is not None:
+        logger.warning(
+            "no store at %s: making a new one; if you meant another store, stop the server and "
+            "check --database (or NOTEKG_DATABASE_URL)",
+            missing,
+        )
     store = _open_store(database_url)
     try:
         empty = store.current_generation_id() is None
@@ -554,12 +572,46 @@ def _check_sqlite_file_exists(database_url: str) -> None:
 def _missing_sqlite_file(database_url: str) -> str | None:
     """Return the path of the SQLite file that the URL names when no such file exists."""
     from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    url = make_url(database_url)
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return None  # opening the store reports the invalid URL
     path = url.database
     if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
         return None
     return None if Path(path).exists() else path
+
+
+def _created_by_opening(path: Path) -> list[Path]:
+    """Return the SQLite file, its side files and the missing folders that opening it makes."""
+    created = [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))]
+    folder = path.parent
+    while not folder.exists():
+        created.append(folder)
+        folder = folder.parent
+    return created
+
+
+def _has_no_generation(store: Store) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return store.current_generation_id() is None
+    except (StoreError, SQLAlchemyError):
+        return False
+
+
+def _remove_created(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        except OSError as error:
+            logger.warning("could not remove %s after the failed ingest: %s", path, error)
 
 
 def _open_store(database_url: str) -> Store:

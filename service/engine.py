@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,31 +34,29 @@ class QueryError(Exception):
     """The query is malformed or requests something the engine does not do."""
 
 
-# Oxigraph's syntax errors start with the line and column, and one that expects a name
-# character lists every Unicode range that a name may contain, hundreds of characters long.
-_ERROR_AT = re.compile(r"error at (\d+):(\d+): ")
-_PREFIXED_NAME_AT_END = re.compile(r"([A-Za-z][\w.-]*)?:[\w.%-]*$")
+# Oxigraph's syntax error for a name with an undeclared prefix depends on where the name is,
+# and is often "expected OPTIONAL" or a list of every Unicode range that a name may contain.
 MAX_SYNTAX_MESSAGE_CHARS = 300
 
 
 def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
-    """Return a QueryError with Oxigraph's message, naming an undeclared prefix where one is."""
-    message = str(error)
-    located = _ERROR_AT.match(message)
-    if located and "Prefix not found" in message:
-        line, column = int(located[1]), int(located[2])
-        lines = sparql.splitlines()
-        before = lines[line - 1][: column - 1] if 0 < line <= len(lines) else ""
-        name = _PREFIXED_NAME_AT_END.search(before)
-        if name is not None:
-            prefix = name[1] or ""
-            return QueryError(
-                f"error at {line}:{column}: the prefix '{prefix}:' is not declared; add "
-                f"PREFIX {prefix}: <namespace IRI> before the query"
-            )
-    if len(message) > MAX_SYNTAX_MESSAGE_CHARS:
-        message = message[:MAX_SYNTAX_MESSAGE_CHARS].rstrip() + " …"
-    return QueryError(message)
+    """Return a QueryError with Oxigraph's message, or naming an undeclared prefix if any."""
+    from service.query_safety import undeclared_prefixes
+
+    undeclared = undeclared_prefixes(sparql)
+    if undeclared:
+        prefix, line = undeclared[0]
+        return QueryError(
+            f"the prefix '{prefix}:' on line {line} is not declared; add PREFIX {prefix}: "
+            f"<namespace IRI> before the query (Oxigraph: {_shortened(str(error))})"
+        )
+    return QueryError(_shortened(str(error)))
+
+
+def _shortened(message: str) -> str:
+    if len(message) <= MAX_SYNTAX_MESSAGE_CHARS:
+        return message
+    return message[:MAX_SYNTAX_MESSAGE_CHARS].rstrip() + " …"
 
 
 class QueryTimeout(Exception):

@@ -92,6 +92,27 @@ def check_update_is_safe(sparql: str) -> None:
         )
 
 
+def undeclared_prefixes(sparql: str) -> list[tuple[str, int]]:
+    """Return each prefix that a prefixed name uses without a PREFIX declaration, with its line.
+
+    The prefixes come in the order of their first use. A name in a PREFIX declaration itself
+    is not a use.
+    """
+    tokens = significant_tokens(sparql)
+    declared: set[str] = set()
+    used: dict[str, int] = {}
+    for index, match in enumerate(tokens):
+        if match.lastgroup != "prefixed":
+            continue
+        prefix = match.group().split(":", 1)[0]
+        previous = tokens[index - 1].group() if index else ""
+        if previous.upper() == "PREFIX":
+            declared.add(prefix)
+        elif prefix not in declared and prefix not in used:
+            used[prefix] = sparql.count("\n", 0, match.start()) + 1
+    return [(prefix, line) for prefix, line in used.items() if prefix not in declared]
+
+
 def _service_calls(tokens: Sequence[re.Match[str]]) -> Iterator[str | None]:
     """Yield the endpoint IRI of each SERVICE call, or None when it is not a full IRI."""
     for index, match in enumerate(tokens):

@@ -440,7 +440,7 @@ def test_serve_reports_invalid_host(
     )
 
     assert result.exit_code == 1
-    assert "cannot listen on 127.0.0.999:1: Invalid host/port specified." in result.output
+    assert "cannot listen on 127.0.0.999:1: Invalid host/port specified; check" in result.output
     assert "check the address given with --host" in result.output
     assert "Traceback" not in result.output
 
@@ -462,3 +462,27 @@ def test_ingest_reads_repeated_path_once(runner: CliRunner, database: str) -> No
 
     assert result.exit_code == 0, result.output
     assert "1 note (0 unchanged)" in result.output
+
+
+def test_failed_first_ingest_leaves_no_store(runner: CliRunner, tmp_path: Path) -> None:
+    mapping = tmp_path / "bad.yaml"
+    mapping.write_text("sections:\n  - heading: A\n    keys:\n      Team: {property: team}\n")
+    path = tmp_path / "new" / "store.sqlite"
+    database = f"sqlite:///{path}"
+
+    failed = runner.invoke(
+        main, ["ingest", str(NOTES), "--mapping", str(mapping), "--database", database]
+    )
+
+    assert failed.exit_code == 1
+    assert "is not an absolute IRI" in failed.output
+    assert not (tmp_path / "new").exists()
+
+    assert _ingest(runner, database, "--no-validate").exit_code == 0
+    again = runner.invoke(
+        main, ["ingest", str(NOTES), "--mapping", str(mapping), "--database", database]
+    )
+
+    assert again.exit_code == 1
+    assert path.exists()
+    assert Store(database).current_generation_id() == 1

@@ -18,6 +18,7 @@ from service.query_safety import (
     find_update_keyword,
     has_dataset_clause,
     names_graphs,
+    undeclared_prefixes,
 )
 
 ENDPOINT = "http://127.0.0.1:9/sparql"
@@ -212,3 +213,17 @@ def test_repeated_query_gives_the_same_tokens() -> None:
     assert first is again
     assert has_dataset_clause(sparql)
     assert not names_graphs("SELECT * WHERE { ?s ?p 'FROM GRAPH' }")
+
+
+def test_undeclared_prefixes_with_lines() -> None:
+    sparql = (
+        "PREFIX ex: <https://example.org/> prefix : <https://example.org/empty#>\n"
+        "SELECT * WHERE { ?s ex:p :o ; foo:q ?o .\n"
+        '  FILTER(?o != "bar:baz") ?s <https://x/y:z> bar:w . foo:r ?p ?o }  # baz:comment\n'
+    )
+
+    assert undeclared_prefixes(sparql) == [("foo", 2), ("bar", 3)]
+
+
+def test_declared_prefixes_are_not_reported() -> None:
+    assert undeclared_prefixes("PREFIX ex: <https://e/> ASK { ex:a ex:b ex:c }") == []
