@@ -143,7 +143,8 @@ class _NoteBuilder:
         for key, prop in (("tags", SCHEMA.keywords), ("aliases", SKOS.altLabel)):
             values = metadata.get(key)
             if isinstance(values, str):
-                values = [values]
+                # Obsidian also takes a list written as text: "tags: infra/db, ops".
+                values = values.split(",")
             if not isinstance(values, list):
                 continue
             for item in values:

@@ -208,3 +208,20 @@ def test_unmapped_bullet_advice(tmp_path: Path, note: str, advice: str) -> None:
     assert len(unmapped) == 1, messages
     assert "has no mapping; stored as generic property key:memory." in unmapped[0]
     assert advice.lower() in unmapped[0].lower()
+
+
+def test_tags_as_text_split_at_commas(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    front_matter = "---\ntags: infra/db, ops\naliases: PG\n---\n"
+    (notes / "postgres.md").write_text(front_matter + "# PostgreSQL\n\nA database.\n")
+    store = Store(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    run_ingest([notes], store, mapping_path=None, base_iri="https://kg.test/id/", validate=False)
+
+    engine = OxigraphEngine.from_store(store)
+    note = "https://kg.test/id/note/postgres"
+    keywords = _values(engine, f"SELECT ?k WHERE {{ <{note}> schema:keywords ?k }}")
+    aliases = _values(engine, f"SELECT ?a WHERE {{ <{note}> skos:altLabel ?a }}")
+
+    assert keywords == {"infra/db", "ops"}
+    assert aliases == {"PG"}
