@@ -502,7 +502,9 @@ def _counted(count: int, noun: str) -> str:
 
 def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
     missing = _missing_sqlite_file(database_url)
-    if missing is not None:
+    if missing is not None and database_url == SETTINGS_BY_NAME["database_url"].default:
+        logger.info("no store at %s yet: making it", missing)
+    elif missing is not None:
         logger.warning(
             "no store at %s: making a new one; if you meant another store, stop the server and "
             "check --database (or NOTEKG_DATABASE_URL)",
