@@ -329,8 +329,9 @@ def gap_scores(tokens: Sequence[str]) -> list[float]:
 class CellFacts(NamedTuple):
     """Facts about one candidate cell, as the column and resemblance features use them.
 
-    A named tuple rather than a frozen dataclass: table recovery creates one per distinct
-    candidate cell, and a frozen dataclass sets each field through ``object.__setattr__``.
+    It is a named tuple, not a frozen dataclass, because table recovery creates one per
+    distinct candidate cell and a frozen dataclass sets each field through
+    ``object.__setattr__``.
     """
 
     text: str
@@ -436,8 +437,8 @@ _WEIGHTED_COUNTS = (
 class ColumnProfile:
     """Weighted counts of the facts of the cells that other rows put in one column.
 
-    A plain class with slots: table recovery makes several profiles per row and round, and a
-    dataclass with a default factory per field took a tenth of a note's build.
+    It is a class with slots and no dataclass machinery, because table recovery makes
+    several profiles per row and round.
     """
 
     __slots__ = (
@@ -518,6 +519,8 @@ def add_to_profiles(facts: CellFacts, weight: float, *profiles: ColumnProfile) -
     log_count = _log(facts.core_count)
     weighted_log_count = weight * log_count
     weighted_square = weight * log_count**2
+
+    # The facts are read once for all the profiles.
     first_shape = facts.first_shape
     last_shape = facts.last_shape
     style = facts.case_style
@@ -528,6 +531,7 @@ def add_to_profiles(facts: CellFacts, weight: float, *profiles: ColumnProfile) -
     first_word = facts.first_word
     last_word = facts.last_word
     core_shapes = facts.core_shapes
+
     for profile in profiles:
         profile.weight += weight
         profile.log_count_sum += weighted_log_count

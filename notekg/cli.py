@@ -19,7 +19,7 @@ import click
 from ingest.problems import IngestError
 from ingest.run import IngestReport, default_paths, run_ingest
 from service.settings import SETTINGS_BY_NAME, SettingsError, load_config
-from service.store import Store, StoreError
+from service.store import Store, StoreError, sqlite_path
 
 logger = logging.getLogger("notekg")
 
@@ -573,17 +573,13 @@ def _check_sqlite_file_exists(database_url: str) -> None:
 
 def _missing_sqlite_file(database_url: str) -> str | None:
     """Return the path of the SQLite file that the URL names when no such file exists."""
-    from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        url = make_url(database_url)
+        path = sqlite_path(database_url)
     except ArgumentError:
         return None  # opening the store reports the invalid URL
-    path = url.database
-    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
-        return None
-    return None if Path(path).exists() else path
+    return None if path is None or Path(path).exists() else path
 
 
 def _created_by_opening(path: Path) -> list[Path]:

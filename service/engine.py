@@ -22,7 +22,12 @@ import pyoxigraph as ox
 
 from service.engine_files import ConcatenatedStream, GenerationFolder
 from service.query_processes import QueryProcesses, TemplateLost, WorkerLost, WorkerTimeout
-from service.query_safety import check_query_is_safe, has_dataset_clause, names_graphs
+from service.query_safety import (
+    check_query_is_safe,
+    has_dataset_clause,
+    names_graphs,
+    undeclared_prefixes,
+)
 from service.store import Store
 
 logger = logging.getLogger(__name__)
@@ -41,8 +46,6 @@ MAX_SYNTAX_MESSAGE_CHARS = 300
 
 def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
     """Return a QueryError with Oxigraph's message, or naming an undeclared prefix if any."""
-    from service.query_safety import undeclared_prefixes
-
     undeclared = undeclared_prefixes(sparql)
     if undeclared:
         prefix, line = undeclared[0]

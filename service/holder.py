@@ -14,6 +14,9 @@ from service.store import Store
 
 logger = logging.getLogger(__name__)
 
+# Subjects that the check of the base IRI reads.
+BASE_IRI_SAMPLE = 10_000
+
 
 class EngineHolder:
     """The store and the engine loaded from it, reloaded when the store has a new generation.
@@ -124,10 +127,6 @@ class EngineHolder:
                 engine.generation,
                 base,
             )
-
-
-# Subjects that the check of the base IRI reads.
-BASE_IRI_SAMPLE = 10_000
 
 
 def engine_files(config: ServiceConfig) -> EngineFiles | None:

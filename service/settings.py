@@ -215,7 +215,7 @@ def load_config(
 def _resolve(setting: Setting, overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Any:
     override = overrides.get(setting.name)
     if isinstance(override, str):
-        # A command-line option: its text is checked as the environment variable's would be.
+        # Text from a command-line option is checked as the environment variable's would be.
         try:
             return setting.parse(override)
         except ValueError as error:

@@ -149,7 +149,7 @@ def _forget_exited_workers() -> None:
 
 
 def _alive(pid: int) -> bool:
-    """Tell whether a process with this ID exists; one of another user counts as alive."""
+    """Return whether a process with this ID exists; one of another user counts as alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

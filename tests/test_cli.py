@@ -298,7 +298,7 @@ def test_query_on_empty_store_warns(runner: CliRunner, database: str) -> None:
     assert "is empty; run notekg ingest first" in result.output
 
 
-def test_dry_run_on_missing_file_makes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+def test_dry_run_missing_store_creates_nothing(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "instance" / "store.sqlite"
 
     result = runner.invoke(
@@ -321,7 +321,7 @@ def test_dry_run_on_missing_file_makes_nothing(runner: CliRunner, tmp_path: Path
 
 
 @pytest.mark.parametrize("command", [["query", "ASK { ?s ?p ?o }"], ["export", "--format", "nt"]])
-def test_read_command_on_missing_file_makes_nothing(
+def test_read_command_missing_store_rejected(
     runner: CliRunner, tmp_path: Path, command: list[str]
 ) -> None:
     path = tmp_path / "typo" / "store.sqlite"

@@ -266,7 +266,7 @@ def test_signal_stops_server_and_logs_it(
     assert process.returncode == 0
     assert stopped in output
     assert b"stopped" in output.splitlines()[-1]
-    # The store did not exist, so serve says that it makes one before it ingests.
+    # The store did not exist, so serve logs that it makes one before it ingests.
     assert f"no store at {tmp_path}/notekg.sqlite: making a new one".encode() in output
 
 
