@@ -20,6 +20,7 @@ from typing import IO, Any, Generic, Literal, Protocol, TypeVar, cast
 
 import pyoxigraph as ox
 
+from service import query_processes
 from service.engine_files import ConcatenatedStream, GenerationFolder
 from service.query_processes import QueryProcesses, TemplateLost, WorkerLost, WorkerTimeout
 from service.query_safety import (
@@ -390,8 +391,9 @@ class OxigraphEngine:
                     self._run_client_query,
                     warm_up=self._client_stores,
                     # Reading a store on disk writes to no page of the graph, so a long query
-                    # leaves its worker as small as before.
+                    # or many queries leave a worker as small as before.
                     retire_after_seconds=None if self.folder else RETIRE_IN_MEMORY_SECONDS,
+                    retire_after_tasks=None if self.folder else query_processes.RETIRE_AFTER_TASKS,
                 )
             return self._processes
 

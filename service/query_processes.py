@@ -13,9 +13,9 @@ processes share through the page cache.
   request, so every worker starts from a process with one thread.
 - A worker gets one task at a time over its own socket, runs it and sends back the outcome.
   The template passes the server's end of that socket to the server with SCM_RIGHTS.
-- A worker exits after many tasks (RETIRE_AFTER_TASKS), after a long task when the pool says
-  so, or when its private memory grew too much (RETIRE_PRIVATE_BYTES), because the pages it
-  writes to become its own copies.
+- A worker exits after many tasks or after a long task when the pool says so, or when its
+  private memory grew too much (RETIRE_PRIVATE_BYTES), because the pages it writes to become
+  its own copies.
 
 The server keeps idle workers for the next queries. Closing the pool, as when a newer
 generation replaces the engine or the server exits, closes the sockets: the template then kills
@@ -50,17 +50,21 @@ TEMPLATE_EXIT_SECONDS = 2.0
 # A query that scans much of Oxigraph's in-memory store writes to the pages it visits, so
 # they become the worker's own copies: a COUNT over 1.2 million quads made about 415 MB of a
 # worker's memory private (measured with /proc/PID/smaps_rollup). A pool can retire a worker
-# whose task ran longer than a given time (``retire_after_seconds``). A worker that has run
-# RETIRE_AFTER_TASKS tasks exits after its task too, and the next task gets a new worker that
-# shares every page again.
+# whose task ran longer than a given time (``retire_after_seconds``), and one that has run a
+# number of tasks (``retire_after_tasks``, such as RETIRE_AFTER_TASKS), so that the next task
+# gets a new worker that shares every page again. Retiring costs a fork and a warm-up: once
+# every 1,000 tasks it cut the throughput of short queries by about a quarter on a store on
+# disk (measured at 100,000 triples), where queries copy no page of the graph.
 RETIRE_AFTER_TASKS = 1000
 
 # Small queries make pages private too: about 0.4 MB per query in the same measurement, which
 # is probably the allocator placing new memory in free memory inherited from the server. A
-# worker checks its private memory every MEMORY_CHECK_TASKS tasks (a read of /proc that takes
-# milliseconds when the graph is large) and reports that it should be replaced once it has
-# grown by RETIRE_PRIVATE_BYTES since it started.
+# worker checks its private memory after MEMORY_CHECK_TASKS tasks and then at most once every
+# MEMORY_CHECK_SECONDS, because reading /proc/self/smaps_rollup took about a millisecond in a
+# server of 100,000 triples. It reports that it should be replaced once it has grown by
+# RETIRE_PRIVATE_BYTES since it started.
 MEMORY_CHECK_TASKS = 16
+MEMORY_CHECK_SECONDS = 1.0
 
 # The task that a new worker runs before it becomes idle, so that no client waits while the
 # worker copies the pages that its first task writes to, or opens what it reads.
@@ -121,7 +125,8 @@ class QueryProcesses:
     forked. A task and its outcome travel between the processes as pickles, and ``run`` raises
     again an exception that ``execute`` raised. A new worker calls ``warm_up``, when given,
     before it takes its first task. A worker whose task ran longer than
-    ``retire_after_seconds`` is replaced after it; None keeps it.
+    ``retire_after_seconds``, or that has run ``retire_after_tasks`` tasks, is replaced after
+    that task; None turns either rule off.
     """
 
     def __init__(
@@ -131,6 +136,7 @@ class QueryProcesses:
         *,
         warm_up: Callable[[], object] | None = None,
         retire_after_seconds: float | None = None,
+        retire_after_tasks: int | None = None,
     ) -> None:
         server_end, template_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         _release_free_memory()
@@ -141,6 +147,7 @@ class QueryProcesses:
 
         template_end.close()
         self.retire_after_seconds = retire_after_seconds
+        self.retire_after_tasks = retire_after_tasks
         self._state = _PoolState(server_end, pid)
         _POOLS.add(self._state)
         self._finalizer = weakref.finalize(self, _close, self._state)
@@ -178,7 +185,8 @@ class QueryProcesses:
             and worker.tasks > 1
             and time.monotonic() - started > self.retire_after_seconds
         )
-        if retire or long_task or worker.tasks >= RETIRE_AFTER_TASKS:
+        many_tasks = self.retire_after_tasks is not None and worker.tasks >= self.retire_after_tasks
+        if retire or long_task or many_tasks:
             self._replace(worker)
         else:
             self._give_back(worker)
@@ -447,6 +455,8 @@ def _run_worker(
     # forked, so the growth from the first check on is what counts.
     tasks = 0
     baseline = _private_bytes()
+    next_check_tasks = MEMORY_CHECK_TASKS
+    next_check_time = 0.0
     while True:
         try:
             task = connection.recv()
@@ -461,8 +471,10 @@ def _run_worker(
         succeeded, outcome = _outcome(functools.partial(execute, task))
         tasks += 1
         retire = False
-        if tasks % MEMORY_CHECK_TASKS == 0:
+        if tasks >= next_check_tasks and time.monotonic() >= next_check_time:
             retire = _private_bytes() - baseline > RETIRE_PRIVATE_BYTES
+            next_check_tasks = tasks + MEMORY_CHECK_TASKS
+            next_check_time = time.monotonic() + MEMORY_CHECK_SECONDS
         _send(connection, (succeeded, outcome, retire))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import signal
 import socket
@@ -664,6 +665,25 @@ def test_worker_retires_when_private_memory_grows(
 
     assert pids[0] == pids[1]
     assert pids[2] != pids[1]
+
+
+def test_worker_checks_memory_at_most_once_per_interval(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In each worker the first reading is the baseline and the second the first check, which
+    # finds no growth. Any later check finds growth and retires the worker.
+    readings = itertools.count()
+    monkeypatch.setattr(
+        query_processes, "_private_bytes", lambda: 0 if next(readings) < 2 else 2**40
+    )
+    monkeypatch.setattr(query_processes, "MEMORY_CHECK_TASKS", 1)
+    monkeypatch.setattr(query_processes, "MEMORY_CHECK_SECONDS", 3600.0)
+    engine = load_engine(database_url)
+
+    pids = [engine.run("ASK { ?s ?p ?o }", render=render_pid) for _ in range(4)]
+    engine.close()
+
+    assert len(set(pids)) == 1
 
 
 def test_client_query_runs_in_thread_without_processes(database_url: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from notekg.cli import main
-from service import engine_files
+from service import engine_files, query_processes
 from service.engine import OxigraphEngine, QueryResult, QueryTimeout
 from service.engine_files import (
     DATABASE_URL_VARIABLE,
@@ -437,6 +437,23 @@ def test_query_process_opens_folder(folder_engine: OxigraphEngine) -> None:
     assert folder is not None
     assert any(link.startswith(str(folder.named_path)) for link in links)
     assert any(link.startswith(str(folder.merged_path)) for link in links)
+
+
+def rendering_pid(result: QueryResult) -> int:
+    return os.getpid()
+
+
+def test_folder_engine_keeps_worker_after_many_tasks(
+    folder_engine: OxigraphEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Queries over the folder's stores copy no page of the graph into the worker, so a worker
+    # is not replaced after a number of tasks, which an in-memory engine's worker is.
+    monkeypatch.setattr(query_processes, "RETIRE_AFTER_TASKS", 2)
+
+    pids = [folder_engine.run("ASK { ?s ?p ?o }", render=rendering_pid) for _ in range(4)]
+
+    assert len(set(pids)) == 1
+    assert pids[0] != os.getpid()
 
 
 def test_folder_engine_stops_slow_query(store: Store, files: EngineFiles) -> None:
