@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import NamedTuple
 
 from ingest.document import LineSpan, RawTable, Table, TableRow
 from ingest.problems import Problem, Severity
@@ -99,8 +100,12 @@ class _Layout:
     min_margin: float = MIN_MARGIN
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """One split of a row: its cells and its score before the column features.
+
+    A named tuple, because rows of notes saved as text have tens of splits each.
+    """
+
     cells: tuple[CellFacts, ...]
     local_score: float
 
@@ -588,18 +593,20 @@ def _rank(
     if profiles is None:
         scored = [(candidate.local_score, candidate) for candidate in candidates]
     else:
-        column_cache: dict[tuple[str, int], float] = {}
+        # Each column's profile, and the fits of the cells scored in it so far, by cell text.
+        columns: list[tuple[ColumnProfile | None, dict[str, float]]] = [
+            (profiles.get(column), {})
+            for column in range(task.first_column, task.first_column + task.cell_count)
+        ]
         scored = []
         for candidate in candidates:
             score = candidate.local_score
-            for column, cell in enumerate(candidate.cells, task.first_column):
-                profile = profiles.get(column)
+            for (profile, fits), cell in zip(columns, candidate.cells, strict=True):
                 if profile is None:
                     continue
-                key = (cell.text, column)
-                column_fit = column_cache.get(key)
+                column_fit = fits.get(cell.text)
                 if column_fit is None:
-                    column_fit = column_cache[key] = column_score(cell, profile, features)
+                    column_fit = fits[cell.text] = column_score(cell, profile, features)
                 score += column_fit
             scored.append((score, candidate))
     scored.sort(key=lambda pair: pair[0], reverse=True)
