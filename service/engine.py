@@ -124,10 +124,13 @@ class QueryEngine(Protocol):
         timeout: float = 30.0,
         max_rows: int = 10_000,
         base_iri: str | None = None,
+        anchored: bool = False,
     ) -> QueryResult:
         """Run a read-only SPARQL query and return its result, cut to ``max_rows``.
 
         ``base_iri`` resolves relative IRIs in the query; None leaves them invalid.
+        ``anchored`` tells that the query reads only the triples around IRIs that it names,
+        as an entity page's queries do, so an engine may run it in a cheaper way.
         """
         ...
 
@@ -185,7 +188,12 @@ class OxigraphEngine:
     slots before it starts, whichever way it runs.
 
     The service's own queries (``query``) run in reused threads of this process, where Oxigraph
-    releases the GIL. A query that outlives its limit stops at its next result row. Clients'
+    releases the GIL. A query that outlives its limit stops at its next result row. An
+    anchored query runs on the caller's thread instead. That saves handing it to a thread and
+    back, about 0.1 ms per query on 2 cores, and a quarter of an uncached entity page's time.
+    Its limit is checked at each result row too, so it can pass the limit by the time
+    Oxigraph takes to its first row, which for such a query grows with the triples around its
+    IRIs only. Clients'
     queries (``run``) run in worker processes forked from this one (service.query_processes),
     and a worker that outlives the limit is killed, so that the query stops at once. Workers of
     an engine with a folder open the folder's stores themselves, read-only.
@@ -297,6 +305,7 @@ class OxigraphEngine:
         timeout: float = 30.0,
         max_rows: int = 10_000,
         base_iri: str | None = None,
+        anchored: bool = False,
     ) -> QueryResult:
         check_query_is_safe(sparql, self.service_allowlist)
         default_nodes = _graph_nodes(default_graphs, "default graph")
@@ -304,6 +313,8 @@ class OxigraphEngine:
 
         if not self._slots.acquire(blocking=False):
             raise EngineBusy("too many queries are running; retry in a few seconds")
+        if anchored:
+            return self._run_here(sparql, default_nodes, named_nodes, timeout, max_rows, base_iri)
 
         future: Future[QueryResult] = Future()
         cancelled = threading.Event()
@@ -425,7 +436,7 @@ class OxigraphEngine:
                 _graph_nodes(task.named_graphs, "named graph"),
                 task.base_iri,
             )
-            result = _collect(raw, task.max_rows, threading.Event())
+            result = _collect(raw, task.max_rows, _never)
         except SyntaxError as error:
             raise _syntax_error(task.sparql, error) from None
         return task.render(result)
@@ -449,11 +460,38 @@ class OxigraphEngine:
             raw = self._execute(
                 self.store, self.merged, sparql, default_graphs, named_graphs, base_iri
             )
-            future.set_result(_collect(raw, max_rows, cancelled))
+            future.set_result(_collect(raw, max_rows, cancelled.is_set))
         except SyntaxError as error:
             future.set_exception(_syntax_error(sparql, error))
         except BaseException as error:  # handed to the waiting request, which logs it
             future.set_exception(error)
+        finally:
+            self._slots.release()
+
+    def _run_here(
+        self,
+        sparql: str,
+        default_graphs: list[ox.NamedNode] | None,
+        named_graphs: list[ox.NamedNode] | None,
+        timeout: float,
+        max_rows: int,
+        base_iri: str | None,
+    ) -> QueryResult:
+        """Run a query on this thread, in the slot that the caller took; release the slot."""
+        deadline = time.monotonic() + timeout
+
+        def past_limit() -> bool:
+            if time.monotonic() > deadline:
+                raise QueryTimeout(f"the query ran longer than the limit of {timeout:g} s")
+            return False
+
+        try:
+            raw = self._execute(
+                self.store, self.merged, sparql, default_graphs, named_graphs, base_iri
+            )
+            return _collect(raw, max_rows, past_limit)
+        except SyntaxError as error:
+            raise _syntax_error(sparql, error) from None
         finally:
             self._slots.release()
 
@@ -536,7 +574,11 @@ def _graph_nodes(iris: list[str] | None, role: str) -> list[ox.NamedNode] | None
     return nodes
 
 
-def _collect(raw: object, max_rows: int, cancelled: threading.Event) -> QueryResult:
+def _collect(raw: object, max_rows: int, stop: Callable[[], bool]) -> QueryResult:
+    """Read a pyoxigraph result into a QueryResult of at most ``max_rows`` rows.
+
+    ``stop`` is called before each row. When it returns True, the rows end there, as truncated.
+    """
     if isinstance(raw, ox.QueryBoolean):
         return QueryResult("boolean", boolean=bool(raw))
 
@@ -544,19 +586,23 @@ def _collect(raw: object, max_rows: int, cancelled: threading.Event) -> QueryRes
         variables = [variable.value for variable in raw.variables]
         # A QuerySolution iterates over its values in the order of raw.variables, with None
         # for an unbound variable (pyoxigraph 0.5), which is the row layout of QueryResult.
-        rows, truncated = _take((tuple(solution) for solution in raw), max_rows, cancelled)
+        rows, truncated = _take((tuple(solution) for solution in raw), max_rows, stop)
         return QueryResult("solutions", variables=variables, rows=rows, truncated=truncated)
 
-    triples, truncated = _take(iter(raw), max_rows, cancelled)  # type: ignore[call-overload]
+    triples, truncated = _take(iter(raw), max_rows, stop)  # type: ignore[call-overload]
     return QueryResult("graph", triples=triples, truncated=truncated)
 
 
-def _take(items: Iterator, max_rows: int, cancelled: threading.Event) -> tuple[list, bool]:
+def _never() -> bool:
+    return False
+
+
+def _take(items: Iterator, max_rows: int, stop: Callable[[], bool]) -> tuple[list, bool]:
     taken: list[Any] = []
     for item in items:
         if len(taken) == max_rows:
             return taken, True
-        if cancelled.is_set():
+        if stop():
             return taken, True
         taken.append(item)
     return taken, False

@@ -289,7 +289,7 @@ def _entity_response(iri: str) -> Response:
 
     # A missing entity is 404 whatever the client accepts, so the lookup comes before the
     # negotiation, which would return 406 for an Accept that no entity format meets.
-    if not ask(queries.entity_exists(iri)):
+    if not ask(queries.entity_exists(iri), anchored=True):
         if negotiation.best_match(_offered_types(), negotiation.GRAPH_FORMAT_NAMES) != HTML:
             abort(404, description=f"the graph has no triples about {iri}; check the IRI")
         response = not_found_response(iri)
@@ -311,7 +311,7 @@ def _replacement(iri: str) -> str | None:
 
     An IRI that is still the subject of triples is current and never redirected.
     """
-    rows = select_rows(queries.replacement_of(iri))
+    rows = select_rows(queries.replacement_of(iri), anchored=True)
     current = rows[0].get("current") if rows else None
     return current.value if isinstance(current, ox.NamedNode) else None
 
@@ -328,7 +328,7 @@ def _offered_types() -> list[str]:
 
 def _rdf_response(iri: str, media_type: str) -> Response:
     rdf_format = next(fmt for fmt, known in RDF_FORMATS.values() if known == media_type)
-    triples = construct_triples(queries.full_description(iri))
+    triples = construct_triples(queries.full_description(iri), anchored=True)
     body = ox.serialize(triples, format=rdf_format, prefixes=rdf_prefixes())
     return Response(body, mimetype=media_type)
 
@@ -338,11 +338,12 @@ def rdf_prefixes() -> dict[str, str]:
 
 
 def _entity_page(iri: str) -> dict[str, Any]:
-    literals = select_rows(queries.literal_values(iri))
+    literals = select_rows(queries.literal_values(iri), anchored=True)
     outgoing = _with_quantities(
-        select_rows(queries.outgoing_links(iri)), select_rows(queries.quantity_targets(iri))
+        select_rows(queries.outgoing_links(iri), anchored=True),
+        select_rows(queries.quantity_targets(iri), anchored=True),
     )
-    incoming_counts = select_rows(queries.incoming_counts(iri))
+    incoming_counts = select_rows(queries.incoming_counts(iri), anchored=True)
 
     property_iris = [
         binding_value(row, "property") or "" for row in literals + outgoing + incoming_counts
@@ -408,7 +409,7 @@ def _neighbourhood(
 
 def _json_ld(iri: str) -> Any:
     """Return the resource's outgoing triples as parsed JSON-LD, for the page's script element."""
-    triples = construct_triples(queries.outgoing_description(iri))
+    triples = construct_triples(queries.outgoing_description(iri), anchored=True)
     return json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]")
 
 
@@ -517,7 +518,7 @@ def _incoming_group(
     iri: str, prop: str, total: int, page: int, labels: dict[str, str]
 ) -> LinkGroup:
     offset = (page - 1) * INCOMING_PAGE_SIZE
-    rows = select_rows(queries.incoming_page(iri, prop, INCOMING_PAGE_SIZE, offset))
+    rows = select_rows(queries.incoming_page(iri, prop, INCOMING_PAGE_SIZE, offset), anchored=True)
     links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
     property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
 
@@ -536,7 +537,7 @@ def _incoming_group(
 
 def _sources(iri: str) -> list[Source]:
     sources = []
-    for row in select_rows(queries.provenance(iri)):
+    for row in select_rows(queries.provenance(iri), anchored=True):
         note = binding_value(row, "note") or ""
         start, end = int(binding_value(row, "start") or 0), int(binding_value(row, "end") or 0)
         url = url_for("pages.note_view", iri=note, lines=f"{start}-{end}", _anchor=f"L{start}")
@@ -570,7 +571,11 @@ def class_page() -> Response:
     total = int(binding_value(select_rows(queries.class_member_count(iri))[0], "count") or 0)
     vocabulary = loaded_vocabulary()
 
-    if total == 0 and iri not in vocabulary.labels and not ask(queries.entity_exists(iri)):
+    if (
+        total == 0
+        and iri not in vocabulary.labels
+        and not ask(queries.entity_exists(iri), anchored=True)
+    ):
         return not_found_response(iri)
 
     offset = (page - 1) * CLASS_PAGE_SIZE

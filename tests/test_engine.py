@@ -314,6 +314,35 @@ def test_second_query_raises_engine_busy() -> None:
     assert engine.query("ASK { ?s ?p ?o }").boolean is True
 
 
+def test_anchored_query_runs_on_calling_thread(engine: OxigraphEngine) -> None:
+    sparql = f"SELECT ?p ?o WHERE {{ <{EX}alice> ?p ?o }} ORDER BY ?p"
+    wait_for_query_thread(present=False)
+    threads_before = set(threading.enumerate())
+
+    anchored = engine.query(sparql, anchored=True)
+
+    assert set(threading.enumerate()) <= threads_before
+    assert len(anchored.rows) == 4
+    assert anchored.rows == engine.query(sparql).rows
+
+
+def test_anchored_query_stops_at_time_limit() -> None:
+    engine = large_engine(max_concurrent_queries=1)
+    started = time.monotonic()
+
+    with pytest.raises(QueryTimeout, match="limit of 0.2 s"):
+        engine.query(CROSS_JOIN, timeout=0.2, max_rows=10**9, anchored=True)
+
+    assert time.monotonic() - started < 2.0
+    # The only slot was given back.
+    assert engine.query("ASK { ?s ?p ?o }", anchored=True).boolean is True
+
+
+def test_anchored_syntax_error_raises_query_error(engine: OxigraphEngine) -> None:
+    with pytest.raises(QueryError, match=r"error at 1:\d+"):
+        engine.query("SELECT ?s WHERE { ?s ?p }", anchored=True)
+
+
 def test_syntax_error_raises_query_error_with_parser_message(engine: OxigraphEngine) -> None:
     with pytest.raises(QueryError, match=r"error at 1:\d+"):
         engine.query("SELECT ?s WHERE { ?s ?p }")

@@ -227,3 +227,43 @@ def test_undeclared_prefixes_with_lines() -> None:
 
 def test_declared_prefixes_are_not_reported() -> None:
     assert undeclared_prefixes("PREFIX ex: <https://e/> ASK { ex:a ex:b ex:c }") == []
+
+
+CHECKS = {
+    "service": check_query_is_safe,
+    "dataset clause": has_dataset_clause,
+    "named graphs": names_graphs,
+}
+
+
+@pytest.mark.parametrize("check", CHECKS.values(), ids=CHECKS.keys())
+def test_query_without_keyword_letters_is_not_tokenized(
+    check: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokenized: list[str] = []
+
+    def record(sparql: str) -> tuple[()]:
+        tokenized.append(sparql)
+        return ()
+
+    monkeypatch.setattr(query_safety, "significant_tokens", record)
+
+    check("SELECT ?s WHERE { ?s ?p 'x' }")  # type: ignore[operator]
+
+    assert tokenized == []
+
+
+@pytest.mark.parametrize("check", CHECKS.values(), ids=CHECKS.keys())
+def test_query_with_escape_is_tokenized(check: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    tokenized: list[str] = []
+
+    def record(sparql: str) -> tuple[()]:
+        tokenized.append(sparql)
+        return ()
+
+    monkeypatch.setattr(query_safety, "significant_tokens", record)
+    sparql = "SELECT ?s WHERE { ?s ?p 'it\\'s' }"
+
+    check(sparql)  # type: ignore[operator]
+
+    assert tokenized == [sparql]

@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from flask import abort, current_app, request, url_for
 
 from service import page_queries as queries
-from service.engine import OxigraphEngine, Term
+from service.engine import OxigraphEngine, QueryResult, Term
 from service.settings import ServiceConfig
 
 logger = logging.getLogger(__name__)
@@ -99,22 +99,24 @@ def query_engine() -> OxigraphEngine:
     return current_app.extensions["notekg"].engine()  # type: ignore[no-any-return]
 
 
-def select_rows(sparql: str) -> list[dict[str, Term]]:
+def select_rows(sparql: str, *, anchored: bool = False) -> list[dict[str, Term]]:
+    """Run one of the service's SELECT queries; see QueryEngine.query for ``anchored``."""
+    return _query(sparql, anchored).bindings()
+
+
+def ask(sparql: str, *, anchored: bool = False) -> bool:
+    return bool(_query(sparql, anchored).boolean)
+
+
+def construct_triples(sparql: str, *, anchored: bool = False) -> list[ox.Triple]:
+    return _query(sparql, anchored).triples
+
+
+def _query(sparql: str, anchored: bool) -> QueryResult:
     config = service_config()
-    result = query_engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
-    return result.bindings()
-
-
-def ask(sparql: str) -> bool:
-    config = service_config()
-    result = query_engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
-    return bool(result.boolean)
-
-
-def construct_triples(sparql: str) -> list[ox.Triple]:
-    config = service_config()
-    result = query_engine().query(sparql, timeout=config.query_timeout, max_rows=config.max_rows)
-    return result.triples
+    return query_engine().query(
+        sparql, timeout=config.query_timeout, max_rows=config.max_rows, anchored=anchored
+    )
 
 
 def binding_value(row: dict[str, Term], name: str) -> str | None:
@@ -156,7 +158,7 @@ def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
     unique = sorted(set(iris))
     found: dict[str, str] = {}
     if unique:
-        rows = select_rows(queries.labels(unique))
+        rows = select_rows(queries.labels(unique), anchored=True)
         rows.sort(key=lambda row: int(binding_value(row, "rank") or 0), reverse=True)
         for row in rows:
             # The rows are in falling rank, so the label of the most preferred property wins.

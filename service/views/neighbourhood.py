@@ -197,8 +197,8 @@ def outgoing_neighbour_links(
 
 def incoming_neighbour_links(iri: str, limit: int) -> tuple[list[NeighbourLink], int]:
     """Fetch up to ``limit`` incoming links of the IRI and the number of incoming links."""
-    rows = select_rows(queries.incoming_neighbours(iri, limit)) if limit > 0 else []
-    total_rows = select_rows(queries.incoming_neighbour_count(iri))
+    rows = select_rows(queries.incoming_neighbours(iri, limit), anchored=True) if limit > 0 else []
+    total_rows = select_rows(queries.incoming_neighbour_count(iri), anchored=True)
     total = int(binding_value(total_rows[0], "count") or 0) if total_rows else 0
 
     property_labels = fetch_labels(binding_value(row, "property") or "" for row in rows)
