@@ -300,12 +300,6 @@ ORDER BY ?path ?start ?end
 """
 
 
-def outgoing_description(iri: str) -> str:
-    """Construct the triples whose subject is the IRI."""
-    term = iri_term(iri)
-    return f"CONSTRUCT {{ {term} ?p ?o }} WHERE {{ {term} ?p ?o }}"
-
-
 def full_description(iri: str) -> str:
     """Construct the triples whose subject or object is the IRI."""
     term = iri_term(iri)

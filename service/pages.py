@@ -281,24 +281,32 @@ def entity_at_own_path(rest: str) -> Response:
 
 
 def _entity_response(iri: str) -> Response:
-    replacement = _replacement(iri)
-    if replacement is not None:
-        moved = redirect(entity_url(replacement), code=301)
-        moved.vary.add("Accept")
-        return cast(Response, moved)
+    # The page shows the IRI's own triples, which are read first. An IRI that is the subject
+    # of a triple exists and is never redirected, so the lookups of a replacement and of the
+    # IRI in other places are needed only for an IRI without such triples.
+    own = _OwnTriples(
+        literals=select_rows(queries.literal_values(iri), anchored=True),
+        links=select_rows(queries.outgoing_links(iri), anchored=True),
+    )
+    if not own.literals and not own.links:
+        replacement = _replacement(iri)
+        if replacement is not None:
+            moved = redirect(entity_url(replacement), code=301)
+            moved.vary.add("Accept")
+            return cast(Response, moved)
 
-    # A missing entity is 404 whatever the client accepts, so the lookup comes before the
-    # negotiation, which would return 406 for an Accept that no entity format meets.
-    if not ask(queries.entity_exists(iri), anchored=True):
-        if negotiation.best_match(_offered_types(), negotiation.GRAPH_FORMAT_NAMES) != HTML:
-            abort(404, description=f"the graph has no triples about {iri}; check the IRI")
-        response = not_found_response(iri)
-        response.vary.add("Accept")
-        return response
+        # A missing entity is 404 whatever the client accepts, so the lookup comes before the
+        # negotiation, which would return 406 for an Accept that no entity format meets.
+        if not ask(queries.entity_exists(iri), anchored=True):
+            if negotiation.best_match(_offered_types(), negotiation.GRAPH_FORMAT_NAMES) != HTML:
+                abort(404, description=f"the graph has no triples about {iri}; check the IRI")
+            response = not_found_response(iri)
+            response.vary.add("Accept")
+            return response
 
     media_type = _chosen_media_type()
     if media_type == HTML:
-        response = make_response(render_template("entity.html", **_entity_page(iri)))
+        response = make_response(render_template("entity.html", **_entity_page(iri, own)))
     else:
         response = _rdf_response(iri, media_type)
 
@@ -337,11 +345,18 @@ def rdf_prefixes() -> dict[str, str]:
     return results.common_prefixes(service_config().base_iri)
 
 
-def _entity_page(iri: str) -> dict[str, Any]:
-    literals = select_rows(queries.literal_values(iri), anchored=True)
+@dataclass(frozen=True)
+class _OwnTriples:
+    """The rows of ``literal_values`` and ``outgoing_links``: the triples with an IRI as subject."""
+
+    literals: list[dict[str, Term]]
+    links: list[dict[str, Term]]
+
+
+def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
+    literals = own.literals
     outgoing = _with_quantities(
-        select_rows(queries.outgoing_links(iri), anchored=True),
-        select_rows(queries.quantity_targets(iri), anchored=True),
+        own.links, select_rows(queries.quantity_targets(iri), anchored=True)
     )
     incoming_counts = select_rows(queries.incoming_counts(iri), anchored=True)
 
@@ -374,7 +389,7 @@ def _entity_page(iri: str) -> dict[str, Any]:
         "incoming_groups": _incoming_groups(iri, incoming_counts, labels),
         "sources": _sources(iri),
         "page_size": INCOMING_PAGE_SIZE,
-        "jsonld": _json_ld(iri),
+        "jsonld": _json_ld(iri, own),
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
         "neighbourhood": _neighbourhood(iri, label, outgoing, labels),
     }
@@ -407,9 +422,16 @@ def _neighbourhood(
     return neighbourhood.lay_out(label, drawn, len(links_out) + incoming_total)
 
 
-def _json_ld(iri: str) -> Any:
+def _json_ld(iri: str, own: _OwnTriples) -> Any:
     """Return the resource's outgoing triples as parsed JSON-LD, for the page's script element."""
-    triples = construct_triples(queries.outgoing_description(iri), anchored=True)
+    subject = ox.NamedNode(iri)
+    triples = [
+        ox.Triple(subject, cast(ox.NamedNode, row["property"]), row["value"])
+        for row in own.literals
+    ]
+    triples += [
+        ox.Triple(subject, cast(ox.NamedNode, row["property"]), row["target"]) for row in own.links
+    ]
     return json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD) or b"[]")
 
 

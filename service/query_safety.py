@@ -42,12 +42,17 @@ _TOKEN = re.compile(
 _HIDDEN_SERVICE = re.compile(r"\).*SERVICE", re.IGNORECASE | re.DOTALL)
 
 
-# Every keyword that a check looks for has its letters in the query's text, in some case,
-# unless an escape sequence spells it, so a query with neither needs no tokens for that check.
-# The service's own queries, a dozen for an entity page, mostly have neither.
-_SERVICE_TEXT = re.compile(r"service|\\", re.IGNORECASE)
-_FROM_TEXT = re.compile(r"from|\\", re.IGNORECASE)
-_GRAPH_TEXT = re.compile(r"from|graph|\\", re.IGNORECASE)
+def _may_contain(sparql: str, *keywords: str) -> bool:
+    """Return whether a token of the query may be one of the lower-case ``keywords``.
+
+    A keyword's letters are in the query's text, in some case, unless an escape sequence
+    spells them, so a query with neither needs no tokens for the check. The service's own
+    queries, about ten for an entity page, mostly have neither.
+    """
+    if "\\" in sparql:
+        return True
+    text = sparql.lower()
+    return any(keyword in text for keyword in keywords)
 
 
 # The operation keywords of SPARQL 1.1 Update (https://www.w3.org/TR/sparql11-update/).
@@ -67,7 +72,7 @@ class UpdateForbidden(ForbiddenQuery):
 
 def check_query_is_safe(sparql: str, service_allowlist: Iterable[str] = ()) -> None:
     """Raise ForbiddenQuery when the query has a SERVICE call to an endpoint not allowed."""
-    if not _SERVICE_TEXT.search(sparql):
+    if not _may_contain(sparql, "service"):
         return
     allowed = frozenset(service_allowlist)
     for endpoint in _service_calls(significant_tokens(sparql)):
@@ -198,7 +203,7 @@ def check_not_update(sparql: str) -> None:
 
 def has_dataset_clause(sparql: str) -> bool:
     """Return True when the query names its dataset with FROM or FROM NAMED."""
-    if not _FROM_TEXT.search(sparql):
+    if not _may_contain(sparql, "from"):
         return False
     return any(
         match.lastgroup == "word" and match.group().upper() == "FROM"
@@ -208,7 +213,7 @@ def has_dataset_clause(sparql: str) -> bool:
 
 def names_graphs(sparql: str) -> bool:
     """Return True when the query names graphs, with FROM, FROM NAMED or GRAPH."""
-    if not _GRAPH_TEXT.search(sparql):
+    if not _may_contain(sparql, "from", "graph"):
         return False
     return any(
         match.lastgroup == "word" and match.group().upper() in ("FROM", "GRAPH")
