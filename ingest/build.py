@@ -268,6 +268,12 @@ class _NoteBuilder:
 
         # NOTE: a linked note that sets 'id:' in its front matter has another IRI than this.
         note_path = target.split("#", 1)[0]
+        if link.missing:
+            self._warn(
+                link.span.start,
+                f"link {link.text!r} leads to {note_path}, which is not under the notes folder; "
+                "create the note or fix the link",
+            )
         if note_path:
             self.facts.add(
                 (section_iri, DCTERMS.references, self.minter.path("note", note_slug(note_path)))

@@ -83,11 +83,15 @@ class CodeBlock:
 
 @dataclass
 class Link:
-    """A link from the note to another note or to a URL."""
+    """A link from the note to another note or to a URL.
+
+    ``missing`` is true for a link to a note file that is not under the notes folder.
+    """
 
     text: str
     target: str
     span: LineSpan
+    missing: bool = False
 
 
 @dataclass

@@ -419,6 +419,11 @@ def _run_ingest(
     jobs: int | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
+    if not dry_run and _is_sqlite_in_memory(database_url):
+        raise click.UsageError(
+            f"--database {database_url} is a SQLite database in memory, which is gone when "
+            "the command ends; name a file, as in sqlite:///notekg.sqlite"
+        )
     missing = _missing_sqlite_file(database_url)
     if dry_run and missing is not None:
         # A dry run compares with the store but writes nothing, not even a new empty file.
@@ -573,6 +578,18 @@ def _check_sqlite_file_exists(database_url: str) -> None:
             f"no store at {path}; check --database (or NOTEKG_DATABASE_URL), "
             "or run notekg ingest first to make the store"
         )
+
+
+def _is_sqlite_in_memory(database_url: str) -> bool:
+    """Return whether the URL names a SQLite database in memory, as sqlite:// and sqlite:/// do."""
+    from sqlalchemy.engine.url import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(database_url)
+    except ArgumentError:
+        return False  # opening the store reports the invalid URL
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def _missing_sqlite_file(database_url: str) -> str | None:

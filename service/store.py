@@ -1018,6 +1018,12 @@ def _create_engine(url: str) -> Engine:
             f"invalid database URL {url!r}: {error}; use sqlite:///PATH or postgresql+psycopg://…"
         ) from error
 
+    if parsed.drivername in ("postgres", "postgres+psycopg"):
+        # libpq and many hosting services write postgres://, which SQLAlchemy does not read.
+        raise StoreError(
+            f"unknown database URL scheme {parsed.drivername}:// in {_safe_url(url)}; "
+            "write postgresql+psycopg:// in its place"
+        )
     if parsed.get_backend_name() != "sqlite":
         try:
             return create_engine(parsed, pool_pre_ping=True)

@@ -156,6 +156,34 @@ def test_ingest_invalid_database_url_is_a_clean_error(runner: CliRunner) -> None
     assert "invalid database URL" in result.output
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+def test_ingest_into_memory_database_is_refused(runner: CliRunner, url: str) -> None:
+    result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--database", url])
+
+    assert result.exit_code == 2
+    assert "in memory" in result.output
+    assert "sqlite:///notekg.sqlite" in result.output
+
+
+def test_dry_run_accepts_memory_database(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main, ["--quiet", "ingest", str(NOTES), "--database", "sqlite://", "--dry-run"]
+    )
+
+    assert result.exit_code == 0
+    assert "dry run, nothing written" in result.output
+
+
+def test_postgres_scheme_names_the_right_one(runner: CliRunner) -> None:
+    url = "postgres://notekg:secret@127.0.0.1:5/notekg"
+
+    result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--database", url])
+
+    assert result.exit_code == 1
+    assert "write postgresql+psycopg://" in result.output
+    assert "secret" not in result.output
+
+
 def test_missing_mapping_file_is_usage_error(runner: CliRunner, tmp_path: Path) -> None:
     note = tmp_path / "note.md"
     note.write_text("# Note\n", encoding="utf-8")

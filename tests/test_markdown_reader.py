@@ -184,6 +184,47 @@ def test_vault_wiki_links_resolve_to_note_paths(transformers: Document) -> None:
     ]
 
 
+def test_vault_links_to_existing_notes_are_not_missing(transformers: Document) -> None:
+    links = [link for section in transformers.all_sections() for link in section.links]
+
+    assert links
+    assert not any(link.missing for link in links)
+
+
+def test_links_to_absent_notes_are_missing(tmp_path: Path) -> None:
+    (tmp_path / "Other.md").write_text("# Other\n", encoding="utf-8")
+    note = tmp_path / "index.md"
+    note.write_text(
+        "# Index\n\n[[Other]] [[Gone]] [b](gone.md) [c](Other.md#part) [w](https://127.0.0.1/x.md)\n",
+        encoding="utf-8",
+    )
+
+    document = read_markdown(note, "index.md", notes_root=tmp_path)
+
+    found = [(link.text, link.missing) for link in document.sections[0].links]
+    assert found == [
+        ("Other", False),
+        ("Gone", True),
+        ("b", True),
+        ("c", False),
+        ("w", False),
+    ]
+
+
+def test_missing_link_is_warned_with_its_line(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "index.md").write_text("# Index\n\nSee [[Missing Note]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
+
+    messages = [str(problem) for problem in report.warnings]
+    expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is not"
+    assert any(expected in message for message in messages), messages
+    store.close()
+
+
 def test_vault_bullet_inline_field(transformers: Document) -> None:
     items = section_named(transformers, "Variants").items
     assert [(item.key, item.value) for item in items] == [

@@ -468,9 +468,9 @@ class _HtmlReader:
         for anchor in found.anchors:
             text = " ".join(anchor.text_content().split())
             if text:
-                links.append(
-                    Link(text, self.links.url(anchor.get("href", "").strip()), self._span(anchor))
-                )
+                target = self.links.url(anchor.get("href", "").strip())
+                span = self._span(anchor)
+                links.append(Link(text, target, span, self.links.is_missing(target)))
         return links
 
     def _line(self, element: lxml.html.HtmlElement) -> int:

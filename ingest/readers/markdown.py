@@ -370,6 +370,13 @@ class LinkResolver:
             name = f"{name}.md"
         return text, _with_fragment(self._find(name), fragment)
 
+    def is_missing(self, target: str) -> bool:
+        """Return whether a target from ``url`` or ``wiki`` is a note path with no file."""
+        path = target.split("#", 1)[0]
+        if not path or urlsplit(path).scheme or Path(path).suffix.lower() not in NOTE_SUFFIXES:
+            return False
+        return not (self.root / path).is_file()
+
     def _find(self, name: str) -> str:
         """Find a wiki link's file by its path, else by its file name anywhere, ignoring case."""
         if "/" in name or (self.root / name).is_file():
@@ -616,7 +623,8 @@ class _MarkdownReader:
         for match in WIKI_LINK.finditer(content):
             text, target = self.links.wiki(match.group("inner"))
             self._append(found, content[position : match.start()] + text)
-            found.links.append(Link(text, target, LineSpan(line, line)))
+            missing = self.links.is_missing(target)
+            found.links.append(Link(text, target, LineSpan(line, line), missing))
             position = match.end()
         self._append(found, content[position:])
 
@@ -628,7 +636,9 @@ class _MarkdownReader:
             self._append(found, part)
         text = inner.text
         href = str(node.attrs.get("href", ""))
-        found.links.append(Link(text, self.links.url(href), LineSpan(start, inner.lines[-1][0])))
+        target = self.links.url(href)
+        span = LineSpan(start, inner.lines[-1][0])
+        found.links.append(Link(text, target, span, self.links.is_missing(target)))
         found.links.extend(inner.links)
 
     @staticmethod
