@@ -101,6 +101,8 @@ class _NoteBuilder:
         self.iris: dict[str, URIRef] = {}
 
     def build(self) -> NoteGraphs:
+        for line, message in self.document.warnings:
+            self._warn(line, message)
         self._add_note()
         for position, section in enumerate(self.document.all_sections()):
             self._add_section(section, position)

@@ -147,6 +147,8 @@ class Document:
     content_hash: str
     text: str = ""
     metadata: dict[str, object] = field(default_factory=dict)
+    # Problems that the reader found and that did not stop it, as (line, message).
+    warnings: list[tuple[int, str]] = field(default_factory=list)
 
     def all_sections(self) -> list[Section]:
         """Return every section of the note, depth first."""

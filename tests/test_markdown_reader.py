@@ -14,7 +14,12 @@ from rdflib.term import URIRef
 
 from ingest.document import Document, LineSpan, Section
 from ingest.problems import NoteSyntaxError
-from ingest.readers.markdown import MAX_FRONT_MATTER_NODES, read_markdown
+from ingest.readers.markdown import (
+    MAX_FRONT_MATTER_NODES,
+    NOT_A_MAPPING,
+    UNCLOSED_FRONT_MATTER,
+    read_markdown,
+)
 from ingest.run import find_notes, run_ingest
 from ingest.vocab import KEY, NK, RDF, SKOS
 from service.store import Store
@@ -222,6 +227,20 @@ def test_missing_link_is_warned_with_its_line(tmp_path: Path) -> None:
     messages = [str(problem) for problem in report.warnings]
     expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is not"
     assert any(expected in message for message in messages), messages
+    store.close()
+
+
+def test_reader_warning_reaches_the_report(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "unclosed.md").write_text("---\ntitle: Unclosed\n\n# Unclosed\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
+
+    messages = [str(problem) for problem in report.warnings]
+    expected = f"unclosed.md:1: warning: {UNCLOSED_FRONT_MATTER}"
+    assert any(message.endswith(expected) for message in messages), messages
     store.close()
 
 
@@ -453,11 +472,25 @@ def test_scalar_front_matter_is_read_as_markdown() -> None:
     document = read_bytes(b"---\nJust a line\n---\n\n- Key: value\n")
     assert document.metadata == {}
     assert [item.key for item in document.sections[0].items] == ["Key"]
+    assert document.warnings == [(1, NOT_A_MAPPING)]
+
+
+def test_list_front_matter_is_warned() -> None:
+    document = read_bytes(b"---\n- a\n- b\n---\n# T\n")
+    assert document.metadata == {}
+    assert document.warnings == [(1, NOT_A_MAPPING)]
 
 
 def test_unclosed_front_matter_is_markdown() -> None:
     document = read_bytes(b"---\ntitle: x\n")
     assert document.metadata == {}
+    assert document.warnings == [(1, UNCLOSED_FRONT_MATTER)]
+
+
+def test_closed_front_matter_has_no_warning() -> None:
+    document = read_bytes(b"---\ntitle: x\n---\n# T\n")
+    assert document.metadata == {"title": "x"}
+    assert document.warnings == []
 
 
 def test_empty_note_has_no_sections() -> None:

@@ -110,7 +110,7 @@ def read_markdown(
     """
     raw, text, lines = read_note_lines(path, display_path, data)
 
-    tree, metadata = _parse(text, display_path)
+    tree, metadata, warnings = _parse(text, display_path)
     links = LinkResolver(path, notes_root)
     reader = _MarkdownReader(display_path, len(lines), links)
     title, title_span, sections = reader.read(tree, metadata, Path(display_path).stem)
@@ -124,20 +124,39 @@ def read_markdown(
         content_hash=hash_text(raw),
         text=text,
         metadata=metadata,
+        warnings=warnings,
     )
 
 
-def _parse(text: str, display_path: str) -> tuple[SyntaxTreeNode, dict[str, object]]:
-    """Parse the note; front matter that is not a YAML mapping is read as Markdown instead."""
+def _parse(
+    text: str, display_path: str
+) -> tuple[SyntaxTreeNode, dict[str, object], list[tuple[int, str]]]:
+    """Parse the note; front matter that is not a YAML mapping is read as Markdown instead.
+
+    Returns the tree, the front matter and warnings with their lines.
+    """
     tree = SyntaxTreeNode(PARSER.parse(text))
     front = tree.children[0] if tree.children and tree.children[0].type == "front_matter" else None
     if front is None:
-        return tree, {}
+        if text.split("\n", 1)[0].rstrip() == "---":
+            return tree, {}, [(1, UNCLOSED_FRONT_MATTER)]
+        return tree, {}, []
 
     metadata = load_front_matter(front.content, display_path, first_line=2)
     if metadata is None:
-        return SyntaxTreeNode(BODY_PARSER.parse(text)), {}
-    return tree, metadata
+        warning = (1, NOT_A_MAPPING)
+        return SyntaxTreeNode(BODY_PARSER.parse(text)), {}, [warning]
+    return tree, metadata, []
+
+
+NOT_A_MAPPING = (
+    "front matter is not a YAML mapping of keys to values, so it is read as text; "
+    "write it as 'key: value' lines"
+)
+UNCLOSED_FRONT_MATTER = (
+    "'---' opens front matter but no later '---' line closes it, so its lines are read as text; "
+    "add the closing '---' line"
+)
 
 
 # ---------------------------------------------------------------------------
