@@ -13,14 +13,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ingest.problems import IngestError
-from ingest.run import IngestReport, default_paths, run_ingest
 from service.settings import SETTINGS_BY_NAME, SettingsError, load_config
 from service.store import Store, StoreError, sqlite_path
+
+if TYPE_CHECKING:
+    # The ingest modules (rdflib, the YAML mapping and its JSON Schema) are imported where they
+    # are used, so that notekg serve, query and export start about 0.1 s sooner without them.
+    from ingest.run import IngestReport
 
 logger = logging.getLogger("notekg")
 
@@ -401,6 +404,8 @@ def _note_paths(
     if paths:
         return list(paths), mapping_path
 
+    from ingest.run import default_paths
+
     notes, bundled_mapping = default_paths(PROJECT_ROOT)
     if not notes.is_dir():
         raise click.UsageError(
@@ -418,6 +423,9 @@ def _run_ingest(
     validate: bool,
     jobs: int | None = None,
 ) -> IngestReport:
+    from ingest.problems import IngestError
+    from ingest.run import run_ingest
+
     started = time.perf_counter()
     if not dry_run and _is_sqlite_in_memory(database_url):
         raise click.UsageError(
@@ -526,6 +534,8 @@ def _ingest_bundled_notes_if_empty(database_url: str, base_iri: str) -> None:
         store.close()
     if not empty:
         return
+
+    from ingest.run import default_paths
 
     notes, mapping = default_paths(PROJECT_ROOT)
     if not notes.is_dir():
