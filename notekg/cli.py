@@ -557,7 +557,8 @@ def _prepare_engine_files(config: Any) -> None:
 
     store = _open_store(config.database_url)
     try:
-        prepare_engine_files(store, engine_files(config), config)
+        # This process has not opened any engine's files, so it may fork the builder.
+        prepare_engine_files(store, engine_files(config), config, fork=True)
     except EngineFilesError as error:
         raise click.ClickException(str(error)) from error
     finally:

@@ -136,15 +136,15 @@ def engine_files(config: ServiceConfig) -> EngineFiles | None:
 
 
 def prepare_engine_files(
-    store: Store, files: EngineFiles | None, config: ServiceConfig
+    store: Store, files: EngineFiles | None, config: ServiceConfig, *, fork: bool = False
 ) -> GenerationFolder | None:
     """Return the folder of the current generation's engine files, building it when missing.
 
     Returns None when the engine loads the generation into memory instead: for an empty store,
     a store without a folder, or a generation under ``config.engine_files_from`` quads, which
-    loads faster than the builder process starts.
+    loads faster than the builder process starts. ``fork`` is passed to EngineFiles.prepare.
     """
     generation = store.current_generation()
     if files is None or generation is None or generation.triple_count < config.engine_files_from:
         return None
-    return files.prepare(store, generation.id)
+    return files.prepare(store, generation.id, fork=fork)

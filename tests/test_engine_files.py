@@ -137,6 +137,61 @@ def test_folder_has_graphs_and_merge(store: Store, files: EngineFiles) -> None:
     assert folder.graphs == {version.graph_iri: version.id for version in store.graph_versions(1)}
 
 
+# Run in a new process, which has never opened a RocksDB store, as notekg serve runs it.
+FORKED_PREPARE = """
+import sys
+from pathlib import Path
+from service.engine_files import EngineFiles, EngineFilesError
+from service.store import Store
+
+url, root, generation = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+store = Store(url)
+try:
+    print(EngineFiles(root, url).prepare(store, generation, fork=True).path)
+except EngineFilesError as error:
+    print(error)
+    sys.exit(3)
+"""
+
+
+def prepare_forked(
+    database_url: str, root: Path, generation: int
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", FORKED_PREPARE, database_url, str(root), str(generation)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_forked_builder_builds_the_folder(store: Store, tmp_path: Path, database_url: str) -> None:
+    generation = write(store, GRAPHS)
+
+    done = prepare_forked(database_url, tmp_path / "engine", generation)
+
+    assert done.returncode == 0, done.stderr
+    folder = engine_files.read_folder(Path(done.stdout.strip()), store.store_id(), generation)
+    assert folder is not None
+    assert contents(folder) == expected_contents(GRAPHS)
+
+
+def test_forked_builder_failure_is_reported(
+    store: Store, tmp_path: Path, database_url: str
+) -> None:
+    generation = write(store, GRAPHS)
+    root = tmp_path / "engine"
+    # The builder cannot open its lock file where a folder has the lock file's name.
+    (root / engine_files.LOCK_FILE).mkdir(parents=True)
+
+    done = prepare_forked(database_url, root, generation)
+
+    assert done.returncode == 3
+    assert f"building the query engine's files of generation {generation}" in done.stdout
+    assert "could not build the query engine's files" in done.stderr
+
+
 def test_blank_node_same_in_both_stores(store: Store, files: EngineFiles) -> None:
     folder = files.prepare(store, write(store, GRAPHS))
 
