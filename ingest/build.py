@@ -144,11 +144,21 @@ class _NoteBuilder:
         metadata = self.document.metadata
         for key, prop in (("tags", SCHEMA.keywords), ("aliases", SKOS.altLabel)):
             values = metadata.get(key)
+            if values is None:
+                continue
             if isinstance(values, str):
                 # Obsidian also takes a list written as text: "tags: infra/db, ops".
                 values = values.split(",")
             if not isinstance(values, list):
-                continue
+                values = [values]
+            left_out = [item for item in values if not isinstance(item, str | int | float)]
+            if left_out:
+                self._warn(
+                    self._front_matter_line(key),
+                    f"front matter key {key!r} has {len(left_out)} value(s) that are not text, "
+                    f"such as {_front_matter_text(left_out[0])!r}, which are left out; write "
+                    f"the values as a YAML list of text ({key}: [a, b]) or as text with commas",
+                )
             for item in values:
                 if isinstance(item, str | int | float) and str(item).strip():
                     self.facts.add((self.note, prop, Literal(str(item).strip())))

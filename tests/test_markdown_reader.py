@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from documents import assert_read_with_valid_spans
 from hypothesis import given, settings
@@ -241,6 +242,31 @@ def test_reader_warning_reaches_the_report(tmp_path: Path) -> None:
     messages = [str(problem) for problem in report.warnings]
     expected = f"unclosed.md:1: warning: {UNCLOSED_FRONT_MATTER}"
     assert any(message.endswith(expected) for message in messages), messages
+    store.close()
+
+
+def test_front_matter_values_that_are_not_text_are_warned(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "t.md").write_text(
+        "---\ntags: {a: 1}\naliases: [Alpha, {b: 2}]\n---\n# T\n\ntext\n", encoding="utf-8"
+    )
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+
+    report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
+
+    messages = [str(problem) for problem in report.warnings]
+    assert any("t.md:2: warning: front matter key 'tags' has 1 value(s)" in m for m in messages)
+    assert any("t.md:3: warning: front matter key 'aliases' has 1 value(s)" in m for m in messages)
+    generation = store.current_generation_id()
+    assert generation is not None
+    alternative_labels = {
+        quad.object.value
+        for data in store.iter_nquads(generation)
+        for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS)
+        if quad.predicate.value == str(SKOS.altLabel)
+    }
+    assert alternative_labels == {"Alpha"}
     store.close()
 
 
