@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from ingest.problems import MappingError
+from service.page_queries import iri_problem
 
 DEFAULT_PREFIXES = {
     "nk": "https://notekg.example/ontology#",
@@ -495,17 +496,6 @@ def _check_curies(
                 f"with a declared prefix, such as nk:{example}, or a full IRI such as "
                 f"https://example.org/terms#{example}",
             )
-
-
-def iri_problem(iri: str) -> str | None:
-    """Return why ``iri`` is not an absolute IRI that RDF can hold, or None when it is one."""
-    import pyoxigraph as ox
-
-    try:
-        ox.NamedNode(iri)
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 def _walk(data: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:

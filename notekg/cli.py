@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from service.settings import SETTINGS_BY_NAME, SettingsError, load_config
-from service.store import Store, StoreError, sqlite_path
+from service.store import Store, StoreError, is_sqlite_in_memory, sqlite_path
 
 if TYPE_CHECKING:
     # The ingest modules (rdflib, the YAML mapping and its JSON Schema) are imported where they
@@ -592,15 +592,12 @@ def _check_sqlite_file_exists(database_url: str) -> None:
 
 
 def _is_sqlite_in_memory(database_url: str) -> bool:
-    """Return whether the URL names a SQLite database in memory, as sqlite:// and sqlite:/// do."""
-    from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        parsed = make_url(database_url)
+        return is_sqlite_in_memory(database_url)
     except ArgumentError:
         return False  # opening the store reports the invalid URL
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def _missing_sqlite_file(database_url: str) -> str | None:

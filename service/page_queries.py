@@ -69,11 +69,19 @@ def check_iri(text: str) -> str:
             "` or \\; percent-encode them"
         )
 
+    problem = iri_problem(text)
+    if problem is not None:
+        raise InvalidIri(f"invalid IRI {text!r}: {problem}; give an absolute IRI")
+    return text
+
+
+def iri_problem(text: str) -> str | None:
+    """Return why ``text`` is not an absolute IRI that RDF can contain, or None when it is one."""
     try:
         ox.NamedNode(text)
     except ValueError as error:
-        raise InvalidIri(f"invalid IRI {text!r}: {error}; give an absolute IRI") from error
-    return text
+        return str(error)
+    return None
 
 
 def iri_term(iri: str) -> str:

@@ -56,12 +56,11 @@ def _non_negative_int(text: str) -> int:
 
 
 def _base_iri(text: str) -> str:
-    import pyoxigraph as ox
+    from service.page_queries import iri_problem
 
-    try:
-        ox.NamedNode(text)
-    except ValueError as error:
-        raise ValueError(f"not an absolute IRI ({error})") from None
+    problem = iri_problem(text)
+    if problem is not None:
+        raise ValueError(f"not an absolute IRI ({problem})")
     if not text.endswith(("/", "#")):
         raise ValueError("entity IRIs are made by appending to it, so it must end with / or #")
     return text

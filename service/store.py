@@ -1041,12 +1041,22 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+# The database names of a SQLite URL that open a database in memory: sqlite://, sqlite:///.
+_IN_MEMORY_NAMES = (None, "", ":memory:")
+
+
 def sqlite_path(url: str) -> str | None:
     """Return the file of a SQLite store, or None for an in-memory or another database."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or parsed.database in _IN_MEMORY_NAMES:
         return None
     return parsed.database
+
+
+def is_sqlite_in_memory(url: str) -> bool:
+    """Return whether the URL names a SQLite database in memory."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in _IN_MEMORY_NAMES
 
 
 def _file_identity(path: str | None) -> tuple[int, int] | None:

@@ -217,47 +217,36 @@ def test_links_to_absent_notes_are_missing(tmp_path: Path) -> None:
     ]
 
 
-def test_missing_link_is_warned_with_its_line(tmp_path: Path) -> None:
+def ingest_one_note(tmp_path: Path, name: str, text: str) -> tuple[list[str], Store]:
+    """Ingest a folder that has one note into a new store; return the warnings and the store."""
     notes = tmp_path / "notes"
     notes.mkdir()
-    (notes / "index.md").write_text("# Index\n\nSee [[Missing Note]].\n", encoding="utf-8")
+    (notes / name).write_text(text, encoding="utf-8")
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-
     report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
+    return [str(problem) for problem in report.warnings], store
 
-    messages = [str(problem) for problem in report.warnings]
-    expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is not"
-    assert any(expected in message for message in messages), messages
+
+def test_missing_link_is_warned_with_its_line(tmp_path: Path) -> None:
+    warnings, store = ingest_one_note(tmp_path, "index.md", "# Index\n\nSee [[Missing Note]].\n")
     store.close()
+
+    expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is not"
+    assert any(expected in warning for warning in warnings), warnings
 
 
 def test_reader_warning_reaches_the_report(tmp_path: Path) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "unclosed.md").write_text("---\ntitle: Unclosed\n\n# Unclosed\n", encoding="utf-8")
-    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-
-    report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
-
-    messages = [str(problem) for problem in report.warnings]
-    expected = f"unclosed.md:1: warning: {UNCLOSED_FRONT_MATTER}"
-    assert any(message.endswith(expected) for message in messages), messages
+    text = "---\ntitle: Unclosed\n\n# Unclosed\n"
+    warnings, store = ingest_one_note(tmp_path, "unclosed.md", text)
     store.close()
 
+    expected = f"unclosed.md:1: warning: {UNCLOSED_FRONT_MATTER}"
+    assert any(warning.endswith(expected) for warning in warnings), warnings
 
-def test_front_matter_values_that_are_not_text_are_warned(tmp_path: Path) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "t.md").write_text(
-        "---\ntags: {a: 1}\naliases: [Alpha, {b: 2}]\n---\n# T\n\ntext\n", encoding="utf-8"
-    )
-    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
 
-    report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
-
-    messages = [str(problem) for problem in report.warnings]
-    assert any("t.md:2: warning: front matter key 'tags' has 1 value(s)" in m for m in messages)
-    assert any("t.md:3: warning: front matter key 'aliases' has 1 value(s)" in m for m in messages)
+def test_non_text_tags_are_warned(tmp_path: Path) -> None:
+    text = "---\ntags: {a: 1}\naliases: [Alpha, {b: 2}]\n---\n# T\n\ntext\n"
+    warnings, store = ingest_one_note(tmp_path, "t.md", text)
     generation = store.current_generation_id()
     assert generation is not None
     alternative_labels = {
@@ -266,8 +255,13 @@ def test_front_matter_values_that_are_not_text_are_warned(tmp_path: Path) -> Non
         for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS)
         if quad.predicate.value == str(SKOS.altLabel)
     }
-    assert alternative_labels == {"Alpha"}
     store.close()
+
+    tags_warning = "t.md:2: warning: front matter key 'tags' has 1 value(s)"
+    assert any(tags_warning in warning for warning in warnings), warnings
+    aliases_warning = "t.md:3: warning: front matter key 'aliases' has 1 value(s)"
+    assert any(aliases_warning in warning for warning in warnings), warnings
+    assert alternative_labels == {"Alpha"}
 
 
 def test_vault_bullet_inline_field(transformers: Document) -> None:

@@ -138,14 +138,13 @@ def _parse(
     tree = SyntaxTreeNode(PARSER.parse(text))
     front = tree.children[0] if tree.children and tree.children[0].type == "front_matter" else None
     if front is None:
-        if text.split("\n", 1)[0].rstrip() == "---":
+        if text.startswith("---") and text.partition("\n")[0].rstrip() == "---":
             return tree, {}, [(1, UNCLOSED_FRONT_MATTER)]
         return tree, {}, []
 
     metadata = load_front_matter(front.content, display_path, first_line=2)
     if metadata is None:
-        warning = (1, NOT_A_MAPPING)
-        return SyntaxTreeNode(BODY_PARSER.parse(text)), {}, [warning]
+        return SyntaxTreeNode(BODY_PARSER.parse(text)), {}, [(1, NOT_A_MAPPING)]
     return tree, metadata, []
 
 
