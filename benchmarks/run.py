@@ -640,12 +640,23 @@ def pick_terms(oxigraph: Server) -> dict[str, str]:
         raise RuntimeError(f"Oxigraph returned {status} when picking terms: {body[:200]!r}")
     row = json.loads(body)["results"]["bindings"][0]
     label = row["label"]["value"]
+    # The metric that the most benchmarks have: the entity page with the most links.
+    hub_sparql = (
+        PREFIXES
+        + """SELECT ?metric (COUNT(?benchmark) AS ?count) WHERE { ?benchmark nk:metric ?metric }
+GROUP BY ?metric ORDER BY DESC(?count) ?metric LIMIT 1"""
+    )
+    status, body, _ = fetch(oxigraph, query_path(oxigraph, hub_sparql), JSON_RESULTS)
+    if status != 200:
+        raise RuntimeError(f"Oxigraph returned {status} when picking the hub: {body[:200]!r}")
+    hub = json.loads(body)["results"]["bindings"][0]["metric"]["value"]
     return {
         "benchmark": row["benchmark"]["value"],
         "label": label,
         "focus": row["focus"]["value"],
         "metric": row["metric"]["value"],
         "needle": label.split("-")[0].lower()[:5],
+        "hub": hub,
     }
 
 
@@ -731,10 +742,10 @@ def with_uncached_notekg(servers: dict[str, Server]) -> dict[str, Server]:
 def measure_pages(
     servers: dict[str, Server], terms: dict[str, str], options: argparse.Namespace
 ) -> dict[str, list[Measurement]]:
-    """Measure notekg's entity page (HTML) and search page, from its cache and afresh."""
-    entity_path = urllib.parse.urlsplit(terms["benchmark"]).path
+    """Measure notekg's entity pages (HTML) and search page, from its cache and afresh."""
     paths = {
-        "entity page": entity_path,
+        "entity page": urllib.parse.urlsplit(terms["benchmark"]).path,
+        "hub entity page": urllib.parse.urlsplit(terms["hub"]).path,
         "search": "/search?" + urllib.parse.urlencode({"q": terms["needle"]}),
     }
     measured = {}

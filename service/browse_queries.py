@@ -309,15 +309,3 @@ SELECT ?resource ?property ({label_aggregate()} AS ?label) WHERE {{
 GROUP BY ?resource ?property
 ORDER BY ?property ?resource
 """
-
-
-def incoming_neighbour_count(iri: str) -> str:
-    """Count the distinct (resource, property) pairs that link to the IRI, as ?count."""
-    return f"""
-SELECT (COUNT(*) AS ?count) WHERE {{
-  {{ SELECT DISTINCT ?resource ?property WHERE {{
-       ?resource ?property {iri_term(iri)} .
-       FILTER(?property != {iri_term(NK_SOURCE)})
-     }} }}
-}}
-"""

@@ -293,19 +293,45 @@ LIMIT {int(limit)} OFFSET {int(offset)}
 """
 
 
-def provenance(iri: str) -> str:
-    """Select the note line ranges that the resource was read from, in file and line order."""
+def provenance_page(iri: str, limit: int, offset: int) -> str:
+    """Select one page of the note line ranges that the resource was read from.
+
+    The rows are in the store's order: without ORDER BY the query reads only the rows of the
+    page, where ordering reads every row. With pyoxigraph 0.5.13 that order depends only on
+    the store's contents, on disk or in memory, so the pages of one generation do not
+    overlap.
+    """
     return f"""
 {PREFIXES}
 SELECT ?note ?path ?start ?end WHERE {{
-  {iri_term(iri)} nk:source ?span .
-  ?span nk:inNote ?note ;
-        nk:startLine ?start ;
-        nk:endLine ?end .
+  {{ SELECT ?span ?note ?start ?end WHERE {{
+       {_provenance_pattern(iri)}
+     }}
+     LIMIT {int(limit)} OFFSET {int(offset)} }}
   OPTIONAL {{ ?note nk:filePath ?path }}
 }}
-ORDER BY ?path ?start ?end
 """
+
+
+def provenance_count(iri: str) -> str:
+    """Count the resource's ``nk:source`` links, as ?count.
+
+    The count leaves out the join of ``provenance_page``, which took 40 ms for 3,973 sources,
+    so it also counts a source without a note or lines, which the page leaves out.
+    """
+    return f"""
+{PREFIXES}
+SELECT (COUNT(*) AS ?count) WHERE {{
+  {iri_term(iri)} nk:source ?span .
+}}
+"""
+
+
+def _provenance_pattern(iri: str) -> str:
+    return f"""{iri_term(iri)} nk:source ?span .
+  ?span nk:inNote ?note ;
+        nk:startLine ?start ;
+        nk:endLine ?end ."""
 
 
 def full_description(iri: str) -> str:

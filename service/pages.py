@@ -36,7 +36,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 from service import negotiation, results, search_index, sparql
 from service import page_queries as queries
 from service.engine import QueryEngine, Term
-from service.views import neighbourhood
+from service.views import entity_lists, neighbourhood
 from service.views.common import (
     VOCABULARY_EXTENSION,
     Link,
@@ -52,7 +52,6 @@ from service.views.common import (
     load_vocabulary,
     loaded_vocabulary,
     local_name_label,
-    make_link,
     optional_iri_argument,
     page_argument,
     query_engine,
@@ -86,7 +85,6 @@ class _PagesBlueprint(Blueprint):
 
 blueprint = _PagesBlueprint("pages", __name__, static_folder="static", template_folder="templates")
 
-INCOMING_PAGE_SIZE = 50
 CLASS_PAGE_SIZE = 100
 SEARCH_RESULT_LIMIT = 100
 SUGGESTION_LIMIT = 10
@@ -95,6 +93,9 @@ MAX_SEARCH_LENGTH = 500
 MAX_SEARCH_WORDS = 10
 # A class filter checks this many of the best matches; more would make one long VALUES block.
 MAX_CLASS_FILTER_CANDIDATES = 2_000
+
+# An entity page embeds the entity's outgoing triples as JSON-LD up to this many triples.
+MAX_EMBEDDED_TRIPLES = 1_000
 
 # The RDF formats of entity descriptions, by their name in ``?format=``.
 RDF_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
@@ -110,34 +111,11 @@ HTML = "text/html"
 
 
 @dataclass(frozen=True)
-class LinkGroup:
-    """The links of one property, with paging when the group is longer than a page."""
-
-    property: Link
-    links: list[Link]
-    total: int
-    page: int = 1
-    next_url: str | None = None
-    previous_url: str | None = None
-
-
-@dataclass(frozen=True)
 class LiteralValue:
     """A literal shown on a page, with its language tag when it has one."""
 
     text: str
     language: str | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    """A line range of a note that a resource was read from, linked to the note view."""
-
-    note: str
-    path: str
-    start: int
-    end: int
-    url: str
 
 
 @dataclass(frozen=True)
@@ -206,7 +184,8 @@ def home() -> str:
     ]
     return render_template(
         "home.html",
-        triple_count=engine.triple_count,
+        triple_count=engine.merged_triple_count,
+        quad_count=engine.triple_count,
         generation=engine.generation,
         classes=classes,
         class_iris=class_iris,
@@ -358,23 +337,20 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     outgoing = _with_quantities(
         own.links, select_rows(queries.quantity_targets(iri), anchored=True)
     )
+    outgoing_pages = entity_lists.outgoing_pages(outgoing)
     incoming_counts = select_rows(queries.incoming_counts(iri), anchored=True)
 
     property_iris = [
         binding_value(row, "property") or "" for row in literals + outgoing + incoming_counts
     ]
-    target_iris = [
-        binding_value(row, "target") or ""
-        for row in outgoing
-        if isinstance(row["target"], ox.NamedNode)
-    ]
-    labels = fetch_labels([iri, *property_iris, *target_iris])
+    type_iris = [binding_value(row, "target") or "" for row in outgoing if _is_type_link(row)]
+    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing)
+    drawn_iris = [binding_value(row, "target") or "" for row in drawn_rows]
+    labels = fetch_labels(
+        [iri, *property_iris, *type_iris, *drawn_iris, *entity_lists.shown_targets(outgoing_pages)]
+    )
 
-    types = [
-        class_page_link(binding_value(row, "target") or "", labels)
-        for row in outgoing
-        if _is_type_link(row)
-    ]
+    types = [class_page_link(type_iri, labels) for type_iri in type_iris]
     names = _names(literals)
     label = names["label"] or labels[iri]
     return {
@@ -385,13 +361,14 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "types": types,
         "is_note": any(link.iri == queries.NOTE_CLASS for link in types),
         "literal_groups": _literal_groups(literals, labels, types, names["label"]),
-        "outgoing_groups": _outgoing_groups(outgoing, labels),
-        "incoming_groups": _incoming_groups(iri, incoming_counts, labels),
-        "sources": _sources(iri),
-        "page_size": INCOMING_PAGE_SIZE,
+        "outgoing_groups": entity_lists.outgoing_groups(iri, outgoing_pages, labels),
+        "incoming_groups": entity_lists.incoming_groups(iri, incoming_counts, labels),
+        "sources": entity_lists.sources(iri),
+        "page_size": entity_lists.LINK_PAGE_SIZE,
+        "source_page_size": entity_lists.SOURCE_PAGE_SIZE,
         "jsonld": _json_ld(iri, own),
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
-        "neighbourhood": _neighbourhood(iri, label, outgoing, labels),
+        "neighbourhood": _neighbourhood(iri, label, outgoing, drawn_rows, incoming_counts, labels),
     }
 
 
@@ -405,25 +382,44 @@ def _with_quantities(
 
 
 def _neighbourhood(
-    iri: str, label: str, outgoing: list[dict[str, Term]], labels: dict[str, str]
+    iri: str,
+    label: str,
+    outgoing: list[dict[str, Term]],
+    drawn_rows: list[dict[str, Term]],
+    incoming_counts: list[dict[str, Term]],
+    labels: dict[str, str],
 ) -> neighbourhood.Neighbourhood:
     """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first."""
     quantities = {
         binding_value(row, "target") or "": format_quantity(
             binding_value(row, "amount") or "", binding_value(row, "unit")
         )
-        for row in outgoing
+        for row in drawn_rows
         if "amount" in row
     }
-    links_out = neighbourhood.outgoing_neighbour_links(outgoing, labels, quantities)
+    links_out = neighbourhood.outgoing_neighbour_links(drawn_rows, labels, quantities)
+    outgoing_total = neighbourhood.outgoing_link_count(outgoing)
+    # incoming_counts counts distinct resources per property, so its sum is the number of
+    # distinct (resource, property) pairs that the picture counts.
+    incoming_total = sum(
+        int(binding_value(row, "count") or 0)
+        for row in incoming_counts
+        if binding_value(row, "property") != queries.NK_SOURCE
+    )
     room = max(0, neighbourhood.MAX_LINKS - len(links_out))
-    links_in, incoming_total = neighbourhood.incoming_neighbour_links(iri, room)
+    links_in = neighbourhood.incoming_neighbour_links(iri, room, labels)
     drawn = (links_out + links_in)[: neighbourhood.MAX_LINKS]
-    return neighbourhood.lay_out(label, drawn, len(links_out) + incoming_total)
+    return neighbourhood.lay_out(label, drawn, outgoing_total + incoming_total)
 
 
 def _json_ld(iri: str, own: _OwnTriples) -> Any:
-    """Return the resource's outgoing triples as parsed JSON-LD, for the page's script element."""
+    """Return the resource's outgoing triples as parsed JSON-LD, for the page's script element.
+
+    Returns None for a resource with more than MAX_EMBEDDED_TRIPLES such triples, whose page
+    then links to its description as JSON-LD instead of embedding it.
+    """
+    if len(own.literals) + len(own.links) > MAX_EMBEDDED_TRIPLES:
+        return None
     subject = ox.NamedNode(iri)
     triples = [
         ox.Triple(subject, cast(ox.NamedNode, row["property"]), row["value"])
@@ -489,84 +485,6 @@ def _sorted_groups(
     ]
     properties.sort(key=lambda link: (link.label.lower(), link.iri))
     return [(link, groups[link.iri]) for link in properties]
-
-
-def _outgoing_groups(outgoing: list[dict[str, Term]], labels: dict[str, str]) -> list[LinkGroup]:
-    groups: dict[str, list[Link]] = defaultdict(list)
-    for row in outgoing:
-        prop = binding_value(row, "property") or ""
-        if _is_type_link(row) or prop == queries.NK_SOURCE:
-            continue
-        link = _target_link(row, labels)
-        if link not in groups[prop]:
-            groups[prop].append(link)
-
-    return [
-        LinkGroup(prop, sorted(links, key=lambda link: link.label.lower()), len(links))
-        for prop, links in _sorted_groups(groups, labels)
-    ]
-
-
-def _target_link(row: dict[str, Term], labels: dict[str, str]) -> Link:
-    link = make_link(row["target"], labels)
-    amount = binding_value(row, "amount")
-    if amount is None:
-        return link
-    return Link(
-        link.iri,
-        format_quantity(amount, binding_value(row, "unit")),
-        link.url,
-        binding_value(row, "written"),
-    )
-
-
-def _incoming_groups(
-    iri: str, counts: list[dict[str, Term]], labels: dict[str, str]
-) -> list[LinkGroup]:
-    paged_property = request.args.get("in_property")
-    page = page_argument("in_page")
-    groups = []
-    for row in counts:
-        prop = binding_value(row, "property") or ""
-        total = int(binding_value(row, "count") or 0)
-        group_page = page if paged_property in (None, prop) else 1
-        groups.append(_incoming_group(iri, prop, total, group_page, labels))
-
-    groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
-    return groups
-
-
-def _incoming_group(
-    iri: str, prop: str, total: int, page: int, labels: dict[str, str]
-) -> LinkGroup:
-    offset = (page - 1) * INCOMING_PAGE_SIZE
-    rows = select_rows(queries.incoming_page(iri, prop, INCOMING_PAGE_SIZE, offset), anchored=True)
-    links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
-    property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
-
-    def page_url(number: int) -> str:
-        return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
-
-    return LinkGroup(
-        property_link,
-        links,
-        total,
-        page,
-        next_url=page_url(page + 1) if offset + len(links) < total else None,
-        previous_url=page_url(page - 1) if page > 1 else None,
-    )
-
-
-def _sources(iri: str) -> list[Source]:
-    sources = []
-    for row in select_rows(queries.provenance(iri), anchored=True):
-        note = binding_value(row, "note") or ""
-        start, end = int(binding_value(row, "start") or 0), int(binding_value(row, "end") or 0)
-        url = url_for("pages.note_view", iri=note, lines=f"{start}-{end}", _anchor=f"L{start}")
-        sources.append(
-            Source(note, binding_value(row, "path") or local_name_label(note), start, end, url)
-        )
-    return sources
 
 
 def not_found_response(iri: str) -> Response:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
-from servers import LiveServer, serve_app
+from servers import LiveServer, serve_store
 
 from ingest.run import run_ingest
-from service.app import create_app
+from service.app import create_app, holder
 from service.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,7 @@ def renamed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
         )
     run_ingest([notes], Store(url), mapping_path=mapping, base_iri=BASE)
 
-    with serve_app(create_app({"database_url": url, "base_iri": BASE})) as server:
+    with serve_store(url, base_iri=BASE) as server:
         yield server
 
 
@@ -99,6 +99,7 @@ def own_url_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+        holder(app).close()
 
 
 def test_entity_iri_opens_at_its_own_path(own_url_server: tuple[LiveServer, str]) -> None:

@@ -29,6 +29,10 @@ SKOS = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
 MMLU = rdflib.URIRef(ID + "benchmark/mmlu")
 GENERAL_KNOWLEDGE = rdflib.URIRef(ID + "focus-area/general-knowledge-reasoning")
 RECORD_COUNT = 105
+# The hub links to every record and was read from HUB_SOURCE_COUNT lines of hub.md.
+HUB_SOURCE_COUNT = 60
+# More than the entity page embeds as JSON-LD.
+LARGE_HUB_LINK_COUNT = 1_001
 
 EXTRA_GRAPH_HEADER = """\
 @prefix nk: <https://notekg.example/ontology#> .
@@ -89,7 +93,24 @@ def write_dataset(path: Path) -> None:
         f" nk:mentions id:topic\\/paging-target ."
         for number in range(1, RECORD_COUNT + 1)
     ]
-    extra = EXTRA_GRAPH_HEADER + "\n".join(records) + "\n}\n"
+    hub = ['  id:topic\\/hub a skos:Concept ; skos:prefLabel "Hub" .']
+    hub += [
+        f"  id:topic\\/hub nk:mentions id:record\\/r{number:03d} ."
+        for number in range(1, RECORD_COUNT + 1)
+    ]
+    hub += [
+        f"  id:topic\\/hub nk:source id:note\\/hub\\#L{line}-L{line} ."
+        f" id:note\\/hub\\#L{line}-L{line} a nk:SourceSpan ; nk:inNote id:note\\/hub ;"
+        f" nk:startLine {line} ; nk:endLine {line} ."
+        for line in range(1, HUB_SOURCE_COUNT + 1)
+    ]
+    hub.append('  id:note\\/hub a nk:Note ; nk:filePath "hub.md" .')
+    hub.append('  id:topic\\/large-hub a skos:Concept ; skos:prefLabel "Large hub" .')
+    hub += [
+        f"  id:topic\\/large-hub nk:mentions id:topic\\/t{number:04d} ."
+        for number in range(1, LARGE_HUB_LINK_COUNT + 1)
+    ]
+    extra = EXTRA_GRAPH_HEADER + "\n".join(records + hub) + "\n}\n"
     path.write_text(
         (FIXTURES / "sample.trig").read_text(encoding="utf-8") + "\n" + extra, encoding="utf-8"
     )
@@ -125,7 +146,7 @@ def absolute(server: LiveServer, href: str) -> str:
 def property_values(soup: BeautifulSoup, property_label: str) -> list[Tag]:
     """Return the <dd> elements under the <dt> whose text is the property label."""
     term = next(
-        dt for dt in soup.select("dl.properties dt") if dt.get_text(strip=True) == property_label
+        dt for dt in soup.select("dl.properties dt") if dt.a.get_text(strip=True) == property_label
     )
     values = []
     for sibling in term.find_next_siblings(["dt", "dd"]):
@@ -133,6 +154,15 @@ def property_values(soup: BeautifulSoup, property_label: str) -> list[Tag]:
             break
         values.append(sibling)
     return values
+
+
+def link_texts(soup: BeautifulSoup, property_label: str) -> list[str]:
+    """Return the texts of the links listed under a property, without its pager."""
+    return [
+        value.get_text(strip=True)
+        for value in property_values(soup, property_label)
+        if "link" in value["class"]
+    ]
 
 
 def crawl_links(server: LiveServer, soup: BeautifulSoup) -> dict[str, int]:
@@ -165,9 +195,12 @@ def test_home_class_link_opens_class_page(server: LiveServer) -> None:
 
 def test_home_shows_graph_size(server: LiveServer) -> None:
     soup = page(server, "/")
-    expected = f"{holder(server.app).engine().triple_count:,}"
+    engine = holder(server.app).engine()
 
-    assert soup.select_one("#triple-count").get_text(strip=True) == expected
+    assert (
+        soup.select_one("#triple-count").get_text(strip=True) == f"{engine.merged_triple_count:,}"
+    )
+    assert soup.select_one("#quad-count").get_text(strip=True) == f"{engine.triple_count:,}"
 
 
 def test_home_example_queries_open_sparql(server: LiveServer) -> None:
@@ -267,6 +300,70 @@ def test_incoming_links_paged_by_fifty(server: LiveServer) -> None:
     second_page = page(server, group.select_one("a[rel=next]")["href"])
     second = [link.get_text(strip=True) for link in second_page.select("#incoming li a")]
     assert second == [f"Record {number:03d}" for number in range(51, 101)]
+
+
+def test_outgoing_links_paged_by_fifty(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/hub")
+    first = link_texts(soup, "mentions")
+
+    assert first == [f"Record {number:03d}" for number in range(1, 51)]
+    heading = next(dt for dt in soup.select("dl.properties dt") if "mentions" in dt.get_text())
+    assert heading.select_one(".count").get_text(strip=True) == f"({RECORD_COUNT})"
+
+    second_page = page(server, soup.select_one("#links a[rel=next]")["href"])
+    second = link_texts(second_page, "mentions")
+    assert second == [f"Record {number:03d}" for number in range(51, 101)]
+
+    third_page = page(server, second_page.select_one("#links a[rel=next]")["href"])
+    third = link_texts(third_page, "mentions")
+    assert third == [f"Record {number:03d}" for number in range(101, RECORD_COUNT + 1)]
+    assert third_page.select_one("#links a[rel=next]") is None
+    assert third_page.select_one("#links a[rel=prev]") is not None
+
+
+def test_sources_paged_by_fifty(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/hub")
+    first = [link.get_text(strip=True) for link in soup.select("#sources a.source")]
+
+    assert soup.select_one("#sources-heading .count").get_text(strip=True) == (
+        f"({HUB_SOURCE_COUNT})"
+    )
+    assert len(first) == 50
+    lines = [int(text.rsplit(" ", 1)[1]) for text in first]
+    assert lines == sorted(lines), "a page of sources is in line order"
+
+    second_page = page(server, soup.select_one("#sources a[rel=next]")["href"])
+    second = [link.get_text(strip=True) for link in second_page.select("#sources a.source")]
+    assert len(second) == HUB_SOURCE_COUNT - 50
+    assert second_page.select_one("#sources a[rel=next]") is None
+    shown = {int(text.rsplit(" ", 1)[1]) for text in first + second}
+    assert shown == set(range(1, HUB_SOURCE_COUNT + 1))
+
+
+def test_short_source_list_has_no_pager(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+
+    assert soup.select_one("#sources .pager") is None
+    assert soup.select_one("#sources-heading .count") is None
+
+
+def test_neighbourhood_counts_links_not_drawn(server: LiveServer) -> None:
+    hub = page(server, "/id/topic/hub")
+    target = page(server, "/id/topic/paging-target")
+
+    assert f"{RECORD_COUNT - 20} more links not drawn" in hub.get_text(" ", strip=True)
+    assert f"{RECORD_COUNT - 20} more links not drawn" in target.get_text(" ", strip=True)
+
+
+def test_large_entity_links_json_ld_instead_of_embedding(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/large-hub")
+
+    assert soup.select_one('script[type="application/ld+json"]') is None
+    alternate = soup.select_one('link[rel=alternate][type="application/ld+json"]')
+    reply = get(absolute(server, alternate["href"]), accept="application/ld+json")
+    graph = parse_rdf(reply.text, "json-ld")
+    hub = rdflib.URIRef(ID + "topic/large-hub")
+    assert len(list(graph.objects(hub, NK.mentions))) == LARGE_HUB_LINK_COUNT
 
 
 def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:

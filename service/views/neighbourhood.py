@@ -18,7 +18,6 @@ from service.engine import Term
 from service.page_queries import RDF_TYPE
 from service.views.common import (
     binding_value,
-    fetch_labels,
     labelled_link,
     local_name_label,
     resource_url,
@@ -170,6 +169,28 @@ def _place(
     )
 
 
+def _drawable(row: dict[str, Term]) -> bool:
+    """Tell whether an outgoing-link row is drawn: a link to a resource, not a type or source."""
+    prop = binding_value(row, "property")
+    return prop not in (RDF_TYPE, queries.NK_SOURCE) and isinstance(row["target"], ox.NamedNode)
+
+
+def drawn_outgoing_rows(rows: Sequence[dict[str, Term]]) -> list[dict[str, Term]]:
+    """Return the outgoing-link rows that the picture can draw, at most MAX_LINKS of them."""
+    drawn = []
+    for row in rows:
+        if _drawable(row):
+            drawn.append(row)
+            if len(drawn) == MAX_LINKS:
+                break
+    return drawn
+
+
+def outgoing_link_count(rows: Sequence[dict[str, Term]]) -> int:
+    """Count the outgoing-link rows that the picture would draw if it had room for all."""
+    return sum(1 for row in rows if _drawable(row))
+
+
 def outgoing_neighbour_links(
     rows: Sequence[dict[str, Term]], labels: dict[str, str], quantity_label: dict[str, str]
 ) -> list[NeighbourLink]:
@@ -180,7 +201,7 @@ def outgoing_neighbour_links(
     links = []
     for row in rows:
         prop, target = binding_value(row, "property") or "", row["target"]
-        if prop in (RDF_TYPE, queries.NK_SOURCE) or not isinstance(target, ox.NamedNode):
+        if not _drawable(row) or not isinstance(target, ox.NamedNode):
             continue
         label = quantity_label.get(target.value) or labels.get(target.value)
         links.append(
@@ -195,16 +216,18 @@ def outgoing_neighbour_links(
     return links
 
 
-def incoming_neighbour_links(iri: str, limit: int) -> tuple[list[NeighbourLink], int]:
-    """Fetch up to ``limit`` incoming links of the IRI and the number of incoming links."""
-    rows = select_rows(queries.incoming_neighbours(iri, limit), anchored=True) if limit > 0 else []
-    total_rows = select_rows(queries.incoming_neighbour_count(iri), anchored=True)
-    total = int(binding_value(total_rows[0], "count") or 0) if total_rows else 0
+def incoming_neighbour_links(
+    iri: str, limit: int, property_labels: dict[str, str]
+) -> list[NeighbourLink]:
+    """Fetch up to ``limit`` incoming links of the IRI.
 
-    property_labels = fetch_labels(binding_value(row, "property") or "" for row in rows)
+    ``property_labels`` has the labels of the properties that link to the IRI.
+    """
+    rows = select_rows(queries.incoming_neighbours(iri, limit), anchored=True) if limit > 0 else []
     links = []
     for row in rows:
         link = labelled_link(row["resource"], binding_value(row, "label"))
-        property_label = property_labels[binding_value(row, "property") or ""]
+        prop = binding_value(row, "property") or ""
+        property_label = property_labels.get(prop) or local_name_label(prop)
         links.append(NeighbourLink(link.iri, link.label, link.url, property_label, False))
-    return links, total
+    return links

@@ -1,0 +1,244 @@
+"""The lists of an entity page: its links by property, in both directions, and its sources.
+
+A list longer than a page shows one page at a time, so that the page of an entity that
+thousands of notes mention stays small and quick to build. Each list pages on its own query
+arguments: ``out_property`` and ``out_page`` for outgoing links, ``in_property`` and
+``in_page`` for incoming links, and ``sources_page`` for the note lines that the entity was
+read from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+from flask import request, url_for
+
+from service import page_queries as queries
+from service.engine import Term
+from service.views.common import (
+    Link,
+    binding_value,
+    entity_url,
+    format_quantity,
+    labelled_link,
+    local_name_label,
+    make_link,
+    page_argument,
+    resource_url,
+    select_rows,
+)
+
+# The links of one property, and the sources, that one page of an entity shows.
+LINK_PAGE_SIZE = 50
+SOURCE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class LinkGroup:
+    """The links of one property, with paging when the group is longer than a page."""
+
+    property: Link
+    links: list[Link]
+    total: int
+    page: int = 1
+    next_url: str | None = None
+    previous_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A line range of a note that a resource was read from, linked to the note view."""
+
+    note: str
+    path: str
+    start: int
+    end: int
+    url: str
+
+
+@dataclass(frozen=True)
+class SourceList:
+    """One page of the line ranges that a resource was read from, with their number."""
+
+    sources: list[Source]
+    total: int
+    page: int = 1
+    next_url: str | None = None
+    previous_url: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingPage:
+    """The rows of one property's outgoing links that a page shows, before labelling."""
+
+    property: str
+    rows: list[dict[str, Term]]
+    total: int
+    page: int
+
+
+def outgoing_pages(rows: list[dict[str, Term]]) -> list[OutgoingPage]:
+    """Group outgoing-link rows by property and pick the rows of each group's current page.
+
+    Types and sources are left out, because the page header shows the types and the list of
+    sources the sources, and so is a target that a property repeats. A group longer than a
+    page is ordered by target IRI, which the rows already contain. Ordering by label would
+    need the label of every target. At 10,000 synthetic notes a metric links to 3,307 notes,
+    and ordering them by label in a query took about 80 ms. The caller orders the rows of
+    each page by label once it has the labels.
+    """
+    grouped: dict[str, dict[Term, dict[str, Term]]] = defaultdict(dict)
+    for row in rows:
+        prop = binding_value(row, "property") or ""
+        if prop in (queries.RDF_TYPE, queries.NK_SOURCE):
+            continue
+        grouped[prop].setdefault(row["target"], row)
+
+    paged_property = request.args.get("out_property")
+    page = page_argument("out_page")
+    pages = []
+    for prop, by_target in grouped.items():
+        if len(by_target) <= LINK_PAGE_SIZE:
+            pages.append(OutgoingPage(prop, list(by_target.values()), len(by_target), 1))
+            continue
+        group_page = page if paged_property in (None, prop) else 1
+        ordered = sorted(by_target.values(), key=lambda row: str(row["target"]))
+        offset = (group_page - 1) * LINK_PAGE_SIZE
+        shown = ordered[offset : offset + LINK_PAGE_SIZE]
+        pages.append(OutgoingPage(prop, shown, len(by_target), group_page))
+    return pages
+
+
+def shown_targets(pages: list[OutgoingPage]) -> list[str]:
+    """Return the IRIs of the targets that the pages show, which need labels."""
+    return [
+        row["target"].value
+        for page in pages
+        for row in page.rows
+        if isinstance(row["target"], ox.NamedNode)
+    ]
+
+
+def outgoing_groups(iri: str, pages: list[OutgoingPage], labels: dict[str, str]) -> list[LinkGroup]:
+    """Return a group per property with the links of its page, by property label."""
+    groups = []
+    for page in pages:
+        prop = page.property
+        property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
+        links = sorted(
+            (_target_link(row, labels) for row in page.rows), key=lambda link: link.label.lower()
+        )
+
+        def page_url(number: int, prop: str = prop) -> str:
+            return entity_url(iri, out_property=prop, out_page=number, _anchor="links")
+
+        end = (page.page - 1) * LINK_PAGE_SIZE + len(links)
+        groups.append(
+            LinkGroup(
+                property_link,
+                links,
+                page.total,
+                page.page,
+                next_url=page_url(page.page + 1) if end < page.total else None,
+                previous_url=page_url(page.page - 1) if page.page > 1 else None,
+            )
+        )
+
+    groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
+    return groups
+
+
+def _target_link(row: dict[str, Term], labels: dict[str, str]) -> Link:
+    link = make_link(row["target"], labels)
+    amount = binding_value(row, "amount")
+    if amount is None:
+        return link
+    return Link(
+        link.iri,
+        format_quantity(amount, binding_value(row, "unit")),
+        link.url,
+        binding_value(row, "written"),
+    )
+
+
+def incoming_groups(
+    iri: str, counts: list[dict[str, Term]], labels: dict[str, str]
+) -> list[LinkGroup]:
+    """Return a group per property that links to the IRI, with one page of its resources."""
+    paged_property = request.args.get("in_property")
+    page = page_argument("in_page")
+    groups = []
+    for row in counts:
+        prop = binding_value(row, "property") or ""
+        total = int(binding_value(row, "count") or 0)
+        group_page = page if paged_property in (None, prop) else 1
+        groups.append(_incoming_group(iri, prop, total, group_page, labels))
+
+    groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
+    return groups
+
+
+def _incoming_group(
+    iri: str, prop: str, total: int, page: int, labels: dict[str, str]
+) -> LinkGroup:
+    offset = (page - 1) * LINK_PAGE_SIZE
+    rows = select_rows(queries.incoming_page(iri, prop, LINK_PAGE_SIZE, offset), anchored=True)
+    links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
+    property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
+
+    def page_url(number: int) -> str:
+        return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
+
+    return LinkGroup(
+        property_link,
+        links,
+        total,
+        page,
+        next_url=page_url(page + 1) if offset + len(links) < total else None,
+        previous_url=page_url(page - 1) if page > 1 else None,
+    )
+
+
+def sources(iri: str) -> SourceList:
+    """Return one page of the note line ranges that the resource was read from.
+
+    The sources are paged in the store's order, and each page is ordered by file and line.
+    Ordering the 3,973 sources of a metric in the query took about 200 ms at 10,000
+    synthetic notes, where a page in the store's order takes under 1 ms. So a resource with
+    up to a page of sources shows them all in file and line order.
+    """
+    page = page_argument("sources_page")
+    offset = (page - 1) * SOURCE_PAGE_SIZE
+    # The query asks for one row more than a page, to learn whether another page follows.
+    query = queries.provenance_page(iri, SOURCE_PAGE_SIZE + 1, offset)
+    rows = select_rows(query, anchored=True)
+    found = sorted(
+        (_source(row) for row in rows[:SOURCE_PAGE_SIZE]),
+        key=lambda source: (source.path, source.start, source.end, source.note),
+    )
+    if page == 1 and len(rows) <= SOURCE_PAGE_SIZE:
+        return SourceList(found, len(found))
+
+    count_rows = select_rows(queries.provenance_count(iri), anchored=True)
+    total = int(binding_value(count_rows[0], "count") or 0) if count_rows else 0
+
+    def page_url(number: int) -> str:
+        return entity_url(iri, sources_page=number, _anchor="sources")
+
+    return SourceList(
+        found,
+        total,
+        page,
+        next_url=page_url(page + 1) if len(rows) > SOURCE_PAGE_SIZE else None,
+        previous_url=page_url(page - 1) if page > 1 else None,
+    )
+
+
+def _source(row: dict[str, Any]) -> Source:
+    note = binding_value(row, "note") or ""
+    start, end = int(binding_value(row, "start") or 0), int(binding_value(row, "end") or 0)
+    url = url_for("pages.note_view", iri=note, lines=f"{start}-{end}", _anchor=f"L{start}")
+    return Source(note, binding_value(row, "path") or local_name_label(note), start, end, url)
