@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import PurePosixPath
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.store import Store
@@ -22,18 +23,15 @@ from rdflib.term import Node
 from ingest.code import python_api_names
 from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Link, Section
 from ingest.iris import IriMinter, make_slug, note_slug
-from ingest.mapping import FieldRule, Mapping, SectionRule
-from ingest.problems import Problem
+from ingest.mapping import FieldRule, Mapping, SectionRule, expand_label
+from ingest.problems import MISSING_NOTE, Problem
+from ingest.readers import READERS
 from ingest.tables import TableHints, recover_table
 from ingest.values import parse_measure, parse_name, parse_quantity, strip_prefix
 from ingest.vocab import DCTERMS, FOAF, KEY, NK, RDF, RDFS, SCHEMA, SKOS, XSD
 
 DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
 MAP_IT = "Map it in the mapping file to give it a term of the ontology"
-MOVE_UNDER_HEADING = (
-    "Mapping rules match sections by their heading, and this part of the note has none. Put "
-    "the bullet under a heading that a rule matches to give it a term of the ontology"
-)
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 SAFE_IRI = re.compile(r"[^\s<>\"{}|\\^`]+")
 
@@ -118,7 +116,7 @@ class _NoteBuilder:
             labels=[(str(iri), label) for iri, label in self.labels.items()],
             texts=self._descriptive_texts(),
             section_titles=[
-                section.title for section in self.document.all_sections() if section.title
+                self._rule_heading(section) for section in self.document.all_sections()
             ],
         )
 
@@ -210,7 +208,7 @@ class _NoteBuilder:
                 f"section {section.title!r} is empty; add notes under it or remove the heading",
             )
 
-        rule = self.mapping.rule_for(section.title) if section.title else None
+        rule = self.mapping.rule_for(self._rule_heading(section))
         subject = self._section_entity(section, section_iri, rule)
         self._add_paragraphs(section, section_iri, subject, rule)
         for item in section.items:
@@ -220,6 +218,14 @@ class _NoteBuilder:
             self._add_link(section_iri, link)
         for block in section.code_blocks:
             self._add_code(block, section, section_iri, rule)
+
+    def _rule_heading(self, section: Section) -> str:
+        """Return the heading that mapping rules match a section by.
+
+        The part of a note before its first section heading has none of its own, so rules
+        match it by the note's title, the H1 of a Markdown note with only one heading.
+        """
+        return section.title or self.document.title
 
     def _section_iri(self, section: Section) -> URIRef:
         label = section.title or "introduction"
@@ -238,7 +244,10 @@ class _NoteBuilder:
             return section_iri
 
         entity_rule = rule.entity
-        label = entity_rule.label or section.title
+        heading = self._rule_heading(section)
+        label = heading
+        if entity_rule.label:
+            label = expand_label(entity_rule.label, self.document.title, heading)
         entity = self.entity(
             entity_rule.kind,
             label,
@@ -280,12 +289,12 @@ class _NoteBuilder:
 
         # NOTE: a linked note that sets 'id:' in its front matter has another IRI than this.
         note_path = target.split("#", 1)[0]
+        suffix = PurePosixPath(note_path).suffix.lower()
+        if suffix and suffix not in READERS:
+            # An image, a PDF or another file that is not a note has no page in the graph.
+            return
         if link.missing:
-            self._warn(
-                link.span.start,
-                f"link {link.text!r} leads to {note_path}, which is not under the notes folder; "
-                "create the note or fix the link",
-            )
+            self._warn(link.span.start, f"link {link.text!r} leads to {note_path}{MISSING_NOTE}")
         if note_path:
             self.facts.add(
                 (section_iri, DCTERMS.references, self.minter.path("note", note_slug(note_path)))
@@ -354,8 +363,14 @@ class _NoteBuilder:
     ) -> None:
         field_rule = rule.key_rule(item.key) if rule else None
         if field_rule is None:
-            # No mapping rule matches the part of a note before its first heading.
-            fix = MAP_IT if section.title else MOVE_UNDER_HEADING
+            fix = MAP_IT
+            if not section.title:
+                fix = (
+                    "Mapping rules match the part of a note before its first section heading "
+                    f"by the note's title: add a rule for {self.document.title!r}, or put the "
+                    "bullet under a heading that a rule matches, to give it a term of the "
+                    "ontology"
+                )
             self._add_unmapped(
                 subject,
                 item.key,
@@ -419,7 +434,12 @@ class _NoteBuilder:
         span: LineSpan,
         section_iri: URIRef,
     ) -> None:
-        """Add the triples that one mapped field value gives, by the rule's value kind."""
+        """Add the triples that one mapped field value gives, by the rule's value kind.
+
+        An empty value adds nothing.
+        """
+        if not text.strip():
+            return
         if rule.property is None and rule.value != "name":
             self._add_unmapped(
                 subject,

@@ -7,15 +7,20 @@ docs/mapping.md describes every key.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pyoxigraph as ox
 import yaml
 
 from ingest.problems import MappingError
+from ontology import NAMESPACE as ONTOLOGY_NAMESPACE
+from ontology import ONTOLOGY_FILE
 from service.page_queries import iri_problem
 
 DEFAULT_PREFIXES = {
@@ -386,6 +391,8 @@ def _section(
     entity = item.get("entity")
     table = item.get("table")
     code = item.get("code")
+    if entity and "label" in entity:
+        _check_label_template(entity["label"], shown, _line_of(lines, (*at, "entity", "label")))
     return SectionRule(
         heading=item.get("heading"),
         heading_pattern=pattern,
@@ -398,6 +405,30 @@ def _section(
         code=CodeRule(code["class"], code["kind"], code.get("api_links", True)) if code else None,
         line=_line_of(lines, at),
     )
+
+
+# The placeholders that an entity rule's label may contain, by what replaces them.
+LABEL_PLACEHOLDERS = {
+    "{note}": "the note's title",
+    "{heading}": "the section's heading",
+}
+
+
+def _check_label_template(label: str, shown: str, line: int) -> None:
+    """Reject a label with a placeholder in braces other than those of LABEL_PLACEHOLDERS."""
+    for placeholder in re.findall(r"\{[^{}]*\}", label):
+        if placeholder not in LABEL_PLACEHOLDERS:
+            known = ", ".join(LABEL_PLACEHOLDERS)
+            raise MappingError(
+                shown,
+                line,
+                f"entity.label: unknown placeholder {placeholder} in {label!r}; use {known}",
+            )
+
+
+def expand_label(label: str, note_title: str, heading: str) -> str:
+    """Return an entity rule's label with its placeholders replaced."""
+    return label.replace("{note}", note_title).replace("{heading}", heading)
 
 
 def _entity(data: dict[str, Any]) -> EntityRule:
@@ -486,7 +517,12 @@ def _check_curies(
                 f"{where}: unknown prefix {prefix!r} in {value!r}; declare it under "
                 f"'prefixes:' or use one of {', '.join(sorted(mapping.prefixes))}",
             )
-        problem = iri_problem(mapping.expand(value))
+        iri = mapping.expand(value)
+        problem = iri_problem(iri)
+        if problem is None and iri.startswith(ONTOLOGY_NAMESPACE):
+            problem_message = _ontology_term_problem(value, iri, at[-1] == "class")
+            if problem_message is not None:
+                raise MappingError(mapping.path, _line_of(lines, at), f"{where}: {problem_message}")
         if problem is not None:
             example = re.sub(r"\W", "", value.rpartition(":")[2]) or "name"
             raise MappingError(
@@ -496,6 +532,50 @@ def _check_curies(
                 f"with a declared prefix, such as nk:{example}, or a full IRI such as "
                 f"https://example.org/terms#{example}",
             )
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+OWL = "http://www.w3.org/2002/07/owl#"
+
+
+@functools.cache
+def _ontology_terms() -> dict[str, bool]:
+    """Return the classes and properties that ontology/notekg.ttl declares: IRI to is-a-class."""
+    terms: dict[str, bool] = {}
+    for triple in ox.parse(path=ONTOLOGY_FILE, format=ox.RdfFormat.TURTLE):
+        kind = triple.object.value
+        if triple.predicate.value != RDF_TYPE or not isinstance(triple.subject, ox.NamedNode):
+            continue
+        if kind == OWL + "Class":
+            terms[triple.subject.value] = True
+        elif kind in (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty"):
+            terms[triple.subject.value] = False
+    return terms
+
+
+def _ontology_term_problem(value: str, iri: str, want_class: bool) -> str | None:
+    """Say why a term in the notekg namespace is not a class or property of the ontology."""
+    terms = _ontology_terms()
+    wanted = "class" if want_class else "property"
+    if terms.get(iri) is want_class:
+        return None
+
+    local = iri[len(ONTOLOGY_NAMESPACE) :]
+    if iri in terms:
+        reason = f"{value!r} is a {'class' if terms[iri] else 'property'} of the notekg ontology"
+    else:
+        reason = f"{value!r} is not in the notekg ontology (ontology/notekg.ttl)"
+    names = [
+        term[len(ONTOLOGY_NAMESPACE) :]
+        for term, is_class in terms.items()
+        if is_class is want_class and term.startswith(ONTOLOGY_NAMESPACE)
+    ]
+    close = difflib.get_close_matches(local, names, n=1)
+    needed = f"{reason}, but a {wanted} is needed here"
+    own = f"for a {wanted} of your own, declare a prefix of your own under 'prefixes:'"
+    if close:
+        return f"{needed}; did you mean nk:{close[0]}? {own.capitalize()}"
+    return f"{needed}; {own}"
 
 
 def _walk(data: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:

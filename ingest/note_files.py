@@ -152,9 +152,16 @@ def settings_digest(mapping: bytes | None, base_iri: str, format_version: str) -
     return digest.hexdigest()
 
 
-def file_stamp(stat: os.stat_result, settings: str) -> str:
-    """Return the stamp of a file with the given status under the given settings digest."""
-    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}:{settings}"
+def file_stamp(stat: os.stat_result, settings: str, key: str) -> str:
+    """Return the stamp of a file with the given status under the given settings digest.
+
+    ``key`` is the note's path in the notes folder, which gives the note its IRI.
+    """
+    key_digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return (
+        f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}:{settings}:"
+        f"{key_digest}"
+    )
 
 
 def settled(stat: os.stat_result, started_ns: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 
@@ -46,3 +47,17 @@ class MappingError(IngestError):
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
+
+
+# The end of the warning about a link to a note file that does not exist, after its path.
+MISSING_NOTE = ", which is not under the notes folder; create the note or fix the link"
+_MISSING_NOTE_PATH = re.compile(rf" leads to (?P<path>.+){re.escape(MISSING_NOTE)}$")
+
+
+def missing_note_path(message: str) -> str | None:
+    """Return the note path of a warning about a link to a missing note, else None.
+
+    The path is relative to the notes folder.
+    """
+    found = _MISSING_NOTE_PATH.search(message)
+    return found.group("path") if found else None

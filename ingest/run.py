@@ -1,10 +1,14 @@
 """One ingest run: read notes, build their graphs, and write one new store generation.
 
-A note whose hash (of the note, the mapping and the base IRI) is unchanged is skipped, and a
-note file whose stamp (ingest/note_files.py) is unchanged is skipped without reading it. A
-changed note's graphs are replaced, and a deleted note's graphs are dropped. A stored graph
-whose ``nk:mentions`` links change because the run adds or removes labels is relinked. All of
-it is written in one transaction, so a failed or interrupted run leaves the store as it was.
+A note whose hash (of the note, its path in the notes folder, the mapping and the base IRI) is
+unchanged is skipped, and a note file whose stamp (ingest/note_files.py) is unchanged is
+skipped without reading it. A changed note's graphs are replaced, and a deleted note's graphs
+are dropped. A stored graph whose ``nk:mentions`` links change because the run adds or
+removes labels is relinked. All of it is written in one transaction, so a failed or
+interrupted run leaves the store as it was.
+
+NOTE: a note that links to another note is not built again when the other note is deleted,
+so the warning about the missing note appears only once the linking note changes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.iris import IriMinter, note_slug
 from ingest.mapping import Mapping, empty_mapping, load_mapping
@@ -36,7 +41,7 @@ from ingest.note_files import (
     settled,
     single_note,
 )
-from ingest.problems import IngestError, Problem, Severity
+from ingest.problems import IngestError, Problem, Severity, missing_note_path
 from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
 from ingest.readers import READERS
 from ingest.relink import (
@@ -47,6 +52,9 @@ from ingest.relink import (
     untracked_sources,
 )
 from service.store import GenerationChange, NewGraph, RelinkedGraph, Store
+
+if TYPE_CHECKING:
+    from ingest.readers.markdown import LinkResolver
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +259,7 @@ class _Step:
 
 def _step(note: NoteFile, previous: StoredSource | None, run: _RunContext) -> _Step:
     """Decide whether a note changed, by its stamp or else by its fingerprint."""
-    stamp = file_stamp(note.stat, run.settings) if note.stat is not None else None
+    stamp = file_stamp(note.stat, run.settings, note.key) if note.stat is not None else None
     if previous and stamp is not None and stamp == previous.file_stamp:
         return _Step(note, previous, unchanged=True)
 
@@ -259,7 +267,7 @@ def _step(note: NoteFile, previous: StoredSource | None, run: _RunContext) -> _S
         raw = note.path.read_bytes()
     except OSError as error:
         return _Step(note, previous, error=error)
-    fingerprint = _fingerprint(raw, run.mapping_bytes, run.base_iri)
+    fingerprint = _fingerprint(raw, note.key, run.mapping_bytes, run.base_iri)
     if not (note.stat is not None and settled(note.stat, run.started_ns)):
         stamp = None
     if previous and previous.fingerprint == fingerprint:
@@ -348,10 +356,23 @@ def _apply_step(
 
 
 def _report_unchanged(note: NoteFile, previous: StoredSource, report: IngestReport) -> None:
+    """Report a note as unchanged, with the warnings stored with its graphs.
+
+    A warning about a link to a missing note is left out once that note exists. The stored
+    graph already references the note, which was not built again because it did not change.
+    """
     report.changes.append(NoteChange(note.display_path, "unchanged"))
-    report.problems.extend(
-        Problem(note.display_path, line, message) for line, message in previous.problems
-    )
+    for line, message in previous.problems:
+        missing = missing_note_path(message)
+        if missing is not None and _link_resolver(note).finds(missing):
+            continue
+        report.problems.append(Problem(note.display_path, line, message))
+
+
+def _link_resolver(note: NoteFile) -> LinkResolver:
+    from ingest.readers.markdown import LinkResolver
+
+    return LinkResolver(note.path, note.root)
 
 
 def _note_graphs(
@@ -536,8 +557,15 @@ def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -
     ]
 
 
-def _fingerprint(raw: bytes, mapping_bytes: bytes | None, base_iri: str) -> str:
+def _fingerprint(raw: bytes, key: str, mapping_bytes: bytes | None, base_iri: str) -> str:
+    """Return the digest of what a note's graphs are built from.
+
+    ``key``, the note's path in the notes folder, gives the note its IRI, so the same file
+    ingested from another folder is built again.
+    """
     digest = hashlib.sha256(raw)
+    digest.update(len(key).to_bytes(8, "big"))
+    digest.update(key.encode("utf-8"))
     if mapping_bytes is not None:
         digest.update(mapping_bytes)
     digest.update(base_iri.encode("utf-8"))

@@ -44,6 +44,9 @@ def _add_row_entities(
 
     for row in table.rows:
         label_cell = row.cells[label_index]
+        if not label_cell.strip():
+            _warn_empty_label(builder, row.span, label_column)
+            continue
         label_rule = rule.fields.get(label_column)
         label = (
             parse_name(label_cell).short
@@ -74,18 +77,22 @@ def _add_column_entities(
     section_entity: URIRef,
     rule: TableRule,
 ) -> None:
-    entities = [
-        builder.entity(rule.kind, label, rule.cls, table.span, section_iri)
-        for label in table.header[1:]
-    ]
+    entities: list[URIRef | None] = []
+    for label in table.header[1:]:
+        if not label.strip():
+            _warn_empty_label(builder, table.header_span, None)
+            entities.append(None)
+            continue
+        entities.append(builder.entity(rule.kind, label, rule.cls, table.span, section_iri))
     for entity in entities:
-        if rule.link_to_section and section_entity != section_iri:
+        if entity is not None and rule.link_to_section and section_entity != section_iri:
             builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
 
     for row in table.rows:
         name = row.cells[0]
         for entity, cell in zip(entities, row.cells[1:], strict=True):
-            _add_cell(builder, entity, rule, name, cell, row.span, section_iri, is_label=False)
+            if entity is not None:
+                _add_cell(builder, entity, rule, name, cell, row.span, section_iri, is_label=False)
 
 
 def _add_cell(
@@ -99,6 +106,9 @@ def _add_cell(
     *,
     is_label: bool,
 ) -> None:
+    if not cell.strip():
+        # An empty cell has no value.
+        return
     field_rule = _field_rule(rule, name)
     if field_rule is None:
         if not is_label:
@@ -127,11 +137,24 @@ def _add_records(
     )
     for row in table.rows:
         label = row.cells[0]
+        if not label.strip():
+            _warn_empty_label(builder, row.span, table.header[0] or "first")
+            continue
         kind = f"record/{builder.slug}/{make_slug(section.title or 'table')}"
         builder.entity(kind, label, "nk:Record", row.span, section_iri)
         record = builder.minter.entity(kind, label)
         for name, cell in zip(table.header[1:], row.cells[1:], strict=True):
-            builder._add_unmapped(record, name, cell, row.span, "", warn=False)
+            if cell.strip():
+                builder._add_unmapped(record, name, cell, row.span, "", warn=False)
+
+
+def _warn_empty_label(builder: _NoteBuilder, span: LineSpan, column: str | None) -> None:
+    """Warn that a table's entity is left out because the cell that names it is empty."""
+    if column is None:
+        where = "a column's header cell, which names its entity, is empty"
+    else:
+        where = f"the {column!r} cell, which names the row's entity, is empty"
+    builder._warn(span.start, f"{where}, so the entity is not stored; fill in the cell")
 
 
 def _column_index(table: Table, name: str) -> int:

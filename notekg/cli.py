@@ -162,7 +162,12 @@ def ingest(
     if report.errors:
         sys.exit(1)
     if strict and report.warnings:
-        written = "nothing was written (--dry-run)" if dry_run else "the store was written"
+        if dry_run:
+            written = "nothing was written (--dry-run)"
+        elif report.generation:
+            written = f"the store was written (generation {report.generation})"
+        else:
+            written = "no note changed, so nothing was written"
         click.echo(
             f"exit status 1: --strict and {len(report.warnings)} warnings; {written}",
             err=True,
@@ -289,8 +294,10 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     default=None,
     type=click.Choice(QUERY_FORMATS),
     help="Result format, as for the endpoint's format parameter: json, xml, csv or tsv for "
-    "SELECT and ASK; turtle, nt, jsonld or xml (RDF/XML) for CONSTRUCT and DESCRIBE "
-    "[default: tsv, or turtle for CONSTRUCT and DESCRIBE].",
+    "SELECT and ASK; turtle, nt, nquads, trig, jsonld or xml (RDF/XML) for CONSTRUCT and "
+    "DESCRIBE [default: tsv, or turtle for CONSTRUCT and DESCRIBE]. An ASK result in csv or "
+    "tsv is the word true or false, for shell scripts; the endpoint has no CSV or TSV form "
+    "of it.",
 )
 @database_option
 def query(sparql: str, result_format: str | None, database_url: str | None) -> None:
@@ -503,10 +510,14 @@ def _print_report(report: IngestReport) -> None:
         )
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
+    dropped = sum(1 for change in report.changes if change.action == "dropped")
+    # A dropped note is no longer among the notes read, so it is counted on its own.
+    notes = _counted(len(report.changes) - dropped, "note")
+    dropped_text = f", {dropped} dropped" if dropped else ""
     prefix = "dry run, nothing written: " if report.dry_run else ""
     generation = f"generation {report.generation}" if report.generation else "no new generation"
     click.echo(
-        f"{prefix}{_counted(len(report.changes), 'note')} ({unchanged} unchanged), "
+        f"{prefix}{notes} ({unchanged} unchanged){dropped_text}, "
         f"{_counted(len(report.warnings), 'warning')}, {_counted(len(report.errors), 'error')}; "
         f"{generation}"
     )

@@ -579,7 +579,7 @@ class Store:
             generation = _write(session, change)
 
         logger.info(
-            "wrote generation %s: %s graphs added or replaced, %s dropped, %s triples",
+            "wrote generation %s: %s graphs added or replaced, %s dropped, %s quads",
             generation.id,
             len(change.added),
             len(change.dropped),

@@ -95,7 +95,11 @@ def test_ingest_strict_fails_on_warnings(runner: CliRunner, database: str) -> No
     result = _ingest(runner, database, "--strict")
     assert result.exit_code == 1
     assert "exit status 1: --strict and" in result.output
-    assert "the store was written" in result.output
+    assert "the store was written (generation 1)" in result.output
+
+    again = _ingest(runner, database, "--strict")
+    assert again.exit_code == 1
+    assert "no note changed, so nothing was written" in again.output
 
 
 def test_ingest_dry_run_writes_nothing(runner: CliRunner, database: str) -> None:
@@ -305,7 +309,7 @@ def test_deleted_note_is_dropped(runner: CliRunner, database: str, tmp_path: Pat
         version.graph_iri for version in store.graph_versions(store.current_generation_id() or 0)
     }
 
-    assert "dropped" in result.output
+    assert "1 note (1 unchanged), 1 dropped," in result.output
     assert "https://notekg.example/id/graph/extra" not in graphs
     assert "https://notekg.example/id/graph/ai" in graphs
 

@@ -357,3 +357,22 @@ HTML_TEXT = st.one_of(st.text(), st.lists(HTML_PIECES, max_size=40).map("".join)
 @given(HTML_TEXT)
 def test_any_text_reads_with_valid_spans(text: str) -> None:
     assert_read_with_valid_spans(read_bytes, text)
+
+
+def test_short_table_row_is_warned(tmp_path: Path) -> None:
+    page = tmp_path / "servers.html"
+    page.write_text(
+        "<html><body><h1>Servers</h1>\n<table>\n"
+        "<tr><th>Name</th><th>Host</th><th>Role</th></tr>\n"
+        "<tr><td>web-1</td><td>w1</td><td>front</td></tr>\n"
+        "<tr><td>web-2</td></tr>\n"
+        '<tr><td colspan="3">all</td></tr>\n'
+        "</table></body></html>\n",
+        encoding="utf-8",
+    )
+    document = read_html(page, "servers.html")
+
+    assert len(document.warnings) == 1
+    line, message = document.warnings[0]
+    assert line == 5
+    assert message.startswith("table row has 1 cell but its header has 3")

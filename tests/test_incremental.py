@@ -218,6 +218,34 @@ def test_note_unchanged_when_ingested_from_another_folder(
     assert [change.action for change in report.changes] == ["unchanged"]
 
 
+def test_note_rebuilt_when_ingested_from_parent_folder(tmp_path: Path, store: Store) -> None:
+    work = tmp_path / "notes" / "work"
+    work.mkdir(parents=True)
+    (work / "queues.md").write_text("# Queues\n\n## Kafka\n\nText.\n", encoding="utf-8")
+    run_ingest([work], store, mapping_path=None, base_iri=BASE)
+
+    report = run_ingest([tmp_path / "notes"], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id() or 0
+    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+
+    assert [change.action for change in report.changes] == ["replaced"]
+    assert BASE + "graph/work-queues" in graphs
+    assert BASE + "graph/queues" not in graphs
+
+
+def test_missing_link_warning_dropped_once_note_exists(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\n## Links\n\nSee [[B]].\n", encoding="utf-8")
+    first = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    (folder / "b.md").write_text("# B\n\n## Text\n\nText.\n", encoding="utf-8")
+    second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert any("leads to B.md" in problem.message for problem in first.warnings)
+    assert [change.action for change in second.changes] == ["unchanged", "added"]
+    assert not any("leads to B.md" in problem.message for problem in second.warnings)
+
+
 def test_store_without_mention_texts_rebuilt(
     notes: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,9 +274,9 @@ def _count_fingerprints(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     hashed: list[str] = []
     fingerprint = run_module._fingerprint
 
-    def counting(raw: bytes, mapping_bytes: bytes | None, base_iri: str) -> str:
+    def counting(raw: bytes, key: str, mapping_bytes: bytes | None, base_iri: str) -> str:
         hashed.append(str(len(raw)))
-        return fingerprint(raw, mapping_bytes, base_iri)
+        return fingerprint(raw, key, mapping_bytes, base_iri)
 
     monkeypatch.setattr(run_module, "_fingerprint", counting)
     return hashed

@@ -196,6 +196,40 @@ def test_code_kind_must_be_slug(tmp_path: Path) -> None:
     assert "sections.0.code.kind: 'Code Example' does not match" in str(error)
 
 
+def test_misspelt_ontology_class(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    entity:\n      class: nk:Benchmrk\n      kind: thing\n"
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 4
+    assert "sections.0.entity.class: 'nk:Benchmrk' is not in the notekg ontology" in str(error)
+    assert "did you mean nk:Benchmark?" in str(error)
+
+
+def test_ontology_property_used_as_class(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    entity:\n      class: nk:metric\n      kind: thing\n"
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 4
+    assert "'nk:metric' is a property of the notekg ontology, but a class is needed" in str(error)
+
+
+def test_misspelt_ontology_property(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading: A\n"
+        "    entity:\n"
+        "      class: nk:Benchmark\n"
+        "      kind: benchmark\n"
+        "    keys:\n"
+        "      Metric:\n"
+        "        property: nk:metrik\n"
+    )
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 8
+    assert "did you mean nk:metric?" in str(error)
+
+
 def test_unknown_curie_prefix(tmp_path: Path) -> None:
     text = "sections:\n  - heading: A\n    entity:\n      class: ex:Thing\n      kind: thing\n"
     error = mapping_error(tmp_path, text)
@@ -396,7 +430,7 @@ def test_table_rule_without_table_warns(tmp_path: Path) -> None:
         "    table:\n"
         "      entities: rows\n"
         "      columns: [Command, Purpose]\n"
-        "      class: nk:Concept\n"
+        "      class: skos:Concept\n"
         "      kind: command\n",
         encoding="utf-8",
     )
@@ -420,9 +454,9 @@ def test_rule_matching_no_heading_warns(tmp_path: Path) -> None:
     mapping.write_text(
         "sections:\n"
         "  - heading: Comparison\n"
-        "    entity: {class: nk:Concept, kind: concept}\n"
+        "    entity: {class: skos:Concept, kind: concept}\n"
         "  - heading: Comparision\n"
-        "    entity: {class: nk:Concept, kind: concept}\n",
+        "    entity: {class: skos:Concept, kind: concept}\n",
         encoding="utf-8",
     )
     folder = tmp_path / "notes"
@@ -440,3 +474,113 @@ def test_rule_matching_no_heading_warns(tmp_path: Path) -> None:
     ]
     # The second run skips the unchanged note, so it cannot see every heading.
     assert not any("matches no heading" in str(problem) for problem in again.warnings)
+
+
+HOSTS_MAPPING = (
+    "sections:\n"
+    "  - heading: Hosts\n"
+    "    table:\n"
+    "      entities: rows\n"
+    "      class: schema:Thing\n"
+    "      kind: host\n"
+    "      fields:\n"
+    "        Address: {property: schema:url}\n"
+    "        Role: {property: schema:roleName, value: link, class: skos:Concept, kind: role}\n"
+)
+
+
+def test_empty_table_cells_add_no_values(tmp_path: Path) -> None:
+    from ingest.run import run_ingest
+    from service.engine import OxigraphEngine
+    from service.store import Store
+
+    mapping = tmp_path / "hosts.yaml"
+    mapping.write_text(HOSTS_MAPPING, encoding="utf-8")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "hosts.md").write_text(
+        "# Hosts\n\n## Hosts\n\n"
+        "| Name | Address | Role |\n| --- | --- | --- |\n"
+        "| pg-1 | db1.internal | primary |\n"
+        "| pg-2 |  |  |\n"
+        "|  | db3.internal | replica |\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    report = run_ingest([notes], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+    engine = OxigraphEngine.from_store(store)
+
+    labels = {
+        row[0].value
+        for row in engine.query(
+            "SELECT ?l WHERE { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"
+        ).rows
+    }
+    assert "" not in labels
+    assert {"pg-1", "pg-2", "primary"} <= labels
+    pg2 = "https://kg.test/id/host/pg-2"
+    values = engine.query(f"SELECT ?p ?o WHERE {{ <{pg2}> ?p ?o }}").rows
+    assert {row[0].value for row in values} >= {"http://www.w3.org/2004/02/skos/core#prefLabel"}
+    assert "https://schema.org/url" not in {row[0].value for row in values}
+    assert "https://schema.org/roleName" not in {row[0].value for row in values}
+    expected = "hosts.md:9: warning: the 'Name' cell, which names the row's entity, is empty"
+    messages = [str(problem) for problem in report.warnings]
+    assert any(expected in message for message in messages), messages
+
+
+def test_unknown_label_placeholder(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading: Facts\n"
+        "    entity:\n"
+        "      class: skos:Concept\n"
+        "      kind: software\n"
+        "      label: '{file}'\n"
+    )
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 6
+    assert "entity.label: unknown placeholder {file} in '{file}'; use {note}, {heading}" in str(
+        error
+    )
+
+
+def test_label_placeholders_name_entities_per_note(tmp_path: Path) -> None:
+    from ingest.run import run_ingest
+    from service.engine import OxigraphEngine
+    from service.store import Store
+
+    mapping = tmp_path / "software.yaml"
+    mapping.write_text(
+        "sections:\n"
+        "  - heading: Facts\n"
+        "    entity: {class: schema:SoftwareApplication, kind: software, label: '{note}'}\n"
+        "    keys:\n"
+        "      Version: {property: schema:softwareVersion}\n"
+        "  - heading: Team\n"
+        "    entity: {class: skos:Concept, kind: team, label: '{note} {heading}'}\n",
+        encoding="utf-8",
+    )
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name, version in (("PostgreSQL", "16.2"), ("Redis", "7.2")):
+        (notes / f"{name}.md").write_text(
+            f"# {name}\n\n## Facts\n\n- Version: {version}\n\n## Team\n\nPeople.\n",
+            encoding="utf-8",
+        )
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    run_ingest([notes], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+    engine = OxigraphEngine.from_store(store)
+
+    rows = engine.query("SELECT ?s ?v WHERE { ?s <https://schema.org/softwareVersion> ?v }").rows
+    assert {(row[0].value, row[1].value) for row in rows} == {
+        ("https://kg.test/id/software/postgresql", "16.2"),
+        ("https://kg.test/id/software/redis", "7.2"),
+    }
+    teams = engine.query(
+        "SELECT ?s WHERE { ?s a <http://www.w3.org/2004/02/skos/core#Concept> }"
+    ).rows
+    assert {row[0].value for row in teams} >= {
+        "https://kg.test/id/team/postgresql-team",
+        "https://kg.test/id/team/redis-team",
+    }

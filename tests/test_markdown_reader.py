@@ -571,3 +571,23 @@ MARKDOWN_TEXT = st.one_of(st.text(), st.lists(MARKDOWN_PIECES, max_size=40).map(
 @given(MARKDOWN_TEXT)
 def test_any_text_reads_with_valid_spans(text: str) -> None:
     assert_read_with_valid_spans(read_bytes, text)
+
+
+def test_table_rows_of_other_widths_are_warned(tmp_path: Path) -> None:
+    note = tmp_path / "hosts.md"
+    note.write_text(
+        "# Hosts\n\n"
+        "| Name | Address | Role |\n| --- | --- | --- |\n"
+        "| pg-1 | db1 | primary |\n"
+        "| pg-2 | db2 |\n"
+        "| pg-3 | db3 | replica | extra |\n"
+        "| pg-4 | a \\| b | replica |\n"
+        "pg-5 | db5 | replica\n",
+        encoding="utf-8",
+    )
+    document = read_markdown(note, "hosts.md")
+
+    assert [line for line, _ in document.warnings] == [6, 7]
+    assert document.warnings[0][1].startswith("table row has 2 cells but its header has 3")
+    assert document.warnings[1][1].startswith("table row has 4 cells but its header has 3")
+    assert "the cells after the 3rd are left out" in document.warnings[1][1]

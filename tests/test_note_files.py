@@ -104,10 +104,10 @@ def test_single_note_keeps_given_path(tmp_path: Path, monkeypatch: pytest.Monkey
     assert note.stat is not None
 
 
-def test_stamp_changes_with_content_and_settings(tmp_path: Path) -> None:
+def test_stamp_changes_with_content_settings_and_key(tmp_path: Path) -> None:
     path = _write(tmp_path / "a.md", "first")
     settings = settings_digest(b"mapping", "https://notekg.example/id/", "2")
-    before = file_stamp(path.stat(), settings)
+    before = file_stamp(path.stat(), settings, "a.md")
     old = path.stat()
 
     path.write_text("other", encoding="utf-8")
@@ -116,9 +116,11 @@ def test_stamp_changes_with_content_and_settings(tmp_path: Path) -> None:
 
     assert (after.st_size, after.st_mtime_ns) == (old.st_size, old.st_mtime_ns)
     # Writing changed the status change time, which a program cannot set back.
-    assert file_stamp(after, settings) != before
-    assert file_stamp(old, settings) == before
-    assert file_stamp(old, settings_digest(b"mapping", "https://other.example/", "2")) != before
+    assert file_stamp(after, settings, "a.md") != before
+    assert file_stamp(old, settings, "a.md") == before
+    other_settings = settings_digest(b"mapping", "https://other.example/", "2")
+    assert file_stamp(old, other_settings, "a.md") != before
+    assert file_stamp(old, settings, "notes/a.md") != before
 
 
 def test_settings_digest_separates_parts() -> None:

@@ -108,12 +108,13 @@ def test_entity_defined_in_own_section(tmp_path: Path) -> None:
     )
     mapping = tmp_path / "gpus.yaml"
     mapping.write_text(
+        "prefixes: {ex: 'https://example.org/terms#'}\n"
         "sections:\n"
         "  - heading_pattern: 'A100|H100'\n"
         "    entity: {class: nk:GPU, kind: gpu}\n"
         "    keys:\n"
-        "      Successor: {property: nk:successor, value: link, class: nk:GPU, kind: gpu}\n"
-        "      Memory: {property: nk:memory, value: quantity}\n",
+        "      Successor: {property: ex:successor, value: link, class: nk:GPU, kind: gpu}\n"
+        "      Memory: {property: nk:memorySize, value: quantity}\n",
         encoding="utf-8",
     )
     store = Store(f"sqlite:///{tmp_path}/store.sqlite")
@@ -185,7 +186,7 @@ def test_bullet_before_first_heading_names_the_note(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("note", "advice"),
     [
-        ("# A100\n\n- Memory: 80 GB\n", "put the bullet under a heading that a rule matches"),
+        ("# A100\n\n- Memory: 80 GB\n", "add a rule for 'A100', or put the bullet under a heading"),
         ("# GPUs\n\n## A100\n\n- Memory: 80 GB\n", "Map it in the mapping file"),
     ],
     ids=["top-of-note", "section"],
@@ -210,6 +211,37 @@ def test_unmapped_bullet_advice(tmp_path: Path, note: str, advice: str) -> None:
     assert advice.lower() in unmapped[0].lower()
 
 
+def test_rule_matches_top_of_note_by_title(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "nginx.md").write_text("# Nginx\n\n- Version: 1.25\n", encoding="utf-8")
+    (notes / "redis.md").write_text("# Redis\n\n## Use\n\nCaching.\n", encoding="utf-8")
+    mapping = tmp_path / "software.yaml"
+    mapping.write_text(
+        "sections:\n"
+        "  - heading: Nginx\n"
+        "    entity: {class: schema:SoftwareApplication, kind: software}\n"
+        "    keys:\n"
+        "      Version: {property: schema:softwareVersion}\n"
+        "  - heading: Postgres\n"
+        "    entity: {class: schema:SoftwareApplication, kind: software}\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+
+    report = run_ingest([notes], store, mapping_path=mapping, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    versions = _values(
+        engine, f"SELECT ?v WHERE {{ <{BASE}software/nginx> schema:softwareVersion ?v }}"
+    )
+    assert versions == {"1.25"}
+    messages = [problem.message for problem in report.warnings]
+    assert not any("bullet key 'Version'" in message for message in messages), messages
+    assert any("the section rule for 'Postgres' matches no heading" in m for m in messages)
+    assert not any("the section rule for 'Nginx'" in message for message in messages)
+
+
 def test_tags_as_text_split_at_commas(tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -225,3 +257,20 @@ def test_tags_as_text_split_at_commas(tmp_path: Path) -> None:
 
     assert keywords == {"infra/db", "ops"}
     assert aliases == {"PG"}
+
+
+def test_attachment_links_reference_no_note(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "Other.md").write_text("# Other\n\nText.\n", encoding="utf-8")
+    (folder / "Page.md").write_text(
+        "# Page\n\n## Links\n\n![[diagram.png]] and [the spec](spec.pdf) beside [[Other]].\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    targets = _values(engine, "SELECT ?t WHERE { ?s dcterms:references ?t }")
+    assert targets == {BASE + "note/other"}
+    assert [problem.message for problem in report.problems if "diagram" in problem.message] == []

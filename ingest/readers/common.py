@@ -59,3 +59,29 @@ def read_note_lines(
     if lines[-1] == "":
         lines.pop()
     return raw, text, lines
+
+
+def row_width_warning(line: int, cell_count: int, width: int) -> tuple[int, str] | None:
+    """Return a warning for a table row whose number of cells differs from its header's.
+
+    Readers fit such a row to the header, as GFM does for pipe tables, and report it with
+    this warning.
+    """
+    cells = f"{cell_count} cell{'' if cell_count == 1 else 's'}"
+    if cell_count > width:
+        return line, (
+            f"table row has {cells} but its header has {width}; the cells after "
+            f"the {_ordinal(width)} are left out. Add header cells or remove the extra cells"
+        )
+    if cell_count < width:
+        return line, (
+            f"table row has {cells} but its header has {width}; the missing cells "
+            "are left empty. Add the missing cells, empty ones where a value is unknown"
+        )
+    return None
+
+
+def _ordinal(number: int) -> str:
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"

@@ -34,7 +34,7 @@ from ingest.document import (
     TableRow,
 )
 from ingest.problems import NoteSyntaxError
-from ingest.readers.common import hash_text, read_note_lines
+from ingest.readers.common import hash_text, read_note_lines, row_width_warning
 from ingest.readers.markdown import (
     KEY_ONLY,
     LinkResolver,
@@ -143,6 +143,7 @@ def read_html(
         line_count=len(lines),
         content_hash=hash_text(raw),
         text=text,
+        warnings=reader.warnings,
     )
 
 
@@ -225,6 +226,8 @@ class _HtmlReader:
         self.links = links
         self.outline = Outline(1)
         self.title_element: lxml.html.HtmlElement | None = None
+        # Problems found while reading, as (line, message).
+        self.warnings: list[tuple[int, str]] = []
 
     def read(self, page: lxml.html.HtmlElement, stem: str) -> tuple[str, LineSpan, list[Section]]:
         """Return the title, its span and the sections of the page's main content."""
@@ -396,6 +399,10 @@ class _HtmlReader:
 
         cells = {row: self._cells(row) for row in rows}
         header = [cell.text for cell in cells[header_row]]
+        for row in rows:
+            warning = row_width_warning(self._line(row), len(cells[row]), len(header))
+            if row is not header_row and warning is not None:
+                self.warnings.append(warning)
         table_rows = [
             TableRow(_fit([cell.text for cell in cells[row]], len(header)), self._span(row))
             for row in rows

@@ -52,7 +52,7 @@ from ingest.document import (
     TableRow,
 )
 from ingest.problems import NoteSyntaxError
-from ingest.readers.common import hash_text, read_note_lines
+from ingest.readers.common import hash_text, read_note_lines, row_width_warning
 from ingest.readers.text import KEY_VALUE
 
 NOTE_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt", ".text"})
@@ -112,8 +112,9 @@ def read_markdown(
 
     tree, metadata, warnings = _parse(text, display_path)
     links = LinkResolver(path, notes_root)
-    reader = _MarkdownReader(display_path, len(lines), links)
+    reader = _MarkdownReader(display_path, lines, links)
     title, title_span, sections = reader.read(tree, metadata, Path(display_path).stem)
+    warnings = [*warnings, *reader.warnings]
     return Document(
         path=path,
         display_path=display_path,
@@ -395,6 +396,13 @@ class LinkResolver:
             return False
         return not (self.root / path).is_file()
 
+    def finds(self, path: str) -> bool:
+        """Return whether a note path that a link led to names a note file now.
+
+        The path is found as a wiki link's is: by its path, else by its file name anywhere.
+        """
+        return not self.is_missing(self._find(path))
+
     def _find(self, name: str) -> str:
         """Find a wiki link's file by its path, else by its file name anywhere, ignoring case."""
         if "/" in name or (self.root / name).is_file():
@@ -415,6 +423,21 @@ class LinkResolver:
                     relative = (Path(folder) / file).relative_to(self.root).as_posix()
                     self._index.setdefault(file.casefold(), []).append(relative)
         return self._index
+
+
+def _source_cell_count(line: str) -> int:
+    """Count the cells of a pipe table row as written, before GFM fits it to its header.
+
+    Cells are split at each pipe that no backslash escapes; a blockquote's ``>`` markers
+    before the row are skipped.
+    """
+    text = re.sub(r"^[\s>]*", "", line).rstrip()
+    parts = re.split(r"(?<!\\)\|", text)
+    if text.startswith("|"):
+        parts = parts[1:]
+    if len(parts) > 1 and re.search(r"(?<!\\)\|$", text):
+        parts = parts[:-1]
+    return len(parts)
 
 
 def _with_fragment(path: str, fragment: str) -> str:
@@ -439,10 +462,13 @@ class _Inline:
 
 
 class _MarkdownReader:
-    def __init__(self, display_path: str, line_count: int, links: LinkResolver) -> None:
+    def __init__(self, display_path: str, lines: list[str], links: LinkResolver) -> None:
         self.display_path = display_path
-        self.line_count = line_count
+        self.lines = lines
+        self.line_count = len(lines)
         self.links = links
+        # Problems found while reading, as (line, message).
+        self.warnings: list[tuple[int, str]] = []
         self.outline = Outline(1)
         self.title_node: SyntaxTreeNode | None = None
 
@@ -588,6 +614,12 @@ class _MarkdownReader:
 
         cells = [[self._cell(cell) for cell in row.children] for row in rows]
         header = [cell.text for cell in cells[0]]
+        for row in rows[1:]:
+            if row.map is not None and row.map[0] < len(self.lines):
+                count = _source_cell_count(self.lines[row.map[0]])
+                warning = row_width_warning(row.map[0] + 1, count, len(header))
+                if warning is not None:
+                    self.warnings.append(warning)
         body = [
             TableRow([cell.text for cell in row_cells], self._span(row))
             for row, row_cells in zip(rows[1:], cells[1:], strict=True)
