@@ -15,7 +15,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import pyoxigraph as ox
@@ -334,21 +334,24 @@ class _OwnTriples:
 
 def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     literals = own.literals
-    outgoing = _with_quantities(
-        own.links, select_rows(queries.quantity_targets(iri), anchored=True)
-    )
+    outgoing = sorted(own.links, key=lambda row: (str(row["property"]), str(row["target"])))
     outgoing_pages = entity_lists.outgoing_pages(outgoing)
+    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing)
+    drawn_iris = [binding_value(row, "target") or "" for row in drawn_rows]
+    shown_iris = entity_lists.shown_targets(outgoing_pages)
+    # Only the targets that the page shows are looked up as quantities.
+    quantities = _quantity_parts([*drawn_iris, *shown_iris])
+    outgoing_pages = [
+        replace(page, rows=_with_quantities(page.rows, quantities)) for page in outgoing_pages
+    ]
+    drawn_rows = _with_quantities(drawn_rows, quantities)
     incoming_counts = select_rows(queries.incoming_counts(iri), anchored=True)
 
     property_iris = [
         binding_value(row, "property") or "" for row in literals + outgoing + incoming_counts
     ]
     type_iris = [binding_value(row, "target") or "" for row in outgoing if _is_type_link(row)]
-    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing)
-    drawn_iris = [binding_value(row, "target") or "" for row in drawn_rows]
-    labels = fetch_labels(
-        [iri, *property_iris, *type_iris, *drawn_iris, *entity_lists.shown_targets(outgoing_pages)]
-    )
+    labels = fetch_labels([iri, *property_iris, *type_iris, *drawn_iris, *shown_iris])
 
     types = [class_page_link(type_iri, labels) for type_iri in type_iris]
     names = _names(literals)
@@ -372,13 +375,20 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     }
 
 
+def _quantity_parts(iris: list[str]) -> dict[Term, dict[str, Term]]:
+    """Return the ?amount, ?unit and ?written of each IRI that is a quantity, by its term."""
+    unique = sorted(set(iris))
+    if not unique:
+        return {}
+    rows = select_rows(queries.quantity_parts(unique), anchored=True)
+    return {row["target"]: row for row in rows}
+
+
 def _with_quantities(
-    outgoing: list[dict[str, Term]], quantities: list[dict[str, Term]]
+    rows: list[dict[str, Term]], quantities: dict[Term, dict[str, Term]]
 ) -> list[dict[str, Term]]:
     """Add ?amount, ?unit and ?written to the outgoing rows whose target is a quantity."""
-    parts = {row["target"]: row for row in quantities}
-    rows = [{**parts.get(row["target"], {}), **row} for row in outgoing]
-    return sorted(rows, key=lambda row: (str(row["property"]), str(row["target"])))
+    return [{**quantities.get(row["target"], {}), **row} for row in rows]
 
 
 def _neighbourhood(

@@ -20,7 +20,9 @@ import rdflib
 from bs4 import BeautifulSoup, Tag
 from servers import LiveServer, fill_store_from_dataset, serve_app, serve_store
 
+from service import page_queries
 from service.app import create_app, holder
+from service.views import entity_lists
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "graphs"
 ID = "https://notekg.example/id/"
@@ -364,6 +366,37 @@ def test_large_entity_links_json_ld_instead_of_embedding(server: LiveServer) -> 
     graph = parse_rdf(reply.text, "json-ld")
     hub = rdflib.URIRef(ID + "topic/large-hub")
     assert len(list(graph.objects(hub, NK.mentions))) == LARGE_HUB_LINK_COUNT
+
+
+def test_long_incoming_list_paged_in_store_order(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entity_lists, "MAX_LABEL_ORDERED_LINKS", RECORD_COUNT - 1)
+    store_order_pages: list[int] = []
+    in_store_order = page_queries.incoming_page_in_store_order
+
+    def recording(iri: str, property_iri: str, limit: int, offset: int) -> str:
+        store_order_pages.append(offset)
+        return in_store_order(iri, property_iri, limit, offset)
+
+    monkeypatch.setattr(page_queries, "incoming_page_in_store_order", recording)
+    path = "/id/topic/paging-target?in_page=1"
+    pages = []
+    while path:
+        request = urllib.request.Request(
+            absolute(server, path), headers={"Accept": "text/html", "Cache-Control": "no-cache"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            soup = BeautifulSoup(response.read().decode("utf-8"), "html.parser")
+        pages.append([link.get_text(strip=True) for link in soup.select("#incoming li a")])
+        next_link = soup.select_one("#incoming a[rel=next]")
+        path = next_link["href"] if next_link else ""
+
+    assert [len(links) for links in pages] == [50, 50, RECORD_COUNT - 100]
+    assert all(links == sorted(links) for links in pages), "each page is in label order"
+    assert store_order_pages == [0, 50, 100], "offsets of the pages read in the store's order"
+    shown = [label for links in pages for label in links]
+    assert sorted(shown) == [f"Record {number:03d}" for number in range(1, RECORD_COUNT + 1)]
 
 
 def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:

@@ -5,6 +5,11 @@ thousands of notes mention stays small and quick to build. Each list pages on it
 arguments: ``out_property`` and ``out_page`` for outgoing links, ``in_property`` and
 ``in_page`` for incoming links, and ``sources_page`` for the note lines that the entity was
 read from.
+
+A list that fits on one page is ordered by label, or by file and line for sources. Across
+pages, outgoing links are ordered by IRI, incoming links by label up to
+MAX_LABEL_ORDERED_LINKS of them, and longer lists of incoming links and every long list of
+sources in the store's order, because ordering them by label in a query reads every label.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ from service.views.common import (
 # The links of one property, and the sources, that one page of an entity shows.
 LINK_PAGE_SIZE = 50
 SOURCE_PAGE_SIZE = 50
+# The most incoming links of one property that are ordered by label across pages. A longer
+# list is paged in the store's order, and each page is ordered by label.
+MAX_LABEL_ORDERED_LINKS = 1_000
 
 
 @dataclass(frozen=True)
@@ -185,8 +193,17 @@ def _incoming_group(
     iri: str, prop: str, total: int, page: int, labels: dict[str, str]
 ) -> LinkGroup:
     offset = (page - 1) * LINK_PAGE_SIZE
-    rows = select_rows(queries.incoming_page(iri, prop, LINK_PAGE_SIZE, offset), anchored=True)
-    links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
+    if total <= MAX_LABEL_ORDERED_LINKS:
+        query = queries.incoming_page(iri, prop, LINK_PAGE_SIZE, offset)
+        rows = select_rows(query, anchored=True)
+        links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
+    else:
+        query = queries.incoming_page_in_store_order(iri, prop, LINK_PAGE_SIZE, offset)
+        rows = select_rows(query, anchored=True)
+        links = sorted(
+            (labelled_link(row["resource"], binding_value(row, "label")) for row in rows),
+            key=lambda link: (link.label.lower(), link.iri),
+        )
     property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
 
     def page_url(number: int) -> str:
