@@ -570,7 +570,9 @@ def _ontology_term_problem(value: str, iri: str, want_class: bool) -> str | None
         for term, is_class in terms.items()
         if is_class is want_class and term.startswith(ONTOLOGY_NAMESPACE)
     ]
-    close = difflib.get_close_matches(local, names, n=1)
+    # Compared in lower case, so that nk:Gpu finds nk:GPU.
+    by_lower = {name.lower(): name for name in names}
+    close = [by_lower[match] for match in difflib.get_close_matches(local.lower(), by_lower, n=1)]
     needed = f"{reason}, but a {wanted} is needed here"
     own = f"for a {wanted} of your own, declare a prefix of your own under 'prefixes:'"
     if close:

@@ -516,12 +516,19 @@ def _check_graph_owners(
 
     Notes in two folders ingested by separate runs, such as a/queues.md and b/queues.md, get
     the same note IRI. The file that the store has the graph from keeps it while it exists.
-    Once that file no longer exists, the note counts as moved and its graph is replaced.
+    Once that file no longer exists, the note counts as moved and its graph is replaced. So is
+    the graph of a file that this run builds again under other graph IRIs, as when a folder
+    and then its parent folder are ingested.
     """
     owners = {iri: source for source, held in stored.items() for iri in held.graph_iris}
+    rebuilt: dict[str, set[str]] = {}
+    for graph in added:
+        rebuilt.setdefault(graph.source, set()).add(graph.graph_iri)
     for graph in added:
         owner = owners.get(graph.graph_iri)
         if owner is None or owner == graph.source or not Path(owner).exists():
+            continue
+        if owner in rebuilt and graph.graph_iri not in rebuilt[owner]:
             continue
         shown = displays.get(graph.source, graph.source)
         raise NoteNameClash(

@@ -233,6 +233,21 @@ def test_note_rebuilt_when_ingested_from_parent_folder(tmp_path: Path, store: St
     assert BASE + "graph/queues" not in graphs
 
 
+def test_parent_folder_ingest_moves_note_of_same_name(tmp_path: Path, store: Store) -> None:
+    notes = tmp_path / "notes"
+    (notes / "sub").mkdir(parents=True)
+    (notes / "sub" / "tool.md").write_text("# Sub tool\n\n## A\n\nText.\n", encoding="utf-8")
+    (notes / "tool.md").write_text("# Tool\n\n## B\n\nText.\n", encoding="utf-8")
+    run_ingest([notes / "sub"], store, mapping_path=None, base_iri=BASE)
+
+    report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id() or 0
+    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+
+    assert sorted(change.action for change in report.changes) == ["added", "replaced"]
+    assert {BASE + "graph/tool", BASE + "graph/sub-tool"} <= graphs
+
+
 def test_missing_link_warning_dropped_once_note_exists(tmp_path: Path, store: Store) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()

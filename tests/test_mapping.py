@@ -205,6 +205,13 @@ def test_misspelt_ontology_class(tmp_path: Path) -> None:
     assert "did you mean nk:Benchmark?" in str(error)
 
 
+def test_ontology_class_in_wrong_case(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    entity:\n      class: nk:Gpu\n      kind: gpu\n"
+    error = mapping_error(tmp_path, text)
+
+    assert "did you mean nk:GPU?" in str(error)
+
+
 def test_ontology_property_used_as_class(tmp_path: Path) -> None:
     text = "sections:\n  - heading: A\n    entity:\n      class: nk:metric\n      kind: thing\n"
     error = mapping_error(tmp_path, text)

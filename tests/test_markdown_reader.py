@@ -591,3 +591,11 @@ def test_table_rows_of_other_widths_are_warned(tmp_path: Path) -> None:
     assert document.warnings[0][1].startswith("table row has 2 cells but its header has 3")
     assert document.warnings[1][1].startswith("table row has 4 cells but its header has 3")
     assert "the cells after the 3rd are left out" in document.warnings[1][1]
+
+
+def test_image_alt_text_stays_in_paragraph(tmp_path: Path) -> None:
+    note = tmp_path / "alpha.md"
+    note.write_text("# Alpha\n\n## Part\n\nSee ![the *diagram*](img/pic.png) here.\n")
+    document = read_markdown(note, "alpha.md")
+
+    assert document.sections[0].paragraphs[0].text == "See the diagram here."

@@ -341,6 +341,10 @@ def test_sources_paged_by_fifty(server: LiveServer) -> None:
     shown = {int(text.rsplit(" ", 1)[1]) for text in first + second}
     assert shown == set(range(1, HUB_SOURCE_COUNT + 1))
 
+    past_end = page(server, "/id/topic/hub?sources_page=5")
+    assert past_end.select("#sources a.source") == []
+    assert past_end.select_one("#sources a[rel=prev]") is not None
+
 
 def test_short_source_list_has_no_pager(server: LiveServer) -> None:
     soup = page(server, "/id/benchmark/mmlu")

@@ -664,7 +664,8 @@ class _MarkdownReader:
                 self._append(found, child.content)
             elif child.type == "link":
                 self._link(child, found)
-            elif child.type not in ("image", "html_inline"):
+            elif child.type != "html_inline":
+                # An image's children are its alt text, which stays in the text.
                 self._inline_children(child, found)
 
     def _text(self, content: str, found: _Inline) -> None:
