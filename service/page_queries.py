@@ -267,6 +267,22 @@ SELECT DISTINCT ?target ?amount ?unit ?written WHERE {{
 """
 
 
+def containing_notes(iris: Sequence[str]) -> str:
+    """Select the title (?title) of the note that each of the IRIs (?part) is part of.
+
+    Sections are part of their note (``dcterms:isPartOf``).
+    """
+    return f"""
+SELECT ?part (MIN(?value) AS ?title) WHERE {{
+  {_values("part", iris)}
+  ?part <http://purl.org/dc/terms/isPartOf> ?note .
+  ?note <http://purl.org/dc/terms/title> ?value .
+  FILTER(isLiteral(?value))
+}}
+GROUP BY ?part
+"""
+
+
 def incoming_counts(iri: str) -> str:
     """Count the resources that link to the IRI, per property (?property, ?count)."""
     return f"""

@@ -352,6 +352,9 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     ]
     type_iris = [binding_value(row, "target") or "" for row in outgoing if _is_type_link(row)]
     labels = fetch_labels([iri, *property_iris, *type_iris, *drawn_iris, *shown_iris])
+    # Links of one property with the same label, such as sections called "Facts", also show
+    # the title of the note they are part of, to distinguish them.
+    repeated = entity_lists.repeated_label_targets(outgoing_pages, labels)
 
     types = [class_page_link(type_iri, labels) for type_iri in type_iris]
     names = _names(literals)
@@ -364,7 +367,9 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "types": types,
         "is_note": any(link.iri == queries.NOTE_CLASS for link in types),
         "literal_groups": _literal_groups(literals, labels, types, names["label"]),
-        "outgoing_groups": entity_lists.outgoing_groups(iri, outgoing_pages, labels),
+        "outgoing_groups": entity_lists.outgoing_groups(
+            iri, outgoing_pages, labels, entity_lists.containing_note_titles(repeated)
+        ),
         "incoming_groups": entity_lists.incoming_groups(iri, incoming_counts, labels),
         "sources": entity_lists.sources(iri),
         "page_size": entity_lists.LINK_PAGE_SIZE,

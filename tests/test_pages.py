@@ -107,6 +107,15 @@ def write_dataset(path: Path) -> None:
         for line in range(1, HUB_SOURCE_COUNT + 1)
     ]
     hub.append('  id:note\\/hub a nk:Note ; nk:filePath "hub.md" .')
+    for note in ("Alpha", "Beta"):
+        slug = note.lower()
+        hub.append(
+            f'  id:note\\/{slug} a nk:Note ; dcterms:title "{note}" .'
+            f' id:section\\/{slug}\\/facts a nk:Section ; skos:prefLabel "Facts" ;'
+            f" dcterms:isPartOf id:note\\/{slug} ."
+            f" id:topic\\/shared-facts nk:definedIn id:section\\/{slug}\\/facts ."
+        )
+    hub.append('  id:topic\\/shared-facts a skos:Concept ; skos:prefLabel "Shared facts" .')
     hub.append('  id:topic\\/large-hub a skos:Concept ; skos:prefLabel "Large hub" .')
     hub += [
         f"  id:topic\\/large-hub nk:mentions id:topic\\/t{number:04d} ."
@@ -302,6 +311,18 @@ def test_incoming_links_paged_by_fifty(server: LiveServer) -> None:
     second_page = page(server, group.select_one("a[rel=next]")["href"])
     second = [link.get_text(strip=True) for link in second_page.select("#incoming li a")]
     assert second == [f"Record {number:03d}" for number in range(51, 101)]
+
+
+def test_single_section_link_keeps_its_label(server: LiveServer) -> None:
+    soup = page(server, "/id/benchmark/mmlu")
+
+    assert link_texts(soup, "defined in") == ["Benchmarks"]
+
+
+def test_sections_of_one_heading_name_their_notes(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/shared-facts")
+
+    assert link_texts(soup, "defined in") == ["Facts (Alpha)", "Facts (Beta)"]
 
 
 def test_outgoing_links_paged_by_fifty(server: LiveServer) -> None:

@@ -14,7 +14,7 @@ sources in the store's order, because ordering them by label in a query reads ev
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,14 +130,48 @@ def shown_targets(pages: list[OutgoingPage]) -> list[str]:
     ]
 
 
-def outgoing_groups(iri: str, pages: list[OutgoingPage], labels: dict[str, str]) -> list[LinkGroup]:
-    """Return a group per property with the links of its page, by property label."""
+def repeated_label_targets(pages: list[OutgoingPage], labels: dict[str, str]) -> list[str]:
+    """Return the IRIs of the shown targets whose label another target of the group has too.
+
+    The sections of many notes share headings such as "Facts", so such links need the title
+    of their note to be distinguished.
+    """
+    repeated: list[str] = []
+    for page in pages:
+        iris = [row["target"].value for row in page.rows if isinstance(row["target"], ox.NamedNode)]
+        counts = Counter(labels.get(iri, iri) for iri in iris)
+        repeated.extend(iri for iri in iris if counts[labels.get(iri, iri)] > 1)
+    return repeated
+
+
+def containing_note_titles(iris: list[str]) -> dict[str, str]:
+    """Return the title of the note that each of the IRIs is part of, for those that are."""
+    unique = sorted(set(iris))
+    if not unique:
+        return {}
+    rows = select_rows(queries.containing_notes(unique), anchored=True)
+    return {binding_value(row, "part") or "": binding_value(row, "title") or "" for row in rows}
+
+
+def outgoing_groups(
+    iri: str,
+    pages: list[OutgoingPage],
+    labels: dict[str, str],
+    note_titles: dict[str, str] | None = None,
+) -> list[LinkGroup]:
+    """Return a group per property with the links of its page, by property label.
+
+    A link in ``note_titles``, such as a section of a note, is labelled with the note's title
+    too.
+    """
+    note_titles = note_titles or {}
     groups = []
     for page in pages:
         prop = page.property
         property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
         links = sorted(
-            (_target_link(row, labels) for row in page.rows), key=lambda link: link.label.lower()
+            (_with_note_title(_target_link(row, labels), note_titles) for row in page.rows),
+            key=lambda link: link.label.lower(),
         )
 
         def page_url(number: int, prop: str = prop) -> str:
@@ -157,6 +191,13 @@ def outgoing_groups(iri: str, pages: list[OutgoingPage], labels: dict[str, str])
 
     groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
     return groups
+
+
+def _with_note_title(link: Link, note_titles: dict[str, str]) -> Link:
+    title = note_titles.get(link.iri)
+    if not title or title == link.label:
+        return link
+    return Link(link.iri, f"{link.label} ({title})", link.url, link.title)
 
 
 def _target_link(row: dict[str, Term], labels: dict[str, str]) -> Link:
