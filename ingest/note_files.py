@@ -48,6 +48,8 @@ class NoteFile:
     root: Path
     source: str
     stat: os.stat_result | None = field(default=None, compare=False)
+    # Whether the file was given on its own, so that its key is its file name.
+    single: bool = field(default=False, compare=False)
 
     @functools.cached_property
     def path(self) -> Path:
@@ -65,7 +67,9 @@ class NoteFile:
 def single_note(path: Path) -> NoteFile:
     """Return the note file for a file given by its path."""
     resolved = path.resolve()
-    return NoteFile(display(path), path.name, path.parent, resolved.as_posix(), _stat_or_none(path))
+    return NoteFile(
+        display(path), path.name, path.parent, resolved.as_posix(), _stat_or_none(path), True
+    )
 
 
 def notes_in_folder(folder: Path, suffixes: Collection[str]) -> list[NoteFile]:

@@ -21,10 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyoxigraph as ox
+
 from ingest.iris import IriMinter, note_slug
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.mentions import PendingMentions, label_first_token
 from ingest.note_build import (
+    PROVENANCE_SUFFIX,
     BuildSettings,
     BuildTask,
     BuiltNote,
@@ -51,6 +54,7 @@ from ingest.relink import (
     relink_stored,
     untracked_sources,
 )
+from ingest.vocab import NK
 from service.store import GenerationChange, NewGraph, RelinkedGraph, Store
 
 if TYPE_CHECKING:
@@ -203,10 +207,11 @@ def run_ingest(
             f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}"
         )
 
+    stored = _stored_sources(store)
+    notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:
         store.fill_label_first_tokens(label_first_token)
-    stored = _stored_sources(store)
     run = _RunContext(
         mapping=mapping,
         mapping_bytes=mapping_bytes,
@@ -562,6 +567,42 @@ def _rdf_graphs(note: NoteFile, raw: bytes, file_graph: str, fingerprint: str) -
             (graph_iri, nquads, entity_labels(nquads)) for graph_iri, nquads in graphs.items()
         )
     ]
+
+
+FILE_PATH = str(NK.filePath)
+
+
+def _with_stored_key(note: NoteFile, previous: StoredSource | None, store: Store) -> NoteFile:
+    """Return a note file given on its own with the key that the store has for it, if any.
+
+    A file ingested from its folder tree has its path in that tree as its key, which gives the
+    note its IRI. Ingested on its own later, its key would be its file name, and the note would
+    move to another IRI. So the stored key is kept when the file's path ends with it.
+    """
+    if not note.single or previous is None or note.suffix in RDF_FORMATS:
+        return note
+    stored_key = _stored_note_key(previous, store)
+    if stored_key is None or stored_key == note.key or "/" not in stored_key:
+        return note
+    if not note.source.endswith("/" + stored_key):
+        return note
+    root = Path(note.source[: -len(stored_key) - 1])
+    return NoteFile(note.display_path, stored_key, root, note.source, note.stat)
+
+
+def _stored_note_key(previous: StoredSource, store: Store) -> str | None:
+    """Return the ``nk:filePath`` of the note that a stored source's facts graph describes."""
+    generation = store.current_generation_id()
+    facts = [iri for iri in previous.graph_iris if not iri.endswith(PROVENANCE_SUFFIX)]
+    if generation is None or len(facts) != 1:
+        return None
+    data = store.read_graph(generation, facts[0])
+    if not data:
+        return None
+    for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
+        if quad.predicate.value == FILE_PATH and isinstance(quad.object, ox.Literal):
+            return quad.object.value
+    return None
 
 
 def _fingerprint(raw: bytes, key: str, mapping_bytes: bytes | None, base_iri: str) -> str:

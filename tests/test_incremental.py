@@ -248,6 +248,23 @@ def test_parent_folder_ingest_moves_note_of_same_name(tmp_path: Path, store: Sto
     assert {BASE + "graph/tool", BASE + "graph/sub-tool"} <= graphs
 
 
+def test_single_file_keeps_its_key_in_the_store(tmp_path: Path, store: Store) -> None:
+    vault = tmp_path / "vault"
+    (vault / "infra").mkdir(parents=True)
+    note = vault / "infra" / "PostgreSQL.md"
+    note.write_text("# PostgreSQL\n\n## Facts\n\nVersion 16.\n", encoding="utf-8")
+    run_ingest([vault], store, mapping_path=None, base_iri=BASE)
+    note.write_text("# PostgreSQL\n\n## Facts\n\nVersion 17.\n", encoding="utf-8")
+
+    report = run_ingest([note], store, mapping_path=None, base_iri=BASE)
+    generation = store.current_generation_id() or 0
+    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+
+    assert [change.action for change in report.changes] == ["replaced"]
+    assert BASE + "graph/infra-postgresql" in graphs
+    assert BASE + "graph/postgresql" not in graphs
+
+
 def test_missing_link_warning_dropped_once_note_exists(tmp_path: Path, store: Store) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
