@@ -26,10 +26,14 @@ NK_SOURCE = NK + "source"
 
 @dataclass(frozen=True)
 class ExampleQuery:
-    """An example query of the query page: a short title and the query text."""
+    """An example query of the query page: a short title and the query text.
+
+    ``requires`` is a graph pattern that must match for the query to return rows, or None.
+    """
 
     title: str
     query: str
+    requires: str | None = None
 
 
 def _prefixes_with_base(base_iri: str) -> str:
@@ -45,22 +49,66 @@ def _prefixes_with_base(base_iri: str) -> str:
 
 
 def query_page_examples(base_iri: str) -> list[ExampleQuery]:
-    """Return the example queries of /query, written against the notes in data/notes.
+    """Return the example queries of /query; most are written against the notes in data/notes.
 
     ``base_iri`` is the service's base IRI; the examples name resources such as MMLU under it.
     """
     prefixes = _prefixes_with_base(base_iri)
+    benchmark = "?benchmark a nk:Benchmark"
+    mmlu = "id:benchmark\\/mmlu ?property ?value"
     return [
-        ExampleQuery("Benchmarks per focus area", prefixes + _BENCHMARKS_PER_FOCUS_AREA),
-        ExampleQuery("Metrics in use, with benchmark counts", prefixes + _METRICS_IN_USE),
-        ExampleQuery("GPU variants by memory size", prefixes + _GPU_VARIANTS_BY_MEMORY),
-        ExampleQuery("People and their concepts", prefixes + _PEOPLE_AND_CONCEPTS),
-        ExampleQuery("What a note defines, per class", prefixes + _NOTE_DEFINES),
-        ExampleQuery("Benchmarks that share a metric with MMLU (two hops)", prefixes + _TWO_HOPS),
-        ExampleQuery("The description of MMLU (CONSTRUCT)", prefixes + _CONSTRUCT_MMLU),
-        ExampleQuery("Incoming links of a focus area", prefixes + _INCOMING_OF_FOCUS_AREA),
+        ExampleQuery("Benchmarks per focus area", prefixes + _BENCHMARKS_PER_FOCUS_AREA, benchmark),
+        ExampleQuery(
+            "Metrics in use, with benchmark counts", prefixes + _METRICS_IN_USE, benchmark
+        ),
+        ExampleQuery(
+            "GPU variants by memory size",
+            prefixes + _GPU_VARIANTS_BY_MEMORY,
+            "?variant a nk:GPUVariant",
+        ),
+        ExampleQuery(
+            "People and their concepts", prefixes + _PEOPLE_AND_CONCEPTS, "?person a foaf:Person"
+        ),
+        ExampleQuery(
+            "What a note defines, per class",
+            prefixes + _NOTE_DEFINES,
+            '?note nk:filePath "ai.txt"',
+        ),
+        ExampleQuery(
+            "Benchmarks that share a metric with MMLU (two hops)", prefixes + _TWO_HOPS, mmlu
+        ),
+        ExampleQuery("The description of MMLU (CONSTRUCT)", prefixes + _CONSTRUCT_MMLU, mmlu),
+        ExampleQuery(
+            "Incoming links of a focus area",
+            prefixes + _INCOMING_OF_FOCUS_AREA,
+            "?resource ?property id:focus-area\\/general-knowledge-reasoning",
+        ),
+        ExampleQuery("Notes and their sections", prefixes + _NOTES_AND_SECTIONS, "?note a nk:Note"),
         ExampleQuery("Classes with member counts", prefixes + _CLASS_COUNTS),
     ]
+
+
+def classes_present(class_iris: Sequence[str]) -> str:
+    """Select each of the classes (?class) that has at least one member."""
+    branches = " UNION ".join(
+        f"{{ SELECT ({iri_term(iri)} AS ?class) WHERE {{ ?member a {iri_term(iri)} }} LIMIT 1 }}"
+        for iri in class_iris
+    )
+    return f"SELECT ?class WHERE {{ {branches or 'FILTER(false)'} }}"
+
+
+def matching_examples(examples: list[ExampleQuery], base_iri: str) -> str:
+    """Select the index (?example) of each example whose ``requires`` pattern matches.
+
+    Each pattern is looked up with LIMIT 1, so the query reads one match per example.
+    """
+    branches = [
+        f"{{ SELECT ({index} AS ?example) WHERE {{ {example.requires} }} LIMIT 1 }}"
+        for index, example in enumerate(examples)
+        if example.requires is not None
+    ]
+    body = " UNION ".join(branches) or "FILTER(false)"
+    return _prefixes_with_base(base_iri) + f"SELECT ?example WHERE {{ {body} }}"
 
 
 _BENCHMARKS_PER_FOCUS_AREA = """\
@@ -132,6 +180,16 @@ SELECT ?resource ?property WHERE {
   ?resource ?property id:focus-area\\/general-knowledge-reasoning .
 }
 ORDER BY ?property ?resource"""
+
+_NOTES_AND_SECTIONS = """\
+SELECT ?note ?title (COUNT(?section) AS ?sections) WHERE {
+  ?note a nk:Note ;
+        dcterms:title ?title .
+  OPTIONAL { ?note nk:section ?section }
+}
+GROUP BY ?note ?title
+ORDER BY ?title
+LIMIT 200"""
 
 _CLASS_COUNTS = """\
 SELECT ?class (COUNT(?resource) AS ?resources) WHERE {

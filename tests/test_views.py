@@ -377,6 +377,30 @@ def test_home_hides_views_without_their_classes(odd_server: LiveServer) -> None:
     assert "/views/gpus" not in links
 
 
+def test_views_index_hides_views_without_their_classes(odd_server: LiveServer) -> None:
+    soup = page(odd_server, "/views")
+    links = {anchor["href"] for anchor in soup.select("main a[href], article a[href]")}
+
+    assert "/views/benchmarks" not in links
+    assert "/views/gpus" not in links
+    assert "has none of either" in soup.get_text(" ", strip=True)
+
+
+def test_views_index_lists_views_of_bundled_notes(server: LiveServer) -> None:
+    links = {anchor["href"] for anchor in page(server, "/views").select("ul.view-list a")}
+
+    assert links == {"/views/benchmarks", "/views/gpus"}
+
+
+def test_query_page_offers_examples_that_fit_the_graph(odd_server: LiveServer) -> None:
+    soup = page(odd_server, "/query")
+    titles = [link.get_text(strip=True) for link in soup.select("ul.query-examples a")]
+
+    assert "Classes with member counts" in titles
+    assert not any("MMLU" in title or "Benchmarks" in title for title in titles), titles
+    assert "GPU variants by memory size" not in titles
+
+
 def test_home_links_views_of_bundled_notes(server: LiveServer) -> None:
     reply = send(f"{server.url}/", headers={"Accept": "text/html"})
     links = {

@@ -51,9 +51,21 @@ def _query_context(query: str) -> dict[str, str]:
     return {"query": query, "query_url": url_for("query.query_page", query=query)}
 
 
+# The classes whose members the views show.
+VIEW_CLASSES = (
+    "https://notekg.example/ontology#Benchmark",
+    "https://notekg.example/ontology#GPUVariant",
+)
+
+
 @blueprint.get("/views")
 def views_index() -> str:
-    return render_template("views_index.html")
+    # A view of a class that the graph has no members of would be empty, so it is not listed.
+    present = {
+        binding_value(row, "class") or ""
+        for row in select_rows(browse_queries.classes_present(VIEW_CLASSES))
+    }
+    return render_template("views_index.html", present=present)
 
 
 # Benchmarks by focus area

@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, render_template, request, url_for
 
 from service import browse_queries
-from service.views.common import service_config
+from service.views.common import binding_value, select_rows, service_config
 
 blueprint = Blueprint("query", __name__)
 
@@ -25,7 +25,19 @@ GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml")
 
 @blueprint.get("/query")
 def query_page() -> str:
-    examples = browse_queries.query_page_examples(service_config().base_iri)
+    base_iri = service_config().base_iri
+    examples = browse_queries.query_page_examples(base_iri)
+    # An example whose pattern the graph lacks, such as one about the bundled notes' MMLU,
+    # would return no rows, so only the others are offered.
+    matching = {
+        int(binding_value(row, "example") or 0)
+        for row in select_rows(browse_queries.matching_examples(examples, base_iri))
+    }
+    examples = [
+        example
+        for index, example in enumerate(examples)
+        if example.requires is None or index in matching
+    ]
     query = request.args.get("query", "")[:MAX_QUERY_LENGTH] or examples[0].query
     return render_template(
         "query.html",
