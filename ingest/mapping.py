@@ -21,7 +21,7 @@ import yaml
 from ingest.problems import MappingError
 from ontology import NAMESPACE as ONTOLOGY_NAMESPACE
 from ontology import ONTOLOGY_FILE
-from service.page_queries import iri_problem
+from service.page_queries import RDF_TYPE, iri_problem
 
 DEFAULT_PREFIXES = {
     "nk": "https://notekg.example/ontology#",
@@ -519,10 +519,6 @@ def _check_curies(
             )
         iri = mapping.expand(value)
         problem = iri_problem(iri)
-        if problem is None and iri.startswith(ONTOLOGY_NAMESPACE):
-            problem_message = _ontology_term_problem(value, iri, at[-1] == "class")
-            if problem_message is not None:
-                raise MappingError(mapping.path, _line_of(lines, at), f"{where}: {problem_message}")
         if problem is not None:
             example = re.sub(r"\W", "", value.rpartition(":")[2]) or "name"
             raise MappingError(
@@ -532,15 +528,18 @@ def _check_curies(
                 f"with a declared prefix, such as nk:{example}, or a full IRI such as "
                 f"https://example.org/terms#{example}",
             )
+        if iri.startswith(ONTOLOGY_NAMESPACE):
+            term_problem = _ontology_term_problem(value, iri, expect_class=at[-1] == "class")
+            if term_problem is not None:
+                raise MappingError(mapping.path, _line_of(lines, at), f"{where}: {term_problem}")
 
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 OWL = "http://www.w3.org/2002/07/owl#"
 
 
 @functools.cache
 def _ontology_terms() -> dict[str, bool]:
-    """Return the classes and properties that ontology/notekg.ttl declares: IRI to is-a-class."""
+    """Return the classes and properties that ontology/notekg.ttl declares, True for a class."""
     terms: dict[str, bool] = {}
     for triple in ox.parse(path=ONTOLOGY_FILE, format=ox.RdfFormat.TURTLE):
         kind = triple.object.value
@@ -553,11 +552,14 @@ def _ontology_terms() -> dict[str, bool]:
     return terms
 
 
-def _ontology_term_problem(value: str, iri: str, want_class: bool) -> str | None:
-    """Say why a term in the notekg namespace is not a class or property of the ontology."""
+def _ontology_term_problem(value: str, iri: str, *, expect_class: bool) -> str | None:
+    """Return why a term in the notekg namespace is not a class or property of the ontology.
+
+    Returns None for a term that the ontology declares as the kind expected.
+    """
     terms = _ontology_terms()
-    wanted = "class" if want_class else "property"
-    if terms.get(iri) is want_class:
+    expected = "class" if expect_class else "property"
+    if terms.get(iri) is expect_class:
         return None
 
     local = iri[len(ONTOLOGY_NAMESPACE) :]
@@ -568,13 +570,13 @@ def _ontology_term_problem(value: str, iri: str, want_class: bool) -> str | None
     names = [
         term[len(ONTOLOGY_NAMESPACE) :]
         for term, is_class in terms.items()
-        if is_class is want_class and term.startswith(ONTOLOGY_NAMESPACE)
+        if is_class is expect_class and term.startswith(ONTOLOGY_NAMESPACE)
     ]
     # Compared in lower case, so that nk:Gpu finds nk:GPU.
     by_lower = {name.lower(): name for name in names}
     close = [by_lower[match] for match in difflib.get_close_matches(local.lower(), by_lower, n=1)]
-    needed = f"{reason}, but a {wanted} is needed here"
-    own = f"for a {wanted} of your own, declare a prefix of your own under 'prefixes:'"
+    needed = f"{reason}, but a {expected} is needed here"
+    own = f"for a {expected} of your own, declare a prefix of your own under 'prefixes:'"
     if close:
         return f"{needed}; did you mean nk:{close[0]}? {own.capitalize()}"
     return f"{needed}; {own}"

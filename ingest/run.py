@@ -367,10 +367,14 @@ def _report_unchanged(note: NoteFile, previous: StoredSource, report: IngestRepo
     graph already references the note, which was not built again because it did not change.
     """
     report.changes.append(NoteChange(note.display_path, "unchanged"))
+    # Made for the first such warning only: finding a note by its file name lists the folder.
+    resolver: LinkResolver | None = None
     for line, message in previous.problems:
         missing = missing_note_path(message)
-        if missing is not None and _link_resolver(note).finds(missing):
-            continue
+        if missing is not None:
+            resolver = resolver or _link_resolver(note)
+            if resolver.finds(missing):
+                continue
         report.problems.append(Problem(note.display_path, line, message))
 
 

@@ -88,27 +88,19 @@ def query_page_examples(base_iri: str) -> list[ExampleQuery]:
     ]
 
 
-def classes_present(class_iris: Sequence[str]) -> str:
-    """Select each of the classes (?class) that has at least one member."""
-    branches = " UNION ".join(
-        f"{{ SELECT ({iri_term(iri)} AS ?class) WHERE {{ ?member a {iri_term(iri)} }} LIMIT 1 }}"
-        for iri in class_iris
-    )
-    return f"SELECT ?class WHERE {{ {branches or 'FILTER(false)'} }}"
+def matching_patterns(patterns: Sequence[str | None], base_iri: str) -> str:
+    """Select the index (?index) of each graph pattern that has a match; None is skipped.
 
-
-def matching_examples(examples: list[ExampleQuery], base_iri: str) -> str:
-    """Select the index (?example) of each example whose ``requires`` pattern matches.
-
-    Each pattern is looked up with LIMIT 1, so the query reads one match per example.
+    Each pattern is looked up with LIMIT 1, so the query reads at most one match per pattern.
+    The patterns may use the prefixes of the example queries.
     """
     branches = [
-        f"{{ SELECT ({index} AS ?example) WHERE {{ {example.requires} }} LIMIT 1 }}"
-        for index, example in enumerate(examples)
-        if example.requires is not None
+        f"{{ SELECT ({index} AS ?index) WHERE {{ {pattern} }} LIMIT 1 }}"
+        for index, pattern in enumerate(patterns)
+        if pattern is not None
     ]
     body = " UNION ".join(branches) or "FILTER(false)"
-    return _prefixes_with_base(base_iri) + f"SELECT ?example WHERE {{ {body} }}"
+    return _prefixes_with_base(base_iri) + f"SELECT ?index WHERE {{ {body} }}"
 
 
 _BENCHMARKS_PER_FOCUS_AREA = """\

@@ -494,10 +494,7 @@ def _literal_groups(
 def _sorted_groups(
     groups: dict[str, list[Any]], labels: dict[str, str]
 ) -> list[tuple[Link, list[Any]]]:
-    properties = [
-        Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
-        for prop in groups
-    ]
+    properties = [entity_lists.property_link(prop, labels) for prop in groups]
     properties.sort(key=lambda link: (link.label.lower(), link.iri))
     return [(link, groups[link.iri]) for link in properties]
 

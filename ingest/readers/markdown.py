@@ -399,7 +399,7 @@ class LinkResolver:
     def finds(self, path: str) -> bool:
         """Return whether a note path that a link led to names a note file now.
 
-        The path is found as a wiki link's is: by its path, else by its file name anywhere.
+        The path is looked up as a wiki link is, by its path and then by its file name anywhere.
         """
         return not self.is_missing(self._find(path))
 

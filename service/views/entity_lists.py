@@ -6,15 +6,16 @@ arguments: ``out_property`` and ``out_page`` for outgoing links, ``in_property``
 ``in_page`` for incoming links, and ``sources_page`` for the note lines that the entity was
 read from.
 
-A list that fits on one page is ordered by label, or by file and line for sources. Across
-pages, outgoing links are ordered by IRI, incoming links by label up to
-MAX_LABEL_ORDERED_LINKS of them, and longer lists of incoming links and every long list of
-sources in the store's order, because ordering them by label in a query reads every label.
+A list that fits on one page is ordered by label, or by file and line for sources. A longer
+list is ordered across its pages as follows. Outgoing links are ordered by IRI, and incoming
+links by label up to MAX_LABEL_ORDERED_LINKS of them. Longer lists of incoming links, and
+sources, are paged in the store's order, because ordering them in a query reads every row.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +40,8 @@ from service.views.common import (
 # The links of one property, and the sources, that one page of an entity shows.
 LINK_PAGE_SIZE = 50
 SOURCE_PAGE_SIZE = 50
-# The most incoming links of one property that are ordered by label across pages. A longer
-# list is paged in the store's order, and each page is ordered by label.
+# The maximum number of incoming links of one property that are ordered by label across
+# pages. A longer list is paged in the store's order, and each page is ordered by label.
 MAX_LABEL_ORDERED_LINKS = 1_000
 
 
@@ -88,15 +89,34 @@ class OutgoingPage:
     page: int
 
 
+def property_link(prop: str, labels: dict[str, str]) -> Link:
+    """Return the link to a property's page, labelled from ``labels`` or its local name."""
+    return Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
+
+
+def _group_page(paged_property: str | None, prop: str, page: int) -> int:
+    """Return the page of one property's group: ``page`` when the request pages this group."""
+    return page if paged_property in (None, prop) else 1
+
+
+def _page_urls(
+    page: int, has_next: bool, page_url: Callable[[int], str]
+) -> tuple[str | None, str | None]:
+    """Return the URLs of the next and the previous page, None where there is none."""
+    next_url = page_url(page + 1) if has_next else None
+    previous_url = page_url(page - 1) if page > 1 else None
+    return next_url, previous_url
+
+
 def outgoing_pages(rows: list[dict[str, Term]]) -> list[OutgoingPage]:
     """Group outgoing-link rows by property and pick the rows of each group's current page.
 
     Types and sources are left out, because the page header shows the types and the list of
-    sources the sources, and so is a target that a property repeats. A group longer than a
-    page is ordered by target IRI, which the rows already contain. Ordering by label would
-    need the label of every target. At 10,000 synthetic notes a metric links to 3,307 notes,
-    and ordering them by label in a query took about 80 ms. The caller orders the rows of
-    each page by label once it has the labels.
+    sources shows the sources. A target that a property repeats is kept once. A group longer
+    than a page is ordered by target IRI, which the rows already contain. Ordering by label
+    would need the label of every target. At 10,000 synthetic notes a metric links to 3,307
+    notes, and ordering them by label in a query took about 80 ms. The caller orders the rows
+    of each page by label once it has the labels.
     """
     grouped: dict[str, dict[Term, dict[str, Term]]] = defaultdict(dict)
     for row in rows:
@@ -112,7 +132,7 @@ def outgoing_pages(rows: list[dict[str, Term]]) -> list[OutgoingPage]:
         if len(by_target) <= LINK_PAGE_SIZE:
             pages.append(OutgoingPage(prop, list(by_target.values()), len(by_target), 1))
             continue
-        group_page = page if paged_property in (None, prop) else 1
+        group_page = _group_page(paged_property, prop, page)
         ordered = sorted(by_target.values(), key=lambda row: str(row["target"]))
         offset = (group_page - 1) * LINK_PAGE_SIZE
         shown = ordered[offset : offset + LINK_PAGE_SIZE]
@@ -167,25 +187,24 @@ def outgoing_groups(
     note_titles = note_titles or {}
     groups = []
     for page in pages:
-        prop = page.property
-        property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
         links = sorted(
             (_with_note_title(_target_link(row, labels), note_titles) for row in page.rows),
             key=lambda link: link.label.lower(),
         )
 
-        def page_url(number: int, prop: str = prop) -> str:
+        def page_url(number: int, prop: str = page.property) -> str:
             return entity_url(iri, out_property=prop, out_page=number, _anchor="links")
 
         end = (page.page - 1) * LINK_PAGE_SIZE + len(links)
+        next_url, previous_url = _page_urls(page.page, end < page.total, page_url)
         groups.append(
             LinkGroup(
-                property_link,
+                property_link(page.property, labels),
                 links,
                 page.total,
                 page.page,
-                next_url=page_url(page.page + 1) if end < page.total else None,
-                previous_url=page_url(page.page - 1) if page.page > 1 else None,
+                next_url,
+                previous_url,
             )
         )
 
@@ -223,7 +242,7 @@ def incoming_groups(
     for row in counts:
         prop = binding_value(row, "property") or ""
         total = int(binding_value(row, "count") or 0)
-        group_page = page if paged_property in (None, prop) else 1
+        group_page = _group_page(paged_property, prop, page)
         groups.append(_incoming_group(iri, prop, total, group_page, labels))
 
     groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
@@ -234,30 +253,21 @@ def _incoming_group(
     iri: str, prop: str, total: int, page: int, labels: dict[str, str]
 ) -> LinkGroup:
     offset = (page - 1) * LINK_PAGE_SIZE
-    if total <= MAX_LABEL_ORDERED_LINKS:
+    label_ordered = total <= MAX_LABEL_ORDERED_LINKS
+    if label_ordered:
         query = queries.incoming_page(iri, prop, LINK_PAGE_SIZE, offset)
-        rows = select_rows(query, anchored=True)
-        links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
     else:
         query = queries.incoming_page_in_store_order(iri, prop, LINK_PAGE_SIZE, offset)
-        rows = select_rows(query, anchored=True)
-        links = sorted(
-            (labelled_link(row["resource"], binding_value(row, "label")) for row in rows),
-            key=lambda link: (link.label.lower(), link.iri),
-        )
-    property_link = Link(prop, labels.get(prop) or local_name_label(prop), resource_url(prop))
+    rows = select_rows(query, anchored=True)
+    links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
+    if not label_ordered:
+        links.sort(key=lambda link: (link.label.lower(), link.iri))
 
     def page_url(number: int) -> str:
         return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
 
-    return LinkGroup(
-        property_link,
-        links,
-        total,
-        page,
-        next_url=page_url(page + 1) if offset + len(links) < total else None,
-        previous_url=page_url(page - 1) if page > 1 else None,
-    )
+    next_url, previous_url = _page_urls(page, offset + len(links) < total, page_url)
+    return LinkGroup(property_link(prop, labels), links, total, page, next_url, previous_url)
 
 
 def sources(iri: str) -> SourceList:
@@ -270,7 +280,7 @@ def sources(iri: str) -> SourceList:
     """
     page = page_argument("sources_page")
     offset = (page - 1) * SOURCE_PAGE_SIZE
-    # The query asks for one row more than a page, to learn whether another page follows.
+    # The query selects one row more than a page, which shows whether another page follows.
     query = queries.provenance_page(iri, SOURCE_PAGE_SIZE + 1, offset)
     rows = select_rows(query, anchored=True)
     found = sorted(
@@ -286,13 +296,8 @@ def sources(iri: str) -> SourceList:
     def page_url(number: int) -> str:
         return entity_url(iri, sources_page=number, _anchor="sources")
 
-    return SourceList(
-        found,
-        total,
-        page,
-        next_url=page_url(page + 1) if len(rows) > SOURCE_PAGE_SIZE else None,
-        previous_url=page_url(page - 1) if page > 1 else None,
-    )
+    next_url, previous_url = _page_urls(page, len(rows) > SOURCE_PAGE_SIZE, page_url)
+    return SourceList(found, total, page, next_url, previous_url)
 
 
 def _source(row: dict[str, Any]) -> Source:

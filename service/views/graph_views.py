@@ -52,20 +52,17 @@ def _query_context(query: str) -> dict[str, str]:
 
 
 # The classes whose members the views show.
-VIEW_CLASSES = (
-    "https://notekg.example/ontology#Benchmark",
-    "https://notekg.example/ontology#GPUVariant",
-)
+BENCHMARK_CLASS = "https://notekg.example/ontology#Benchmark"
+GPU_VARIANT_CLASS = "https://notekg.example/ontology#GPUVariant"
 
 
 @blueprint.get("/views")
 def views_index() -> str:
     # A view of a class that the graph has no members of would be empty, so it is not listed.
-    present = {
-        binding_value(row, "class") or ""
-        for row in select_rows(browse_queries.classes_present(VIEW_CLASSES))
-    }
-    return render_template("views_index.html", present=present)
+    patterns = [f"?member a <{BENCHMARK_CLASS}>", f"?member a <{GPU_VARIANT_CLASS}>"]
+    query = browse_queries.matching_patterns(patterns, service_config().base_iri)
+    present = {int(binding_value(row, "index") or 0) for row in select_rows(query)}
+    return render_template("views_index.html", benchmarks=0 in present, gpus=1 in present)
 
 
 # Benchmarks by focus area

@@ -170,7 +170,7 @@ def _place(
 
 
 def _drawable(row: dict[str, Term]) -> bool:
-    """Tell whether an outgoing-link row is drawn: a link to a resource, not a type or source."""
+    """Return whether an outgoing-link row is drawn: a link to a resource, not a type or source."""
     prop = binding_value(row, "property")
     return prop not in (RDF_TYPE, queries.NK_SOURCE) and isinstance(row["target"], ox.NamedNode)
 

@@ -29,10 +29,10 @@ def query_page() -> str:
     examples = browse_queries.query_page_examples(base_iri)
     # An example whose pattern the graph lacks, such as one about the bundled notes' MMLU,
     # would return no rows, so only the others are offered.
-    matching = {
-        int(binding_value(row, "example") or 0)
-        for row in select_rows(browse_queries.matching_examples(examples, base_iri))
-    }
+    query_text = browse_queries.matching_patterns(
+        [example.requires for example in examples], base_iri
+    )
+    matching = {int(binding_value(row, "index") or 0) for row in select_rows(query_text)}
     examples = [
         example
         for index, example in enumerate(examples)
