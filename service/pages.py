@@ -86,6 +86,11 @@ class _PagesBlueprint(Blueprint):
 blueprint = _PagesBlueprint("pages", __name__, static_folder="static", template_folder="templates")
 
 CLASS_PAGE_SIZE = 100
+# Classes of up to this many members are ordered by label across their pages. Ordering
+# them in a query reads the labels of every member: 5 s for the 71,432 source spans of 10,000
+# synthetic notes. The members of a larger class are paged in IRI order, and each page is
+# ordered by label.
+MAX_LABEL_ORDERED_MEMBERS = 2_000
 SEARCH_RESULT_LIMIT = 100
 SUGGESTION_LIMIT = 10
 SNIPPET_LENGTH = 200
@@ -508,6 +513,7 @@ def not_found_response(iri: str) -> Response:
             link = labelled_link(row["resource"], binding_value(row, "label"))
             if all(link.iri != known.iri for known in suggestions):
                 suggestions.append(link)
+        suggestions.sort(key=lambda link: (link.label.lower(), link.iri))
 
     html = render_template("not_found.html", iri=iri, words=words, suggestions=suggestions)
     return make_response(html, 404)
@@ -531,8 +537,12 @@ def class_page() -> Response:
         return not_found_response(iri)
 
     offset = (page - 1) * CLASS_PAGE_SIZE
-    rows = select_rows(queries.class_members(iri, CLASS_PAGE_SIZE, offset))
-    members = [labelled_link(row["member"], binding_value(row, "label")) for row in rows]
+    label_ordered = total <= MAX_LABEL_ORDERED_MEMBERS
+    if label_ordered:
+        rows = select_rows(queries.class_members(iri, CLASS_PAGE_SIZE, offset))
+        members = [labelled_link(row["member"], binding_value(row, "label")) for row in rows]
+    else:
+        members = _members_in_iri_order(iri, offset)
     html = render_template(
         "class.html",
         iri=iri,
@@ -540,6 +550,8 @@ def class_page() -> Response:
         comment=vocabulary.comments.get(iri),
         members=members,
         total=total,
+        label_ordered=label_ordered,
+        max_label_ordered=MAX_LABEL_ORDERED_MEMBERS,
         first_number=offset + 1,
         next_url=url_for("pages.class_page", iri=iri, page=page + 1)
         if offset + len(members) < total
@@ -547,6 +559,26 @@ def class_page() -> Response:
         previous_url=url_for("pages.class_page", iri=iri, page=page - 1) if page > 1 else None,
     )
     return make_response(html)
+
+
+def _members_in_iri_order(class_iri: str, offset: int) -> list[Link]:
+    """Return one page of a large class's members in IRI order, the page ordered by label."""
+    terms = [
+        row["member"] for row in select_rows(queries.class_member_terms(class_iri), every_row=True)
+    ]
+    terms.sort(
+        key=lambda term: (
+            (False, term.value) if isinstance(term, ox.NamedNode) else (True, str(term))
+        )
+    )
+    page_terms = terms[offset : offset + CLASS_PAGE_SIZE]
+    labels = fetch_labels(term.value for term in page_terms if isinstance(term, ox.NamedNode))
+    members = [
+        labelled_link(term, labels.get(term.value) if isinstance(term, ox.NamedNode) else None)
+        for term in page_terms
+    ]
+    members.sort(key=lambda link: (link.label.lower(), link.iri))
+    return members
 
 
 # Search

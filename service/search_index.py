@@ -16,8 +16,7 @@ import logging
 import re
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -34,29 +33,39 @@ MAX_PREFIX_MATCHES = 5_000
 
 @dataclass
 class SearchIndex:
-    """Lower-cased names and words of one generation, with the preferred label of each IRI."""
+    """Lower-cased names and words of one generation, with the preferred label of each IRI.
 
-    exact: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    ``add`` collects IRIs in lists, and ``seal`` turns each list into a tuple without repeats.
+    All the structures share one string object per IRI. Sets and a copy of the IRI per entry
+    made up most of the memory of an earlier index: 127 MiB at 10,000 pages.
+    """
+
+    exact: dict[str, Sequence[str]] = field(default_factory=dict)
     names: list[tuple[str, str]] = field(default_factory=list)
-    words: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    words: dict[str, Sequence[str]] = field(default_factory=dict)
     sorted_words: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    _iris: dict[str, str] = field(default_factory=dict)
 
     def add(self, iri: str, text: str, *, is_name: bool, is_label: bool) -> None:
         """Index one literal of a resource."""
+        iri = self._iris.setdefault(iri, iri)
         lower = text.lower()
         if is_name:
-            self.exact[lower].add(iri)
+            _append(self.exact, lower, iri)
             self.names.append((lower, iri))
         if is_label and iri not in self.labels:
             self.labels[iri] = text
         for word in WORD.findall(lower):
-            self.words[word].add(iri)
+            _append(self.words, word, iri)
 
     def seal(self) -> None:
         """Sort the names and words for prefix look-ups; call once after the last add."""
         self.names.sort()
         self.sorted_words = sorted(self.words)
+        self.exact = {text: tuple(dict.fromkeys(iris)) for text, iris in self.exact.items()}
+        self.words = {word: tuple(dict.fromkeys(iris)) for word, iris in self.words.items()}
+        self._iris = {}
 
     def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]:
         """Return (IRI, rank) of every match, best rank first, then by label and IRI."""
@@ -94,7 +103,7 @@ class SearchIndex:
         for word in self.sorted_words[start:]:
             if not word.startswith(prefix):
                 break
-            found |= self.words[word]
+            found.update(self.words[word])
         return found
 
     def _sort_label(self, iri: str) -> str:
@@ -107,35 +116,48 @@ def build_index(
     name_properties: Iterable[str],
     description_properties: Iterable[str],
 ) -> SearchIndex:
-    """Read the searched literals of the engine's graph into a new index."""
+    """Read the searched literals of the engine's graph into a new index.
+
+    Each property has a query of its own, ``label_properties`` first and in their order, so
+    that an IRI's label is the literal of its highest-ranked label property. One result at a
+    time is then in memory, where one query for all of them held about 200 MiB of rows at
+    10,000 pages.
+    """
     started = time.perf_counter()
     labels = list(label_properties)
     names = set(labels) | set(name_properties)
     searched = [*labels, *sorted(set(name_properties) - set(labels)), *description_properties]
-    values = " ".join(f"<{iri}>" for iri in searched)
-    query = f"""SELECT ?s ?p ?o WHERE {{
-  VALUES ?p {{ {values} }}
-  ?s ?p ?o .
-  FILTER(isIRI(?s) && isLiteral(?o))
-}}"""
-    # The index needs every row, so the row limit is the whole graph.
-    result = engine.query(query, timeout=600.0, max_rows=max(engine.triple_count, 1))
 
     index = SearchIndex()
-    rank = {iri: position for position, iri in enumerate(labels)}
-    rows = sorted(result.rows, key=lambda row: rank.get(_text(row[1]), len(rank)))
-    for subject, predicate, text in rows:
-        prop = _text(predicate)
-        index.add(_text(subject), _text(text), is_name=prop in names, is_label=prop in rank)
+    literals = 0
+    for prop in dict.fromkeys(searched):
+        query = f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o FILTER(isIRI(?s) && isLiteral(?o)) }}"
+        # The index needs every row, so the row limit is the whole graph.
+        result = engine.query(query, timeout=600.0, max_rows=max(engine.triple_count, 1))
+        is_name = prop in names
+        is_label = prop in labels
+        for subject, text in result.rows:
+            index.add(_text(subject), _text(text), is_name=is_name, is_label=is_label)
+        literals += len(result.rows)
+        del result
     index.seal()
 
     logger.info(
         "built the search index of generation %s: %s literals in %.2f s",
         engine.generation,
-        len(result.rows),
+        literals,
         time.perf_counter() - started,
     )
     return index
+
+
+def _append(index: dict[str, Sequence[str]], key: str, iri: str) -> None:
+    """Add ``iri`` to the list of ``key``, unless it was the last one added."""
+    iris = index.get(key)
+    if iris is None:
+        index[key] = [iri]
+    elif iris[-1] is not iri and isinstance(iris, list):
+        iris.append(iri)
 
 
 def _text(term: object) -> str:

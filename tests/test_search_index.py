@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from service.search_index import SearchIndex
+import pyoxigraph as ox
+
+from service.engine import OxigraphEngine
+from service.search_index import SearchIndex, build_index
+
+SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
+SKOS_ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+DCTERMS_DESCRIPTION = "http://purl.org/dc/terms/description"
 
 
 def _index() -> SearchIndex:
@@ -49,3 +57,51 @@ def test_label_is_the_preferred_name() -> None:
 def test_ranks_sort_by_label_within_rank() -> None:
     matches = _index().find("grade", ["grade"])
     assert matches == [("ex:gsm", 1), ("ex:arc", 2)]
+
+
+def test_repeats_keep_one_entry() -> None:
+    index = SearchIndex()
+    index.add("ex:a", "Math", is_name=True, is_label=True)
+    index.add("ex:a", "math", is_name=True, is_label=False)
+    index.add("ex:b", "Math", is_name=True, is_label=True)
+    index.add("ex:a", "Math for math teachers", is_name=False, is_label=False)
+    index.seal()
+
+    assert index.exact["math"] == ("ex:a", "ex:b")
+    assert index.words["math"] == ("ex:a", "ex:b")
+    assert index.find("math", ["math"]) == [("ex:a", 0), ("ex:b", 0)]
+
+
+def test_build_index_ranks_label_properties() -> None:
+    store = ox.Store()
+    store.load(
+        b"""
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+<https://example.org/a> rdfs:label "Alpha (rdfs)" ; skos:prefLabel "Alpha" ;
+    dcterms:description "Measures tool use." .
+<https://example.org/b> rdfs:label "Beta" ; skos:altLabel "B-test" .
+<https://example.org/c> dcterms:description "No label, only a description." .
+""",
+        format=ox.RdfFormat.TURTLE,
+        to_graph=ox.NamedNode("https://example.org/graph/notes"),
+    )
+    engine = OxigraphEngine(store, 1, query_processes=0)
+    try:
+        index = build_index(
+            engine,
+            [SKOS_PREF_LABEL, RDFS_LABEL],
+            [SKOS_ALT_LABEL],
+            [DCTERMS_DESCRIPTION],
+        )
+    finally:
+        engine.close()
+
+    assert index.labels == {
+        "https://example.org/a": "Alpha",
+        "https://example.org/b": "Beta",
+    }
+    assert index.find("b-test", ["b", "test"])[0] == ("https://example.org/b", 0)
+    assert index.find("tool", ["tool"]) == [("https://example.org/a", 2)]
+    assert index.find("description", ["description"]) == [("https://example.org/c", 2)]

@@ -450,3 +450,183 @@ def test_notes_index_rejects_bad_page(three_notes: LiveServer) -> None:
 
     assert reply.status == 400
     assert "invalid page number" in reply.text
+
+
+# The benchmarks view of a graph with more benchmarks than a page and the row limit
+
+
+def _many_benchmarks_dataset() -> tuple[str, list[str]]:
+    """Return a TriG dataset of 450 benchmarks and 120 notes, and the benchmark names in order.
+
+    Focus areas sort by label whatever its case, benchmarks without one come last, and one
+    benchmark in two focus areas is listed in each.
+    """
+    areas = {"alpha": "Alpha area", "beta": "beta area"}
+    lines = [
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
+        "@prefix nk: <https://notekg.example/ontology#> .",
+        f"<{ID}graph/many> {{",
+        *(f'<{ID}focus-area/{key}> skos:prefLabel "{label}" .' for key, label in areas.items()),
+        f'<{ID}metric/accuracy> skos:prefLabel "Accuracy" .',
+    ]
+    by_area: dict[str | None, list[str]] = {"alpha": [], "beta": [], None: []}
+    for number in range(450):
+        # Names whose order differs from the order of the numbers.
+        name = f"Bench {(number * 7919) % 450:03d}"
+        area = ("alpha", "beta", None)[number % 3]
+        statements = [
+            "a nk:Benchmark",
+            f'skos:prefLabel "{name}"',
+            f"nk:metric <{ID}metric/accuracy>",
+        ]
+        if area is not None:
+            statements.append(f"nk:focusArea <{ID}focus-area/{area}>")
+        if number == 1:
+            statements.append(f"nk:focusArea <{ID}focus-area/alpha>")
+            by_area["alpha"].append(name)
+        lines.append(f"<{ID}benchmark/b{number}> " + " ; ".join(statements) + " .")
+        by_area[area].append(name)
+    # GPU variants for more than two pages of the GPU view.
+    for number in range(30):
+        name = f"GPU {29 - number:02d}"
+        lines.append(
+            f'<{ID}gpu-variant/v{number:02d}> a nk:GPUVariant ; skos:prefLabel "{name}" ;'
+            f' nk:releaseYear "{2000 + number}" .'
+        )
+    # More notes than the row limit too, for the notes index.
+    for number in range(120):
+        lines.append(f'<{ID}note/n{number:03d}> a nk:Note ; nk:filePath "notes/n{number:03d}.md" .')
+    lines.append("}")
+    order = [name for area in ("alpha", "beta", None) for name in sorted(by_area[area])]
+    return "\n".join(lines) + "\n", order
+
+
+@pytest.fixture(scope="module")
+def many_benchmarks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LiveServer, list[str]]]:
+    directory = tmp_path_factory.mktemp("many-benchmarks")
+    dataset, order = _many_benchmarks_dataset()
+    (directory / "many.trig").write_text(dataset, encoding="utf-8")
+    database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
+    fill_store_from_dataset(database_url, str(directory / "many.trig"))
+    # A row limit below the number of benchmarks: the view must still list every one.
+    with serve_store(database_url, max_rows=100) as live:
+        yield live, order
+
+
+def test_benchmarks_view_counts_every_benchmark(
+    many_benchmarks: tuple[LiveServer, list[str]],
+) -> None:
+    server, _ = many_benchmarks
+    summary = page(server, "/views/benchmarks").select_one("h1 + p").get_text(" ", strip=True)
+
+    assert summary == "451 benchmarks in 3 groups; this page shows 1 to 200."
+
+
+def test_benchmark_pages_keep_view_order(
+    many_benchmarks: tuple[LiveServer, list[str]],
+) -> None:
+    server, order = many_benchmarks
+    names: list[str] = []
+    path: str | None = "/views/benchmarks"
+    pages = 0
+    while path is not None:
+        soup = page(server, path)
+        rows = soup.select("table.benchmarks tbody tr")
+        assert len(rows) <= 200
+        names.extend(row.td.get_text(" ", strip=True) for row in rows)
+        next_link = soup.select_one('nav.pager a[rel="next"]')
+        path = next_link["href"] if next_link else None
+        pages += 1
+
+    assert pages == 3
+    assert names == order
+
+
+def test_benchmark_second_page_groups_metrics(
+    many_benchmarks: tuple[LiveServer, list[str]],
+) -> None:
+    server, _ = many_benchmarks
+    soup = page(server, "/views/benchmarks?page=2")
+    headings = [h2.get_text(" ", strip=True) for h2 in soup.select("section.view-group h2")]
+    first_row = soup.select_one("table.benchmarks tbody tr")
+
+    # Page 1 has the 151 entries of "Alpha area" and 49 of "beta area".
+    assert headings == ["beta area (101)", "No focus area (99)"]
+    assert [td.get_text(" ", strip=True) for td in first_row.find_all("td")][1] == "Accuracy"
+    assert soup.select_one('nav.pager a[rel="prev"]')["href"].endswith("page=1")
+    assert soup.select_one('nav.pager a[rel="next"]')["href"].endswith("page=3")
+
+
+def test_benchmarks_past_last_page(many_benchmarks: tuple[LiveServer, list[str]]) -> None:
+    server, _ = many_benchmarks
+    soup = page(server, "/views/benchmarks?page=4")
+
+    assert "past the last benchmark" in soup.get_text()
+    assert soup.select("table.benchmarks") == []
+
+
+def test_notes_index_ignores_row_limit(
+    many_benchmarks: tuple[LiveServer, list[str]],
+) -> None:
+    server, _ = many_benchmarks
+    soup = page(server, "/notes")
+    paths = [code.get_text() for code in soup.select("section.note-entry code")]
+
+    assert paths == [f"notes/n{number:03d}.md" for number in range(120)]
+
+
+def test_gpu_view_pages_variants_by_name(many_benchmarks: tuple[LiveServer, list[str]]) -> None:
+    server, _ = many_benchmarks
+    first = page(server, "/views/gpus")
+    last = page(server, "/views/gpus?page=3")
+
+    def columns(soup: BeautifulSoup) -> list[str]:
+        return [th.get_text(strip=True) for th in soup.select("table.comparison thead th")][1:]
+
+    assert columns(first) == [f"GPU {number:02d}" for number in range(12)]
+    assert first.select_one("table.comparison caption").get_text(" ", strip=True) == (
+        "GPU variants 1 to 12 of 30, by name, one per column"
+    )
+    assert columns(last) == [f"GPU {number:02d}" for number in range(24, 30)]
+    assert last.select_one('nav.pager a[rel="next"]') is None
+    assert "past the last GPU variant" in page(server, "/views/gpus?page=4").get_text()
+
+
+def test_large_class_pages_follow_iri_order(
+    many_benchmarks: tuple[LiveServer, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service import pages
+
+    server, order = many_benchmarks
+    monkeypatch.setattr(pages, "MAX_LABEL_ORDERED_MEMBERS", 100)
+    path: str | None = "/class?" + urllib.parse.urlencode(
+        {"iri": "https://notekg.example/ontology#Benchmark"}
+    )
+    pages_seen: list[list[tuple[str, str]]] = []
+    while path is not None:
+        soup = page(server, path)
+        links = soup.select("ol.members a")
+        pages_seen.append([(link["href"], link.get_text(strip=True)) for link in links])
+        next_link = soup.select_one("a[rel=next]")
+        path = next_link["href"] if next_link else None
+
+    iris = sorted(f"{ID}benchmark/b{number}" for number in range(450))
+    assert (
+        "more than 100 members"
+        in page(
+            server,
+            "/class?"
+            + urllib.parse.urlencode({"iri": "https://notekg.example/ontology#Benchmark"}),
+        )
+        .select_one("p.list-order")
+        .get_text()
+    )
+    assert [len(members) for members in pages_seen] == [100, 100, 100, 100, 50]
+    for number, members in enumerate(pages_seen):
+        hrefs = {urllib.parse.unquote(href) for href, _ in members}
+        expected = iris[number * 100 : (number + 1) * 100]
+        assert hrefs == {"/" + iri.removeprefix("https://notekg.example/") for iri in expected}
+        assert [label for _, label in members] == sorted(label for _, label in members)
+    assert sorted(label for members in pages_seen for _, label in members) == sorted(set(order))

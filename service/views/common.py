@@ -99,9 +99,16 @@ def query_engine() -> OxigraphEngine:
     return current_app.extensions["notekg"].engine()  # type: ignore[no-any-return]
 
 
-def select_rows(sparql: str, *, anchored: bool = False) -> list[dict[str, Term]]:
-    """Run one of the service's SELECT queries; see QueryEngine.query for ``anchored``."""
-    return _query(sparql, anchored).bindings()
+def select_rows(
+    sparql: str, *, anchored: bool = False, every_row: bool = False
+) -> list[dict[str, Term]]:
+    """Run one of the service's SELECT queries; see QueryEngine.query for ``anchored``.
+
+    The rows stop at the service's row limit, unless ``every_row`` is set. Set it only for a
+    query with at most one row per triple of the graph, such as the list of every note that
+    the notes index sorts before it picks a page.
+    """
+    return _query(sparql, anchored, every_row).bindings()
 
 
 def ask(sparql: str, *, anchored: bool = False) -> bool:
@@ -112,11 +119,11 @@ def construct_triples(sparql: str, *, anchored: bool = False) -> list[ox.Triple]
     return _query(sparql, anchored).triples
 
 
-def _query(sparql: str, anchored: bool) -> QueryResult:
+def _query(sparql: str, anchored: bool, every_row: bool = False) -> QueryResult:
     config = service_config()
-    return query_engine().query(
-        sparql, timeout=config.query_timeout, max_rows=config.max_rows, anchored=anchored
-    )
+    engine = query_engine()
+    max_rows = max(config.max_rows, engine.triple_count) if every_row else config.max_rows
+    return engine.query(sparql, timeout=config.query_timeout, max_rows=max_rows, anchored=anchored)
 
 
 def binding_value(row: dict[str, Term], name: str) -> str | None:

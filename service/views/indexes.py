@@ -75,7 +75,7 @@ def properties_index() -> str:
 def notes_index() -> str:
     """List one page of the notes, sorted by file path, with their sections."""
     page = page_argument("page")
-    listed = select_rows(browse_queries.notes())
+    listed = select_rows(browse_queries.notes(), every_row=True)
     listed.sort(key=_note_order)
     offset = (page - 1) * NOTES_PAGE_SIZE
     page_notes = [
@@ -83,7 +83,7 @@ def notes_index() -> str:
     ]
     notes = []
     if page_notes:
-        rows = select_rows(browse_queries.notes_with_sections(page_notes))
+        rows = select_rows(browse_queries.notes_with_sections(page_notes), every_row=True)
         rows.sort(key=_section_order)
         notes = collect_notes(rows)
     return render_template(
