@@ -511,7 +511,7 @@ def many_benchmarks(
     database_url = f"sqlite:///{directory / 'notekg.sqlite'}"
     fill_store_from_dataset(database_url, str(directory / "many.trig"))
     # A row limit below the number of benchmarks: the view must still list every one.
-    with serve_store(database_url, max_rows=100) as live:
+    with serve_store(database_url, max_rows=50) as live:
         yield live, order
 
 

@@ -165,7 +165,8 @@ def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
     unique = sorted(set(iris))
     found: dict[str, str] = {}
     if unique:
-        rows = select_rows(queries.labels(unique), anchored=True)
+        # One row per IRI and label property, so a long list of IRIs is not cut at the row limit.
+        rows = select_rows(queries.labels(unique), anchored=True, every_row=True)
         rows.sort(key=lambda row: int(binding_value(row, "rank") or 0), reverse=True)
         for row in rows:
             # The rows are in falling rank, so the label of the most preferred property wins.
