@@ -31,22 +31,26 @@ class IngestError(Exception):
     """Base class of the errors that stop an ingest."""
 
 
-class NoteSyntaxError(IngestError):
+class LocatedError(IngestError):
+    """An error at one line of one file; its text is ``FILE:LINE: message``."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+    def as_problem(self) -> Problem:
+        """Return the error as a problem, whose text is ``FILE:LINE: error: message``."""
+        return Problem(self.path, self.line, self.message, Severity.ERROR)
+
+
+class NoteSyntaxError(LocatedError):
     """A note cannot be read: wrong encoding, binary content or broken structure."""
 
-    def __init__(self, path: str, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
-        self.path = path
-        self.line = line
 
-
-class MappingError(IngestError):
+class MappingError(LocatedError):
     """The mapping file is invalid: bad YAML, an unknown key or a wrong value."""
-
-    def __init__(self, path: str, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
-        self.path = path
-        self.line = line
 
 
 # The end of the warning about a link to a note file that does not exist, after its path.

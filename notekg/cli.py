@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -461,7 +461,7 @@ def _run_ingest(
         )
         succeeded = True
     except IngestError as error:
-        raise click.ClickException(str(error)) from error
+        raise _ingest_failure(error) from error
     finally:
         # A first ingest that fails leaves no empty store, which serve would fill with the
         # bundled notes. A store that got a generation is kept whatever happened after.
@@ -472,6 +472,29 @@ def _run_ingest(
 
     logger.info("ingest finished in %.2f s", time.perf_counter() - started)
     return report
+
+
+class _LocatedErrors(click.ClickException):
+    """Errors at lines of files, printed one a line as ``FILE:LINE: error: message``.
+
+    That is the form of the ingest's warnings, and of compilers' messages.
+    Other errors keep click's ``Error:`` prefix.
+    """
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), file=file, err=file is None)
+
+
+def _ingest_failure(error: Exception) -> click.ClickException:
+    """Return the exception that reports an ingest error on the command line."""
+    from ingest.problems import LocatedError
+    from ingest.run import NotesNotRead
+
+    errors = error.errors if isinstance(error, NotesNotRead) else [error]
+    if all(isinstance(each, LocatedError) for each in errors):
+        lines = [str(each.as_problem()) for each in errors if isinstance(each, LocatedError)]
+        return _LocatedErrors("\n".join(lines))
+    return click.ClickException(str(error))
 
 
 def _progress_printer() -> Callable[[int, int, str], None]:

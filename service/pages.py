@@ -713,6 +713,13 @@ def note_view() -> Response:
         return not_found_response(iri)
 
     text = binding_value(rows[0], "text") or ""
+    line_count = len(text.splitlines())
+    if lines and lines[0] > line_count:
+        message = (
+            f"{lines[0]}-{lines[1]} starts after the last line of the note, which has "
+            f"{line_count} lines; give a range within 1-{line_count}"
+        )
+        abort(400, description=f"parameter lines: {message}")
     resources_rows = select_rows(queries.note_resources(iri))
     html = render_template(
         "note.html",

@@ -123,6 +123,7 @@ def test_ingest_missing_path_is_a_clean_error(
         main, ["--quiet", "ingest", str(tmp_path / "nowhere"), "--database", database]
     )
     assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
     assert "no such file or folder" in result.output
     assert "Traceback" not in result.output
 
@@ -140,8 +141,9 @@ def test_ingest_bad_mapping_names_file_and_line(
         main, ["--quiet", "ingest", str(NOTES), "--mapping", str(mapping), "--database", database]
     )
     assert result.exit_code == 1
-    assert f"{mapping}:6:" in result.output
+    assert f"{mapping}:6: error: " in result.output
     assert "diagonal" in result.output
+    assert "Error:" not in result.output
 
 
 def test_ingest_binary_note_is_reported(runner: CliRunner, database: str, tmp_path: Path) -> None:
@@ -150,8 +152,23 @@ def test_ingest_binary_note_is_reported(runner: CliRunner, database: str, tmp_pa
     (notes / "broken.txt").write_bytes(b"\x00\x01binary")
     result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
     assert result.exit_code == 1
-    assert "broken.txt:1: the file is binary" in result.output
+    assert "broken.txt:1: error: the file is binary" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ingest_lists_each_unreadable_note(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "one.txt").write_bytes(b"\x00binary")
+    (notes / "two.md").write_text("---\ntitle: [unclosed\n---\n# Two\n", encoding="utf-8")
+    result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
+    lines = result.output.splitlines()
+
+    assert result.exit_code == 1
+    assert any("one.txt:1: error: the file is binary" in line for line in lines)
+    assert any("two.md:2: error: invalid YAML front matter" in line for line in lines)
 
 
 def test_ingest_invalid_database_url_is_a_clean_error(runner: CliRunner) -> None:

@@ -673,6 +673,23 @@ def test_note_view_rejects_bad_line_range(server: LiveServer) -> None:
     assert get(server.url + "/note?" + query).status == 400
 
 
+def test_note_view_rejects_range_past_end(server: LiveServer) -> None:
+    query = urllib.parse.urlencode({"iri": ID + "note/ai", "lines": "9000-9999"})
+    reply = get(server.url + "/note?" + query)
+
+    assert reply.status == 400
+    assert "9000-9999 starts after the last line of the note" in reply.text
+
+
+def test_note_view_clips_range_end(server: LiveServer) -> None:
+    whole = page(server, "/note?" + urllib.parse.urlencode({"iri": ID + "note/ai"}))
+    last = len(whole.select("table.note-text tr"))
+    query = urllib.parse.urlencode({"iri": ID + "note/ai", "lines": f"{last}-{last + 50}"})
+    soup = page(server, "/note?" + query)
+
+    assert [row["id"] for row in soup.select("tr.highlighted")] == [f"L{last}"]
+
+
 # Every page
 
 
