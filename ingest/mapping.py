@@ -485,6 +485,8 @@ def _check_curies(
 ) -> None:
     """Reject a term whose prefix the mapping does not declare or that is not an absolute IRI.
 
+    A declared namespace must be an absolute IRI that does not end with a letter or digit.
+
     A term without a scheme ("team") would become a relative IRI, which N-Quads cannot hold, so
     the store's graph could no longer be read.
     """
@@ -496,6 +498,15 @@ def _check_curies(
                 _line_of(lines, ("prefixes", prefix)),
                 f"prefixes.{prefix}: {namespace!r} is not an absolute IRI ({problem}); give "
                 "the namespace as a full IRI such as https://example.org/terms#",
+            )
+        if namespace[-1:].isalnum():
+            # A CURIE appends its local name to the namespace as it is.
+            raise MappingError(
+                mapping.path,
+                _line_of(lines, ("prefixes", prefix)),
+                f"prefixes.{prefix}: {namespace!r} ends with a letter or digit, so {prefix}:Thing "
+                f"would be {namespace}Thing; end the namespace with '/' or '#', such as "
+                f"{namespace}/",
             )
     for at, value in _walk(data, ()):
         if at[-1] not in (

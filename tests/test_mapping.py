@@ -269,6 +269,31 @@ def test_prefix_must_be_absolute_iri(tmp_path: Path) -> None:
     assert "prefixes.ex: 'example' is not an absolute IRI" in str(error)
 
 
+def test_namespace_must_end_with_separator(tmp_path: Path) -> None:
+    text = (
+        "sections:\n  - heading: A\n    keys:\n      Team: {property: ex:team}\n"
+        "prefixes:\n  ex: https://example.org/terms\n"
+    )
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 6
+    assert "prefixes.ex: 'https://example.org/terms' ends with a letter or digit" in str(error)
+    assert "ex:Thing would be https://example.org/termsThing" in str(error)
+
+
+@pytest.mark.parametrize(
+    "namespace", ["https://example.org/terms#", "urn:example:", "https://x.org/GO_"]
+)
+def test_namespace_separators_accepted(tmp_path: Path, namespace: str) -> None:
+    text = (
+        f"prefixes:\n  ex: '{namespace}'\n"
+        "sections:\n  - heading: A\n    keys:\n      Team: {property: ex:team}\n"
+    )
+    mapping = load_text(tmp_path, text)
+
+    assert mapping.expand("ex:team") == namespace + "team"
+
+
 def test_declared_prefix_accepted(tmp_path: Path) -> None:
     text = (
         "prefixes:\n"
