@@ -134,7 +134,9 @@ class _NoteBuilder:
         self._add_metadata()
 
     def _add_metadata(self) -> None:
-        """Add front matter tags as keywords and aliases as alternative labels of the note.
+        """Add tags as keywords and front matter aliases as alternative labels of the note.
+
+        Tags come from the front matter and from the text (``#infra/db``), without their "#".
 
         ``title`` and ``id`` name the note. Any other key becomes a generic property of the
         note, as an unmapped bullet key does, with a warning.
@@ -158,8 +160,13 @@ class _NoteBuilder:
                     f"the values as a YAML list of text ({key}: [a, b]) or as text with commas",
                 )
             for item in values:
-                if isinstance(item, str | int | float) and str(item).strip():
-                    self.facts.add((self.note, prop, Literal(str(item).strip())))
+                text = str(item).strip() if isinstance(item, str | int | float) else ""
+                if key == "tags":
+                    text = text.removeprefix("#")
+                if text:
+                    self.facts.add((self.note, prop, Literal(text)))
+        for _, tag in self.document.tags:
+            self.facts.add((self.note, SCHEMA.keywords, Literal(tag)))
 
         for key, value in metadata.items():
             if not isinstance(key, str) or key in FRONT_MATTER_KEYS or value is None:

@@ -135,7 +135,7 @@ class Document:
 
     ``title`` is the page title, and ``sections`` are the top-level sections below it.
     ``text`` is the note's decoded text. ``metadata`` contains the front matter keys, for
-    formats that have front matter.
+    formats that have front matter, and ``tags`` the inline tags, for formats that have them.
     """
 
     path: Path
@@ -147,6 +147,8 @@ class Document:
     content_hash: str
     text: str = ""
     metadata: dict[str, object] = field(default_factory=dict)
+    # Obsidian's inline tags of the text, as (line, tag without its "#"), in their order.
+    tags: list[tuple[int, str]] = field(default_factory=list)
     # Problems that the reader found and that did not stop it, as (line, message).
     warnings: list[tuple[int, str]] = field(default_factory=list)
 

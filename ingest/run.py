@@ -65,7 +65,8 @@ logger = logging.getLogger(__name__)
 
 # Part of every source's fingerprint, so a new value makes the next ingest rebuild every source.
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
-INGEST_FORMAT_VERSION = "2"
+# Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords.
+INGEST_FORMAT_VERSION = "3"
 
 
 class NoNotesFound(IngestError):

@@ -599,3 +599,41 @@ def test_image_alt_text_stays_in_paragraph(tmp_path: Path) -> None:
     document = read_markdown(note, "alpha.md")
 
     assert document.sections[0].paragraphs[0].text == "See the diagram here."
+
+
+# Inline tags
+
+
+TAGGED_NOTE = b"""# Tags #meta
+
+A paragraph about #infra/db and #ops-2024, then #12, C# and a link
+https://example.org/page#section.
+
+- Key: value #bullet-tag
+- `#not-in-code` and #under_score.
+
+```
+#not-in-a-fence
+```
+"""
+
+
+def test_inline_tags_are_read_with_lines() -> None:
+    document = read_bytes(TAGGED_NOTE)
+
+    assert document.tags == [
+        (1, "meta"),
+        (3, "infra/db"),
+        (3, "ops-2024"),
+        (6, "bullet-tag"),
+        (7, "under_score"),
+    ]
+
+
+def test_number_and_fragment_are_not_tags() -> None:
+    tags = [tag for _, tag in read_bytes(TAGGED_NOTE).tags]
+
+    assert "12" not in tags
+    assert "section" not in tags
+    assert "not-in-code" not in tags
+    assert "not-in-a-fence" not in tags

@@ -274,3 +274,18 @@ def test_attachment_links_reference_no_note(tmp_path: Path) -> None:
     targets = _values(engine, "SELECT ?t WHERE { ?s dcterms:references ?t }")
     assert targets == {BASE + "note/other"}
     assert [problem.message for problem in report.problems if "diagram" in problem.message] == []
+
+
+def test_inline_tags_become_keywords(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    text = "---\ntags: ['#ops']\n---\n# PostgreSQL\n\nA database for #infra/db and #ops.\n"
+    (notes / "postgres.md").write_text(text)
+    store = Store(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    run_ingest([notes], store, mapping_path=None, base_iri="https://kg.test/id/", validate=False)
+
+    engine = OxigraphEngine.from_store(store)
+    note = "https://kg.test/id/note/postgres"
+    keywords = _values(engine, f"SELECT ?k WHERE {{ <{note}> schema:keywords ?k }}")
+
+    assert keywords == {"infra/db", "ops"}

@@ -80,6 +80,9 @@ ATTACHMENT_SUFFIXES = frozenset(
 DATAVIEW_FIELD = re.compile(r"^[^:]{1,60}?::\s+\S")
 KEY_ONLY = re.compile(r"^(?P<key>[^:]{1,60}?)::?$")
 WIKI_LINK = re.compile(r"!?\[\[(?P<inner>[^\[\]\n]+?)\]\]")
+# An Obsidian tag: "#" after a space or at the start of the text, then letters, digits, "_",
+# "-" and "/" with at least one that is not a digit ("#2024" is not a tag).
+INLINE_TAG = re.compile(r"(?<!\S)#(?P<tag>[\w/-]*[^\W\d][\w/-]*)")
 CODE_TAB = re.compile(r'^===[+!]?\s+"[^"\n]*"\s*$')
 # The most YAML nodes that front matter may expand to once aliases are resolved. Front matter
 # of real notes has tens of nodes; an alias bomb of a few lines expands to billions.
@@ -125,6 +128,7 @@ def read_markdown(
         content_hash=hash_text(raw),
         text=text,
         metadata=metadata,
+        tags=reader.tags,
         warnings=warnings,
     )
 
@@ -469,6 +473,8 @@ class _MarkdownReader:
         self.links = links
         # Problems found while reading, as (line, message).
         self.warnings: list[tuple[int, str]] = []
+        # Inline tags, as (line, tag).
+        self.tags: list[tuple[int, str]] = []
         self.outline = Outline(1)
         self.title_node: SyntaxTreeNode | None = None
 
@@ -673,11 +679,17 @@ class _MarkdownReader:
         position = 0
         for match in WIKI_LINK.finditer(content):
             text, target = self.links.wiki(match.group("inner"))
+            self._find_tags(content[position : match.start()], line)
             self._append(found, content[position : match.start()] + text)
             missing = self.links.is_missing(target)
             found.links.append(Link(text, target, LineSpan(line, line), missing))
             position = match.end()
+        self._find_tags(content[position:], line)
         self._append(found, content[position:])
+
+    def _find_tags(self, text: str, line: int) -> None:
+        for match in INLINE_TAG.finditer(text):
+            self.tags.append((line, match.group("tag").rstrip("/")))
 
     def _link(self, node: SyntaxTreeNode, found: _Inline) -> None:
         start = found.lines[-1][0]
