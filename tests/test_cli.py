@@ -237,6 +237,31 @@ def test_query_prints_tsv_rows(runner: CliRunner, database: str) -> None:
     assert rows[1] == ['"AGIEval"']
 
 
+def test_query_opens_engine_files_when_built(
+    runner: CliRunner, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.engine import OxigraphEngine
+    from service.engine_files import EngineFiles
+
+    _ingest(runner, database)
+    store = Store(database)
+    try:
+        EngineFiles(tmp_path / "engine", database).prepare(store, 1)
+    finally:
+        store.close()
+    monkeypatch.setenv("NOTEKG_ENGINE_DIR", str(tmp_path / "engine"))
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store was loaded into memory")
+
+    monkeypatch.setattr(OxigraphEngine, "from_store", no_loading)
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://notekg.example/ontology#Benchmark> }"
+    result = runner.invoke(main, ["--quiet", "query", query, "--database", database])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["?n", "17"]
+
+
 def test_query_json_format(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
     result = runner.invoke(
