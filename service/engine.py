@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -45,8 +46,19 @@ class QueryError(Exception):
 MAX_SYNTAX_MESSAGE_CHARS = 300
 
 
+# Oxigraph's syntax errors start with the line and column where parsing stopped.
+SYNTAX_ERROR_PLACE = re.compile(r"^error at (?P<line>\d+):(?P<column>\d+): ")
+# Characters of the query's line on either side of that place that the message quotes.
+SYNTAX_CONTEXT_CHARS = 30
+
+
 def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
-    """Return a QueryError with Oxigraph's message, or naming an undeclared prefix if any."""
+    """Return a QueryError with Oxigraph's message, or naming an undeclared prefix if any.
+
+    The message quotes the line where parsing stopped. Oxigraph's list of expected tokens often
+    misses the one that is absent ("expected OPTIONAL" where a "." is missing), so the message
+    also names the usual mistakes.
+    """
     undeclared = undeclared_prefixes(sparql)
     if undeclared:
         prefix, line = undeclared[0]
@@ -54,7 +66,24 @@ def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
             f"the prefix '{prefix}:' on line {line} is not declared; add PREFIX {prefix}: "
             f"<namespace IRI> before the query (Oxigraph: {_shortened(str(error))})"
         )
-    return QueryError(_shortened(str(error)))
+    message = str(error)
+    place = SYNTAX_ERROR_PLACE.match(message)
+    if place is None:
+        return QueryError(_shortened(message))
+    line, column = int(place.group("line")), int(place.group("column"))
+    lines = sparql.splitlines() or [""]
+    text = lines[min(line, len(lines)) - 1]
+    start = max(column - 1 - SYNTAX_CONTEXT_CHARS, 0)
+    quoted = text[start : column - 1 + SYNTAX_CONTEXT_CHARS].strip()
+    if start > 0:
+        quoted = "…" + quoted
+    if column - 1 + SYNTAX_CONTEXT_CHARS < len(text):
+        quoted += "…"
+    return QueryError(
+        f"syntax error on line {line} near column {column}: {quoted!r} (Oxigraph: "
+        f"{_shortened(message[place.end() :])}); check for a missing '.', ')', '}}' or AS, or "
+        "a misspelled keyword, on that line or the line before"
+    )
 
 
 def _shortened(message: str) -> str:

@@ -339,13 +339,35 @@ def test_anchored_query_stops_at_time_limit() -> None:
 
 
 def test_anchored_syntax_error_raises_query_error(engine: OxigraphEngine) -> None:
-    with pytest.raises(QueryError, match=r"error at 1:\d+"):
+    with pytest.raises(QueryError, match=r"syntax error on line 1 near column \d+"):
         engine.query("SELECT ?s WHERE { ?s ?p }", anchored=True)
 
 
 def test_syntax_error_raises_query_error_with_parser_message(engine: OxigraphEngine) -> None:
-    with pytest.raises(QueryError, match=r"error at 1:\d+"):
+    with pytest.raises(QueryError, match=r"syntax error on line 1 near column \d+: .*Oxigraph: "):
         engine.query("SELECT ?s WHERE { ?s ?p }")
+
+
+def test_syntax_error_quotes_line_and_names_mistakes(engine: OxigraphEngine) -> None:
+    with pytest.raises(QueryError) as raised:
+        engine.query("SELECT ?s WHERE {\n  ?s <https://e.org/p> ?o\n  ?o <https://e.org/q> ?z }")
+    message = str(raised.value)
+
+    # Oxigraph stops at the pattern after the missing ".", on the next line.
+    assert message.startswith("syntax error on line 3 near column ")
+    assert "'?o <https://e.org/q> ?z }'" in message
+    assert "on that line or the line before" in message
+    assert "check for a missing '.', ')', '}' or AS" in message
+
+
+def test_syntax_error_shortens_long_line(engine: OxigraphEngine) -> None:
+    filler = " ".join(f"?v{number}" for number in range(40))
+    with pytest.raises(QueryError) as raised:
+        engine.query(f"SELECT {filler} WHERE {{ ?s ?p ?o }} LIMT 5")
+    quoted = str(raised.value).split(": ", 1)[1].split(" (Oxigraph")[0]
+
+    assert quoted.startswith("'…")
+    assert len(quoted) <= 2 * 30 + 4
 
 
 @pytest.mark.parametrize("client", [False, True], ids=["service", "client"])
@@ -510,7 +532,7 @@ def test_client_query_gives_the_result_of_query(engine: OxigraphEngine, sparql: 
 
 
 def test_client_query_syntax_error_raises_query_error(engine: OxigraphEngine) -> None:
-    with pytest.raises(QueryError, match="1:"):
+    with pytest.raises(QueryError, match="syntax error on line 1 near column"):
         engine.run("SELECT WHERE", render=rows_of)
 
 

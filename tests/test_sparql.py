@@ -95,7 +95,7 @@ def test_query_with_bad_syntax_returns_400(live: LiveServer) -> None:
     assert reply.status == 400
     assert reply.json()["error"]["title"] == "Bad Request"
     # Oxigraph's parser names the line and column of the error.
-    assert "error at 1:" in reply.json()["error"]["message"]
+    assert "syntax error on line 1 near column 24" in reply.json()["error"]["message"]
 
 
 def test_post_without_query_returns_400(live: LiveServer) -> None:

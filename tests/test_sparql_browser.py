@@ -294,7 +294,7 @@ def test_browser_malformed_query_gets_error_page(live: LiveServer) -> None:
     assert reply.headers.get_content_type() == "text/html"
     assert message is not None
     # Oxigraph's parser names the line and column of the error.
-    assert message.get_text().startswith("the query is invalid: error at 1:")
+    assert message.get_text().startswith("the query is invalid: syntax error on line 1 near")
     assert textarea is not None
     assert textarea.get_text() == MALFORMED
 
@@ -307,7 +307,7 @@ def test_json_client_malformed_query_gets_json(live: LiveServer) -> None:
     assert reply.headers.get_content_type() == "application/json"
     assert set(error) == {"status", "title", "message"}
     assert error["status"] == 400
-    assert error["message"].startswith("the query is invalid: error at 1:")
+    assert error["message"].startswith("the query is invalid: syntax error on line 1 near")
 
 
 def test_browser_form_post_error_is_page(live: LiveServer) -> None:
