@@ -69,6 +69,8 @@ ROW_FIX = (
     "add row_labels or columns to the table's mapping, "
     "or put the row in the note with clear cell separators"
 )
+# The same advice for a table whose mapping already has columns or row_labels.
+ROW_FIX_WITH_HINTS = "put the row in the note with clear cell separators, such as ' | '"
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,12 @@ def recover_table(
         problems = inferred.problems + problems
 
     rows = []
+    fix = ROW_FIX if hints.columns is None and hints.row_labels is None else ROW_FIX_WITH_HINTS
     for result in results:
         if result.confident:
             rows.append(TableRow(result.cells(), LineSpan(result.task.line, result.task.line)))
         else:
-            problems.append(_row_problem(result, len(header), path))
+            problems.append(_row_problem(result, len(header), path, fix))
     table = Table(header, rows, raw.span, LineSpan(header_line, header_line))
     return table, problems
 
@@ -637,16 +640,16 @@ def _profiles_without_each_row(
     ]
 
 
-def _row_problem(result: _RowResult, cell_count: int, path: str) -> Problem:
+def _row_problem(result: _RowResult, cell_count: int, path: str, fix: str) -> Problem:
     text = _brief(result.task.text)
     if result.failure is not None:
         message = (
-            f"row {text!r} could not be split into {cell_count} cells: {result.failure}; {ROW_FIX}"
+            f"row {text!r} could not be split into {cell_count} cells: {result.failure}; {fix}"
         )
     else:
         message = (
             f"row {text!r} could not be split into {cell_count} cells with confidence; "
-            f"{_candidate_list(result)}; {ROW_FIX}"
+            f"{_candidate_list(result)}; {fix}"
         )
     return Problem(path, result.task.line, message, Severity.WARNING)
 

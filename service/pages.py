@@ -153,10 +153,16 @@ def _line_range_argument() -> tuple[int, int] | None:
         return None
 
     match = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
-    start = int(match.group(1)) if match else 0
-    end = int(match.group(2) or start) if match else 0
-    if start < 1 or end < start:
+    if match is None:
         message = f"invalid line range {text!r}; write START-END with START <= END, such as 7-9"
+        abort(400, description=f"parameter lines: {message}")
+    start = int(match.group(1))
+    end = int(match.group(2) or start)
+    if start < 1:
+        message = f"invalid line range {text!r}: lines are numbered from 1, as in 1-{max(end, 1)}"
+        abort(400, description=f"parameter lines: {message}")
+    if end < start:
+        message = f"invalid line range {text!r}: it ends before it starts; write {end}-{start}"
         abort(400, description=f"parameter lines: {message}")
     return start, end
 
@@ -427,7 +433,7 @@ def _neighbourhood(
         if binding_value(row, "property") != queries.NK_SOURCE
     )
     room = max(0, neighbourhood.MAX_LINKS - len(links_out))
-    links_in = neighbourhood.incoming_neighbour_links(iri, room, labels)
+    links_in = neighbourhood.incoming_neighbour_links(iri, room, labels, incoming_total)
     drawn = (links_out + links_in)[: neighbourhood.MAX_LINKS]
     return neighbourhood.lay_out(label, drawn, outgoing_total + incoming_total)
 

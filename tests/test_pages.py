@@ -307,6 +307,7 @@ def test_incoming_links_paged_by_fifty(server: LiveServer) -> None:
 
     assert group.select_one(".count").get_text(strip=True) == f"({RECORD_COUNT})"
     assert first == [f"Record {number:03d}" for number in range(1, 51)]
+    assert group.select_one(".list-order") is None, "a list ordered by label says nothing"
 
     second_page = page(server, group.select_one("a[rel=next]")["href"])
     second = [link.get_text(strip=True) for link in second_page.select("#incoming li a")]
@@ -333,6 +334,8 @@ def test_outgoing_links_paged_by_fifty(server: LiveServer) -> None:
     heading = next(dt for dt in soup.select("dl.properties dt") if "mentions" in dt.get_text())
     assert heading.select_one(".count").get_text(strip=True) == f"({RECORD_COUNT})"
 
+    assert soup.select_one("#links .list-order").get_text(strip=True) == entity_lists.BY_IRI
+
     second_page = page(server, soup.select_one("#links a[rel=next]")["href"])
     second = link_texts(second_page, "mentions")
     assert second == [f"Record {number:03d}" for number in range(51, 101)]
@@ -354,6 +357,8 @@ def test_sources_paged_by_fifty(server: LiveServer) -> None:
     assert len(first) == 50
     lines = [int(text.rsplit(" ", 1)[1]) for text in first]
     assert lines == sorted(lines), "a page of sources is in line order"
+    order = soup.select_one("#sources .list-order").get_text(strip=True)
+    assert order == entity_lists.SOURCES_IN_STORE_ORDER
 
     second_page = page(server, soup.select_one("#sources a[rel=next]")["href"])
     second = [link.get_text(strip=True) for link in second_page.select("#sources a.source")]
@@ -414,6 +419,9 @@ def test_long_incoming_list_paged_in_store_order(
         with urllib.request.urlopen(request, timeout=30) as response:
             soup = BeautifulSoup(response.read().decode("utf-8"), "html.parser")
         pages.append([link.get_text(strip=True) for link in soup.select("#incoming li a")])
+        order = soup.select_one("#incoming .list-order")
+        assert order is not None
+        assert order.get_text(strip=True) == entity_lists.IN_STORE_ORDER
         next_link = soup.select_one("#incoming a[rel=next]")
         path = next_link["href"] if next_link else ""
 
@@ -669,8 +677,19 @@ def test_note_view_lists_resources_from_note(server: LiveServer) -> None:
 
 def test_note_view_rejects_bad_line_range(server: LiveServer) -> None:
     query = urllib.parse.urlencode({"iri": ID + "note/ai", "lines": "9-3"})
+    reply = get(server.url + "/note?" + query)
 
-    assert get(server.url + "/note?" + query).status == 400
+    assert reply.status == 400
+    assert "it ends before it starts; write 3-9" in reply.text
+
+
+def test_note_view_rejects_line_zero(server: LiveServer) -> None:
+    reply = get(
+        server.url + "/note?" + urllib.parse.urlencode({"iri": ID + "note/ai", "lines": "0-3"})
+    )
+
+    assert reply.status == 400
+    assert "lines are numbered from 1, as in 1-3" in reply.text
 
 
 def test_note_view_rejects_range_past_end(server: LiveServer) -> None:

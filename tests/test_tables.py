@@ -752,7 +752,20 @@ def test_ambiguous_row_reported_not_guessed() -> None:
     assert "Blue | Harbour Night Owl" in problem.message
     assert "Blue Harbour | Night Owl" in problem.message
     assert "Blue Harbour Night | Owl" in problem.message
-    assert "add row_labels or columns to the table's mapping" in problem.message
+    # The mapping already gives the columns, so the advice is about the note only.
+    assert "put the row in the note with clear cell separators" in problem.message
+    assert "add row_labels or columns" not in problem.message
+
+
+def test_ambiguous_row_without_hints_suggests_mapping() -> None:
+    lines = ["Name Team", "Ada Lovelace Blue", "Alan Turing Red", "Grace Brewster Murray Hopper"]
+    raw = raw_table_from_lines(lines, 10)
+
+    _, problems = recover_table(raw, "teams.txt")
+    row_problems = [problem for problem in problems if "could not be split" in problem.message]
+
+    assert row_problems
+    assert all("add row_labels or columns" in problem.message for problem in row_problems)
 
 
 def test_header_not_matching_columns_reported() -> None:

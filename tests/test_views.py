@@ -552,8 +552,8 @@ def test_benchmark_second_page_groups_metrics(
     headings = [h2.get_text(" ", strip=True) for h2 in soup.select("section.view-group h2")]
     first_row = soup.select_one("table.benchmarks tbody tr")
 
-    # Page 1 has the 151 entries of "Alpha area" and 49 of "beta area".
-    assert headings == ["beta area (101)", "No focus area (99)"]
+    # Page 1 has the 151 entries of "Alpha area" and 49 of the 150 of "beta area".
+    assert headings == ["beta area (150, continued)", "No focus area (150)"]
     assert [td.get_text(" ", strip=True) for td in first_row.find_all("td")][1] == "Accuracy"
     assert soup.select_one('nav.pager a[rel="prev"]')["href"].endswith("page=1")
     assert soup.select_one('nav.pager a[rel="next"]')["href"].endswith("page=3")
@@ -630,3 +630,47 @@ def test_large_class_pages_follow_iri_order(
         assert hrefs == {"/" + iri.removeprefix("https://notekg.example/") for iri in expected}
         assert [label for _, label in members] == sorted(label for _, label in members)
     assert sorted(label for members in pages_seen for _, label in members) == sorted(set(order))
+
+
+def test_picture_of_large_class_draws_unordered_links(
+    many_benchmarks: tuple[LiveServer, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.views import neighbourhood
+
+    server, _ = many_benchmarks
+    monkeypatch.setattr(neighbourhood, "MAX_ORDERED_INCOMING", 100)
+    soup = page(
+        server,
+        "/resource?" + urllib.parse.urlencode({"iri": "https://notekg.example/ontology#Benchmark"}),
+    )
+    drawn = soup.select("figure.neighbourhood line.edge-in")
+
+    assert len(drawn) == neighbourhood.MAX_LINKS
+
+
+def test_incoming_neighbours_orders_only_when_asked() -> None:
+    from service import browse_queries
+
+    ordered = browse_queries.incoming_neighbours(f"{ID}metric/score", 20)
+    unordered = browse_queries.incoming_neighbours(f"{ID}metric/score", 20, first_by_iri=False)
+
+    assert "ORDER BY ?property ?resource LIMIT 20" in ordered
+    assert "ORDER BY ?property ?resource LIMIT" not in unordered
+    assert "LIMIT 20" in unordered
+
+
+def test_class_page_past_last_member(many_benchmarks: tuple[LiveServer, list[str]]) -> None:
+    server, _ = many_benchmarks
+    iri = "https://notekg.example/ontology#Benchmark"
+    soup = page(server, "/class?" + urllib.parse.urlencode({"iri": iri, "page": 9}))
+
+    assert "This page is past the last member." in soup.get_text()
+    assert "No resource in the graph has this class" not in soup.get_text()
+
+
+def test_notes_index_past_last_page(many_benchmarks: tuple[LiveServer, list[str]]) -> None:
+    server, _ = many_benchmarks
+    text = page(server, "/notes?page=2").get_text()
+
+    assert "This page is past the last note." in text
+    assert "Notes 201 to" not in text

@@ -44,6 +44,13 @@ SOURCE_PAGE_SIZE = 50
 # pages. A longer list is paged in the store's order, and each page is ordered by label.
 MAX_LABEL_ORDERED_LINKS = 1_000
 
+# The sentence under a list that spans pages when its pages are not in label order.
+BY_IRI = "Pages follow the order of the targets' IRIs, and each page is ordered by label."
+IN_STORE_ORDER = "Pages follow the store's order, and each page is ordered by label."
+SOURCES_IN_STORE_ORDER = (
+    "Pages follow the store's order, and each page is ordered by file and line."
+)
+
 
 @dataclass(frozen=True)
 class LinkGroup:
@@ -55,6 +62,8 @@ class LinkGroup:
     page: int = 1
     next_url: str | None = None
     previous_url: str | None = None
+    # How the pages are ordered, when the group spans pages and they are not in label order.
+    page_order: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class SourceList:
     page: int = 1
     next_url: str | None = None
     previous_url: str | None = None
+    page_order: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,6 +215,7 @@ def outgoing_groups(
                 page.page,
                 next_url,
                 previous_url,
+                BY_IRI if page.total > LINK_PAGE_SIZE else "",
             )
         )
 
@@ -267,7 +278,8 @@ def _incoming_group(
         return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
 
     next_url, previous_url = _page_urls(page, offset + len(links) < total, page_url)
-    return LinkGroup(property_link(prop, labels), links, total, page, next_url, previous_url)
+    order = "" if label_ordered else IN_STORE_ORDER
+    return LinkGroup(property_link(prop, labels), links, total, page, next_url, previous_url, order)
 
 
 def sources(iri: str) -> SourceList:
@@ -297,7 +309,7 @@ def sources(iri: str) -> SourceList:
         return entity_url(iri, sources_page=number, _anchor="sources")
 
     next_url, previous_url = _page_urls(page, len(rows) > SOURCE_PAGE_SIZE, page_url)
-    return SourceList(found, total, page, next_url, previous_url)
+    return SourceList(found, total, page, next_url, previous_url, SOURCES_IN_STORE_ORDER)
 
 
 def _source(row: dict[str, Any]) -> Source:

@@ -9,7 +9,7 @@ Sorting all of them in a query took Oxigraph seconds at 10,000 notes.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -103,10 +103,18 @@ def benchmarks_view() -> str:
         )
         groups = group_benchmarks(rows)
 
+    # Each group's heading counts the benchmarks of its focus area on every page.
+    area_totals = Counter(entry.area for entry in entries)
+    continued = (
+        bool(page_members) and offset > 0 and entries[offset - 1].area == page_members[0].area
+    )
     pager = Pager.of("graph_views.benchmarks_view", page, offset + len(page_members) < len(entries))
     return render_template(
         "view_benchmarks.html",
-        groups=groups,
+        groups=[
+            (area, rows, area_totals[area.iri if area else None], continued and number == 0)
+            for number, (area, rows) in enumerate(groups)
+        ],
         total=len(entries),
         area_count=len({entry.area for entry in entries}),
         first_number=offset + 1,

@@ -25,6 +25,9 @@ from service.views.common import (
 )
 
 MAX_LINKS = 20
+# Up to this many incoming links, the picture draws the first by property and IRI; beyond it,
+# the first that the store finds, because ordering them all took seconds for a large class.
+MAX_ORDERED_INCOMING = 1_000
 MAX_LABEL_CHARACTERS = 24
 WIDTH = 760
 MARGIN = 40
@@ -217,13 +220,16 @@ def outgoing_neighbour_links(
 
 
 def incoming_neighbour_links(
-    iri: str, limit: int, property_labels: dict[str, str]
+    iri: str, limit: int, property_labels: dict[str, str], total: int
 ) -> list[NeighbourLink]:
-    """Fetch up to ``limit`` incoming links of the IRI.
+    """Fetch up to ``limit`` of the ``total`` incoming links of the IRI.
 
-    ``property_labels`` has the labels of the properties that link to the IRI.
+    ``property_labels`` has the labels of the properties that link to the IRI. The links are
+    the first by IRI, or the first that the store finds when there are more than
+    MAX_ORDERED_INCOMING links.
     """
-    rows = select_rows(queries.incoming_neighbours(iri, limit), anchored=True) if limit > 0 else []
+    query = queries.incoming_neighbours(iri, limit, first_by_iri=total <= MAX_ORDERED_INCOMING)
+    rows = select_rows(query, anchored=True) if limit > 0 else []
     links = []
     for row in rows:
         link = labelled_link(row["resource"], binding_value(row, "label"))
