@@ -594,9 +594,31 @@ def _members_in_iri_order(class_iri: str, offset: int) -> list[Link]:
 def search() -> str:
     text = _search_argument()
     class_iri = optional_iri_argument("class")
-    results = find(text, class_iri, SEARCH_RESULT_LIMIT) if text else []
+    page = page_argument("page")
+    offset = (page - 1) * SEARCH_RESULT_LIMIT
+    results, total = find(text, class_iri, SEARCH_RESULT_LIMIT, offset) if text else ([], 0)
+
+    def page_url(number: int) -> str:
+        arguments: dict[str, Any] = {"q": text, "page": number}
+        if class_iri:
+            arguments["class"] = class_iri
+        return url_for("pages.search", **arguments)
+
     return render_template(
-        "search.html", query=text, class_iri=class_iri, classes=class_counts(), results=results
+        "search.html",
+        query=text,
+        class_iri=class_iri,
+        classes=class_counts(),
+        results=results,
+        total=total,
+        first_number=offset + 1,
+        page_size=SEARCH_RESULT_LIMIT,
+        max_class_candidates=MAX_CLASS_FILTER_CANDIDATES,
+        pager={
+            "page": page,
+            "previous_url": page_url(page - 1) if page > 1 else None,
+            "next_url": page_url(page + 1) if offset + len(results) < total else None,
+        },
     )
 
 
@@ -604,7 +626,7 @@ def search() -> str:
 def search_json() -> Response:
     text = _search_argument()
     class_iri = optional_iri_argument("class")
-    results = find(text, class_iri, SUGGESTION_LIMIT) if text else []
+    results, _ = find(text, class_iri, SUGGESTION_LIMIT) if text else ([], 0)
     return jsonify(
         [
             {
@@ -618,8 +640,14 @@ def search_json() -> Response:
     )
 
 
-def find(text: str, class_iri: str | None, limit: int) -> list[SearchResult]:
-    """Search labels, alternative names and descriptions: exact, then prefix, then word matches."""
+def find(
+    text: str, class_iri: str | None, limit: int, offset: int = 0
+) -> tuple[list[SearchResult], int]:
+    """Search labels, alternative names and descriptions: exact, then prefix, then word matches.
+
+    Returns the ``limit`` results from ``offset`` on, and the number of matches. With a class,
+    the matches are the members of the class among the best MAX_CLASS_FILTER_CANDIDATES.
+    """
     phrase = text.lower()
     words = re.findall(r"\w+", phrase)[:MAX_SEARCH_WORDS] or [phrase]
     index = _search_index()
@@ -632,10 +660,10 @@ def find(text: str, class_iri: str | None, limit: int) -> list[SearchResult]:
             "rank": ox.Literal(str(rank)),
             "label": ox.Literal(index.labels.get(iri, local_name_label(iri))),
         }
-        for iri, rank in matches[:limit]
+        for iri, rank in matches[offset : offset + limit]
     ]
     if not rows:
-        return []
+        return [], len(matches)
 
     iris = [binding_value(row, "resource") or "" for row in rows]
     summaries = {
@@ -644,10 +672,11 @@ def find(text: str, class_iri: str | None, limit: int) -> list[SearchResult]:
     class_labels = fetch_labels(
         binding_value(row, "class") or "" for row in summaries.values() if "class" in row
     )
-    return [
+    results = [
         _search_result(row, summaries.get(binding_value(row, "resource")), class_labels, words)
         for row in rows
     ]
+    return results, len(matches)
 
 
 def _search_index() -> search_index.SearchIndex:

@@ -637,6 +637,28 @@ def test_search_filters_by_class(server: LiveServer) -> None:
     assert labels == ["Commonsense reasoning", "General knowledge & reasoning"]
 
 
+def test_search_pages_results_with_total(server: LiveServer) -> None:
+    first = page(server, "/search?q=record")
+    labels = [link.get_text(strip=True) for link in first.select("ol.results a.result-label")]
+
+    assert first.select_one("p.result-count").get_text(strip=True) == (
+        f"Results 1 to 100 of {RECORD_COUNT}."
+    )
+    assert labels == [f"Record {number:03d}" for number in range(1, 101)]
+
+    second = page(server, first.select_one("a[rel=next]")["href"])
+    rest = [link.get_text(strip=True) for link in second.select("ol.results a.result-label")]
+    assert rest == [f"Record {number:03d}" for number in range(101, RECORD_COUNT + 1)]
+    assert second.select_one("ol.results")["start"] == "101"
+    assert second.select_one("a[rel=next]") is None
+
+
+def test_search_past_last_page(server: LiveServer) -> None:
+    text = page(server, "/search?q=record&page=3").get_text()
+
+    assert "This page is past the last result." in text
+
+
 def test_search_json_returns_suggestions(server: LiveServer) -> None:
     reply = get(server.url + "/search.json?q=h100", accept="application/json")
     suggestions = json.loads(reply.body)
