@@ -192,6 +192,19 @@ SELECT ?current WHERE {{
 ORDER BY ?current LIMIT 1"""
 
 
+def graph_exists(iri: str) -> str:
+    """Ask whether the IRI names a stored graph that has triples."""
+    return f"ASK {{ GRAPH {iri_term(iri)} {{ ?s ?p ?o }} }}"
+
+
+def notes_in_graph(graph_iri: str) -> str:
+    """Select the notes (?note) that a graph describes, at most 10."""
+    return f"""
+{PREFIXES}
+SELECT DISTINCT ?note WHERE {{ GRAPH {iri_term(graph_iri)} {{ ?note a nk:Note }} }} LIMIT 10
+"""
+
+
 def entity_exists(iri: str) -> str:
     """Ask whether the IRI occurs in any triple, as subject, predicate or object."""
     term = iri_term(iri)

@@ -288,9 +288,15 @@ def _entity_response(iri: str) -> Response:
         # A missing entity is 404 whatever the client accepts, so the lookup comes before the
         # negotiation, which would return 406 for an Accept that no entity format meets.
         if not ask(queries.entity_exists(iri), anchored=True):
-            if negotiation.best_match(_offered_types(), negotiation.GRAPH_FORMAT_NAMES) != HTML:
+            wants_html = (
+                negotiation.best_match(_offered_types(), negotiation.GRAPH_FORMAT_NAMES) == HTML
+            )
+            if ask(queries.graph_exists(iri), anchored=True):
+                response = _graph_name_response(iri, wants_html)
+            elif wants_html:
+                response = not_found_response(iri)
+            else:
                 abort(404, description=f"the graph has no triples about {iri}; check the IRI")
-            response = not_found_response(iri)
             response.vary.add("Accept")
             return response
 
@@ -302,6 +308,28 @@ def _entity_response(iri: str) -> Response:
 
     response.vary.add("Accept")
     return response
+
+
+def _graph_name_response(iri: str, wants_html: bool) -> Response:
+    """Respond to the IRI of a stored graph, which is no subject or object of a triple.
+
+    An RDF client is sent to the graph's triples in the Graph Store Protocol (303 See Other),
+    and a browser gets a page that links to them and to the notes that the graph describes.
+    """
+    store_url = url_for("graph_store.read_graph", graph=iri)
+    if not wants_html:
+        return cast(Response, redirect(store_url, code=303))
+    rows = select_rows(queries.notes_in_graph(iri), anchored=True)
+    notes = [binding_value(row, "note") or "" for row in rows]
+    labels = fetch_labels(notes)
+    return make_response(
+        render_template(
+            "graph_name.html",
+            iri=iri,
+            store_url=store_url,
+            notes=[Link(note, labels[note], resource_url(note)) for note in notes],
+        )
+    )
 
 
 def _replacement(iri: str) -> str | None:

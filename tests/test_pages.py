@@ -513,6 +513,39 @@ def test_entity_format_parameter(
     assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
 
 
+def test_graph_iri_page_links_triples_and_note(server: LiveServer) -> None:
+    soup = page(server, "/resource?" + urllib.parse.urlencode({"iri": ID + "graph/ai"}))
+    hrefs = [link["href"] for link in soup.select("main li a")]
+
+    assert soup.h1.get_text(strip=True) == "A graph of the store"
+    assert _store_graph(hrefs[0]) == ID + "graph/ai"
+    assert "/id/note/ai" in hrefs
+
+
+def test_graph_iri_sends_rdf_client_to_store(server: LiveServer) -> None:
+    url = server.url + "/resource?" + urllib.parse.urlencode({"iri": ID + "graph/ai"})
+    request = urllib.request.Request(url, headers={"Accept": "text/turtle"})
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        opener.open(request, timeout=30)
+    raised.value.close()
+
+    assert raised.value.code == 303
+    assert _store_graph(raised.value.headers["Location"]) == ID + "graph/ai"
+
+
+def _store_graph(url: str) -> str:
+    """Return the graph that a URL of /store names, failing for any other URL."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.path == "/store", url
+    return urllib.parse.parse_qs(parts.query)["graph"][0]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def test_resource_route_serves_any_iri(server: LiveServer) -> None:
     iri = "https://notekg.example/id/note/ai#L7-L7"
     soup = page(server, "/resource?" + urllib.parse.urlencode({"iri": iri}))
