@@ -219,3 +219,12 @@ def test_void_varies_by_accept(server: LiveServer) -> None:
     reply = send(server.url + "/.well-known/void", headers={"Accept": "text/turtle"})
 
     assert "Accept" in reply.headers["Vary"]
+
+
+def test_void_is_the_same_each_time(server: LiveServer) -> None:
+    headers = {"Accept": "text/turtle", "Cache-Control": "no-cache"}
+    first = send(server.url + "/.well-known/void", headers=headers)
+    second = send(server.url + "/.well-known/void", headers=headers)
+
+    assert first.body == second.body
+    assert first.headers["ETag"] == second.headers["ETag"]

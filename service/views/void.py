@@ -149,10 +149,14 @@ def void_triples(statistics: DatasetStatistics) -> list[ox.Triple]:
 def _partitions(
     dataset: ox.NamedNode, key: str, count_property: str, counts: list[tuple[str, int]]
 ) -> list[ox.Triple]:
-    """Write void:classPartition or void:propertyPartition blank nodes, one per term."""
+    """Write void:classPartition or void:propertyPartition blank nodes, one per term.
+
+    The blank nodes are named by their kind and position, so that the same statistics give
+    the same bytes and the same ETag each time the description is written.
+    """
     triples = []
-    for iri, count in counts:
-        partition = ox.BlankNode()
+    for number, (iri, count) in enumerate(counts, start=1):
+        partition = ox.BlankNode(f"{key}{number}")
         triples.append(ox.Triple(dataset, void_term(key + "Partition"), partition))
         triples.append(ox.Triple(partition, void_term(key), ox.NamedNode(iri)))
         triples.append(ox.Triple(partition, void_term(count_property), _integer(count)))
