@@ -264,9 +264,14 @@ class _Step:
 
 
 def _step(note: NoteFile, previous: StoredSource | None, run: _RunContext) -> _Step:
-    """Decide whether a note changed, by its stamp or else by its fingerprint."""
+    """Decide whether a note changed, by its stamp or else by its fingerprint.
+
+    A note with a link to a missing note that now exists is built again, whatever its stamp,
+    so that the link references the note's IRI, which depends on the note's path.
+    """
     stamp = file_stamp(note.stat, run.settings, note.key) if note.stat is not None else None
-    if previous and stamp is not None and stamp == previous.file_stamp:
+    relink = previous is not None and _links_to_new_notes(note, previous)
+    if previous and not relink and stamp is not None and stamp == previous.file_stamp:
         return _Step(note, previous, unchanged=True)
 
     try:
@@ -276,7 +281,7 @@ def _step(note: NoteFile, previous: StoredSource | None, run: _RunContext) -> _S
     fingerprint = _fingerprint(raw, note.key, run.mapping_bytes, run.base_iri)
     if not (note.stat is not None and settled(note.stat, run.started_ns)):
         stamp = None
-    if previous and previous.fingerprint == fingerprint:
+    if previous and not relink and previous.fingerprint == fingerprint:
         if stamp is not None:
             run.stamps.update(dict.fromkeys(previous.version_ids, stamp))
         return _Step(note, previous, unchanged=True)
@@ -362,21 +367,23 @@ def _apply_step(
 
 
 def _report_unchanged(note: NoteFile, previous: StoredSource, report: IngestReport) -> None:
-    """Report a note as unchanged, with the warnings stored with its graphs.
-
-    A warning about a link to a missing note is left out once that note exists. The stored
-    graph already references the note, which was not built again because it did not change.
-    """
+    """Report a note as unchanged, with the warnings stored with its graphs."""
     report.changes.append(NoteChange(note.display_path, "unchanged"))
+    for line, message in previous.problems:
+        report.problems.append(Problem(note.display_path, line, message))
+
+
+def _links_to_new_notes(note: NoteFile, previous: StoredSource) -> bool:
+    """Return whether a link that the stored note's warnings call missing now finds a note."""
     # Made for the first such warning only: finding a note by its file name lists the folder.
     resolver: LinkResolver | None = None
-    for line, message in previous.problems:
+    for _, message in previous.problems:
         missing = missing_note_path(message)
         if missing is not None:
             resolver = resolver or _link_resolver(note)
             if resolver.finds(missing):
-                continue
-        report.problems.append(Problem(note.display_path, line, message))
+                return True
+    return False
 
 
 def _link_resolver(note: NoteFile) -> LinkResolver:

@@ -14,6 +14,7 @@ from sqlalchemy import delete
 import ingest.run as run_module
 from ingest.run import IngestReport, NoteNameClash, NotesNotRead, run_ingest
 from ingest.vocab import DCTERMS, KEY, NK, RDF, RDFS, SKOS
+from service.engine import OxigraphEngine
 from service.store import MentionSourceRow, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,8 +275,32 @@ def test_missing_link_warning_dropped_once_note_exists(tmp_path: Path, store: St
     second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
 
     assert any("leads to B.md" in problem.message for problem in first.warnings)
-    assert [change.action for change in second.changes] == ["unchanged", "added"]
+    # a.md is built again, because its link now finds a note.
+    assert [change.action for change in second.changes] == ["replaced", "added"]
     assert not any("leads to B.md" in problem.message for problem in second.warnings)
+
+
+DCTERMS_REFERENCES = "http://purl.org/dc/terms/references"
+
+
+def test_link_to_new_note_in_subfolder_references_it(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "index.md").write_text("# Index\n\nMove to [[Patroni]] for HA.\n", encoding="utf-8")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    (folder / "infra" / "db").mkdir(parents=True)
+    (folder / "infra" / "db" / "Patroni.md").write_text("# Patroni\n\nHA.\n", encoding="utf-8")
+    second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    third = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    engine = OxigraphEngine.from_store(store)
+    references = engine.query(
+        f"SELECT ?target WHERE {{ ?section <{DCTERMS_REFERENCES}> ?target }}"
+    )
+
+    assert sorted(change.action for change in second.changes) == ["added", "replaced"]
+    assert [row[0].value for row in references.rows] == [BASE + "note/infra-db-patroni"]
+    assert [change.action for change in third.changes] == ["unchanged", "unchanged"]
 
 
 def test_store_without_mention_texts_rebuilt(
