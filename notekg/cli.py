@@ -408,7 +408,7 @@ def _load_engine(config: Any) -> Any:
             folder = read_folder(path, store.store_id(), generation)
             if folder is not None:
                 return OxigraphEngine.from_folder(folder, query_processes=0)
-        return OxigraphEngine.from_store(store)
+        return OxigraphEngine.from_store(store, query_processes=0)
     finally:
         store.close()
 

@@ -48,6 +48,8 @@ MAX_SYNTAX_MESSAGE_CHARS = 300
 
 # Oxigraph's syntax errors start with the line and column where parsing stopped.
 SYNTAX_ERROR_PLACE = re.compile(r"^error at (?P<line>\d+):(?P<column>\d+): ")
+# Oxigraph's error for a selected variable that no pattern binds, as without GROUP BY.
+UNBOUND_SELECT = "The SELECT contains a variable that is unbound"
 # Characters of the query's line on either side of that place that the message quotes.
 SYNTAX_CONTEXT_CHARS = 30
 
@@ -64,9 +66,15 @@ def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
         prefix, line = undeclared[0]
         return QueryError(
             f"the prefix '{prefix}:' on line {line} is not declared; add PREFIX {prefix}: "
-            f"<namespace IRI> before the query (Oxigraph: {_shortened(str(error))})"
+            f"<namespace IRI> before the query"
         )
     message = str(error)
+    if UNBOUND_SELECT in message:
+        return QueryError(
+            "the SELECT names a variable that the query does not bind; with an aggregate such "
+            "as COUNT, add GROUP BY with the other selected variables, as in SELECT ?s "
+            "(COUNT(?o) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s"
+        )
     place = SYNTAX_ERROR_PLACE.match(message)
     if place is None:
         return QueryError(_shortened(message))

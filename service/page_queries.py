@@ -33,6 +33,9 @@ DESCRIPTION_PROPERTIES: tuple[str, ...] = (
     SKOS + "definition",
 )
 
+# Keywords, such as a note's tags, which search matches by word as it matches descriptions.
+KEYWORD_PROPERTIES: tuple[str, ...] = (SCHEMA + "keywords",)
+
 NK_SOURCE = NK + "source"
 NOTE_CLASS = NK + "Note"
 NOTE_TEXT = SCHEMA + "text"

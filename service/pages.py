@@ -717,7 +717,7 @@ def _build_search_index(engine: QueryEngine) -> search_index.SearchIndex:
         engine,
         queries.LABEL_PROPERTIES,
         queries.ALTERNATIVE_NAME_PROPERTIES,
-        queries.DESCRIPTION_PROPERTIES,
+        queries.DESCRIPTION_PROPERTIES + queries.KEYWORD_PROPERTIES,
     )
 
 
@@ -772,6 +772,8 @@ def note_view() -> Response:
     iri = iri_argument("iri")
     lines = _line_range_argument()
     rows = select_rows(queries.note(iri))
+    if not rows and ask(queries.entity_exists(iri), anchored=True):
+        abort(404, description=f"{iri} is not a note with text; its page is {resource_url(iri)}")
     if not rows:
         return not_found_response(iri)
 

@@ -1,11 +1,12 @@
-"""An in-memory index of labels, alternative names and descriptions, for ranked search.
+"""An in-memory index of labels, alternative names, descriptions and keywords, for search.
 
 Scanning every literal with SPARQL ``CONTAINS`` took about half a second per search at a
 million triples (docs/benchmarks.md). The index is built once per store generation, through
 the engine's query interface, and searches look up dictionaries and sorted lists.
 
 Ranks: 0 when a label or alternative name equals the search text, 1 when one starts with it,
-2 when a label, alternative name or description has a word starting with each search word.
+2 when a label, alternative name, description or keyword has a word starting with each search
+word. The caller passes keywords with the descriptions.
 Text is compared in lower case.
 """
 

@@ -262,6 +262,20 @@ def test_query_opens_engine_files_when_built(
     assert result.output.splitlines() == ["?n", "17"]
 
 
+def test_query_engine_forks_no_query_processes(runner: CliRunner, database: str) -> None:
+    from notekg.cli import _load_engine
+    from service.settings import load_config
+
+    _ingest(runner, database)
+    engine = _load_engine(load_config({"database_url": database}))
+    try:
+        # A query process forked for the command would outlive its error and log a failure.
+        assert engine.query_processes == 0
+        assert engine._processes is None
+    finally:
+        engine.close()
+
+
 def test_query_json_format(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
     result = runner.invoke(

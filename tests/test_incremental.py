@@ -294,9 +294,7 @@ def test_link_to_new_note_in_subfolder_references_it(tmp_path: Path, store: Stor
     third = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
 
     engine = OxigraphEngine.from_store(store)
-    references = engine.query(
-        f"SELECT ?target WHERE {{ ?section <{DCTERMS_REFERENCES}> ?target }}"
-    )
+    references = engine.query(f"SELECT ?target WHERE {{ ?section <{DCTERMS_REFERENCES}> ?target }}")
 
     assert sorted(change.action for change in second.changes) == ["added", "replaced"]
     assert [row[0].value for row in references.rows] == [BASE + "note/infra-db-patroni"]

@@ -106,7 +106,10 @@ def write_dataset(path: Path) -> None:
         f" nk:startLine {line} ; nk:endLine {line} ."
         for line in range(1, HUB_SOURCE_COUNT + 1)
     ]
-    hub.append('  id:note\\/hub a nk:Note ; nk:filePath "hub.md" .')
+    hub.append(
+        '  id:note\\/hub a nk:Note ; nk:filePath "hub.md" ;'
+        ' <https://schema.org/keywords> "infra/pgbouncer" .'
+    )
     for note in ("Alpha", "Beta"):
         slug = note.lower()
         hub.append(
@@ -692,6 +695,13 @@ def test_search_past_last_page(server: LiveServer) -> None:
     assert "This page is past the last result." in text
 
 
+def test_search_matches_keywords(server: LiveServer) -> None:
+    soup = page(server, "/search?q=pgbouncer")
+    links = [link["href"] for link in soup.select("ol.results a.result-label")]
+
+    assert links == ["/id/note/hub"]
+
+
 def test_search_json_returns_suggestions(server: LiveServer) -> None:
     reply = get(server.url + "/search.json?q=h100", accept="application/json")
     suggestions = json.loads(reply.body)
@@ -745,6 +755,14 @@ def test_note_view_rejects_line_zero(server: LiveServer) -> None:
 
     assert reply.status == 400
     assert "lines are numbered from 1, as in 1-3" in reply.text
+
+
+def test_note_view_of_other_entity_names_its_page(server: LiveServer) -> None:
+    reply = get(server.url + "/note?" + urllib.parse.urlencode({"iri": ID + "benchmark/mmlu"}))
+
+    assert reply.status == 404
+    assert "is not a note with text; its page is /id/benchmark/mmlu" in reply.text
+    assert "no triples about" not in reply.text
 
 
 def test_note_view_rejects_range_past_end(server: LiveServer) -> None:
