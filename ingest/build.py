@@ -373,10 +373,9 @@ class _NoteBuilder:
             fix = MAP_IT
             if not section.title:
                 fix = (
-                    "Mapping rules match the part of a note before its first section heading "
-                    f"by the note's title: add a rule for {self.document.title!r}, or put the "
-                    "bullet under a heading that a rule matches, to give it a term of the "
-                    "ontology"
+                    f"add a section rule with the heading {self.document.title!r} (the note's "
+                    "title matches its text before the first heading), or put the bullet under "
+                    "a heading that a rule matches"
                 )
             self._add_unmapped(
                 subject,

@@ -496,9 +496,13 @@ def _check_unique_slugs(notes: list[NoteFile]) -> None:
         slug = note_slug(note.key)
         other = seen.setdefault(slug, note)
         if other is not note:
+            markdown = [each.display_path for each in (note, other) if each.suffix == ".md"]
+            fix = "rename one of them"
+            if markdown:
+                fix += f" or give {markdown[0]} an 'id:' in its front matter"
             raise NoteNameClash(
                 f"{note.display_path}: this note and {other.display_path} both get the note IRI "
-                f"slug {slug!r}; rename one of them or give one an 'id:' in its front matter"
+                f"slug {slug!r}; {fix}"
             )
 
 

@@ -404,6 +404,8 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "alternative_names": names["alternative_names"],
         "descriptions": names["descriptions"],
         "types": types,
+        # False for an IRI that is only the object of triples, such as a link to a missing note.
+        "described": bool(literals or outgoing),
         "is_note": any(link.iri == queries.NOTE_CLASS for link in types),
         "literal_groups": _literal_groups(literals, labels, types, names["label"]),
         "outgoing_groups": entity_lists.outgoing_groups(

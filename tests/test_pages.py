@@ -516,6 +516,15 @@ def test_entity_format_parameter(
     assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
 
 
+def test_link_target_without_triples_says_so(server: LiveServer) -> None:
+    # The large hub mentions topics that nothing describes.
+    target = page(server, "/id/topic/t0001")
+    described = page(server, "/id/benchmark/mmlu")
+
+    assert "The graph has no triples about this resource" in target.get_text()
+    assert "The graph has no triples about this resource" not in described.get_text()
+
+
 def test_graph_iri_page_links_triples_and_note(server: LiveServer) -> None:
     soup = page(server, "/resource?" + urllib.parse.urlencode({"iri": ID + "graph/ai"}))
     hrefs = [link["href"] for link in soup.select("main li a")]

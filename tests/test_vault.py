@@ -73,9 +73,11 @@ def test_same_note_name_in_two_formats_is_rejected(tmp_path: Path) -> None:
     (folder / "ai.md").write_text("# AI\n\n## Other\n\nText.\n", encoding="utf-8")
     store = Store(f"sqlite:///{tmp_path}/store.sqlite")
 
-    with pytest.raises(NoteNameClash, match="both get the note IRI slug 'ai'"):
+    with pytest.raises(NoteNameClash, match="both get the note IRI slug 'ai'") as raised:
         run_ingest([folder], store, mapping_path=None, base_iri=BASE)
     assert store.current_generation_id() is None
+    # Only the Markdown note can have front matter.
+    assert str(raised.value).endswith("/notes/ai.md an 'id:' in its front matter")
 
 
 def test_duplicate_headings_get_separate_sections(tmp_path: Path) -> None:
@@ -186,7 +188,7 @@ def test_bullet_before_first_heading_names_the_note(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("note", "advice"),
     [
-        ("# A100\n\n- Memory: 80 GB\n", "add a rule for 'A100', or put the bullet under a heading"),
+        ("# A100\n\n- Memory: 80 GB\n", "add a section rule with the heading 'A100' (the note's"),
         ("# GPUs\n\n## A100\n\n- Memory: 80 GB\n", "Map it in the mapping file"),
     ],
     ids=["top-of-note", "section"],
