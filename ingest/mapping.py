@@ -363,6 +363,9 @@ def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown
         unknown = [name for name in error.instance if name not in allowed]
         if unknown:
             line_at = (*at, unknown[0])
+            close = difflib.get_close_matches(str(unknown[0]), list(allowed), n=1, cutoff=0.75)
+            if close:
+                message = f"unknown key {unknown[0]!r}; did you mean {close[0]!r}?"
     elif error.validator == "oneOf" and at[:1] == ("sections",):
         message = "a section rule needs exactly one of 'heading' and 'heading_pattern'"
     raise MappingError(shown, _line_of(lines, line_at), f"{key}: {message}; see docs/mapping.md")

@@ -144,7 +144,7 @@ def test_tab_indent_invalid_yaml(tmp_path: Path) -> None:
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     error = mapping_error(tmp_path, "notes: []\nsection:\n  - heading: A\n")
     assert error.line == 2
-    assert "'section' was unexpected" in str(error)
+    assert "unknown key 'section'; did you mean 'sections'?" in str(error)
 
 
 def test_unknown_key_in_field(tmp_path: Path) -> None:
@@ -267,6 +267,14 @@ def test_prefix_must_be_absolute_iri(tmp_path: Path) -> None:
     error = mapping_error(tmp_path, text)
     assert error.line == 2
     assert "prefixes.ex: 'example' is not an absolute IRI" in str(error)
+
+
+def test_misspelled_key_gets_suggestion(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    keys:\n      Memory: {propery: nk:memorySize}\n"
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 4
+    assert "unknown key 'propery'; did you mean 'property'?" in str(error)
 
 
 def test_namespace_must_end_with_separator(tmp_path: Path) -> None:
