@@ -65,7 +65,8 @@ logger = logging.getLogger(__name__)
 
 # Part of every source's fingerprint, so a new value makes the next ingest rebuild every source.
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
-# Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords.
+# Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords, and Dataview
+# fields inside sentences ([Key:: Value]).
 INGEST_FORMAT_VERSION = "3"
 
 

@@ -637,3 +637,35 @@ def test_number_and_fragment_are_not_tags() -> None:
     assert "section" not in tags
     assert "not-in-code" not in tags
     assert "not-in-a-fence" not in tags
+
+
+# Dataview fields inside sentences, and sentences that are not keys
+
+
+def test_inline_dataview_fields_are_read() -> None:
+    document = read_bytes(
+        b"# Pool\n\n## Settings\n\n"
+        b"The default pool size is [Pool Size:: 20] and the timeout is (Timeout:: 30 s).\n\n"
+        b"- Reconnect after [Retry:: 5 s] when it fails.\n"
+    )
+    section = section_named(document, "Settings")
+
+    assert [(item.key, item.value, item.span.start) for item in section.items] == [
+        ("Pool Size", "20", 5),
+        ("Timeout", "30 s", 5),
+        ("Retry", "5 s", 7),
+    ]
+    assert section.paragraphs[0].text.startswith("The default pool size is [Pool Size:: 20]")
+
+
+def test_sentence_with_colon_is_not_a_key() -> None:
+    document = read_bytes(
+        b"# Stack\n\n## Languages\n\nSome services are written in C# with Npgsql. Tag: csharp\n\n"
+        b"Memory (GB): 80\n"
+    )
+    section = section_named(document, "Languages")
+
+    assert [item.key for item in section.items] == ["Memory (GB)"]
+    assert [paragraph.text for paragraph in section.paragraphs] == [
+        "Some services are written in C# with Npgsql. Tag: csharp"
+    ]

@@ -53,7 +53,7 @@ from ingest.document import (
 )
 from ingest.problems import NoteSyntaxError
 from ingest.readers.common import hash_text, read_note_lines, row_width_warning
-from ingest.readers.text import KEY_VALUE
+from ingest.readers.text import KEY, KEY_VALUE
 
 NOTE_SUFFIXES = frozenset({".md", ".markdown", ".html", ".htm", ".txt", ".text"})
 # Files that an Obsidian ``[[link]]`` names with their extension; any other name is a note.
@@ -77,7 +77,9 @@ ATTACHMENT_SUFFIXES = frozenset(
         ".canvas",
     }
 )
-DATAVIEW_FIELD = re.compile(r"^[^:]{1,60}?::\s+\S")
+DATAVIEW_FIELD = re.compile(rf"^{KEY}::\s+\S")
+# A Dataview field inside a sentence: "[Key:: Value]" or "(Key:: Value)".
+INLINE_FIELD = re.compile(r"[\[(](?P<key>[^\[\]():]{1,60}?)::\s*(?P<value>[^\[\]()]*?)\s*[\])]")
 KEY_ONLY = re.compile(r"^(?P<key>[^:]{1,60}?)::?$")
 WIKI_LINK = re.compile(r"!?\[\[(?P<inner>[^\[\]\n]+?)\]\]")
 # An Obsidian tag: "#" after a space or at the start of the text, then letters, digits, "_",
@@ -311,11 +313,22 @@ def read_item(text: str, span: LineSpan) -> KeyValue | Paragraph:
     return Paragraph(text, span)
 
 
+def inline_fields(text: str, span: LineSpan) -> list[KeyValue]:
+    """Return the Dataview fields inside a text (``[Key:: Value]``, ``(Key:: Value)``)."""
+    return [
+        KeyValue(field.group("key").strip(), field.group("value"), span)
+        for field in INLINE_FIELD.finditer(text)
+        if field.group("value")
+    ]
+
+
 def read_lines(lines: list[tuple[int, str]]) -> list[KeyValue | Paragraph]:
     """Read the lines of a paragraph into KeyValues and Paragraphs.
 
     Every line is a KeyValue when all lines read ``Key: Value``. Otherwise only ``Key:: Value``
     lines are, and each run of other lines is one Paragraph with the lines joined by spaces.
+    A Dataview field inside a line (``[Key:: Value]``) is a KeyValue too, and its line stays in
+    the Paragraph.
     """
     lines = [(number, text.strip()) for number, text in lines if text.strip()]
     every_line_pairs = all(KEY_VALUE.match(text) for _, text in lines)
@@ -327,6 +340,7 @@ def read_lines(lines: list[tuple[int, str]]) -> list[KeyValue | Paragraph]:
             found.append(read_item(text, LineSpan(number, number)))
         else:
             run.append((number, text))
+            found.extend(inline_fields(text, LineSpan(number, number)))
     _flush(run, found)
     return found
 
@@ -564,7 +578,11 @@ class _MarkdownReader:
         elif inline.text or inline.links:
             section = self.outline.current(self._span(first))
             if inline.text:
-                add_parts(section, [read_item(inline.text, self._span(first))])
+                part = read_item(inline.text, self._span(first))
+                fields = (
+                    inline_fields(inline.text, part.span) if isinstance(part, Paragraph) else []
+                )
+                add_parts(section, [part, *fields])
             section.links.extend(inline.links)
         for child in children:
             self._block(child)

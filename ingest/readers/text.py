@@ -33,7 +33,10 @@ PAGE_CHROME = frozenset(
     {"skip to content", "skip to main content", "back to top", "table of contents", "menu"}
 )
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*\-–]|\d+[.)])\s+(?P<text>.+)$")
-KEY_VALUE = re.compile(r"^(?P<key>[^:]{1,60}?)::?\s+(?P<value>\S.*)$")
+# The key of a "Key: Value" line: up to 60 characters without a colon or a square bracket,
+# and without the end of a sentence ("Written in C#. Tag: x" is a sentence, not a key).
+KEY = r"(?:(?![.!?]\s+[A-Z])[^:\[\]]){1,60}?"
+KEY_VALUE = re.compile(rf"^(?P<key>{KEY})::?\s+(?P<value>\S.*)$")
 MAX_HEADING_LENGTH = 80
 CODE_HINT = re.compile(r"[=(){}\[\];]|^\s*(?:from|import|def|class|return|#|@)\b|^\s*#")
 COMPOUND_HEADER = re.compile(
