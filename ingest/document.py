@@ -85,7 +85,7 @@ class CodeBlock:
 class Link:
     """A link from the note to another note or to a URL.
 
-    ``missing`` is true for a link to a note file that is not under the notes folder.
+    ``missing`` is true for a link to a note file that is not in the notes folder.
     """
 
     text: str

@@ -549,13 +549,16 @@ def _print_report(report: IngestReport) -> None:
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")
     dropped = sum(1 for change in report.changes if change.action == "dropped")
+    # A relinked note was not read again: only its links to mentioned entities changed.
+    relinked = sum(1 for change in report.changes if change.action == "relinked")
     # A dropped note is no longer among the notes read, so it is counted on its own.
     notes = _counted(len(report.changes) - dropped, "note")
     dropped_text = f", {dropped} dropped" if dropped else ""
+    relinked_text = f", {relinked} relinked" if relinked else ""
     prefix = "dry run, nothing written: " if report.dry_run else ""
     generation = f"generation {report.generation}" if report.generation else "no new generation"
     click.echo(
-        f"{prefix}{notes} ({unchanged} unchanged){dropped_text}, "
+        f"{prefix}{notes} ({unchanged} unchanged{relinked_text}){dropped_text}, "
         f"{_counted(len(report.warnings), 'warning')}, {_counted(len(report.errors), 'error')}; "
         f"{generation}"
     )

@@ -574,3 +574,17 @@ def test_failed_first_ingest_leaves_no_store(runner: CliRunner, tmp_path: Path) 
     assert again.exit_code == 1
     assert path.exists()
     assert Store(database).current_generation_id() == 1
+
+
+def test_summary_counts_relinked_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    from ingest.run import IngestReport, NoteChange
+    from notekg.cli import _print_report
+
+    report = IngestReport(
+        changes=[NoteChange("a.md", "relinked", 1, 0), NoteChange("b.md", "added", 5, 0)],
+        generation=2,
+    )
+    _print_report(report)
+    summary = capsys.readouterr().out.splitlines()[-1]
+
+    assert summary == "2 notes (0 unchanged, 1 relinked), 0 warnings, 0 errors; generation 2"

@@ -231,7 +231,7 @@ def test_missing_link_is_warned_with_its_line(tmp_path: Path) -> None:
     warnings, store = ingest_one_note(tmp_path, "index.md", "# Index\n\nSee [[Missing Note]].\n")
     store.close()
 
-    expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is not"
+    expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is no note"
     assert any(expected in warning for warning in warnings), warnings
 
 

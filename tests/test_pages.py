@@ -699,9 +699,10 @@ def test_search_pages_results_with_total(server: LiveServer) -> None:
 
 
 def test_search_past_last_page(server: LiveServer) -> None:
-    text = page(server, "/search?q=record&page=3").get_text()
+    past = page(server, "/search?q=record&page=3")
 
-    assert "This page is past the last result." in text
+    assert "This page is past the last result." in past.get_text()
+    assert past.select_one("a[rel=prev]")["href"].endswith("page=2")
 
 
 def test_search_matches_keywords(server: LiveServer) -> None:
