@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 # Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords, and Dataview
 # fields inside sentences ([Key:: Value]).
 INGEST_FORMAT_VERSION = "3"
+# The key under which the store keeps the mapping of its last ingest (Store.set_info).
+MAPPING_INFO_KEY = "ingest_mapping"
 
 
 class NoNotesFound(IngestError):
@@ -210,6 +212,9 @@ def run_ingest(
         )
 
     stored = _stored_sources(store)
+    mapping_used = _mapping_used(mapping, mapping_bytes)
+    rebuilt = any(note.source in stored for note in notes)
+    _warn_if_mapping_changed(store.info(MAPPING_INFO_KEY), mapping_used, rebuilt)
     notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:
@@ -243,7 +248,33 @@ def run_ingest(
         )
         report.generation = store.write_generation(change).id
     store.record_file_stamps(run.stamps)
+    store.set_info(MAPPING_INFO_KEY, mapping_used)
     return report
+
+
+def _mapping_used(mapping: Mapping, mapping_bytes: bytes | None) -> str:
+    """Return the digest of the run's mapping file and its path, as the store keeps them."""
+    digest = hashlib.sha256(mapping_bytes or b"").hexdigest()[:16]
+    return f"{digest} {mapping.path}"
+
+
+def _warn_if_mapping_changed(previous: str | None, current: str, stored_notes: bool) -> None:
+    """Warn when the run's stored notes were built with another mapping file than the run's."""
+    if previous is None or not stored_notes:
+        return
+    before_digest, _, before = previous.partition(" ")
+    now_digest, _, now = current.partition(" ")
+    if before_digest == now_digest:
+        return
+    if before == now:
+        logger.info("the mapping %s changed since the last ingest of this store", now)
+        return
+    logger.warning(
+        "the store's notes were built with %s, and this run uses %s, so the notes that it "
+        "reads are built again with it; give the same --mapping to every ingest of a store",
+        f"the mapping {before}" if before else "no mapping",
+        f"the mapping {now}" if now else "no mapping",
+    )
 
 
 @dataclass

@@ -315,6 +315,17 @@ class Store:
             assert row is not None
             return row.value
 
+    def info(self, key: str) -> str | None:
+        """Return a value that ``set_info`` kept under ``key``, or None."""
+        with Session(self.engine) as session:
+            row = session.get(StoreInfoRow, key)
+            return row.value if row is not None else None
+
+    def set_info(self, key: str, value: str) -> None:
+        """Keep a value of at most 256 characters under ``key``, replacing any earlier one."""
+        with Session(self.engine) as session, session.begin():
+            session.merge(StoreInfoRow(key=key, value=value[:256]))
+
     def current_generation(self) -> Generation | None:
         """Return the newest committed generation, or None when nothing was ever ingested."""
         with Session(self.engine) as session:

@@ -692,3 +692,14 @@ def test_older_store_gets_new_columns(tmp_path: Path) -> None:
     assert "first_token" in label_columns
     assert "ix_entity_label_first_token_version" in label_indexes
     assert (stamp, token) == (None, None)
+
+
+def test_info_is_kept_and_replaced(store: Store) -> None:
+    assert store.info("ingest_mapping") is None
+
+    store.set_info("ingest_mapping", "abc mapping.yaml")
+    store.set_info("ingest_mapping", "def other.yaml")
+
+    assert store.info("ingest_mapping") == "def other.yaml"
+    store_id = store.store_id()
+    assert store.info("store_id") == store_id
