@@ -543,8 +543,9 @@ def _print_report(report: IngestReport) -> None:
         count = len(report.unmapped)
         items = "item" if count == 1 else "items"
         click.echo(
-            f"{count} unmapped {items} (bullet keys, table fields or tables) stored as generic "
-            "RDF (see the warnings); docs/mapping.md shows how to map them"
+            f"{count} unmapped {items} (bullet keys, table fields or tables) in the notes that "
+            "this run built, stored as generic RDF (see the warnings); docs/mapping.md shows how "
+            "to map them"
         )
 
     unchanged = sum(1 for change in report.changes if change.action == "unchanged")

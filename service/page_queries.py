@@ -37,6 +37,7 @@ DESCRIPTION_PROPERTIES: tuple[str, ...] = (
 KEYWORD_PROPERTIES: tuple[str, ...] = (SCHEMA + "keywords",)
 
 NK_SOURCE = NK + "source"
+NK_IN_NOTE = NK + "inNote"
 NOTE_CLASS = NK + "Note"
 NOTE_TEXT = SCHEMA + "text"
 

@@ -460,7 +460,7 @@ def _neighbourhood(
     incoming_total = sum(
         int(binding_value(row, "count") or 0)
         for row in incoming_counts
-        if binding_value(row, "property") != queries.NK_SOURCE
+        if binding_value(row, "property") not in (queries.NK_SOURCE, queries.NK_IN_NOTE)
     )
     room = max(0, neighbourhood.MAX_LINKS - len(links_out))
     links_in = neighbourhood.incoming_neighbour_links(iri, room, labels, incoming_total)

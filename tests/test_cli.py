@@ -428,7 +428,10 @@ def test_ingest_summary_counts_unmapped_once(
     notes.mkdir()
     (notes / "a.txt").write_text("A\n\nPart\n\n  • Colour: red\n  • Size: big\n", encoding="utf-8")
     result = runner.invoke(main, ["--quiet", "ingest", str(notes), "--database", database])
-    assert "2 unmapped items (bullet keys, table fields or tables) stored as" in result.output
+    assert (
+        "2 unmapped items (bullet keys, table fields or tables) in the notes that this run built"
+        in result.output
+    )
     assert result.output.count("'Colour'") == 1
 
 

@@ -390,6 +390,16 @@ def test_neighbourhood_counts_links_not_drawn(server: LiveServer) -> None:
     assert f"{RECORD_COUNT - 20} more links not drawn" in target.get_text(" ", strip=True)
 
 
+def test_note_picture_leaves_out_source_spans(server: LiveServer) -> None:
+    soup = page(server, "/id/note/hub")
+    labels = [text.get_text(strip=True) for text in soup.select("figure.neighbourhood .edge-label")]
+    incoming = soup.select_one("#incoming")
+
+    assert "in note" not in labels
+    assert incoming is not None, "the spans are still listed under Linked from"
+    assert f"({HUB_SOURCE_COUNT})" in incoming.get_text()
+
+
 def test_large_entity_links_json_ld_instead_of_embedding(server: LiveServer) -> None:
     soup = page(server, "/id/topic/large-hub")
 
