@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,19 @@ from ingest.readers import READERS
 from ingest.tables import TableHints, recover_table
 from ingest.values import parse_measure, parse_name, parse_quantity, strip_prefix
 from ingest.vocab import DCTERMS, FOAF, KEY, NK, RDF, RDFS, SCHEMA, SKOS, XSD
+
+
+class _LexicalFormWarnings(logging.Filter):
+    """Drops rdflib's warning, with a traceback, that a typed literal's text does not convert.
+
+    The build checks ``Literal.ill_typed`` itself and warns with the note's file and line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal lexical form")
+
+
+logging.getLogger("rdflib.term").addFilter(_LexicalFormWarnings())
 
 DESCRIPTIVE_PROPERTIES = (DCTERMS.description, SKOS.definition, NK.captures)
 MAP_IT = "Map it in the mapping file to give it a term of the ontology"
@@ -532,12 +546,14 @@ class _NoteBuilder:
 
     def _typed(self, kind: str, text: str, span: LineSpan, name: str) -> Literal:
         datatype = {"number": XSD.decimal, "year": XSD.gYear, "date": XSD.date}[kind]
-        literal = Literal(text.strip(), datatype=datatype)
         if kind == "number":
             try:
                 literal = Literal(Decimal(text.strip().replace(",", "")), datatype=XSD.decimal)
             except ArithmeticError:
-                literal = Literal(text)
+                # Text that is no number ("none") is kept as text, as docs/mapping.md says.
+                return Literal(text)
+        else:
+            literal = Literal(text.strip(), datatype=datatype)
         if literal.ill_typed:
             self._warn(span.start, f"{name}: {text!r} is not a valid {kind}; stored as text")
             return Literal(text)

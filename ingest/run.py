@@ -271,9 +271,10 @@ def _warn_if_mapping_changed(previous: str | None, current: str, stored_notes: b
         return
     logger.warning(
         "the store's notes were built with %s, and this run uses %s, so the notes that it "
-        "reads are built again with it; give the same --mapping to every ingest of a store",
+        "reads are built again %s; give the same --mapping to every ingest of a store",
         f"the mapping {before}" if before else "no mapping",
         f"the mapping {now}" if now else "no mapping",
+        "with it" if now else "without one",
     )
 
 

@@ -13,6 +13,8 @@ from ingest.run import NoteNameClash, run_ingest
 from service.engine import OxigraphEngine
 from service.store import Store
 
+XSD_DECIMAL = "http://www.w3.org/2001/XMLSchema#decimal"
+
 ROOT = Path(__file__).resolve().parent.parent
 VAULT = ROOT / "tests" / "fixtures" / "markdown" / "vault"
 BASE = "https://notekg.example/id/"
@@ -291,3 +293,39 @@ def test_inline_tags_become_keywords(tmp_path: Path) -> None:
     keywords = _values(engine, f"SELECT ?k WHERE {{ <{note}> schema:keywords ?k }}")
 
     assert keywords == {"infra/db", "ops"}
+
+
+def test_values_that_do_not_convert_log_no_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "db.md").write_text(
+        "# Databases\n\n## Postgres\n\n- Count: 1,000\n- Port: none\n- Released: 2024-13-45\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "sections:\n  - heading: Postgres\n    keys:\n"
+        "      Count: {property: 'https://kg.test/count', value: number}\n"
+        "      Port: {property: 'https://kg.test/port', value: number}\n"
+        "      Released: {property: 'https://kg.test/released', value: date}\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    with caplog.at_level("WARNING"):
+        report = run_ingest(
+            [notes], store, mapping_path=mapping, base_iri="https://kg.test/id/", validate=False
+        )
+
+    engine = OxigraphEngine.from_store(store)
+    query = "SELECT ?p ?o WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?p), 'https://kg.test/')) }"
+    values = {row[0].value: row[1] for row in engine.query(query).rows}
+    messages = [problem.message for problem in report.warnings]
+
+    assert not [record for record in caplog.records if record.name == "rdflib.term"]
+    assert values["https://kg.test/count"] == ox.Literal("1000", datatype=ox.NamedNode(XSD_DECIMAL))
+    assert values["https://kg.test/port"] == ox.Literal("none")
+    assert any(
+        "'2024-13-45' is not a valid date; stored as text" in message for message in messages
+    )
