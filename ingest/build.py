@@ -550,7 +550,7 @@ class _NoteBuilder:
             try:
                 literal = Literal(Decimal(text.strip().replace(",", "")), datatype=XSD.decimal)
             except ArithmeticError:
-                # Text that is no number ("none") is kept as text, as docs/mapping.md says.
+                # Text that is no number ("none") is kept as a plain literal, without a warning.
                 return Literal(text)
         else:
             literal = Literal(text.strip(), datatype=datatype)
