@@ -65,6 +65,8 @@ class NoteGraphs:
     texts: list[tuple[str, str]] = field(default_factory=list)
     # The headings of the note's sections, which the run checks the mapping's rules against.
     section_titles: list[str] = field(default_factory=list)
+    # The note's title, which a rule that matches no section may have meant.
+    note_title: str = ""
 
 
 def build_note(
@@ -132,6 +134,7 @@ class _NoteBuilder:
             section_titles=[
                 self._rule_heading(section) for section in self.document.all_sections()
             ],
+            note_title=self.document.title,
         )
 
     # Notes and sections

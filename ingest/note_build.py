@@ -94,6 +94,7 @@ class BuiltNote:
     problems: list[Problem]
     unmapped: list[str]
     section_titles: list[str] = field(default_factory=list)
+    note_title: str = ""
 
 
 # A minted IRI: (kind, label, explicit id, where, the IRI as a string).
@@ -229,6 +230,7 @@ def _built(graphs: NoteGraphs, problems: list[Problem]) -> BuiltNote:
         problems=problems,
         unmapped=graphs.unmapped,
         section_titles=graphs.section_titles,
+        note_title=graphs.note_title,
     )
 
 

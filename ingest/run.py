@@ -174,6 +174,8 @@ class _RunContext:
     stamps: dict[int, str] = field(default_factory=dict)
     # The section headings of the notes that the run built.
     section_titles: list[str] = field(default_factory=list)
+    # The titles of the notes that the run built.
+    note_titles: list[str] = field(default_factory=list)
 
     @property
     def base_iri(self) -> str:
@@ -233,7 +235,7 @@ def run_ingest(
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     _check_graph_owners(added, stored, {note.source: note.display_path for note in notes})
     if not any(step.unchanged for step in steps):
-        _check_rules_match(mapping, run.section_titles, run.report)
+        _check_rules_match(mapping, run.section_titles, run.note_titles, run.report)
 
     report = run.report
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
@@ -432,6 +434,7 @@ def _note_graphs(
     run.report.problems.extend(built.problems)
     run.report.unmapped.extend(f"{note.display_path}: {what}" for what in built.unmapped)
     run.section_titles.extend(built.section_titles)
+    run.note_titles.append(built.note_title)
     facts = NewGraph(built.graph_iri, note.source, fingerprint, built.facts, built.facts_count)
     facts.labels = built.labels
     facts.label_first_tokens = built.label_first_tokens
@@ -539,7 +542,9 @@ def _check_unique_slugs(notes: list[NoteFile]) -> None:
             )
 
 
-def _check_rules_match(mapping: Mapping, titles: list[str], report: IngestReport) -> None:
+def _check_rules_match(
+    mapping: Mapping, titles: list[str], note_titles: list[str], report: IngestReport
+) -> None:
     """Warn about each section rule of the mapping that matches no heading of the run's notes.
 
     Only a run that built every note has read all headings. A run that skips unchanged notes
@@ -553,14 +558,17 @@ def _check_rules_match(mapping: Mapping, titles: list[str], report: IngestReport
             continue
         pattern = rule.heading_pattern.pattern if rule.heading_pattern is not None else ""
         shown = rule.heading if rule.heading is not None else pattern
-        report.problems.append(
-            Problem(
-                display(Path(mapping.path)),
-                rule.line,
-                f"the section rule for {shown!r} matches no heading of the notes read; check "
-                "its spelling against the notes' headings",
-            )
+        message = (
+            f"the section rule for {shown!r} matches no heading of the notes read; check its "
+            "spelling against the notes' headings"
         )
+        if any(rule.matches(title) for title in note_titles):
+            message = (
+                f"the section rule for {shown!r} matches a note's title, but that note has no "
+                "text before its first section heading, which is what such a rule maps; name "
+                "one of the note's section headings in the rule instead"
+            )
+        report.problems.append(Problem(display(Path(mapping.path)), rule.line, message))
 
 
 def _check_graph_owners(

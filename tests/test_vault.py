@@ -228,6 +228,8 @@ def test_rule_matches_top_of_note_by_title(tmp_path: Path) -> None:
         "    keys:\n"
         "      Version: {property: schema:softwareVersion}\n"
         "  - heading: Postgres\n"
+        "    entity: {class: schema:SoftwareApplication, kind: software}\n"
+        "  - heading: Redis\n"
         "    entity: {class: schema:SoftwareApplication, kind: software}\n",
         encoding="utf-8",
     )
@@ -244,6 +246,12 @@ def test_rule_matches_top_of_note_by_title(tmp_path: Path) -> None:
     assert not any("bullet key 'Version'" in message for message in messages), messages
     assert any("the section rule for 'Postgres' matches no heading" in m for m in messages)
     assert not any("the section rule for 'Nginx'" in message for message in messages)
+    # Redis has no text before its first section heading.
+    assert any(
+        "the section rule for 'Redis' matches a note's title, but that note has no text before"
+        in message
+        for message in messages
+    )
 
 
 def test_tags_as_text_split_at_commas(tmp_path: Path) -> None:
