@@ -162,6 +162,8 @@ def recover_table(
     header_line, header_text = raw.lines[0]
     header_tokens = tuple(header_text.split())
     data_lines = raw.lines[1:]
+    # Whether a warning already speaks of the inferred header.
+    header_reported = False
     if hints.columns is not None:
         expected = " ".join(" ".join(column.split()) for column in hints.columns)
         if " ".join(header_tokens) != expected:
@@ -186,6 +188,7 @@ def recover_table(
         else:
             results, problems = inferred.results, []
         problems = inferred.problems + problems
+        header_reported = bool(inferred.problems)
 
     rows = []
     fix = ROW_FIX if hints.columns is None and hints.row_labels is None else ROW_FIX_WITH_HINTS
@@ -194,6 +197,20 @@ def recover_table(
             rows.append(TableRow(result.cells(), LineSpan(result.task.line, result.task.line)))
         else:
             problems.append(_row_problem(result, len(header), path, fix))
+    failed = len(results) - len(rows)
+    if hints.columns is None and not header_reported and rows and failed:
+        # Rows that fit an inferred header that is wrong are kept, so the header is named.
+        cells = " | ".join(header)
+        problems.append(
+            Problem(
+                path,
+                header_line,
+                f"the table's header was read as {len(header)} columns ({cells!r}), and "
+                f"{failed} of its {len(results)} rows did not fit them; if the header is "
+                "wrong, give the table's columns in the mapping",
+                Severity.WARNING,
+            )
+        )
     table = Table(header, rows, raw.span, LineSpan(header_line, header_line))
     return table, problems
 

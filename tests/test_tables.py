@@ -978,3 +978,28 @@ def test_column_score_is_weighted_feature_sum(features: dict[str, object]) -> No
                 for name, feature in features.items()
             )
             assert score == expected, cell.text
+
+
+def test_rows_that_do_not_fit_inferred_header_name_it() -> None:
+    lines = [
+        "Protocol Default Port Transport Description",
+        "PostgreSQL 5432 TCP Frontend/backend protocol version 3",
+        "MySQL 3306 TCP Client/server protocol",
+        "Redis 6379 TCP RESP",
+    ]
+    raw = raw_table_from_lines(lines, 20)
+
+    table, problems = recover_table(raw, "protocols.txt")
+    failed = [problem for problem in problems if "could not be split" in problem.message]
+    header = [
+        problem for problem in problems if "the table's header was read as" in problem.message
+    ]
+
+    # "Default Port" is read as two columns, and only the PostgreSQL row fits them.
+    assert table is not None
+    assert len(table.rows) == 1
+    assert len(failed) == 2
+    assert len(header) == 1
+    assert header[0].line == 20
+    assert "'Protocol | Default | Port | Transport | Description'" in header[0].message
+    assert "2 of its 3 rows did not fit them" in header[0].message
