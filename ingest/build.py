@@ -33,7 +33,7 @@ from ingest.vocab import DCTERMS, FOAF, KEY, NK, RDF, RDFS, SCHEMA, SKOS, XSD
 
 
 class _LexicalFormWarnings(logging.Filter):
-    """Drops rdflib's warning, with a traceback, that a typed literal's text does not convert.
+    """A logging filter for rdflib's warning, with a traceback, that a literal does not convert.
 
     The build checks ``Literal.ill_typed`` itself and warns with the note's file and line.
     """

@@ -215,8 +215,8 @@ def run_ingest(
 
     stored = _stored_sources(store)
     mapping_used = _mapping_used(mapping, mapping_bytes)
-    rebuilt = any(note.source in stored for note in notes)
-    _warn_if_mapping_changed(store.info(MAPPING_INFO_KEY), mapping_used, rebuilt)
+    stored_notes = any(note.source in stored for note in notes)
+    _warn_if_mapping_changed(store.info(MAPPING_INFO_KEY), mapping_used, stored_notes)
     notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:

@@ -162,7 +162,7 @@ def recover_table(
     header_line, header_text = raw.lines[0]
     header_tokens = tuple(header_text.split())
     data_lines = raw.lines[1:]
-    # Whether a warning already speaks of the inferred header.
+    # Whether a warning already names the inferred header.
     header_reported = False
     if hints.columns is not None:
         expected = " ".join(" ".join(column.split()) for column in hints.columns)
@@ -199,7 +199,8 @@ def recover_table(
             problems.append(_row_problem(result, len(header), path, fix))
     failed = len(results) - len(rows)
     if hints.columns is None and not header_reported and rows and failed:
-        # Rows that fit an inferred header that is wrong are kept, so the header is named.
+        # A wrong inferred header can fit some rows, so the warning names it.
+        # NOTE: a wrong inferred header that every row fits gets no warning.
         cells = " | ".join(header)
         problems.append(
             Problem(

@@ -40,6 +40,7 @@ from service.views import entity_lists, neighbourhood
 from service.views.common import (
     VOCABULARY_EXTENSION,
     Link,
+    Pager,
     ask,
     binding_value,
     class_page_link,
@@ -644,11 +645,7 @@ def search() -> str:
         first_number=offset + 1,
         page_size=SEARCH_RESULT_LIMIT,
         max_class_candidates=MAX_CLASS_FILTER_CANDIDATES,
-        pager={
-            "page": page,
-            "previous_url": page_url(page - 1) if page > 1 else None,
-            "next_url": page_url(page + 1) if offset + len(results) < total else None,
-        },
+        pager=Pager.of(page_url, page, offset + len(results) < total),
     )
 
 

@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -41,32 +41,35 @@ class SearchIndex:
     made up most of the memory of an earlier index: 127 MiB at 10,000 pages.
     """
 
-    exact: dict[str, Sequence[str]] = field(default_factory=dict)
+    exact: dict[str, tuple[str, ...]] = field(default_factory=dict)
     names: list[tuple[str, str]] = field(default_factory=list)
-    words: dict[str, Sequence[str]] = field(default_factory=dict)
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sorted_words: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    # What ``add`` collects until ``seal``: each IRI once, and the IRIs of each name and word.
     _iris: dict[str, str] = field(default_factory=dict)
+    _exact_lists: dict[str, list[str]] = field(default_factory=dict)
+    _word_lists: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, iri: str, text: str, *, is_name: bool, is_label: bool) -> None:
         """Index one literal of a resource."""
         iri = self._iris.setdefault(iri, iri)
         lower = text.lower()
         if is_name:
-            _append(self.exact, lower, iri)
+            _append(self._exact_lists, lower, iri)
             self.names.append((lower, iri))
         if is_label and iri not in self.labels:
             self.labels[iri] = text
         for word in WORD.findall(lower):
-            _append(self.words, word, iri)
+            _append(self._word_lists, word, iri)
 
     def seal(self) -> None:
         """Sort the names and words for prefix look-ups; call once after the last add."""
         self.names.sort()
+        self.exact = {text: tuple(dict.fromkeys(iris)) for text, iris in self._exact_lists.items()}
+        self.words = {word: tuple(dict.fromkeys(iris)) for word, iris in self._word_lists.items()}
         self.sorted_words = sorted(self.words)
-        self.exact = {text: tuple(dict.fromkeys(iris)) for text, iris in self.exact.items()}
-        self.words = {word: tuple(dict.fromkeys(iris)) for word, iris in self.words.items()}
-        self._iris = {}
+        self._iris, self._exact_lists, self._word_lists = {}, {}, {}
 
     def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]:
         """Return (IRI, rank) of every match, best rank first, then by label and IRI."""
@@ -152,12 +155,10 @@ def build_index(
     return index
 
 
-def _append(index: dict[str, Sequence[str]], key: str, iri: str) -> None:
+def _append(index: dict[str, list[str]], key: str, iri: str) -> None:
     """Add ``iri`` to the list of ``key``, unless it was the last one added."""
-    iris = index.get(key)
-    if iris is None:
-        index[key] = [iri]
-    elif iris[-1] is not iri and isinstance(iris, list):
+    iris = index.setdefault(key, [])
+    if not iris or iris[-1] is not iri:
         iris.append(iri)
 
 

@@ -200,8 +200,7 @@ def test_deleted_note_dropped_whatever_working_folder(
 
     (folder / "b.md").unlink()
     report = run_ingest([path], store, mapping_path=None, base_iri=BASE)
-    generation = store.current_generation_id() or 0
-    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+    graphs = _current_graphs(store)
 
     assert sorted(change.action for change in report.changes) == ["dropped", "unchanged"]
     assert BASE + "graph/b" not in graphs
@@ -219,6 +218,12 @@ def test_note_unchanged_when_ingested_from_another_folder(
     assert [change.action for change in report.changes] == ["unchanged"]
 
 
+def _current_graphs(store: Store) -> set[str]:
+    """Return the IRIs of the graphs of the store's current generation."""
+    generation = store.current_generation_id() or 0
+    return {version.graph_iri for version in store.graph_versions(generation)}
+
+
 def test_note_rebuilt_when_ingested_from_parent_folder(tmp_path: Path, store: Store) -> None:
     work = tmp_path / "notes" / "work"
     work.mkdir(parents=True)
@@ -226,8 +231,7 @@ def test_note_rebuilt_when_ingested_from_parent_folder(tmp_path: Path, store: St
     run_ingest([work], store, mapping_path=None, base_iri=BASE)
 
     report = run_ingest([tmp_path / "notes"], store, mapping_path=None, base_iri=BASE)
-    generation = store.current_generation_id() or 0
-    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+    graphs = _current_graphs(store)
 
     assert [change.action for change in report.changes] == ["replaced"]
     assert BASE + "graph/work-queues" in graphs
@@ -242,8 +246,7 @@ def test_parent_folder_ingest_moves_note_of_same_name(tmp_path: Path, store: Sto
     run_ingest([notes / "sub"], store, mapping_path=None, base_iri=BASE)
 
     report = run_ingest([notes], store, mapping_path=None, base_iri=BASE)
-    generation = store.current_generation_id() or 0
-    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+    graphs = _current_graphs(store)
 
     assert sorted(change.action for change in report.changes) == ["added", "replaced"]
     assert {BASE + "graph/tool", BASE + "graph/sub-tool"} <= graphs
@@ -258,8 +261,7 @@ def test_single_file_keeps_its_key_in_the_store(tmp_path: Path, store: Store) ->
     note.write_text("# PostgreSQL\n\n## Facts\n\nVersion 17.\n", encoding="utf-8")
 
     report = run_ingest([note], store, mapping_path=None, base_iri=BASE)
-    generation = store.current_generation_id() or 0
-    graphs = {version.graph_iri for version in store.graph_versions(generation)}
+    graphs = _current_graphs(store)
 
     assert [change.action for change in report.changes] == ["replaced"]
     assert BASE + "graph/infra-postgresql" in graphs

@@ -980,7 +980,7 @@ def test_column_score_is_weighted_feature_sum(features: dict[str, object]) -> No
             assert score == expected, cell.text
 
 
-def test_rows_that_do_not_fit_inferred_header_name_it() -> None:
+def test_unfit_rows_name_inferred_header() -> None:
     lines = [
         "Protocol Default Port Transport Description",
         "PostgreSQL 5432 TCP Frontend/backend protocol version 3",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -38,6 +38,33 @@ class Link:
     label: str
     url: str | None
     title: str | None = None
+
+
+@dataclass(frozen=True)
+class Pager:
+    """The page number of a list, and the URLs of the pages before and after it.
+
+    ``page_order`` is the sentence under the pager when the pages are not in label order.
+    """
+
+    page: int = 1
+    previous_url: str | None = None
+    next_url: str | None = None
+    page_order: str = ""
+
+    @classmethod
+    def of(
+        cls, page_url: Callable[[int], str], page: int, has_next: bool, page_order: str = ""
+    ) -> Pager:
+        """Return the pager of ``page``, with the URLs that ``page_url`` gives for a number."""
+        previous_url = page_url(page - 1) if page > 1 else None
+        next_url = page_url(page + 1) if has_next else None
+        return cls(page, previous_url, next_url, page_order)
+
+    @property
+    def spans_pages(self) -> bool:
+        """Return whether the list has a page before or after this one."""
+        return self.previous_url is not None or self.next_url is not None
 
 
 @dataclass

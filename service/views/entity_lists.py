@@ -15,7 +15,6 @@ sources, are paged in the store's order, because ordering them in a query reads 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ from service import page_queries as queries
 from service.engine import Term
 from service.views.common import (
     Link,
+    Pager,
     binding_value,
     entity_url,
     format_quantity,
@@ -59,11 +59,7 @@ class LinkGroup:
     property: Link
     links: list[Link]
     total: int
-    page: int = 1
-    next_url: str | None = None
-    previous_url: str | None = None
-    # How the pages are ordered, when the group spans pages and they are not in label order.
-    page_order: str = ""
+    pager: Pager = Pager()
 
 
 @dataclass(frozen=True)
@@ -83,10 +79,7 @@ class SourceList:
 
     sources: list[Source]
     total: int
-    page: int = 1
-    next_url: str | None = None
-    previous_url: str | None = None
-    page_order: str = ""
+    pager: Pager = Pager()
 
 
 @dataclass(frozen=True)
@@ -107,15 +100,6 @@ def property_link(prop: str, labels: dict[str, str]) -> Link:
 def _group_page(paged_property: str | None, prop: str, page: int) -> int:
     """Return the page of one property's group: ``page`` when the request pages this group."""
     return page if paged_property in (None, prop) else 1
-
-
-def _page_urls(
-    page: int, has_next: bool, page_url: Callable[[int], str]
-) -> tuple[str | None, str | None]:
-    """Return the URLs of the next and the previous page, None where there is none."""
-    next_url = page_url(page + 1) if has_next else None
-    previous_url = page_url(page - 1) if page > 1 else None
-    return next_url, previous_url
 
 
 def outgoing_pages(rows: list[dict[str, Term]]) -> list[OutgoingPage]:
@@ -206,18 +190,9 @@ def outgoing_groups(
             return entity_url(iri, out_property=prop, out_page=number, _anchor="links")
 
         end = (page.page - 1) * LINK_PAGE_SIZE + len(links)
-        next_url, previous_url = _page_urls(page.page, end < page.total, page_url)
-        groups.append(
-            LinkGroup(
-                property_link(page.property, labels),
-                links,
-                page.total,
-                page.page,
-                next_url,
-                previous_url,
-                BY_IRI if page.total > LINK_PAGE_SIZE else "",
-            )
-        )
+        order = BY_IRI if page.total > LINK_PAGE_SIZE else ""
+        pager = Pager.of(page_url, page.page, end < page.total, order)
+        groups.append(LinkGroup(property_link(page.property, labels), links, page.total, pager))
 
     groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
     return groups
@@ -277,9 +252,9 @@ def _incoming_group(
     def page_url(number: int) -> str:
         return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
 
-    next_url, previous_url = _page_urls(page, offset + len(links) < total, page_url)
     order = "" if label_ordered else IN_STORE_ORDER
-    return LinkGroup(property_link(prop, labels), links, total, page, next_url, previous_url, order)
+    pager = Pager.of(page_url, page, offset + len(links) < total, order)
+    return LinkGroup(property_link(prop, labels), links, total, pager)
 
 
 def sources(iri: str) -> SourceList:
@@ -308,8 +283,8 @@ def sources(iri: str) -> SourceList:
     def page_url(number: int) -> str:
         return entity_url(iri, sources_page=number, _anchor="sources")
 
-    next_url, previous_url = _page_urls(page, len(rows) > SOURCE_PAGE_SIZE, page_url)
-    return SourceList(found, total, page, next_url, previous_url, SOURCES_IN_STORE_ORDER)
+    pager = Pager.of(page_url, page, len(rows) > SOURCE_PAGE_SIZE, SOURCES_IN_STORE_ORDER)
+    return SourceList(found, total, pager)
 
 
 def _source(row: dict[str, Any]) -> Source:

@@ -10,6 +10,7 @@ Sorting all of them in a query took Oxigraph seconds at 10,000 notes.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -19,6 +20,7 @@ from service import browse_queries
 from service.engine import Term
 from service.views.common import (
     Link,
+    Pager,
     binding_value,
     fetch_labels,
     format_quantity,
@@ -49,6 +51,11 @@ class ComparisonRow:
 
     property: Link
     cells: list[list[Link]]
+
+
+def _view_page_url(endpoint: str) -> Callable[[int], str]:
+    """Return a function from a page number to the URL of that page of a view."""
+    return lambda number: url_for(endpoint, page=number)
 
 
 def _query_context(query: str) -> dict[str, str]:
@@ -108,7 +115,11 @@ def benchmarks_view() -> str:
     continued = (
         bool(page_members) and offset > 0 and entries[offset - 1].area == page_members[0].area
     )
-    pager = Pager.of("graph_views.benchmarks_view", page, offset + len(page_members) < len(entries))
+    pager = Pager.of(
+        _view_page_url("graph_views.benchmarks_view"),
+        page,
+        offset + len(page_members) < len(entries),
+    )
     return render_template(
         "view_benchmarks.html",
         groups=[
@@ -133,24 +144,6 @@ class BenchmarkEntry:
     benchmark: str
 
 
-@dataclass(frozen=True)
-class Pager:
-    """The page number of a list, with the URLs of the pages before and after it."""
-
-    page: int
-    previous_url: str | None
-    next_url: str | None
-
-    @classmethod
-    def of(cls, endpoint: str, page: int, has_next: bool) -> Pager:
-        """Return the pager of ``page`` of the view at ``endpoint``, whose pages take ``page``."""
-        return cls(
-            page,
-            previous_url=url_for(endpoint, page=page - 1) if page > 1 else None,
-            next_url=url_for(endpoint, page=page + 1) if has_next else None,
-        )
-
-
 def benchmark_entries(rows: list[dict[str, Term]]) -> list[BenchmarkEntry]:
     """Return each (focus area, benchmark) of the rows once, in the order of the view.
 
@@ -158,16 +151,16 @@ def benchmark_entries(rows: list[dict[str, Term]]) -> list[BenchmarkEntry]:
     each. A benchmark with two focus areas has an entry in each.
     """
     labels = fetch_labels(area for row in rows if (area := binding_value(row, "focusArea")))
-    keyed = []
+    # The sort key of each row's entry: focus area label and IRI, then benchmark name and IRI.
+    ordered: list[tuple[tuple[bool, str, str, str, str], BenchmarkEntry]] = []
     for row in rows:
-        area = binding_value(row, "focusArea")
-        name = binding_value(row, "name") or ""
-        benchmark = binding_value(row, "benchmark") or ""
+        area, benchmark = _entry_key(row)
+        name = (binding_value(row, "name") or "").lower()
         area_label = labels[area].lower() if area is not None else ""
-        keyed.append((area is None, area_label, area or "", name.lower(), benchmark, area))
-    keyed.sort()
-    entries = dict.fromkeys(BenchmarkEntry(key[-1], key[-2]) for key in keyed)
-    return list(entries)
+        key = (area is None, area_label, area or "", name, benchmark)
+        ordered.append((key, BenchmarkEntry(area, benchmark)))
+    ordered.sort(key=lambda pair: pair[0])
+    return list(dict.fromkeys(entry for _, entry in ordered))
 
 
 def _entry_key(row: dict[str, Term]) -> tuple[str | None, str]:
@@ -238,7 +231,9 @@ def gpus_view() -> str:
         rows.sort(key=lambda row: position[binding_value(row, "variant") or ""])
         variants, comparison = compare_variants(rows)
 
-    pager = Pager.of("graph_views.gpus_view", page, offset + len(page_members) < len(ordered))
+    pager = Pager.of(
+        _view_page_url("graph_views.gpus_view"), page, offset + len(page_members) < len(ordered)
+    )
     return render_template(
         "view_gpus.html",
         variants=variants,
