@@ -8,6 +8,7 @@ query at its time limit.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -266,8 +267,8 @@ class OxigraphEngine:
         self._threads = _QueryThreads()
         self._processes: QueryProcesses | None = None
         self._processes_lock = threading.Lock()
-        # The stores that a worker process opened from the folder, and that process's ID.
-        self._worker_stores: tuple[ox.Store, ox.Store] | None = None
+        # The stores that a query process opened, by folder name, and the process's ID.
+        self._worker_stores: dict[str, ox.Store] = {}
         self._worker_pid = 0
         # Each worker process of an engine without a folder keeps its own copy of every page
         # of the graph that its queries read, so their number bounds the memory that client
@@ -437,7 +438,7 @@ class OxigraphEngine:
             if self._processes is None:
                 self._processes = QueryProcesses(
                     self._run_client_query,
-                    warm_up=self._client_stores,
+                    warm_up=self._open_merged_store,
                     # Reading a store on disk writes to no page of the graph, so a long query
                     # or many queries leave a worker as small as before.
                     retire_after_seconds=None if self.folder else RETIRE_IN_MEMORY_SECONDS,
@@ -445,29 +446,35 @@ class OxigraphEngine:
                 )
             return self._processes
 
-    def _client_stores(self) -> tuple[ox.Store, ox.Store]:
-        """Return the named and the merged store for a client's query in this process.
+    def _client_store(self, merged: bool) -> ox.Store:
+        """Return the merged or the named store for a client's query in this process.
 
         A worker process of an engine with a folder opens the folder's stores for itself,
         because the handles it inherited belong to RocksDB threads that the fork left behind.
+        It opens each store on first use: a store takes a few MiB once open, and a process
+        that runs no query with GRAPH or FROM never reads the named graphs.
         """
         if self.folder is None:
-            return self.store, self.merged
-        if self._worker_stores is None or self._worker_pid != os.getpid():
-            self._worker_stores = (
-                ox.Store.read_only(str(self.folder.named_path)),
-                ox.Store.read_only(str(self.folder.merged_path)),
-            )
+            return self.merged if merged else self.store
+        if self._worker_pid != os.getpid():
+            self._worker_stores = {}
             self._worker_pid = os.getpid()
-        return self._worker_stores
+        path = self.folder.merged_path if merged else self.folder.named_path
+        store = self._worker_stores.get(path.name)
+        if store is None:
+            store = self._worker_stores[path.name] = ox.Store.read_only(str(path))
+        return store
+
+    def _open_merged_store(self) -> ox.Store:
+        """Open the merged store, which most clients' queries read, before the first query."""
+        return self._client_store(merged=True)
 
     def _run_client_query(self, task: ClientQuery[Rendered]) -> Rendered:
         """Run a client's query; this runs in a worker process."""
-        named, merged = self._client_stores()
         try:
             raw = self._execute(
-                named,
-                merged,
+                functools.partial(self._client_store, merged=False),
+                self._client_store(merged=True),
                 task.sparql,
                 _graph_nodes(task.default_graphs, "default graph"),
                 _graph_nodes(task.named_graphs, "named graph"),
@@ -495,7 +502,7 @@ class OxigraphEngine:
         # clauses. Clients' queries are not, so they go through run and its worker processes.
         try:
             raw = self._execute(
-                self.store, self.merged, sparql, default_graphs, named_graphs, base_iri
+                self._named_store, self.merged, sparql, default_graphs, named_graphs, base_iri
             )
             future.set_result(_collect(raw, max_rows, cancelled.is_set))
         except SyntaxError as error:
@@ -524,7 +531,7 @@ class OxigraphEngine:
 
         try:
             raw = self._execute(
-                self.store, self.merged, sparql, default_graphs, named_graphs, base_iri
+                self._named_store, self.merged, sparql, default_graphs, named_graphs, base_iri
             )
             return _collect(raw, max_rows, past_limit)
         except SyntaxError as error:
@@ -532,9 +539,13 @@ class OxigraphEngine:
         finally:
             self._slots.release()
 
+    def _named_store(self) -> ox.Store:
+        """Return the store of the named graphs that this process opened or loaded."""
+        return self.store
+
     def _execute(
         self,
-        named: ox.Store,
+        named: Callable[[], ox.Store],
         merged: ox.Store,
         sparql: str,
         default_graphs: list[ox.NamedNode] | None,
@@ -557,7 +568,7 @@ class OxigraphEngine:
             # GRAPH may repeat rows that the merged default graph would give once.
             options["use_default_graph_as_union"] = True
 
-        return named.query(sparql, **options)  # type: ignore[arg-type]
+        return named().query(sparql, **options)  # type: ignore[arg-type]
 
     def graph_triples(self, graph_iri: str) -> list[ox.Triple] | None:
         """Return the triples of one named graph, or None when the generation has no such graph."""

@@ -82,6 +82,8 @@ class Metrics:
             multiprocess_mode="liveall",
             registry=self.registry,
         )
+        # The generation that the two gauges above show, None before they are first set.
+        self.generation_shown: int | None = None
 
     def exposition(self) -> bytes:
         """Return every metric in the text exposition format, summed over all workers."""
@@ -144,8 +146,11 @@ def _set_generation_gauges() -> None:
     holder: EngineHolder = current_app.extensions["notekg"]
     engine = holder.engine()
     metrics = _metrics()
-    metrics.generation.set(engine.generation)
-    metrics.triples.set(engine.triple_count)
+    # A gauge in prometheus_client's multiprocess mode writes to a shared file on each set.
+    if metrics.generation_shown != engine.generation:
+        metrics.generation.set(engine.generation)
+        metrics.triples.set(engine.triple_count)
+        metrics.generation_shown = engine.generation
 
 
 def _metrics() -> Metrics:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-from flask import Response, after_this_request, request
+from flask import Response, after_this_request, g, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import BadRequest, NotAcceptable
 from werkzeug.http import parse_accept_header
@@ -109,7 +109,10 @@ def best_match(offered: list[str], format_names: Mapping[str, str] | None = None
         requested = _format_parameter_type(format_value, format_names or FORMAT_PARAMETER_TYPES)
         return requested if requested is not None and requested in offered else None
 
-    after_this_request(add_vary_accept)
+    # A request may negotiate several times, as /sparql does once per kind of result.
+    if not g.get("vary_accept"):
+        g.vary_accept = True
+        after_this_request(add_vary_accept)
     accept = request.headers.get("Accept", "")
     if not accept.strip():
         return offered[0] if offered else None

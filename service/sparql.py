@@ -22,6 +22,7 @@ A GET without a query returns the query form to a browser and the SPARQL Service
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -33,6 +34,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
+from werkzeug.sansio.utils import get_current_url
 
 from service import negotiation, results, sparql_html
 from service.engine import OxigraphEngine, QueryEngine
@@ -218,7 +220,7 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
         timeout=config.query_timeout,
         max_rows=config.max_rows,
         # The protocol lets the endpoint's URL be the base IRI of relative IRIs in a query.
-        base_iri=request.base_url,
+        base_iri=_base_url(request.scheme, request.host, request.root_path, request.path),
     )
 
     if isinstance(outcome, results.WrittenResult):
@@ -234,6 +236,12 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
         truncated = outcome.truncated
     response.headers.update(results.truncation_headers(truncated, config.max_rows))
     return response
+
+
+@functools.lru_cache(maxsize=64)
+def _base_url(scheme: str, host: str, root_path: str, path: str) -> str:
+    """Return ``request.base_url`` from its parts; building it decodes the URL each time."""
+    return get_current_url(scheme, host, root_path, path)
 
 
 RESULT_KINDS = ("boolean", "solutions", "graph")

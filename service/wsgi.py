@@ -19,6 +19,8 @@ do.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import os
 import shutil
@@ -50,6 +52,18 @@ THREAD_COUNT_WARNING = "Configuration allows spawning up to"
 # Seconds that a worker may take to stop before granian kills it. A worker that gets Ctrl-C
 # together with granian's own stop signal sometimes never stops by itself (granian 2.8.9).
 WORKER_STOP_SECONDS = 5
+
+# Modules that every worker imports, which serve imports before granian forks the workers, so
+# that the workers share the memory of these modules with the serving process and each other
+# instead of holding a copy each. None of them imports prometheus_client.
+SHARED_MODULES = (
+    "flask",
+    "jinja2",
+    "sqlalchemy.orm",
+    "pyoxigraph",
+    "service.holder",
+    "service.pages",
+)
 
 # The function that makes the app in each worker, set by serve before granian forks them.
 _make_app: Callable[[], Any] | None = None
@@ -84,6 +98,11 @@ def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, worke
     _make_app = make_app
     metrics_dir = tempfile.mkdtemp(prefix="notekg-metrics-")
     os.environ[MULTIPROCESS_DIR_VARIABLE] = metrics_dir
+    for name in SHARED_MODULES:
+        importlib.import_module(name)
+    # A garbage collection in a worker would write to every object it visits, which copies the
+    # pages of these modules into the worker. Frozen objects are never visited.
+    gc.freeze()
     server = Granian(
         f"{__name__}:worker_app",
         address=host,

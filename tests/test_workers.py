@@ -205,6 +205,21 @@ def test_second_server_on_the_same_port_reports_it(server: str, tmp_path: Path) 
     assert "Listening at" not in result.stderr
 
 
+def test_serving_process_imports_the_web_libraries_before_forking_workers(
+    tmp_path: Path,
+) -> None:
+    # The workers then share these modules' memory. markupsafe's compiled module comes with
+    # Flask's templates, which only a worker's app needs.
+    process, port = start_serve(tmp_path, 2)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", process, tmp_path / "server.log")
+        serving_maps = Path(f"/proc/{process.pid}/maps").read_text()
+    finally:
+        _stop(process)
+
+    assert re.search(r"markupsafe/_speedups[^/\n]*\.so", serving_maps)
+
+
 def test_worker_start_drops_gauges_of_exited_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
