@@ -55,6 +55,7 @@ from service.views.common import (
     local_name_label,
     optional_iri_argument,
     page_argument,
+    page_url,
     query_engine,
     resource_url,
     select_rows,
@@ -143,6 +144,8 @@ def _load_vocabulary_into_app(state: BlueprintSetupState) -> None:
 
 
 blueprint.add_app_template_global(resource_url, "resource_url")
+# Templates build their links with Flask's url_for through the cache of page_url.
+blueprint.add_app_template_global(page_url, "url_for")
 
 
 # Request arguments

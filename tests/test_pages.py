@@ -284,6 +284,27 @@ def test_entity_page_links_type_to_class(server: LiveServer) -> None:
     assert page(server, type_link["href"]).h1.get_text(strip=True) == "benchmark"
 
 
+def test_entity_page_links_start_with_the_path_the_app_is_mounted_at(server: LiveServer) -> None:
+    # A proxy that serves the app under /kg sets SCRIPT_NAME. The pages keep the links they
+    # built, so a link built for one mount path must not appear under the other.
+    client = server.app.test_client()
+    headers = {"Accept": "text/html", "Cache-Control": "no-cache"}
+    pages = [
+        client.get("/id/benchmark/mmlu", base_url=base_url, headers=headers)
+        for base_url in ("http://localhost/", "http://localhost/kg/", "http://localhost/")
+    ]
+
+    links = [
+        [link["href"] for link in BeautifulSoup(page.data, "html.parser").find_all("a", href=True)]
+        for page in pages
+    ]
+    paths = [[href for href in hrefs if href.startswith("/")] for hrefs in links]
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert paths[0] and paths[0] == paths[2]
+    assert not any(path.startswith("/kg/") for path in paths[0])
+    assert paths[1] == ["/kg" + path for path in paths[0]]
+
+
 def test_entity_page_focus_area_link_opens(server: LiveServer) -> None:
     soup = page(server, "/id/benchmark/mmlu")
     values = property_values(soup, "focus area")
