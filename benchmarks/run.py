@@ -49,6 +49,8 @@ BENCH_BIN = ROOT / "benchmarks" / ".venv" / "bin"
 NOTEKG = ROOT / ".venv" / "bin" / "notekg"
 DOC = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "benchmarks-latency.svg"
+# The output of the notekg commands that the script runs, such as the ingest's warnings.
+COMMAND_LOG = WORK / "notekg-commands.log"
 RESULTS_START = "<!-- results start: written by benchmarks/run.py -->"
 RESULTS_END = "<!-- results end -->"
 
@@ -393,11 +395,21 @@ def prepare_corpus(pages: int) -> Corpus:
 
 
 def run_notekg(*arguments: str) -> float:
-    """Run the notekg command line and return its wall-clock seconds."""
+    """Run the notekg command line and return its wall-clock seconds.
+
+    Its warnings, such as the ingest's warnings about table rows, go to COMMAND_LOG.
+    """
     started = time.perf_counter()
-    subprocess.run(
-        [str(NOTEKG), "--quiet", *arguments], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-    )
+    with COMMAND_LOG.open("ab") as log:
+        log.write(f"$ notekg {' '.join(arguments)}\n".encode())
+        log.flush()
+        completed = subprocess.run(
+            [str(NOTEKG), "--quiet", *arguments], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
+        )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"notekg {arguments[0]} exited with {completed.returncode}; see {COMMAND_LOG}"
+        )
     return time.perf_counter() - started
 
 
@@ -944,7 +956,7 @@ def _ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}"
 
 
-def write_plot(results: list[SizeResult]) -> None:
+def write_plot(results: list[SizeResult], path: Path) -> None:
     """Plot p50 latency with 4 clients against graph size, one line per server and query."""
     import matplotlib
 
@@ -971,7 +983,7 @@ def write_plot(results: list[SizeResult]) -> None:
     axes[0].set_ylabel("p50 latency, 4 clients (ms)")
     axes[-1].legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(PLOT, format="svg")
+    figure.savefig(path, format="svg")
     pyplot.close(figure)
 
 
@@ -993,8 +1005,18 @@ def environment() -> dict[str, str]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
+    # The files that a run writes do not count as changes to what it measures.
+    written = [str(path.relative_to(ROOT)) for path in (DOC, PLOT)]
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        [
+            "git",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            *(":!" + name for name in written),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -1029,14 +1051,20 @@ def _version(command: list[str]) -> str:
     return subprocess.run(command, capture_output=True, text=True).stdout.strip()
 
 
-def write_report(results: list[SizeResult], env: dict[str, str]) -> None:
-    """Write results.json, the plot, and the tables into docs/benchmarks.md."""
+def write_report(results: list[SizeResult], env: dict[str, str], *, publish: bool) -> None:
+    """Write results.json, results.md and the plot into benchmarks/work/.
+
+    With ``publish``, the tables also replace those of docs/benchmarks.md, and the plot the one
+    in docs/.
+    """
     raw = {"environment": env, "sizes": [asdict(result) for result in results]}
     (WORK / "results.json").write_text(json.dumps(raw, indent=2), encoding="utf-8")
-    write_plot(results)
+    write_plot(results, PLOT if publish else WORK / PLOT.name)
 
     generated = markdown(results, env)
     (WORK / "results.md").write_text(generated + "\n", encoding="utf-8")
+    if not publish:
+        return
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     if RESULTS_START in text and RESULTS_END in text:
         before = text.split(RESULTS_START)[0]
@@ -1044,6 +1072,21 @@ def write_report(results: list[SizeResult], env: dict[str, str]) -> None:
         DOC.write_text(before + generated + after, encoding="utf-8")
     else:
         logger.warning("%s has no result markers; the tables are in %s", DOC, WORK / "results.md")
+
+
+def check_installed() -> None:
+    """Exit with the commands to run when notekg's or the other servers' environment is missing."""
+    if not NOTEKG.exists():
+        sys.exit(
+            f"{NOTEKG} not found: install notekg first with\n"
+            "  python3 -m venv .venv && .venv/bin/pip install -e ."
+        )
+    if not (BENCH_BIN / "oxigraph").exists():
+        sys.exit(
+            f"{BENCH_BIN / 'oxigraph'} not found: install the other servers first with\n"
+            "  python3 -m venv benchmarks/.venv && "
+            "benchmarks/.venv/bin/pip install -r benchmarks/requirements.txt"
+        )
 
 
 def main() -> None:
@@ -1071,13 +1114,27 @@ def main() -> None:
     options = parser.parse_args()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    check_installed()
     WORK.mkdir(parents=True, exist_ok=True)
     env = environment()
+    # Only a run with every default replaces the published tables; others stay in WORK.
+    publish = all(
+        getattr(options, name) == parser.get_default(name)
+        for name in ("sizes", "requests", "seconds", "skip_rdflib")
+    )
     results = []
     for pages in options.sizes:
         results.append(run_size(pages, options))
-        write_report(results, env)
-    logger.info("wrote %s and %s", DOC, PLOT)
+        write_report(results, env, publish=publish and len(results) == len(options.sizes))
+    if publish:
+        logger.info("wrote %s and %s", DOC, PLOT)
+    else:
+        logger.info(
+            "wrote %s and %s; %s changes only with the default options",
+            WORK / "results.md",
+            WORK / PLOT.name,
+            DOC,
+        )
 
 
 if __name__ == "__main__":
