@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Generic, Literal, Protocol, TypeVar, cast
 
 import pyoxigraph as ox
@@ -192,6 +193,17 @@ class QueryEngine(Protocol):
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
         """Serialize the whole graph: quad formats keep the named graphs, others merge them."""
+        ...
+
+    @property
+    def download_folder(self) -> Path | None:
+        """Return a folder of this generation for serialized downloads, or None for none."""
+        ...
+
+    def dump_file(
+        self, rdf_format: ox.RdfFormat, path: Path, prefixes: dict[str, str] | None = None
+    ) -> None:
+        """Serialize the whole graph into the file at ``path``, as ``dump`` does into bytes."""
         ...
 
 
@@ -578,13 +590,27 @@ class OxigraphEngine:
         return triples or None
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+        return _written(self._dump(rdf_format, None, prefixes))
+
+    @property
+    def download_folder(self) -> Path | None:
+        # The folder of the generation's engine files, which is removed with them. A graph
+        # in memory is small enough to serialize into memory.
+        return self.folder.path / "downloads" if self.folder else None
+
+    def dump_file(
+        self, rdf_format: ox.RdfFormat, path: Path, prefixes: dict[str, str] | None = None
+    ) -> None:
+        self._dump(rdf_format, path, prefixes)
+
+    def _dump(
+        self, rdf_format: ox.RdfFormat, output: Path | None, prefixes: dict[str, str] | None
+    ) -> bytes | None:
         if rdf_format.supports_datasets:
-            return _written(self.store.dump(format=rdf_format, prefixes=prefixes))
+            return self.store.dump(output, rdf_format, prefixes=prefixes)
 
         # Triple formats write the merged default graph, where a triple is once.
-        return _written(
-            self.merged.dump(format=rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
-        )
+        return self.merged.dump(output, rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
 
 
 def merged_store(named: ox.Store) -> ox.Store:

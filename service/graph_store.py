@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, send_file
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from service import negotiation, results
@@ -78,6 +79,12 @@ def read_graph() -> Response:
     if target.iri is None:
         media_type = negotiation.choose(list(TRIPLE_FORMATS))
         body = dump_cache().get(engine, _download_name(media_type), prefixes)
+        if isinstance(body, Path):
+            etag = _etag(engine.generation, target, media_type)
+            response = send_file(body, mimetype=media_type, etag=etag, max_age=None)
+            # send_file names the file "inline", which the graph is not.
+            del response.headers["Content-Disposition"]
+            return response
     else:
         triples = engine.graph_triples(target.iri)
         if triples is None:

@@ -24,14 +24,25 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 from werkzeug.sansio.utils import get_current_url
@@ -445,11 +456,13 @@ DOWNLOADS: dict[str, tuple[str, ox.RdfFormat]] = {
 
 
 class DumpCache:
-    """Serialized downloads of one generation, kept in memory by file name up to a byte budget.
+    """Serialized downloads of one generation, kept by file name.
 
-    A new generation empties the cache. When a download would take the cache over
-    ``max_bytes``, the downloads used least recently leave it, and a download larger than the
-    whole budget is serialized for each request and never kept.
+    A generation with a download folder, as one on the engine's files has, keeps each download
+    as a file there, which every server process of the folder sends. Otherwise the downloads
+    stay in memory up to a byte budget: a new generation empties the cache, and when a download
+    would take the cache over ``max_bytes``, the downloads used least recently leave it. A
+    download larger than the whole budget is serialized for each request and never kept.
     """
 
     def __init__(self, max_bytes: int = DUMP_CACHE_BYTES) -> None:
@@ -458,13 +471,22 @@ class DumpCache:
         self._generation: int | None = None
         self._files: OrderedDict[str, bytes] = OrderedDict()
 
-    def get(self, engine: QueryEngine, name: str, prefixes: dict[str, str]) -> bytes:
-        """Return the download's bytes, serializing them unless the cache has them."""
+    def get(self, engine: QueryEngine, name: str, prefixes: dict[str, str]) -> bytes | Path:
+        """Return the download's file, or its bytes, serializing it unless it is kept."""
         # The lock also keeps two requests from serializing the same large dump at once.
         with self._lock:
             if self._generation != engine.generation:
                 self._files.clear()
                 self._generation = engine.generation
+
+            folder = engine.download_folder
+            if folder is not None:
+                try:
+                    return _download_file(engine, folder, name, prefixes)
+                except OSError as error:
+                    logger.warning(
+                        "cannot keep %s in %s, so it stays in memory: %s", name, folder, error
+                    )
 
             data = self._files.get(name)
             if data is not None:
@@ -479,6 +501,24 @@ class DumpCache:
             return data
 
 
+def _download_file(engine: QueryEngine, folder: Path, name: str, prefixes: dict[str, str]) -> Path:
+    """Return the download's file in folder, written first if no server process wrote it yet."""
+    path = folder / name
+    if path.exists():
+        return path
+    folder.mkdir(exist_ok=True)
+    # Another server process may write the same download: each writes its own partial file,
+    # and the rename puts a whole one in place.
+    partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.partial"
+    try:
+        engine.dump_file(DOWNLOADS[name][1], partial, prefixes)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    logger.info("wrote the download %s", path)
+    return path
+
+
 @blueprint.get("/download/<name>")
 def download(name: str) -> Response:
     """Send the whole graph as a file in the format of its extension."""
@@ -488,10 +528,21 @@ def download(name: str) -> Response:
     engine = _engine()
     prefixes = results.common_prefixes(_config().base_iri)
     data = dump_cache().get(engine, name, prefixes)
+    etag = f"generation-{engine.generation}-{name}"
+    if isinstance(data, Path):
+        # send_file also sends part of the file for a Range request.
+        return send_file(
+            data,
+            mimetype=DOWNLOADS[name][0],
+            as_attachment=True,
+            download_name=name,
+            etag=etag,
+            max_age=None,
+        )
 
     response = Response(data, mimetype=DOWNLOADS[name][0])
     response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.set_etag(f"generation-{engine.generation}-{name}")
+    response.set_etag(etag)
     response.make_conditional(request)
     return response
 

@@ -8,6 +8,7 @@ import socket
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -22,6 +23,7 @@ from servers import (
     parse_rdf_graph,
     send,
     serve_sample_store,
+    serve_store,
 )
 from SPARQLWrapper import JSON, N3, TURTLE, SPARQLWrapper
 
@@ -456,19 +458,23 @@ def test_unknown_download_returns_404(live: LiveServer) -> None:
     assert "graph.ttl" in reply.json()["error"]["message"]
 
 
+def formats_serialized(monkeypatch: pytest.MonkeyPatch, method: str) -> list[ox.RdfFormat]:
+    """Record the format of each call of an OxigraphEngine serializing method, in a list."""
+    calls: list[ox.RdfFormat] = []
+    real = getattr(OxigraphEngine, method)
+
+    def recording(self: OxigraphEngine, rdf_format: ox.RdfFormat, *args: Any) -> Any:
+        calls.append(rdf_format)
+        return real(self, rdf_format, *args)
+
+    monkeypatch.setattr(OxigraphEngine, method, recording)
+    return calls
+
+
 def test_download_is_serialized_once_per_generation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[ox.RdfFormat] = []
-    real_dump = OxigraphEngine.dump
-
-    def counting_dump(
-        self: OxigraphEngine, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None
-    ) -> bytes:
-        calls.append(rdf_format)
-        return real_dump(self, rdf_format, prefixes)
-
-    monkeypatch.setattr(OxigraphEngine, "dump", counting_dump)
+    calls = formats_serialized(monkeypatch, "dump")
 
     with serve_sample_store(tmp_path, reload_interval=0.05) as server:
         first = send(f"{server.url}/download/graph.nt")
@@ -481,6 +487,38 @@ def test_download_is_serialized_once_per_generation(
     assert second.body == first.body
     assert calls == [ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_TRIPLES]
     assert b"<https://notekg.example/id/extra>" in third.body
+
+
+def test_engine_files_download_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = formats_serialized(monkeypatch, "dump_file")
+
+    # The second app over the same store stands for another worker process of the server.
+    with serve_sample_store(tmp_path, engine_files_from=1) as server:
+        url = f"{server.url}/download/graph.nq"
+        first = send(url)
+        database_url = server.app.extensions["notekg.config"].database_url
+        with serve_store(database_url, engine_files_from=1) as other:
+            second = send(f"{other.url}/download/graph.nq")
+        part = send(url, headers={"Range": "bytes=0-9"})
+        unchanged = send(url, headers={"If-None-Match": first.headers["ETag"]})
+        # The default graph from the Graph Store Protocol comes from the same files.
+        default = send(f"{server.url}/store?default", headers={"Accept": "application/n-triples"})
+
+    assert calls == [ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES]
+    assert first.status == 200
+    assert first.headers["Content-Disposition"] == "attachment; filename=graph.nq"
+    assert len(list(ox.parse(first.body, format=ox.RdfFormat.N_QUADS))) == SAMPLE_QUADS
+    assert second.body == first.body
+    assert (part.status, part.body) == (206, first.body[:10])
+    assert unchanged.status == 304
+    assert default.status == 200
+    assert "Content-Disposition" not in default.headers
+    triples = list(ox.parse(default.body, format=ox.RdfFormat.N_TRIPLES))
+    assert len(triples) == SAMPLE_DISTINCT_TRIPLES
+    files = tmp_path.glob("store.sqlite.oxigraph/generation-*/downloads/*")
+    assert sorted(path.name for path in files) == ["graph.nq", "graph.nt"]
 
 
 def _extra_graph(directory: Path) -> Path:
@@ -561,6 +599,7 @@ class _CountingEngine:
         self.generation = 1
         self.size = size
         self.calls: list[ox.RdfFormat] = []
+        self.download_folder = None
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
         self.calls.append(rdf_format)
