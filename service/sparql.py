@@ -470,6 +470,9 @@ class DumpCache:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._files: OrderedDict[str, bytes] = OrderedDict()
+        # True once writing into the generation's download folder failed, as when it is
+        # read-only, so that the downloads of the generation stay in memory.
+        self._folder_failed = False
 
     def get(self, engine: QueryEngine, name: str, prefixes: dict[str, str]) -> bytes | Path:
         """Return the download's file, or its bytes, serializing it unless it is kept."""
@@ -478,14 +481,18 @@ class DumpCache:
             if self._generation != engine.generation:
                 self._files.clear()
                 self._generation = engine.generation
+                self._folder_failed = False
 
             folder = engine.download_folder
-            if folder is not None:
+            if folder is not None and not self._folder_failed:
                 try:
                     return _download_file(engine, folder, name, prefixes)
                 except OSError as error:
+                    self._folder_failed = True
                     logger.warning(
-                        "cannot keep %s in %s, so it stays in memory: %s", name, folder, error
+                        "cannot write downloads into %s, so they stay in memory: %s",
+                        folder,
+                        error,
                     )
 
             data = self._files.get(name)

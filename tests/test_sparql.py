@@ -595,15 +595,38 @@ def test_rejected_method_is_logged(live: LiveServer, caplog: pytest.LogCaptureFi
 class _CountingEngine:
     """An engine stand-in that serializes a fixed number of bytes per format and counts it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, download_folder: Path | None = None) -> None:
         self.generation = 1
         self.size = size
         self.calls: list[ox.RdfFormat] = []
-        self.download_folder = None
+        self.download_folder = download_folder
 
     def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
         self.calls.append(rdf_format)
         return b"x" * self.size
+
+    def dump_file(
+        self, rdf_format: ox.RdfFormat, path: Path, prefixes: dict[str, str] | None = None
+    ) -> None:
+        path.write_bytes(self.dump(rdf_format, prefixes))
+
+
+def test_dump_cache_unwritable_folder_uses_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file where the folder's parent should be makes every write into the folder fail.
+    (tmp_path / "generation").write_text("not a folder")
+    engine = _CountingEngine(size=40, download_folder=tmp_path / "generation" / "downloads")
+    cache = DumpCache(max_bytes=100)
+
+    first = cache.get(engine, "graph.nt", {})  # type: ignore[arg-type]
+    second = cache.get(engine, "graph.nt", {})  # type: ignore[arg-type]
+
+    assert first == second == b"x" * 40
+    assert engine.calls == [ox.RdfFormat.N_TRIPLES]
+    warnings = [record.getMessage() for record in caplog.records if record.name == "service.sparql"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"cannot write downloads into {engine.download_folder}")
 
 
 def test_dump_cache_keeps_downloads_within_its_budget() -> None:
