@@ -219,6 +219,9 @@ def serve(
       notekg serve --port 8080 --database sqlite:///kg.sqlite
     """
     config = _config(database_url=database_url, base_iri=base_iri)
+    if workers > 1:
+        # From the first line on, as the builder of the engine's files logs before the workers.
+        _log_process_ids()
     _ingest_bundled_notes_if_empty(config.database_url, config.base_iri)
     # Built before the server starts, so that its worker processes only open the files.
     _prepare_engine_files(config)
@@ -235,7 +238,6 @@ def serve(
 
     store = _safe_url(config.database_url)
     if workers > 1:
-        _log_process_ids()
         logger.info("starting on http://%s:%s/ (store %s)", host, port, store)
         try:
             wsgi.serve(make_app, host, port, threads, workers)

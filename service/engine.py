@@ -191,8 +191,17 @@ class QueryEngine(Protocol):
         """
         ...
 
-    def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
-        """Serialize the whole graph: quad formats keep the named graphs, others merge them."""
+    def dump(
+        self,
+        rdf_format: ox.RdfFormat,
+        prefixes: dict[str, str] | None = None,
+        *,
+        merge: bool = False,
+    ) -> bytes:
+        """Serialize the whole graph: quad formats keep the named graphs, others merge them.
+
+        With ``merge``, every format gets the merged default graph, as a plain JSON-LD graph.
+        """
         ...
 
     @property
@@ -201,7 +210,12 @@ class QueryEngine(Protocol):
         ...
 
     def dump_file(
-        self, rdf_format: ox.RdfFormat, path: Path, prefixes: dict[str, str] | None = None
+        self,
+        rdf_format: ox.RdfFormat,
+        path: Path,
+        prefixes: dict[str, str] | None = None,
+        *,
+        merge: bool = False,
     ) -> None:
         """Serialize the whole graph into the file at ``path``, as ``dump`` does into bytes."""
         ...
@@ -589,8 +603,14 @@ class OxigraphEngine:
         triples = [quad.triple for quad in quads]
         return triples or None
 
-    def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
-        return _written(self._dump(rdf_format, None, prefixes))
+    def dump(
+        self,
+        rdf_format: ox.RdfFormat,
+        prefixes: dict[str, str] | None = None,
+        *,
+        merge: bool = False,
+    ) -> bytes:
+        return _written(self._dump(rdf_format, None, prefixes, merge))
 
     @property
     def download_folder(self) -> Path | None:
@@ -599,17 +619,26 @@ class OxigraphEngine:
         return self.folder.path / "downloads" if self.folder else None
 
     def dump_file(
-        self, rdf_format: ox.RdfFormat, path: Path, prefixes: dict[str, str] | None = None
+        self,
+        rdf_format: ox.RdfFormat,
+        path: Path,
+        prefixes: dict[str, str] | None = None,
+        *,
+        merge: bool = False,
     ) -> None:
-        self._dump(rdf_format, path, prefixes)
+        self._dump(rdf_format, path, prefixes, merge)
 
     def _dump(
-        self, rdf_format: ox.RdfFormat, output: Path | None, prefixes: dict[str, str] | None
+        self,
+        rdf_format: ox.RdfFormat,
+        output: Path | None,
+        prefixes: dict[str, str] | None,
+        merge: bool,
     ) -> bytes | None:
-        if rdf_format.supports_datasets:
+        if rdf_format.supports_datasets and not merge:
             return self.store.dump(output, rdf_format, prefixes=prefixes)
 
-        # Triple formats write the merged default graph, where a triple is once.
+        # The merged default graph has a triple once, however many graphs contain it.
         return self.merged.dump(output, rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
 
 

@@ -21,13 +21,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 
 from service import negotiation, results
 from service.holder import EngineHolder
 from service.settings import ServiceConfig
-from service.sparql import DOWNLOADS, dump_cache
+from service.sparql import DOWNLOADS, MERGED_JSON_LD, dump_cache, send_kept_file
 from service.updates import graph_writer, outcome_response
 from service.write_auth import require_write_token
 from service.writes import write_graph_iri
@@ -81,7 +81,7 @@ def read_graph() -> Response:
         body = dump_cache().get(engine, _download_name(media_type), prefixes)
         if isinstance(body, Path):
             etag = _etag(engine.generation, target, media_type)
-            response = send_file(body, mimetype=media_type, etag=etag, max_age=None)
+            response = send_kept_file(body, media_type, etag)
             # send_file names the file "inline", which the graph is not.
             del response.headers["Content-Disposition"]
             return response
@@ -111,8 +111,12 @@ def _serialize_graph(
 
 
 def _download_name(media_type: str) -> str:
-    names = [name for name, (download_type, _) in DOWNLOADS.items() if download_type == media_type]
-    return names[0]
+    """Return the name of the kept file of the default graph in a triple format."""
+    for name, (download_type, rdf_format) in DOWNLOADS.items():
+        if download_type == media_type and not rdf_format.supports_datasets:
+            return name
+    # The download in JSON-LD keeps the named graphs, so the merged graph is kept apart.
+    return MERGED_JSON_LD
 
 
 def _etag(generation: int, target: GraphTarget, media_type: str) -> str:

@@ -219,29 +219,30 @@ def class_counts() -> list[tuple[Link, int]]:
     """Return each class with its member count, computed once per store generation.
 
     The home page and every search page show these counts; at a million triples the
-    counting query takes about a tenth of a second.
+    counting query takes about a tenth of a second. The links are made for each request,
+    because their URLs depend on the path that the app is served under.
     """
     generation = query_engine().generation
     cached = current_app.extensions.get("notekg.class_counts")
-    if cached is not None and cached[0] == generation:
-        return cached[1]  # type: ignore[no-any-return]
+    if cached is None or cached[0] != generation:
+        cached = (generation, _count_classes())
+        current_app.extensions["notekg.class_counts"] = cached
+    counted: list[tuple[str, str, int]] = cached[1]
+    return [(class_page_link(iri, {iri: label}), count) for iri, label, count in counted]
 
-    counted = _count_classes()
-    current_app.extensions["notekg.class_counts"] = (generation, counted)
-    return counted
 
-
-def _count_classes() -> list[tuple[Link, int]]:
+def _count_classes() -> list[tuple[str, str, int]]:
+    """Return the IRI, the label and the member count of each class."""
     rows = select_rows(queries.class_counts())
     labels = fetch_labels(binding_value(row, "class") or "" for row in rows)
-    counted = [
+    return [
         (
-            class_page_link(binding_value(row, "class") or "", labels),
+            binding_value(row, "class") or "",
+            labels[binding_value(row, "class") or ""],
             int(binding_value(row, "count") or 0),
         )
         for row in rows
     ]
-    return counted
 
 
 # Entity pages

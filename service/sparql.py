@@ -22,6 +22,7 @@ A GET without a query returns the query form to a browser and the SPARQL Service
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
@@ -31,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from flask import (
@@ -45,6 +47,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
+from werkzeug.http import parse_range_header
 from werkzeug.sansio.utils import get_current_url
 
 from service import negotiation, results, sparql_html
@@ -455,6 +458,18 @@ DOWNLOADS: dict[str, tuple[str, ox.RdfFormat]] = {
 }
 
 
+# The name under which DumpCache keeps the merged default graph as JSON-LD, which /store sends
+# for the default graph. graph.jsonld keeps the named graphs.
+MERGED_JSON_LD = "default-graph.jsonld"
+
+
+def kept_file_format(name: str) -> tuple[ox.RdfFormat, bool]:
+    """Return the format of a download or of MERGED_JSON_LD, and whether it is merged."""
+    if name == MERGED_JSON_LD:
+        return ox.RdfFormat.JSON_LD, True
+    return DOWNLOADS[name][1], False
+
+
 class DumpCache:
     """Serialized downloads of one generation, kept by file name.
 
@@ -500,7 +515,8 @@ class DumpCache:
                 self._files.move_to_end(name)
                 return data
 
-            data = engine.dump(DOWNLOADS[name][1], prefixes)
+            rdf_format, merge = kept_file_format(name)
+            data = engine.dump(rdf_format, prefixes, merge=merge)
             if len(data) <= self.max_bytes:
                 self._files[name] = data
                 while sum(len(kept) for kept in self._files.values()) > self.max_bytes:
@@ -514,16 +530,34 @@ def _download_file(engine: QueryEngine, folder: Path, name: str, prefixes: dict[
     if path.exists():
         return path
     folder.mkdir(exist_ok=True)
-    # Another server process may write the same download: each writes its own partial file,
-    # and the rename puts a whole one in place.
-    partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.partial"
-    try:
-        engine.dump_file(DOWNLOADS[name][1], partial, prefixes)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    # One server process writes a download, and the others wait for it and then send it.
+    with open(folder / f".{name}.lock", "wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return path
+        partial = folder / f".{name}.partial"
+        try:
+            rdf_format, merge = kept_file_format(name)
+            engine.dump_file(rdf_format, partial, prefixes, merge=merge)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     logger.info("wrote the download %s", path)
     return path
+
+
+def send_kept_file(path: Path, media_type: str, etag: str, **options: Any) -> Response:
+    """Send a kept download with send_file, which also sends part of it for a Range request.
+
+    A Range header that is not one byte range is ignored, so the whole file goes out.
+    send_file would reply with 416 to several ranges, or to a value it cannot read.
+    """
+    value = request.environ.get("HTTP_RANGE")
+    if value is not None:
+        requested = parse_range_header(value)
+        if requested is None or len(requested.ranges) != 1:
+            del request.environ["HTTP_RANGE"]
+    return send_file(path, mimetype=media_type, etag=etag, max_age=None, **options)
 
 
 @blueprint.get("/download/<name>")
@@ -537,14 +571,8 @@ def download(name: str) -> Response:
     data = dump_cache().get(engine, name, prefixes)
     etag = f"generation-{engine.generation}-{name}"
     if isinstance(data, Path):
-        # send_file also sends part of the file for a Range request.
-        return send_file(
-            data,
-            mimetype=DOWNLOADS[name][0],
-            as_attachment=True,
-            download_name=name,
-            etag=etag,
-            max_age=None,
+        return send_kept_file(
+            data, DOWNLOADS[name][0], etag, as_attachment=True, download_name=name
         )
 
     response = Response(data, mimetype=DOWNLOADS[name][0])

@@ -129,6 +129,21 @@ def test_get_default_returns_union(live: LiveServer) -> None:
     assert len(graph) == SAMPLE_QUADS
 
 
+@pytest.mark.parametrize("engine_files_from", [10_000_000, 1])
+def test_get_default_as_json_ld_is_one_graph(tmp_path: Path, engine_files_from: int) -> None:
+    # The whole-graph download in JSON-LD keeps the named graphs, which the default graph must
+    # not, whether the store is in memory or on the engine's files.
+    with serve_sample_store(tmp_path, engine_files_from=engine_files_from) as server:
+        reply = send(graph_url(server, None), headers={"Accept": "application/ld+json"})
+        turtle = send(graph_url(server, None), headers={"Accept": "text/turtle"})
+    graph = parse_rdf_graph(reply.body, "json-ld")
+    objects = json.loads(reply.body)
+
+    assert reply.status == 200
+    assert len(graph) == len(parse_rdf_graph(turtle.body, "turtle"))
+    assert not any("@graph" in item for item in objects)
+
+
 def test_get_default_as_nquads_returns_406(live: LiveServer) -> None:
     reply = send(graph_url(live, None), headers={"Accept": "application/n-quads"})
 

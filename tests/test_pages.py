@@ -284,13 +284,15 @@ def test_entity_page_links_type_to_class(server: LiveServer) -> None:
     assert page(server, type_link["href"]).h1.get_text(strip=True) == "benchmark"
 
 
-def test_entity_page_links_start_with_the_path_the_app_is_mounted_at(server: LiveServer) -> None:
+@pytest.mark.parametrize("page_path", ["/id/benchmark/mmlu", "/"])
+def test_page_links_keep_the_mount_path(server: LiveServer, page_path: str) -> None:
     # A proxy that serves the app under /kg sets SCRIPT_NAME. The pages keep the links they
-    # built, so a link built for one mount path must not appear under the other.
+    # built, and the home page its class counts, so a link built for one mount path must not
+    # appear under the other.
     client = server.app.test_client()
     headers = {"Accept": "text/html", "Cache-Control": "no-cache"}
     pages = [
-        client.get("/id/benchmark/mmlu", base_url=base_url, headers=headers)
+        client.get(page_path, base_url=base_url, headers=headers)
         for base_url in ("http://localhost/", "http://localhost/kg/", "http://localhost/")
     ]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import http.client
 import logging
 import socket
+import time
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -463,9 +465,11 @@ def formats_serialized(monkeypatch: pytest.MonkeyPatch, method: str) -> list[ox.
     calls: list[ox.RdfFormat] = []
     real = getattr(OxigraphEngine, method)
 
-    def recording(self: OxigraphEngine, rdf_format: ox.RdfFormat, *args: Any) -> Any:
+    def recording(
+        self: OxigraphEngine, rdf_format: ox.RdfFormat, *args: Any, **options: Any
+    ) -> Any:
         calls.append(rdf_format)
-        return real(self, rdf_format, *args)
+        return real(self, rdf_format, *args, **options)
 
     monkeypatch.setattr(OxigraphEngine, method, recording)
     return calls
@@ -502,6 +506,9 @@ def test_engine_files_download_written_once(
         with serve_store(database_url, engine_files_from=1) as other:
             second = send(f"{other.url}/download/graph.nq")
         part = send(url, headers={"Range": "bytes=0-9"})
+        # A server may ignore a Range header of several ranges, or one it cannot read.
+        ranges = send(url, headers={"Range": "bytes=0-9,20-29"})
+        unreadable = send(url, headers={"Range": "bytes=abc"})
         unchanged = send(url, headers={"If-None-Match": first.headers["ETag"]})
         # The default graph from the Graph Store Protocol comes from the same files.
         default = send(f"{server.url}/store?default", headers={"Accept": "application/n-triples"})
@@ -512,13 +519,41 @@ def test_engine_files_download_written_once(
     assert len(list(ox.parse(first.body, format=ox.RdfFormat.N_QUADS))) == SAMPLE_QUADS
     assert second.body == first.body
     assert (part.status, part.body) == (206, first.body[:10])
+    assert (ranges.status, ranges.body) == (200, first.body)
+    assert (unreadable.status, unreadable.body) == (200, first.body)
     assert unchanged.status == 304
     assert default.status == 200
     assert "Content-Disposition" not in default.headers
     triples = list(ox.parse(default.body, format=ox.RdfFormat.N_TRIPLES))
     assert len(triples) == SAMPLE_DISTINCT_TRIPLES
-    files = tmp_path.glob("store.sqlite.oxigraph/generation-*/downloads/*")
+    files = tmp_path.glob("store.sqlite.oxigraph/generation-*/downloads/graph.*")
     assert sorted(path.name for path in files) == ["graph.nq", "graph.nt"]
+
+
+def test_engine_files_download_written_by_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two apps over one store stand for two worker processes that get the first requests for
+    # a download at the same time. The slow write keeps the first one writing meanwhile.
+    calls = formats_serialized(monkeypatch, "dump_file")
+    real_dump_file = OxigraphEngine.dump_file
+
+    def slow_dump_file(self: OxigraphEngine, *args: Any, **options: Any) -> None:
+        time.sleep(0.5)
+        real_dump_file(self, *args, **options)
+
+    monkeypatch.setattr(OxigraphEngine, "dump_file", slow_dump_file)
+
+    with serve_sample_store(tmp_path, engine_files_from=1) as server:
+        database_url = server.app.extensions["notekg.config"].database_url
+        with serve_store(database_url, engine_files_from=1) as other:
+            urls = [f"{live.url}/download/graph.ttl" for live in (server, other)]
+            with ThreadPoolExecutor(2) as pool:
+                replies = list(pool.map(send, urls))
+
+    assert [reply.status for reply in replies] == [200, 200]
+    assert replies[0].body == replies[1].body
+    assert calls == [ox.RdfFormat.TURTLE]
 
 
 def _extra_graph(directory: Path) -> Path:
@@ -533,8 +568,6 @@ def _extra_graph(directory: Path) -> Path:
 
 
 def _wait_for_generation(server: LiveServer, generation: int) -> None:
-    import time
-
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if send(f"{server.url}/health").json()["generation"] == generation:
@@ -601,12 +634,23 @@ class _CountingEngine:
         self.calls: list[ox.RdfFormat] = []
         self.download_folder = download_folder
 
-    def dump(self, rdf_format: ox.RdfFormat, prefixes: dict[str, str] | None = None) -> bytes:
+    def dump(
+        self,
+        rdf_format: ox.RdfFormat,
+        prefixes: dict[str, str] | None = None,
+        *,
+        merge: bool = False,
+    ) -> bytes:
         self.calls.append(rdf_format)
         return b"x" * self.size
 
     def dump_file(
-        self, rdf_format: ox.RdfFormat, path: Path, prefixes: dict[str, str] | None = None
+        self,
+        rdf_format: ox.RdfFormat,
+        path: Path,
+        prefixes: dict[str, str] | None = None,
+        *,
+        merge: bool = False,
     ) -> None:
         path.write_bytes(self.dump(rdf_format, prefixes))
 

@@ -25,12 +25,17 @@ NOTEKG = Path(sys.executable).parent / "notekg"
 
 
 def start_serve(
-    tmp_path: Path, workers: int, *, new_session: bool = False
+    tmp_path: Path,
+    workers: int,
+    *,
+    new_session: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Start `notekg serve --workers N` over the sample store on a free port of 127.0.0.1.
 
     The server writes to tmp_path/server.log. With new_session it runs in a session of its
     own, so that a signal to its process group reaches every process, as Ctrl-C does.
+    ``settings`` are more environment variables, such as NOTEKG_ENGINE_FILES_FROM.
     """
     database_url = f"sqlite:///{tmp_path}/store.sqlite"
     fill_store_from_dataset(database_url, str(SAMPLE_DATASET))
@@ -40,6 +45,7 @@ def start_serve(
         "NOTEKG_UPDATE_TOKEN": TOKEN,
         "NOTEKG_RELOAD_INTERVAL": "0.2",
         "NOTEKG_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        **(settings or {}),
     }
     with (tmp_path / "server.log").open("wb") as log:
         process = subprocess.Popen(
@@ -205,7 +211,7 @@ def test_second_server_on_the_same_port_reports_it(server: str, tmp_path: Path) 
     assert "Listening at" not in result.stderr
 
 
-def test_serving_process_imports_the_web_libraries_before_forking_workers(
+def test_serve_imports_web_libraries_before_fork(
     tmp_path: Path,
 ) -> None:
     # The workers then share these modules' memory. markupsafe's compiled module comes with
@@ -218,6 +224,23 @@ def test_serving_process_imports_the_web_libraries_before_forking_workers(
         _stop(process)
 
     assert re.search(r"markupsafe/_speedups[^/\n]*\.so", serving_maps)
+
+
+def test_every_log_line_names_its_process(tmp_path: Path) -> None:
+    # The engine's files are built before the workers start, and their lines count too.
+    process, port = start_serve(tmp_path, 2, settings={"NOTEKG_ENGINE_FILES_FROM": "1"})
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", process, tmp_path / "server.log")
+    finally:
+        _stop(process)
+
+    lines = [
+        line
+        for line in (tmp_path / "server.log").read_text().splitlines()
+        if re.match(r"\d{4}-\d\d-\d\d ", line)
+    ]
+    assert any("service.engine_files" in line for line in lines)
+    assert [line for line in lines if not re.search(r" \[\d+\] ", line)] == []
 
 
 def test_worker_start_drops_gauges_of_exited_workers(
