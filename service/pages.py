@@ -680,7 +680,7 @@ def find(
     the matches are the members of the class among the best MAX_CLASS_FILTER_CANDIDATES.
     """
     phrase = text.lower()
-    words = re.findall(r"\w+", phrase)[:MAX_SEARCH_WORDS] or [phrase]
+    words = search_index.search_words(phrase)[:MAX_SEARCH_WORDS] or [phrase]
     index = _search_index()
     matches = index.find(phrase, words)
     if class_iri:

@@ -26,10 +26,17 @@ from service.engine import QueryEngine
 
 logger = logging.getLogger(__name__)
 
-WORD = re.compile(r"\w+")
+# A word with the "#" and "+" that end names such as C#, F# and C++, so that a search for C#
+# does not match every word that starts with "c".
+WORD = re.compile(r"\w+[#+]*")
 
 # Prefix matches past this many are not ranked; a one-letter search must not sort the index.
 MAX_PREFIX_MATCHES = 5_000
+
+
+def search_words(text: str) -> list[str]:
+    """Return the lower-case words of a search text, as the index splits names into words."""
+    return WORD.findall(text.lower())
 
 
 @dataclass

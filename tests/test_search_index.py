@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from service.engine import OxigraphEngine
-from service.search_index import SearchIndex, build_index
+from service.search_index import SearchIndex, build_index, search_words
 
 SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 SKOS_ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
@@ -25,6 +25,18 @@ def _index() -> SearchIndex:
     index.add("ex:gsm", "Grade School Math 8K", is_name=True, is_label=False)
     index.seal()
     return index
+
+
+def test_language_names_with_symbols_match_whole() -> None:
+    index = SearchIndex()
+    for iri, text in [("ex:cs", "C#"), ("ex:cpp", "C++ templates"), ("ex:cobol", "COBOL")]:
+        index.add(iri, f"Written in {text}", is_name=False, is_label=False)
+    index.seal()
+
+    assert search_words("C# ") == ["c#"]
+    assert [iri for iri, _ in index.find("c#", search_words("c#"))] == ["ex:cs"]
+    assert [iri for iri, _ in index.find("c++", search_words("c++"))] == ["ex:cpp"]
+    assert {iri for iri, _ in index.find("c", search_words("c"))} == {"ex:cs", "ex:cpp", "ex:cobol"}
 
 
 def test_exact_name_ranks_first() -> None:
