@@ -86,6 +86,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ---------------------------------------------------------------------------
 
 POSTGRESQL_SUPERUSER = "postgres"
+# The prefix of the temporary directories of clusters, and the file in each that names the
+# process of the test session that started the cluster.
+CLUSTER_DIR_PREFIX = "notekg-postgresql-"
+CLUSTER_OWNER_FILE = "owner.pid"
 POSTGRESQL_DATABASE = "notekg_test"
 POSTGRESQL_START_ATTEMPTS = 3
 POSTGRESQL_TIMEOUT_SECONDS = 60
@@ -166,16 +170,59 @@ def run_as_server_user(
 
 
 def make_cluster_dir(user: str | None) -> Path:
-    """Create an empty temporary directory that `user` owns, for the cluster and socket.
+    """Create a temporary directory that `user` owns, for the cluster and socket.
 
     The directory is made under the system temp dir, not in pytest's tmp_path, which
-    only the current user can enter, because the `postgres` user must reach it.
+    only the current user can enter, because the `postgres` user must reach it. Its
+    CLUSTER_OWNER_FILE names this test session's process.
     """
-    cluster_dir = Path(tempfile.mkdtemp(prefix="notekg-postgresql-"))
+    cluster_dir = Path(tempfile.mkdtemp(prefix=CLUSTER_DIR_PREFIX))
+    (cluster_dir / CLUSTER_OWNER_FILE).write_text(str(os.getpid()))
     if user is not None:
         entry = pwd.getpwnam(user)
         os.chown(cluster_dir, entry.pw_uid, entry.pw_gid)
     return cluster_dir
+
+
+def stop_abandoned_clusters(bindir: Path, user: str | None) -> list[Path]:
+    """Stop and remove the clusters of earlier test sessions that ended without doing so.
+
+    A test session that was killed leaves its server running. A cluster whose owner process
+    has exited is abandoned; one without an owner file, or whose owner runs, is left alone.
+    Returns the directories removed.
+    """
+    removed = []
+    for cluster_dir in sorted(Path(tempfile.gettempdir()).glob(CLUSTER_DIR_PREFIX + "*")):
+        try:
+            owner = int((cluster_dir / CLUSTER_OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _process_exists(owner):
+            continue
+        data_dir = cluster_dir / "data"
+        if (data_dir / "postmaster.pid").exists():
+            command = [str(bindir / "pg_ctl"), "stop", f"--pgdata={data_dir}", "--mode=immediate"]
+            full_command = command if user is None else ["runuser", "-u", user, "--", *command]
+            subprocess.run(
+                full_command,
+                cwd=cluster_dir,
+                capture_output=True,
+                check=False,
+                timeout=POSTGRESQL_TIMEOUT_SECONDS,
+            )
+        shutil.rmtree(cluster_dir, ignore_errors=True)
+        removed.append(cluster_dir)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
 
 
 def init_cluster(bindir: Path, data_dir: Path, user: str | None) -> None:
@@ -289,6 +336,7 @@ def postgresql_url() -> Iterator[str]:
         skip_or_fail_missing("PostgreSQL server (initdb, pg_ctl)", "postgresql")
 
     user = server_user()
+    stop_abandoned_clusters(bindir, user)
     cluster_dir = make_cluster_dir(user)
     data_dir = cluster_dir / "data"
     try:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy
-from conftest import free_port, running_in_ci, skip_or_fail_missing
+from conftest import free_port, running_in_ci, skip_or_fail_missing, stop_abandoned_clusters
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -23,6 +25,28 @@ def test_free_port_is_bindable() -> None:
     assert 1024 <= port <= 65535
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_abandoned_cluster_directory_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cluster of a session whose process has exited goes; others stay.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    owners = {"abandoned": str(exited.pid), "running": str(os.getpid()), "unowned": None}
+    for name, owner in owners.items():
+        (tmp_path / f"notekg-postgresql-{name}").mkdir()
+        if owner is not None:
+            (tmp_path / f"notekg-postgresql-{name}" / "owner.pid").write_text(owner)
+
+    removed = stop_abandoned_clusters(Path("/usr/bin"), None)
+
+    assert removed == [tmp_path / "notekg-postgresql-abandoned"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "notekg-postgresql-running",
+        "notekg-postgresql-unowned",
+    ]
 
 
 def test_postgresql_select_version(postgresql_url: str) -> None:
