@@ -408,7 +408,8 @@ def run_notekg(*arguments: str) -> float:
         )
     if completed.returncode != 0:
         raise RuntimeError(
-            f"notekg {arguments[0]} exited with {completed.returncode}; see {COMMAND_LOG}"
+            f"notekg {arguments[0]} failed with exit status {completed.returncode}; "
+            f"its output is in {COMMAND_LOG}"
         )
     return time.perf_counter() - started
 

@@ -293,8 +293,8 @@ class OxigraphEngine:
         self._threads = _QueryThreads()
         self._processes: QueryProcesses | None = None
         self._processes_lock = threading.Lock()
-        # The stores that a query process opened, by folder name, and the process's ID.
-        self._worker_stores: dict[str, ox.Store] = {}
+        # The stores that a query process opened, the merged one under True, and its ID.
+        self._worker_stores: dict[bool, ox.Store] = {}
         self._worker_pid = 0
         # Each worker process of an engine without a folder keeps its own copy of every page
         # of the graph that its queries read, so their number bounds the memory that client
@@ -485,10 +485,10 @@ class OxigraphEngine:
         if self._worker_pid != os.getpid():
             self._worker_stores = {}
             self._worker_pid = os.getpid()
-        path = self.folder.merged_path if merged else self.folder.named_path
-        store = self._worker_stores.get(path.name)
+        store = self._worker_stores.get(merged)
         if store is None:
-            store = self._worker_stores[path.name] = ox.Store.read_only(str(path))
+            path = self.folder.merged_path if merged else self.folder.named_path
+            store = self._worker_stores[merged] = ox.Store.read_only(str(path))
         return store
 
     def _open_merged_store(self) -> ox.Store:

@@ -228,7 +228,10 @@ def class_counts() -> list[tuple[Link, int]]:
         cached = (generation, _count_classes())
         current_app.extensions["notekg.class_counts"] = cached
     counted: list[tuple[str, str, int]] = cached[1]
-    return [(class_page_link(iri, {iri: label}), count) for iri, label, count in counted]
+    return [
+        (Link(iri, label, page_url("pages.class_page", iri=iri)), count)
+        for iri, label, count in counted
+    ]
 
 
 def _count_classes() -> list[tuple[str, str, int]]:

@@ -634,25 +634,14 @@ class _CountingEngine:
         self.calls: list[ox.RdfFormat] = []
         self.download_folder = download_folder
 
-    def dump(
-        self,
-        rdf_format: ox.RdfFormat,
-        prefixes: dict[str, str] | None = None,
-        *,
-        merge: bool = False,
-    ) -> bytes:
+    def dump(self, rdf_format: ox.RdfFormat, *_arguments: Any, **_options: Any) -> bytes:
         self.calls.append(rdf_format)
         return b"x" * self.size
 
     def dump_file(
-        self,
-        rdf_format: ox.RdfFormat,
-        path: Path,
-        prefixes: dict[str, str] | None = None,
-        *,
-        merge: bool = False,
+        self, rdf_format: ox.RdfFormat, path: Path, *_arguments: Any, **_options: Any
     ) -> None:
-        path.write_bytes(self.dump(rdf_format, prefixes))
+        path.write_bytes(self.dump(rdf_format))
 
 
 def test_dump_cache_unwritable_folder_uses_memory(
