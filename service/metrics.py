@@ -84,6 +84,28 @@ class Metrics:
         )
         # The generation that the two gauges above show, None before they are first set.
         self.generation_shown: int | None = None
+        # The labelled metrics by their label values. ``labels`` returns the same one each
+        # time, after it takes a lock and checks the values.
+        self._request_metrics: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._cached_metrics: dict[str, Counter] = {}
+
+    def request_metrics(self, endpoint: str, method: str, status: int) -> tuple[Counter, Histogram]:
+        """Return the request counter and the latency histogram with these label values."""
+        key = (endpoint, method, status)
+        found = self._request_metrics.get(key)
+        if found is None:
+            found = self._request_metrics[key] = (
+                self.requests.labels(endpoint, method, str(status)),
+                self.latency.labels(endpoint),
+            )
+        return found
+
+    def cached_metric(self, outcome: str) -> Counter:
+        """Return the response cache counter of an outcome: hit or miss."""
+        found = self._cached_metrics.get(outcome)
+        if found is None:
+            found = self._cached_metrics[outcome] = self.cached.labels(outcome=outcome)
+        return found
 
     def exposition(self) -> bytes:
         """Return every metric in the text exposition format, summed over all workers."""
@@ -109,7 +131,7 @@ def count_rejected(reason: str) -> None:
 
 def count_cached_response(outcome: str) -> None:
     """Count a response of the response cache: hit or miss."""
-    _metrics().cached.labels(outcome=outcome).inc()
+    _metrics().cached_metric(outcome).inc()
 
 
 def count_timeout() -> None:
@@ -131,12 +153,11 @@ def _start_timer() -> None:
 def _count_request(response: Response) -> Response:
     # The route's rule, such as "/id/<path:rest>", keeps the number of label values small.
     endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    metrics = _metrics()
-    metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-
+    requests, latency = _metrics().request_metrics(endpoint, request.method, response.status_code)
+    requests.inc()
     started = g.get("metrics_started")
     if started is not None:
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        latency.observe(time.perf_counter() - started)
 
     _set_generation_gauges()
     return response

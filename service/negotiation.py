@@ -13,7 +13,7 @@ chosen from Accept carries ``Vary: Accept``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from flask import Response, after_this_request, g, request
 from werkzeug.datastructures import MIMEAccept
@@ -104,16 +104,37 @@ def best_match(offered: list[str], format_names: Mapping[str, str] | None = None
 
     Raises UnknownFormat for a ``format`` value that no view understands.
     """
+    format_value = negotiating()
+    return match(offered, format_names, format_value, request.headers.get("Accept", ""))
+
+
+def negotiating() -> str | None:
+    """Return the request's ``format`` parameter, or note that the response varies by Accept.
+
+    Call it once for each negotiation: the hook that adds ``Accept`` to the Vary header is
+    added once per request, since a request may negotiate several times.
+    """
     format_value = format_parameter()
+    if not format_value and not g.get("vary_accept"):
+        g.vary_accept = True
+        after_this_request(add_vary_accept)
+    return format_value
+
+
+def match(
+    offered: Sequence[str],
+    format_names: Mapping[str, str] | None,
+    format_value: str | None,
+    accept: str,
+) -> str | None:
+    """Return the offered media type that ``format_value``, else the Accept header, selects.
+
+    Returns None when none is acceptable, and raises UnknownFormat for a ``format`` value that
+    no view understands.
+    """
     if format_value:
         requested = _format_parameter_type(format_value, format_names or FORMAT_PARAMETER_TYPES)
         return requested if requested is not None and requested in offered else None
-
-    # A request may negotiate several times, as /sparql does once per kind of result.
-    if not g.get("vary_accept"):
-        g.vary_accept = True
-        after_this_request(add_vary_accept)
-    accept = request.headers.get("Accept", "")
     if not accept.strip():
         return offered[0] if offered else None
     return _best_accepted(accept, tuple(offered))
@@ -127,9 +148,12 @@ def _best_accepted(accept: str, offered: tuple[str, ...]) -> str | None:
 
 def format_parameter() -> str | None:
     """Return the ``format`` parameter of the query string, else of a form body, or None."""
-    value = request.args.get("format")
-    if value is None and request.method == "POST" and request.mimetype in FORM_TYPES:
-        value = request.form.get("format")
+    # getlist, because get raises and catches a KeyError, an HTTP exception in Werkzeug, for
+    # each request without the parameter.
+    values = request.args.getlist("format")
+    if not values and request.method == "POST" and request.mimetype in FORM_TYPES:
+        values = request.form.getlist("format")
+    value = values[0] if values else None
     return value.strip() if value else None
 
 
@@ -158,7 +182,11 @@ def prefers_html() -> bool:
 
 def add_vary_accept(response: Response) -> Response:
     """Add ``Accept`` to the response's Vary header."""
-    response.vary.add("Accept")
+    if "Vary" in response.headers:
+        response.vary.add("Accept")
+    else:
+        # Parsing the header into a set and writing it back costs more than setting it.
+        response.headers["Vary"] = "Accept"
     return response
 
 

@@ -128,13 +128,15 @@ def _answer_from_cache() -> Response | None:
     if entry is None:
         return None
 
+    # The response comes from the cache, so it is not kept again.
+    g.pop("response_cache")
     response = Response(entry.body, status=200, headers=list(entry.headers))
     return _finish(response, entry.etag, "hit")
 
 
 def _keep_response(response: Response) -> Response:
     lookup = g.pop("response_cache", None)
-    if lookup is None or response.headers.get(CACHE_HEADER) == "hit":
+    if lookup is None:
         return response
 
     key, generation = lookup

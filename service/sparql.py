@@ -218,14 +218,9 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
     check_not_update(query)
 
     prefixes = results.common_prefixes(config.base_iri)
-    # The kind of result is known only once the query ran, so a media type is chosen for each.
-    writer = results.ResultWriter(
-        {
-            kind: negotiation.best_match(result_types(kind), result_format_names(kind))
-            for kind in RESULT_KINDS
-        },
-        prefixes,
-    )
+    format_value = negotiation.negotiating()
+    media_types = _result_media_types(format_value, request.headers.get("Accept", ""))
+    writer = results.ResultWriter(dict(media_types), prefixes)
     outcome = _engine().run(
         query,
         render=writer,
@@ -259,6 +254,24 @@ def _base_url(scheme: str, host: str, root_path: str, path: str) -> str:
 
 
 RESULT_KINDS = ("boolean", "solutions", "graph")
+
+
+@functools.lru_cache(maxsize=256)
+def _result_media_types(
+    format_value: str | None, accept: str
+) -> tuple[tuple[str, str | None], ...]:
+    """Return the media type chosen for each kind of result, or None for a kind not acceptable.
+
+    The kind of result is known only once the query ran, so a request negotiates each kind.
+    Clients repeat their Accept headers, so the choices are kept per header.
+    """
+    return tuple(
+        (
+            kind,
+            negotiation.match(result_types(kind), result_format_names(kind), format_value, accept),
+        )
+        for kind in RESULT_KINDS
+    )
 
 
 def result_types(kind: str) -> list[str]:
