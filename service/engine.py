@@ -46,6 +46,8 @@ class QueryError(Exception):
 # Oxigraph's syntax error for a name with an undeclared prefix depends on where the name is,
 # and is often "expected OPTIONAL" or a list of every Unicode range that a name may contain.
 MAX_SYNTAX_MESSAGE_CHARS = 300
+# The name of the search index file in the folder of a generation's engine files.
+SEARCH_INDEX_FILE = "search.sqlite"
 
 
 # Oxigraph's syntax errors start with the line and column where parsing stopped.
@@ -207,6 +209,19 @@ class QueryEngine(Protocol):
     @property
     def download_folder(self) -> Path | None:
         """Return a folder of this generation for serialized downloads, or None for none."""
+        ...
+
+    @property
+    def search_index_file(self) -> Path | None:
+        """Return the file for this generation's search index, or None to keep it in memory."""
+        ...
+
+    def rows_here(self, sparql: str) -> Iterator[tuple[object, ...]]:
+        """Yield the rows of a query of the merged graph, run in this process with no limits.
+
+        For work in a process forked for it, such as writing the search index file, where the
+        server's query threads do not run.
+        """
         ...
 
     def dump_file(
@@ -617,6 +632,15 @@ class OxigraphEngine:
         # The folder of the generation's engine files, which is removed with them. A graph
         # in memory is small enough to serialize into memory.
         return self.folder.path / "downloads" if self.folder else None
+
+    @property
+    def search_index_file(self) -> Path | None:
+        return self.folder.path / SEARCH_INDEX_FILE if self.folder else None
+
+    def rows_here(self, sparql: str) -> Iterator[tuple[object, ...]]:
+        solutions = cast(ox.QuerySolutions, self._client_store(merged=True).query(sparql))
+        for solution in solutions:
+            yield tuple(solution)
 
     def dump_file(
         self,

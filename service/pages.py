@@ -688,13 +688,15 @@ def find(
     matches = index.find(phrase, words)
     if class_iri:
         matches = _members_only(matches, class_iri)
+    page_matches = matches[offset : offset + limit]
+    labels = index.labels_of(iri for iri, _ in page_matches)
     rows: list[dict[str, Term]] = [
         {
             "resource": ox.NamedNode(iri),
             "rank": ox.Literal(str(rank)),
-            "label": ox.Literal(index.labels.get(iri, local_name_label(iri))),
+            "label": ox.Literal(labels.get(iri) or local_name_label(iri)),
         }
-        for iri, rank in matches[offset : offset + limit]
+        for iri, rank in page_matches
     ]
     if not rows:
         return [], len(matches)
@@ -713,18 +715,26 @@ def find(
     return results, len(matches)
 
 
-def _search_index() -> search_index.SearchIndex:
+def _search_index() -> search_index.Index:
     cache = current_app.extensions.setdefault("notekg.search", search_index.SearchIndexCache())
     return cache.get(query_engine(), _build_search_index)  # type: ignore[no-any-return]
 
 
-def _build_search_index(engine: QueryEngine) -> search_index.SearchIndex:
-    return search_index.build_index(
-        engine,
+def _build_search_index(engine: QueryEngine) -> search_index.Index:
+    properties = (
         queries.LABEL_PROPERTIES,
         queries.ALTERNATIVE_NAME_PROPERTIES,
         queries.DESCRIPTION_PROPERTIES + queries.KEYWORD_PROPERTIES,
     )
+    path = engine.search_index_file
+    if path is not None:
+        try:
+            return search_index.index_file(engine, path, *properties)
+        except OSError as error:
+            logger.warning(
+                "cannot write the search index %s, so it stays in memory: %s", path, error
+            )
+    return search_index.build_index(engine, *properties)
 
 
 def _members_only(matches: list[tuple[str, int]], class_iri: str) -> list[tuple[str, int]]:

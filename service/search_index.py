@@ -1,8 +1,12 @@
-"""An in-memory index of labels, alternative names, descriptions and keywords, for search.
+"""The index of labels, alternative names, descriptions and keywords, for search.
 
 Scanning every literal with SPARQL ``CONTAINS`` took about half a second per search at a
-million triples (docs/benchmarks.md). The index is built once per store generation, through
-the engine's query interface, and searches look up dictionaries and sorted lists.
+million triples (docs/benchmarks.md). The index is built once per store generation and
+searches look up dictionaries and sorted lists (``SearchIndex``). A generation on the engine's
+files keeps its index in an SQLite file in the generation's folder instead
+(``SearchIndexFile``): the first search of any server process writes it, in a process forked
+for it, and every server process reads it from then on. An index in memory took about 100 MiB
+of each server process at 10,000 pages, and 2.5 s in each of them to build.
 
 Ranks: 0 when a label or alternative name equals the search text, 1 when one starts with it,
 2 when a label, alternative name, description or keyword has a word starting with each search
@@ -13,16 +17,23 @@ Text is compared in lower case.
 from __future__ import annotations
 
 import bisect
+import fcntl
+import json
 import logging
+import os
 import re
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import pyoxigraph as ox
 
 from service.engine import QueryEngine
+from service.query_processes import run_forked
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +43,8 @@ WORD = re.compile(r"\w+[#+]*")
 
 # Prefix matches past this many are not ranked; a one-letter search must not sort the index.
 MAX_PREFIX_MATCHES = 5_000
+# The most seconds that writing an index file may take; 10,000 pages took about 4 s.
+FILE_BUILD_SECONDS = 600.0
 
 
 def search_words(text: str) -> list[str]:
@@ -117,8 +130,25 @@ class SearchIndex:
             found.update(self.words[word])
         return found
 
+    def labels_of(self, iris: Iterable[str]) -> dict[str, str]:
+        """Return the label of each of the IRIs that has one."""
+        return {iri: self.labels[iri] for iri in iris if iri in self.labels}
+
     def _sort_label(self, iri: str) -> str:
-        return self.labels.get(iri, iri.rsplit("/", 1)[-1]).lower()
+        return _sort_key(self.labels.get(iri), iri)
+
+
+class Index(Protocol):
+    """What search needs of an index, in memory or in a file."""
+
+    def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]: ...
+
+    def labels_of(self, iris: Iterable[str]) -> dict[str, str]: ...
+
+
+def _sort_key(label: str | None, iri: str) -> str:
+    """Return what matches of one rank are ordered by: the label, else the IRI's last segment."""
+    return (label if label is not None else iri.rsplit("/", 1)[-1]).lower()
 
 
 def build_index(
@@ -127,7 +157,25 @@ def build_index(
     name_properties: Iterable[str],
     description_properties: Iterable[str],
 ) -> SearchIndex:
-    """Read the searched literals of the engine's graph into a new index.
+    """Read the searched literals of the engine's graph into a new index."""
+
+    def rows(query: str) -> Iterable[Sequence[object]]:
+        # The index needs every row, so the row limit is the whole graph.
+        return engine.query(query, timeout=600.0, max_rows=max(engine.triple_count, 1)).rows
+
+    return _read_index(
+        rows, engine.generation, label_properties, name_properties, description_properties
+    )
+
+
+def _read_index(
+    rows: Callable[[str], Iterable[Sequence[object]]],
+    generation: int,
+    label_properties: Iterable[str],
+    name_properties: Iterable[str],
+    description_properties: Iterable[str],
+) -> SearchIndex:
+    """Read the searched literals into a new index, with ``rows`` running each query.
 
     Each property has a query of its own, ``label_properties`` first and in their order, so
     that an IRI's label is the literal of its highest-ranked label property. One result at a
@@ -143,23 +191,184 @@ def build_index(
     literals = 0
     for prop in dict.fromkeys(searched):
         query = f"SELECT ?s ?o WHERE {{ ?s <{prop}> ?o FILTER(isIRI(?s) && isLiteral(?o)) }}"
-        # The index needs every row, so the row limit is the whole graph.
-        result = engine.query(query, timeout=600.0, max_rows=max(engine.triple_count, 1))
         is_name = prop in names
         is_label = prop in labels
-        for subject, text in result.rows:
+        for subject, text in rows(query):
             index.add(_text(subject), _text(text), is_name=is_name, is_label=is_label)
-        literals += len(result.rows)
-        del result
+            literals += 1
     index.seal()
 
     logger.info(
         "built the search index of generation %s: %s literals in %.2f s",
-        engine.generation,
+        generation,
         literals,
         time.perf_counter() - started,
     )
     return index
+
+
+# The tables of an index file. The IDs of the IRIs follow the order of the IRIs, so that the
+# names ordered by (name, iri_id) are in the order of SearchIndex.names.
+_SCHEMA = """
+CREATE TABLE iris (id INTEGER PRIMARY KEY, iri TEXT NOT NULL, label TEXT, sort_key TEXT NOT NULL);
+CREATE TABLE names (name TEXT NOT NULL, iri_id INTEGER NOT NULL);
+CREATE INDEX names_by_name ON names (name, iri_id);
+CREATE TABLE words (word TEXT NOT NULL, iri_id INTEGER NOT NULL, PRIMARY KEY (word, iri_id))
+    WITHOUT ROWID;
+"""
+
+
+def write_index_file(index: SearchIndex, path: Path) -> None:
+    """Write a sealed index into a new SQLite file at ``path``."""
+    iris = sorted(
+        {iri for _, iri in index.names}
+        | {iri for found in index.words.values() for iri in found}
+        | set(index.labels)
+    )
+    ids = {iri: number for number, iri in enumerate(iris, start=1)}
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(_SCHEMA)
+        with connection:
+            connection.executemany(
+                "INSERT INTO iris VALUES (?, ?, ?, ?)",
+                (
+                    (ids[iri], iri, index.labels.get(iri), _sort_key(index.labels.get(iri), iri))
+                    for iri in iris
+                ),
+            )
+            connection.executemany(
+                "INSERT INTO names VALUES (?, ?)", ((name, ids[iri]) for name, iri in index.names)
+            )
+            connection.executemany(
+                "INSERT INTO words VALUES (?, ?)",
+                ((word, ids[iri]) for word, found in index.words.items() for iri in found),
+            )
+    finally:
+        connection.close()
+
+
+class SearchIndexFile:
+    """A search index in an SQLite file, which gives the same matches as its SearchIndex.
+
+    Each thread reads the file through a connection of its own.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]:
+        """Return (IRI, rank) of every match, best rank first, then by label and IRI."""
+        database = self._connection()
+        ranks: dict[int, int] = {}
+        for (iri_id,) in database.execute("SELECT iri_id FROM names WHERE name = ?", (phrase,)):
+            ranks[iri_id] = 0
+        prefixed = database.execute(
+            "SELECT name, iri_id FROM names WHERE name >= ? ORDER BY name, iri_id LIMIT ?",
+            (phrase, MAX_PREFIX_MATCHES),
+        )
+        for name, iri_id in prefixed:
+            if not name.startswith(phrase):
+                break
+            ranks.setdefault(iri_id, 1)
+        for iri_id in self._word_matches(database, words):
+            ranks.setdefault(iri_id, 2)
+        if not ranks:
+            return []
+
+        found = database.execute(
+            "SELECT id, iri FROM iris WHERE id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY sort_key, iri",
+            (json.dumps(list(ranks)),),
+        )
+        return sorted(((iri, ranks[iri_id]) for iri_id, iri in found), key=lambda item: item[1])
+
+    def labels_of(self, iris: Iterable[str]) -> dict[str, str]:
+        """Return the label of each of the IRIs that has one."""
+        found = self._connection().execute(
+            "SELECT iri, label FROM iris WHERE iri IN (SELECT value FROM json_each(?)) "
+            "AND label IS NOT NULL",
+            (json.dumps(list(iris)),),
+        )
+        return dict(found)
+
+    def _word_matches(self, database: sqlite3.Connection, words: list[str]) -> set[int]:
+        matches: set[int] | None = None
+        for word in words:
+            with_word = set(_ids_with_word_prefix(database, word))
+            matches = with_word if matches is None else matches & with_word
+            if not matches:
+                return set()
+        return matches or set()
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            self._local.connection = connection
+        return connection
+
+
+def _ids_with_word_prefix(database: sqlite3.Connection, prefix: str) -> Iterator[int]:
+    rows = database.execute(
+        "SELECT word, iri_id FROM words WHERE word >= ? ORDER BY word", (prefix,)
+    )
+    for word, iri_id in rows:
+        if not word.startswith(prefix):
+            return
+        yield iri_id
+
+
+def index_file(
+    engine: QueryEngine,
+    path: Path,
+    label_properties: Sequence[str],
+    name_properties: Sequence[str],
+    description_properties: Sequence[str],
+) -> SearchIndexFile:
+    """Return the index file at ``path``, written first if no server process wrote it yet.
+
+    The index is built in a process forked for it, so that the memory of building it goes
+    with that process. Raises OSError when the file cannot be written.
+    """
+    if not path.exists():
+        with open(path.with_name(f".{path.name}.lock"), "wb") as lock:
+            # One server process writes the file, and the others wait for it.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                _write_in_child(
+                    engine, path, label_properties, name_properties, description_properties
+                )
+    return SearchIndexFile(path)
+
+
+def _write_in_child(
+    engine: QueryEngine,
+    path: Path,
+    label_properties: Sequence[str],
+    name_properties: Sequence[str],
+    description_properties: Sequence[str],
+) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+
+    def write() -> None:
+        index = _read_index(
+            engine.rows_here,
+            engine.generation,
+            label_properties,
+            name_properties,
+            description_properties,
+        )
+        write_index_file(index, partial)
+
+    try:
+        run_forked(write, FILE_BUILD_SECONDS)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    logger.info("wrote the search index %s", path)
 
 
 def _append(index: dict[str, list[str]], key: str, iri: str) -> None:
@@ -179,9 +388,9 @@ class SearchIndexCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._generation: int | None = None
-        self._index: SearchIndex | None = None
+        self._index: Index | None = None
 
-    def get(self, engine: QueryEngine, build: Callable[[QueryEngine], SearchIndex]) -> SearchIndex:
+    def get(self, engine: QueryEngine, build: Callable[[QueryEngine], Index]) -> Index:
         """Return the index of the engine's generation, building it when it changed."""
         with self._lock:
             if self._index is None or self._generation != engine.generation:

@@ -7,6 +7,7 @@ of 105 records, which gives the pagers and the search ranking something to work 
 from __future__ import annotations
 
 import json
+import logging
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +23,7 @@ from servers import LiveServer, fill_store_from_dataset, serve_app, serve_store
 
 from service import page_queries
 from service.app import create_app, holder
+from service.engine import OxigraphEngine
 from service.views import entity_lists
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "graphs"
@@ -763,6 +765,68 @@ def test_search_json_returns_at_most_ten(server: LiveServer) -> None:
     suggestions = json.loads(get(server.url + "/search.json?q=record").body)
 
     assert len(suggestions) == 10
+
+
+SEARCHES = ["h100", "record", "bench", "ai notes", "nvl", "no such words here"]
+
+
+def _suggestions(server: LiveServer) -> list[object]:
+    return [
+        json.loads(get(server.url + "/search.json?" + urllib.parse.urlencode({"q": text})).body)
+        for text in SEARCHES
+    ]
+
+
+def test_search_index_file_written_once_for_every_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dataset = tmp_path / "dataset.trig"
+    write_dataset(dataset)
+    database_url = f"sqlite:///{tmp_path / 'notekg.sqlite'}"
+    fill_store_from_dataset(database_url, str(dataset))
+    caplog.set_level(logging.INFO, logger="service.search_index")
+
+    with serve_store(database_url, engine_files_from=10_000_000) as in_memory:
+        expected = _suggestions(in_memory)
+    with serve_store(database_url, engine_files_from=1) as first:
+        from_file = _suggestions(first)
+        files = list(tmp_path.glob("notekg.sqlite.oxigraph/generation-*/search.sqlite"))
+        written = files[0].stat().st_mtime_ns
+        # The second app over the same store stands for another worker process.
+        with serve_store(database_url, engine_files_from=1) as second:
+            from_second = _suggestions(second)
+
+    assert any(expected)
+    assert from_file == expected
+    assert from_second == expected
+    assert len(files) == 1
+    assert files[0].stat().st_mtime_ns == written
+    messages = [record.getMessage() for record in caplog.records]
+    assert len([message for message in messages if message.startswith("wrote the search")]) == 1
+
+
+def test_search_index_in_memory_when_file_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    dataset = tmp_path / "dataset.trig"
+    write_dataset(dataset)
+    database_url = f"sqlite:///{tmp_path / 'notekg.sqlite'}"
+    fill_store_from_dataset(database_url, str(dataset))
+    # The tests run as root, who may write into a read-only folder, so the index file is
+    # placed in a folder that does not exist instead.
+    missing = tmp_path / "missing" / "search.sqlite"
+    monkeypatch.setattr(OxigraphEngine, "search_index_file", property(lambda engine: missing))
+
+    with serve_store(database_url, engine_files_from=10_000_000) as in_memory:
+        expected = _suggestions(in_memory)
+    with serve_store(database_url, engine_files_from=1) as server:
+        found = _suggestions(server)
+
+    assert found == expected
+    assert any(
+        record.getMessage().startswith(f"cannot write the search index {missing}")
+        for record in caplog.records
+    )
 
 
 # Note view

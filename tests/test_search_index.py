@@ -1,11 +1,21 @@
-"""The in-memory search index: ranks, word prefixes and labels."""
+"""The search index, in memory and in a file: ranks, word prefixes and labels."""
 
 from __future__ import annotations
 
-import pyoxigraph as ox
+from pathlib import Path
 
+import pyoxigraph as ox
+import pytest
+
+from service import search_index
 from service.engine import OxigraphEngine
-from service.search_index import SearchIndex, build_index, search_words
+from service.search_index import (
+    SearchIndex,
+    SearchIndexFile,
+    build_index,
+    search_words,
+    write_index_file,
+)
 
 SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 SKOS_ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
@@ -117,3 +127,75 @@ def test_build_index_ranks_label_properties() -> None:
     assert index.find("b-test", ["b", "test"])[0] == ("https://example.org/b", 0)
     assert index.find("tool", ["tool"]) == [("https://example.org/a", 2)]
     assert index.find("description", ["description"]) == [("https://example.org/c", 2)]
+
+
+def _every_case_index() -> SearchIndex:
+    """An index with names, alternative names, descriptions, repeats and symbols in names."""
+    index = SearchIndex()
+    for iri, text, is_name, is_label in [
+        ("ex:math", "Math reasoning", True, True),
+        ("ex:mathx", "Math reasoning & tool use", True, True),
+        ("ex:arc", "ARC", True, True),
+        ("ex:arc", "Grade-school science and reasoning questions", False, False),
+        ("ex:gsm", "GSM8K", True, True),
+        ("ex:gsm", "Grade School Math 8K", True, False),
+        ("ex:a", "Math", True, True),
+        ("ex:a", "math", True, False),
+        ("ex:b", "Math", True, True),
+        ("ex:a", "Math for math teachers", False, False),
+        ("ex:cs", "Written in C#", False, False),
+        ("ex:cpp", "Written in C++ templates", False, False),
+        ("ex:nolabel/Zeta", "zeta function", False, False),
+        ("ex:ünï", "Ünïcode names", True, True),
+    ]:
+        index.add(iri, text, is_name=is_name, is_label=is_label)
+    index.seal()
+    return index
+
+
+PHRASES = [
+    "math",
+    "math reasoning",
+    "mat",
+    "grade",
+    "grade school math 8k",
+    "science reason",
+    "science math",
+    "c#",
+    "c++",
+    "c",
+    "written",
+    "zeta",
+    "ünï",
+    "nothing like it",
+    "m",
+]
+
+
+@pytest.mark.parametrize("phrase", PHRASES)
+def test_file_index_finds_what_memory_index_finds(tmp_path: Path, phrase: str) -> None:
+    memory = _every_case_index()
+    write_index_file(memory, tmp_path / "search.sqlite")
+    in_file = SearchIndexFile(tmp_path / "search.sqlite")
+    words = search_words(phrase) or [phrase]
+
+    found = in_file.find(phrase, words)
+    found_iris = [iri for iri, _ in found]
+
+    assert found == memory.find(phrase, words)
+    assert in_file.labels_of(found_iris) == memory.labels_of(found_iris)
+
+
+def test_file_index_keeps_the_prefix_match_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory = _every_case_index()
+    write_index_file(memory, tmp_path / "search.sqlite")
+    unlimited = memory.find("m", ["m"])
+    monkeypatch.setattr(search_index, "MAX_PREFIX_MATCHES", 2)
+
+    found = SearchIndexFile(tmp_path / "search.sqlite").find("m", ["m"])
+
+    assert found == memory.find("m", ["m"])
+    # Past the limit, names that start with "m" rank as word matches.
+    assert [rank for _, rank in found].count(1) < [rank for _, rank in unlimited].count(1)
