@@ -211,6 +211,7 @@ def _read_index(
 # names ordered by (name, iri_id) are in the order of SearchIndex.names.
 _SCHEMA = """
 CREATE TABLE iris (id INTEGER PRIMARY KEY, iri TEXT NOT NULL, label TEXT, sort_key TEXT NOT NULL);
+CREATE UNIQUE INDEX iris_by_iri ON iris (iri);
 CREATE TABLE names (name TEXT NOT NULL, iri_id INTEGER NOT NULL);
 CREATE INDEX names_by_name ON names (name, iri_id);
 CREATE TABLE words (word TEXT NOT NULL, iri_id INTEGER NOT NULL, PRIMARY KEY (word, iri_id))
