@@ -2,13 +2,13 @@
 
 The metrics are requests by endpoint, method and status, request latency by endpoint, query
 timeouts, queries rejected by reason (forbidden, busy, invalid), responses of the response
-cache by outcome (hit, miss), and the generation and triple count that the responding process
-serves.
+cache by outcome (hit, miss), and the generation, quad count and triple count that the
+responding process serves.
 
 One process keeps its metrics in a registry of its own app. Under several granian workers the
 ``serve`` command sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client,
 so each worker writes its values to files in that folder, and ``/metrics`` adds up the files of
-every worker (prometheus_client's multiprocess mode). The two gauges then carry a ``pid`` label
+every worker (prometheus_client's multiprocess mode). The three gauges then carry a ``pid`` label
 with one value per live worker, so a worker that still serves an older generation shows. A
 worker updates its gauges after each request it serves.
 """
@@ -76,9 +76,15 @@ class Metrics:
             multiprocess_mode="liveall",
             registry=self.registry,
         )
+        self.quads = Gauge(
+            "notekg_quads",
+            "Quads in the generation that the service answers from.",
+            multiprocess_mode="liveall",
+            registry=self.registry,
+        )
         self.triples = Gauge(
             "notekg_triples",
-            "Quads in the generation that the service answers from.",
+            "Triples in the merged default graph of the generation that the service answers from.",
             multiprocess_mode="liveall",
             registry=self.registry,
         )
@@ -170,7 +176,8 @@ def _set_generation_gauges() -> None:
     # A gauge in prometheus_client's multiprocess mode writes to a shared file on each set.
     if metrics.generation_shown != engine.generation:
         metrics.generation.set(engine.generation)
-        metrics.triples.set(engine.triple_count)
+        metrics.quads.set(engine.triple_count)
+        metrics.triples.set(engine.merged_triple_count)
         metrics.generation_shown = engine.generation
 
 

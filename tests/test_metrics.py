@@ -84,24 +84,44 @@ def test_rejected_queries_are_counted_by_reason(live: LiveServer) -> None:
     assert value(found, "notekg_queries_rejected_total", reason="forbidden") == 1
 
 
-def test_generation_and_triples_follow_writes(live: LiveServer) -> None:
-    before = samples(live)
-    send(
+def _update(live: LiveServer, update: bytes) -> None:
+    reply = send(
         f"{live.url}/update",
         method="POST",
-        data=b'INSERT DATA { <https://notekg.example/id/x> <https://notekg.example/id/p> "x" }',
+        data=update,
         headers={
             "Content-Type": "application/sparql-update",
             "Authorization": "Bearer metrics-token",
         },
     )
+    assert reply.status == 200
 
+
+def test_generation_and_triples_follow_writes(live: LiveServer) -> None:
+    before = samples(live)
+    _update(
+        live, b'INSERT DATA { <https://notekg.example/id/x> <https://notekg.example/id/p> "x" }'
+    )
     after = samples(live)
+    # A triple that another graph already has is one more quad but no new triple.
+    _update(
+        live,
+        b"INSERT DATA { GRAPH <https://notekg.example/graph/copy> { "
+        b"<https://notekg.example/id/metric/accuracy> "
+        b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+        b"<https://notekg.example/ontology#Metric> } }",
+    )
+    repeated = samples(live)
 
     assert value(before, "notekg_generation") == 1
+    assert value(before, "notekg_quads") == SAMPLE_QUADS
     assert value(before, "notekg_triples") == SAMPLE_QUADS
     assert value(after, "notekg_generation") == 2
+    assert value(after, "notekg_quads") == SAMPLE_QUADS + 1
     assert value(after, "notekg_triples") == SAMPLE_QUADS + 1
+    assert value(repeated, "notekg_generation") == 3
+    assert value(repeated, "notekg_quads") == SAMPLE_QUADS + 2
+    assert value(repeated, "notekg_triples") == SAMPLE_QUADS + 1
 
 
 def test_timeouts_are_counted(tmp_path: Path) -> None:
