@@ -634,7 +634,9 @@ def search() -> str:
     class_iri = optional_iri_argument("class")
     page = page_argument("page")
     offset = (page - 1) * SEARCH_RESULT_LIMIT
-    results, total = find(text, class_iri, SEARCH_RESULT_LIMIT, offset) if text else ([], 0)
+    results, total, any_class = (
+        find(text, class_iri, SEARCH_RESULT_LIMIT, offset) if text else ([], 0, 0)
+    )
 
     def page_url(number: int) -> str:
         arguments: dict[str, Any] = {"q": text, "page": number}
@@ -649,6 +651,8 @@ def search() -> str:
         classes=class_counts(),
         results=results,
         total=total,
+        # A class with no member among the best matches of any class may have members further on.
+        candidates_cut=bool(class_iri) and any_class > MAX_CLASS_FILTER_CANDIDATES,
         first_number=offset + 1,
         page_size=SEARCH_RESULT_LIMIT,
         max_class_candidates=MAX_CLASS_FILTER_CANDIDATES,
@@ -660,7 +664,7 @@ def search() -> str:
 def search_json() -> Response:
     text = _search_argument()
     class_iri = optional_iri_argument("class")
-    results, _ = find(text, class_iri, SUGGESTION_LIMIT) if text else ([], 0)
+    results, _, _ = find(text, class_iri, SUGGESTION_LIMIT) if text else ([], 0, 0)
     return jsonify(
         [
             {
@@ -676,16 +680,18 @@ def search_json() -> Response:
 
 def find(
     text: str, class_iri: str | None, limit: int, offset: int = 0
-) -> tuple[list[SearchResult], int]:
+) -> tuple[list[SearchResult], int, int]:
     """Search labels, alternative names and descriptions: exact, then prefix, then word matches.
 
-    Returns the ``limit`` results from ``offset`` on, and the number of matches. With a class,
-    the matches are the members of the class among the best MAX_CLASS_FILTER_CANDIDATES.
+    Returns the ``limit`` results from ``offset`` on, the number of matches and the number of
+    matches of any class. With a class, the matches are the members of the class among the
+    best MAX_CLASS_FILTER_CANDIDATES.
     """
     phrase = text.lower()
     words = search_index.search_words(phrase)[:MAX_SEARCH_WORDS] or [phrase]
     index = _search_index()
     matches = index.find(phrase, words)
+    any_class = len(matches)
     if class_iri:
         matches = _members_only(matches, class_iri)
     page_matches = matches[offset : offset + limit]
@@ -699,7 +705,7 @@ def find(
         for iri, rank in page_matches
     ]
     if not rows:
-        return [], len(matches)
+        return [], len(matches), any_class
 
     iris = [binding_value(row, "resource") or "" for row in rows]
     summaries = {
@@ -712,7 +718,7 @@ def find(
         _search_result(row, summaries.get(binding_value(row, "resource")), class_labels, words)
         for row in rows
     ]
-    return results, len(matches)
+    return results, len(matches), any_class
 
 
 def _search_index() -> search_index.Index:

@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +44,7 @@ WORD = re.compile(r"\w+[#+]*")
 
 # Prefix matches past this many are not ranked; a one-letter search must not sort the index.
 MAX_PREFIX_MATCHES = 5_000
-# The most seconds that writing an index file may take; 10,000 pages took about 4 s.
+# The maximum seconds that writing an index file may take. At 10,000 pages it took about 4 s.
 FILE_BUILD_SECONDS = 600.0
 
 
@@ -139,7 +140,7 @@ class SearchIndex:
 
 
 class Index(Protocol):
-    """What search needs of an index, in memory or in a file."""
+    """The interface of a search index, in memory or in a file."""
 
     def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]: ...
 
@@ -252,16 +253,32 @@ def write_index_file(index: SearchIndex, path: Path) -> None:
 class SearchIndexFile:
     """A search index in an SQLite file, which gives the same matches as its SearchIndex.
 
-    Each thread reads the file through a connection of its own.
+    Each look-up opens a connection of its own and closes it, in about 0.1 ms. Connections
+    kept open would keep the file of an old generation open after its folder is removed, also
+    in the query processes that a server process forks.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
 
     def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]:
         """Return (IRI, rank) of every match, best rank first, then by label and IRI."""
-        database = self._connection()
+        with self._connection() as database:
+            return self._find(database, phrase, words)
+
+    def labels_of(self, iris: Iterable[str]) -> dict[str, str]:
+        """Return the label of each of the IRIs that has one."""
+        with self._connection() as database:
+            found = database.execute(
+                "SELECT iri, label FROM iris WHERE iri IN (SELECT value FROM json_each(?)) "
+                "AND label IS NOT NULL",
+                (json.dumps(list(iris)),),
+            )
+            return dict(found)
+
+    def _find(
+        self, database: sqlite3.Connection, phrase: str, words: list[str]
+    ) -> list[tuple[str, int]]:
         ranks: dict[int, int] = {}
         for (iri_id,) in database.execute("SELECT iri_id FROM names WHERE name = ?", (phrase,)):
             ranks[iri_id] = 0
@@ -285,15 +302,6 @@ class SearchIndexFile:
         )
         return sorted(((iri, ranks[iri_id]) for iri_id, iri in found), key=lambda item: item[1])
 
-    def labels_of(self, iris: Iterable[str]) -> dict[str, str]:
-        """Return the label of each of the IRIs that has one."""
-        found = self._connection().execute(
-            "SELECT iri, label FROM iris WHERE iri IN (SELECT value FROM json_each(?)) "
-            "AND label IS NOT NULL",
-            (json.dumps(list(iris)),),
-        )
-        return dict(found)
-
     def _word_matches(self, database: sqlite3.Connection, words: list[str]) -> set[int]:
         matches: set[int] | None = None
         for word in words:
@@ -303,12 +311,8 @@ class SearchIndexFile:
                 return set()
         return matches or set()
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
-            self._local.connection = connection
-        return connection
+    def _connection(self) -> closing[sqlite3.Connection]:
+        return closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True))
 
 
 def _ids_with_word_prefix(database: sqlite3.Connection, prefix: str) -> Iterator[int]:

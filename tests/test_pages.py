@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +23,7 @@ from bs4 import BeautifulSoup, Tag
 from servers import LiveServer, fill_store_from_dataset, serve_app, serve_store
 
 from service import page_queries
+from service import pages as pages_module
 from service.app import create_app, holder
 from service.engine import OxigraphEngine
 from service.views import entity_lists
@@ -717,6 +719,18 @@ def test_search_filters_by_class(server: LiveServer) -> None:
     assert labels == ["Commonsense reasoning", "General knowledge & reasoning"]
 
 
+def test_search_class_beyond_candidates_says_so(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The two best matches of "reasoning" are not focus areas, and the next two are.
+    monkeypatch.setattr(pages_module, "MAX_CLASS_FILTER_CANDIDATES", 2)
+    query = urllib.parse.urlencode({"q": "REASONING", "class": str(NK.FocusArea)})
+    text = page(server, "/search?" + query).get_text(" ", strip=True)
+
+    assert "No member of this class is among the best 2 matches of “REASONING”" in text
+    assert "Nothing matches" not in text
+
+
 def test_search_pages_results_with_total(server: LiveServer) -> None:
     first = page(server, "/search?q=record")
     labels = [link.get_text(strip=True) for link in first.select("ol.results a.result-label")]
@@ -795,14 +809,28 @@ def test_search_index_file_written_once_for_every_process(
         # The second app over the same store stands for another worker process.
         with serve_store(database_url, engine_files_from=1) as second:
             from_second = _suggestions(second)
+        still_open = _open_files()
 
     assert any(expected)
     assert from_file == expected
     assert from_second == expected
     assert len(files) == 1
     assert files[0].stat().st_mtime_ns == written
+    # A file kept open would outlive its generation's folder, also in forked query processes.
+    assert str(files[0]) not in still_open
     messages = [record.getMessage() for record in caplog.records]
     assert len([message for message in messages if message.startswith("wrote the search")]) == 1
+
+
+def _open_files() -> set[str]:
+    """Return the paths of the files that this process has open (Linux)."""
+    paths = set()
+    for descriptor in os.listdir("/proc/self/fd"):
+        try:
+            paths.add(os.readlink(f"/proc/self/fd/{descriptor}"))
+        except OSError:  # closed meanwhile
+            continue
+    return paths
 
 
 def test_search_index_in_memory_when_file_cannot_be_written(
