@@ -531,9 +531,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", required=True, type=Path, help="the engine's files folder")
     parser.add_argument("--generation", required=True, type=int, help="the generation to build")
     arguments = parser.parse_args(argv)
+    # The server's worker processes start this program, so its lines name its process, as
+    # theirs do under several workers.
     logging.basicConfig(
         level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
 

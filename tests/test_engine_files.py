@@ -7,6 +7,7 @@ them read-only, as the server does.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -228,6 +229,8 @@ def test_changed_generation_equals_full_build(
 
     assert built.returncode == 0, built.stderr
     assert "from generation 1" in built.stderr
+    # The builder's lines name its process, as the lines of the workers that start it do.
+    assert re.search(r"\[\d+\] INFO service\.engine_files: building", built.stderr)
     folder = engine_files.read_folder(
         files.root / f"generation-{generation}", store.store_id(), generation
     )
