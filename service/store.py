@@ -267,7 +267,8 @@ class Store:
             _Base.metadata.create_all(self.engine)
             _add_missing_columns(self.engine)
         except OperationalError as error:
-            raise StoreError(f"cannot open the store {_safe_url(url)}: {error.orig}") from error
+            message = f"cannot open the store {_safe_url(url)}: {error.orig}"
+            raise StoreError(message + _left_journal_hint(url, str(error.orig))) from error
         except DatabaseError as error:
             # A file that is not a SQLite database, for example, fails with DatabaseError.
             raise StoreError(
@@ -1062,6 +1063,26 @@ def sqlite_path(url: str) -> str | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in _IN_MEMORY_NAMES:
         return None
     return parsed.database
+
+
+def _left_journal_hint(url: str, reason: str) -> str:
+    """Return advice for a disk I/O error of a SQLite store that has journal files beside it.
+
+    When a store file is moved or deleted while a process has it open, its ``-wal`` and
+    ``-shm`` files stay. SQLite then reads them as those of a new file of the same name, and
+    reports a disk I/O error while that process runs.
+    """
+    path = sqlite_path(url)
+    if path is None or "disk I/O error" not in reason:
+        return ""
+    left = [name for name in (f"{path}-wal", f"{path}-shm") if os.path.exists(name)]
+    if not left:
+        return ""
+    return (
+        f"; if the store file was moved or deleted while a process had it open, "
+        f"{' and '.join(left)} are left from it: stop the processes that used it, such as "
+        "notekg serve, remove these files and try again"
+    )
 
 
 def is_sqlite_in_memory(url: str) -> bool:

@@ -392,6 +392,47 @@ def test_unknown_dialect_error_names_the_postgresql_extra() -> None:
         Store("nosuchdb://127.0.0.1/notekg")
 
 
+OPEN_STORE_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from service.store import Store
+    store = Store(sys.argv[1])
+    store.set_info("opened", "yes")
+    print("open", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_left_journal_files_named_in_open_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    # A process keeps the store open, as a server does, while its file is moved away.
+    child = subprocess.Popen(
+        [sys.executable, "-c", OPEN_STORE_SCRIPT, f"sqlite:///{path}"],
+        cwd=REPOSITORY_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        opened = child.stdout.readline() if child.stdout else ""
+        path.rename(tmp_path / "moved.sqlite")
+        with pytest.raises(StoreError) as raised:
+            Store(f"sqlite:///{path}")
+    finally:
+        child.kill()
+        child.communicate()
+
+    assert opened == "open\n"
+    message = str(raised.value)
+    assert "disk I/O error" in message
+    assert f"{path}-wal and {path}-shm are left from it" in message
+    assert "remove these files and try again" in message
+    # The advice works.
+    for name in (f"{path}", f"{path}-wal", f"{path}-shm"):
+        Path(name).unlink(missing_ok=True)
+    Store(f"sqlite:///{path}").close()
+
+
 def test_file_that_is_not_sqlite_raises_store_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite"
     path.write_text("not a database\n" * 200, encoding="utf-8")
