@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 # Subjects that the check of the base IRI reads.
 BASE_IRI_SAMPLE = 10_000
+# Seconds past the query time limit after which a replaced engine's query processes stop.
+REPLACED_ENGINE_GRACE_SECONDS = 5.0
 
 
 class EngineHolder:
@@ -54,7 +56,7 @@ class EngineHolder:
                     newest,
                     self._engine.generation,
                 )
-                self._engine = self._load()
+                self._replace(self._load())
 
     def close(self) -> None:
         """Stop the engine's query processes and release the store's connections."""
@@ -74,13 +76,27 @@ class EngineHolder:
             newest = self.store.current_generation_id() or 0
             if replaced or newest != self._engine.generation:
                 logger.info("reloading: generation %s replaces %s", newest, self._engine.generation)
-                self._engine = self._load()
+                self._replace(self._load())
         except Exception:
             logger.exception(
                 "reload from the store failed; still serving generation %s", self._engine.generation
             )
         finally:
             self._reload_lock.release()
+
+    def _replace(self, engine: OxigraphEngine) -> None:
+        """Serve ``engine``, and stop the query processes of the engine it replaces later.
+
+        Requests that started before may still run queries on the old engine, and each query
+        stops within the time limit, so the old engine's processes are stopped after it.
+        Otherwise they would stay until the garbage collector frees the engine.
+        """
+        replaced, self._engine = self._engine, engine
+        delay = self.config.query_timeout + REPLACED_ENGINE_GRACE_SECONDS
+        timer = threading.Timer(delay, replaced.close)
+        timer.name = f"close-generation-{replaced.generation}"
+        timer.daemon = True
+        timer.start()
 
     def _load(self) -> OxigraphEngine:
         options: dict[str, object] = {

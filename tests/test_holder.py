@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import live_children, wait_until
 from sqlalchemy import text
 
 from service.engine_files import EngineFilesError
-from service.holder import EngineHolder
+from service.holder import REPLACED_ENGINE_GRACE_SECONDS, EngineHolder
 from service.settings import load_config
 from service.store import GenerationChange, NewGraph, Store
 
@@ -203,3 +205,34 @@ def test_holder_warns_when_no_iri_under_base(
     if warned:
         assert f"under the base IRI {base_iri}, so every entity page" in warnings[0]
         assert "if notekg ingest used another --base-iri, serve with that one" in warnings[0]
+
+
+def test_replaced_engine_stops_query_processes(database_url: str) -> None:
+    config = load_config(
+        {
+            "database_url": database_url,
+            "reload_interval": 0.05,
+            "engine_files_from": 0,
+            "query_timeout": 0.2,
+        },
+        environ={},
+    )
+    holder = EngineHolder(config)
+    try:
+        replaced = holder.engine()
+        replaced.start_query_processes()
+        template = replaced._query_processes().template_pid
+        write_value(database_url, "second")
+        time.sleep(0.1)
+        current = holder.engine()
+
+        assert current.generation == 2
+        assert template in live_children(os.getpid())
+        # The replaced engine's template exits after the time limit and the grace period.
+        wait_until(
+            lambda: template not in live_children(os.getpid()),
+            timeout=0.2 + REPLACED_ENGINE_GRACE_SECONDS + 5,
+        )
+        assert served_value(holder) == "second"
+    finally:
+        holder.close()
