@@ -219,7 +219,7 @@ class QueryEngine(Protocol):
     def rows_here(self, sparql: str) -> Iterator[tuple[object, ...]]:
         """Yield the rows of a query of the merged graph, run in this process with no limits.
 
-        For work in a process forked for it, such as writing the search index file, where the
+        It serves work in a forked process, such as writing the search index file, where the
         server's query threads do not run.
         """
         ...

@@ -88,7 +88,7 @@ class Metrics:
             multiprocess_mode="liveall",
             registry=self.registry,
         )
-        # The generation that the two gauges above show, None before they are first set.
+        # The generation that the gauges above show, None before they are first set.
         self.generation_shown: int | None = None
         # The labelled metrics by their label values. ``labels`` returns the same one each
         # time, after it takes a lock and checks the values.

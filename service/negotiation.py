@@ -104,15 +104,15 @@ def best_match(offered: list[str], format_names: Mapping[str, str] | None = None
 
     Raises UnknownFormat for a ``format`` value that no view understands.
     """
-    format_value = negotiating()
+    format_value = requested_format()
     return match(offered, format_names, format_value, request.headers.get("Accept", ""))
 
 
-def negotiating() -> str | None:
-    """Return the request's ``format`` parameter, or note that the response varies by Accept.
+def requested_format() -> str | None:
+    """Return the request's ``format`` parameter, or None after noting that Accept decides.
 
-    Call it once for each negotiation: the hook that adds ``Accept`` to the Vary header is
-    added once per request, since a request may negotiate several times.
+    Without the parameter the response varies by the Accept header. The hook that adds
+    ``Accept`` to the Vary header is then added once per request, however often it negotiates.
     """
     format_value = format_parameter()
     if not format_value and not g.get("vary_accept"):
@@ -148,8 +148,8 @@ def _best_accepted(accept: str, offered: tuple[str, ...]) -> str | None:
 
 def format_parameter() -> str | None:
     """Return the ``format`` parameter of the query string, else of a form body, or None."""
-    # getlist, because get raises and catches a KeyError, an HTTP exception in Werkzeug, for
-    # each request without the parameter.
+    # getlist is used because Werkzeug's get raises and catches an HTTP exception (a KeyError)
+    # for each request without the parameter.
     values = request.args.getlist("format")
     if not values and request.method == "POST" and request.mimetype in FORM_TYPES:
         values = request.form.getlist("format")

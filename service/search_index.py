@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pyoxigraph as ox
 
@@ -37,6 +37,8 @@ from service.engine import QueryEngine
 from service.query_processes import run_forked
 
 logger = logging.getLogger(__name__)
+
+_Key = TypeVar("_Key")
 
 # A word with the "#" and "+" that end names such as C#, F# and C++, so that a search for C#
 # does not match every word that starts with "c".
@@ -94,14 +96,11 @@ class SearchIndex:
 
     def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]:
         """Return (IRI, rank) of every match, best rank first, then by label and IRI."""
-        ranks: dict[str, int] = {}
-        for iri in self.exact.get(phrase, ()):
-            ranks[iri] = 0
-        for iri in self._name_prefix_matches(phrase):
-            ranks.setdefault(iri, 1)
-        for iri in self._word_matches(words):
-            ranks.setdefault(iri, 2)
-
+        ranks = _ranks(
+            self.exact.get(phrase, ()),
+            self._name_prefix_matches(phrase),
+            _with_every_word(words, self._iris_with_word_prefix),
+        )
         return sorted(ranks.items(), key=lambda item: (item[1], self._sort_label(item[0]), item[0]))
 
     def _name_prefix_matches(self, phrase: str) -> list[str]:
@@ -112,15 +111,6 @@ class SearchIndex:
                 break
             found.append(iri)
         return found
-
-    def _word_matches(self, words: list[str]) -> set[str]:
-        matches: set[str] | None = None
-        for word in words:
-            with_word = self._iris_with_word_prefix(word)
-            matches = with_word if matches is None else matches & with_word
-            if not matches:
-                return set()
-        return matches or set()
 
     def _iris_with_word_prefix(self, prefix: str) -> set[str]:
         start = bisect.bisect_left(self.sorted_words, prefix)
@@ -145,6 +135,29 @@ class Index(Protocol):
     def find(self, phrase: str, words: list[str]) -> list[tuple[str, int]]: ...
 
     def labels_of(self, iris: Iterable[str]) -> dict[str, str]: ...
+
+
+def _ranks(
+    exact: Iterable[_Key], prefixed: Iterable[_Key], worded: Iterable[_Key]
+) -> dict[_Key, int]:
+    """Return the rank of each match: 0 for an equal name, 1 for a name prefix, 2 for words."""
+    ranks = dict.fromkeys(exact, 0)
+    for key in prefixed:
+        ranks.setdefault(key, 1)
+    for key in worded:
+        ranks.setdefault(key, 2)
+    return ranks
+
+
+def _with_every_word(words: list[str], with_prefix: Callable[[str], set[_Key]]) -> set[_Key]:
+    """Return what has a word starting with each of ``words``, from each word's matches."""
+    matches: set[_Key] | None = None
+    for word in words:
+        with_word = with_prefix(word)
+        matches = with_word if matches is None else matches & with_word
+        if not matches:
+            return set()
+    return matches or set()
 
 
 def _sort_key(label: str | None, iri: str) -> str:
@@ -279,19 +292,16 @@ class SearchIndexFile:
     def _find(
         self, database: sqlite3.Connection, phrase: str, words: list[str]
     ) -> list[tuple[str, int]]:
-        ranks: dict[int, int] = {}
-        for (iri_id,) in database.execute("SELECT iri_id FROM names WHERE name = ?", (phrase,)):
-            ranks[iri_id] = 0
+        equal = database.execute("SELECT iri_id FROM names WHERE name = ?", (phrase,))
         prefixed = database.execute(
             "SELECT name, iri_id FROM names WHERE name >= ? ORDER BY name, iri_id LIMIT ?",
             (phrase, MAX_PREFIX_MATCHES),
         )
-        for name, iri_id in prefixed:
-            if not name.startswith(phrase):
-                break
-            ranks.setdefault(iri_id, 1)
-        for iri_id in self._word_matches(database, words):
-            ranks.setdefault(iri_id, 2)
+        ranks = _ranks(
+            (iri_id for (iri_id,) in equal),
+            _starting_with(phrase, prefixed),
+            _with_every_word(words, lambda word: _ids_with_word_prefix(database, word)),
+        )
         if not ranks:
             return []
 
@@ -302,25 +312,21 @@ class SearchIndexFile:
         )
         return sorted(((iri, ranks[iri_id]) for iri_id, iri in found), key=lambda item: item[1])
 
-    def _word_matches(self, database: sqlite3.Connection, words: list[str]) -> set[int]:
-        matches: set[int] | None = None
-        for word in words:
-            with_word = set(_ids_with_word_prefix(database, word))
-            matches = with_word if matches is None else matches & with_word
-            if not matches:
-                return set()
-        return matches or set()
-
     def _connection(self) -> closing[sqlite3.Connection]:
         return closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True))
 
 
-def _ids_with_word_prefix(database: sqlite3.Connection, prefix: str) -> Iterator[int]:
+def _ids_with_word_prefix(database: sqlite3.Connection, prefix: str) -> set[int]:
     rows = database.execute(
         "SELECT word, iri_id FROM words WHERE word >= ? ORDER BY word", (prefix,)
     )
-    for word, iri_id in rows:
-        if not word.startswith(prefix):
+    return set(_starting_with(prefix, rows))
+
+
+def _starting_with(prefix: str, rows: Iterable[tuple[str, int]]) -> Iterator[int]:
+    """Yield the IRI IDs of rows in text order, up to the first text without the prefix."""
+    for text, iri_id in rows:
+        if not text.startswith(prefix):
             return
         yield iri_id
 

@@ -218,7 +218,7 @@ def run_query(protocol_request: ProtocolRequest) -> Response:
     check_not_update(query)
 
     prefixes = results.common_prefixes(config.base_iri)
-    format_value = negotiation.negotiating()
+    format_value = negotiation.requested_format()
     media_types = _result_media_types(format_value, request.headers.get("Accept", ""))
     writer = results.ResultWriter(dict(media_types), prefixes)
     outcome = _engine().run(

@@ -97,7 +97,7 @@ def _update(live: LiveServer, update: bytes) -> None:
     assert reply.status == 200
 
 
-def test_generation_and_triples_follow_writes(live: LiveServer) -> None:
+def test_generation_quads_triples_follow_writes(live: LiveServer) -> None:
     before = samples(live)
     _update(
         live, b'INSERT DATA { <https://notekg.example/id/x> <https://notekg.example/id/p> "x" }'

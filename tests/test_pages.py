@@ -719,7 +719,7 @@ def test_search_filters_by_class(server: LiveServer) -> None:
     assert labels == ["Commonsense reasoning", "General knowledge & reasoning"]
 
 
-def test_search_class_beyond_candidates_says_so(
+def test_class_filter_names_candidate_limit(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The two best matches of "reasoning" are not focus areas, and the next two are.
@@ -791,9 +791,7 @@ def _suggestions(server: LiveServer) -> list[object]:
     ]
 
 
-def test_search_index_file_written_once_for_every_process(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_search_index_file_written_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     dataset = tmp_path / "dataset.trig"
     write_dataset(dataset)
     database_url = f"sqlite:///{tmp_path / 'notekg.sqlite'}"
@@ -833,15 +831,15 @@ def _open_files() -> set[str]:
     return paths
 
 
-def test_search_index_in_memory_when_file_cannot_be_written(
+def test_unwritable_search_index_stays_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     dataset = tmp_path / "dataset.trig"
     write_dataset(dataset)
     database_url = f"sqlite:///{tmp_path / 'notekg.sqlite'}"
     fill_store_from_dataset(database_url, str(dataset))
-    # The tests run as root, who may write into a read-only folder, so the index file is
-    # placed in a folder that does not exist instead.
+    # The tests run as root, which may write into a read-only folder. So the index file goes
+    # into a folder that does not exist.
     missing = tmp_path / "missing" / "search.sqlite"
     monkeypatch.setattr(OxigraphEngine, "search_index_file", property(lambda engine: missing))
 

@@ -173,7 +173,7 @@ PHRASES = [
 
 
 @pytest.mark.parametrize("phrase", PHRASES)
-def test_file_index_finds_what_memory_index_finds(tmp_path: Path, phrase: str) -> None:
+def test_file_index_matches_memory_index(tmp_path: Path, phrase: str) -> None:
     memory = _every_case_index()
     write_index_file(memory, tmp_path / "search.sqlite")
     in_file = SearchIndexFile(tmp_path / "search.sqlite")
@@ -186,9 +186,7 @@ def test_file_index_finds_what_memory_index_finds(tmp_path: Path, phrase: str) -
     assert in_file.labels_of(found_iris) == memory.labels_of(found_iris)
 
 
-def test_file_index_keeps_the_prefix_match_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_file_index_keeps_prefix_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     memory = _every_case_index()
     write_index_file(memory, tmp_path / "search.sqlite")
     unlimited = memory.find("m", ["m"])
