@@ -238,29 +238,48 @@ GROUP BY ?resource ?rank
 """
 
 
-def literal_values(iri: str) -> str:
-    """Select every literal value (?value) of the resource with its property (?property)."""
+def own_values(
+    iri: str, *, limit: int | None = None, properties: Sequence[str] | None = None
+) -> str:
+    """Select the resource's values (?property, ?value), literals and links, in the store's order.
+
+    ``properties`` keeps the values of those properties only, and ``limit`` caps the rows.
+    The query neither filters on the kind of value nor orders the rows, because on
+    Oxigraph's on-disk store both read the text of every value. For the busiest metric of
+    10,000 synthetic notes, with 7,281 values, FILTER(isLiteral(?value)) took 25 ms where
+    COUNT(*) without it took 2.2 ms, and ordering its 3,307 ``nk:definedIn`` links took 220 ms.
+    """
+    values = _values("property", properties) if properties is not None else ""
+    cap = f"LIMIT {int(limit)}" if limit is not None else ""
     return f"""
 SELECT ?property ?value WHERE {{
+  {values}
   {iri_term(iri)} ?property ?value .
-  FILTER(isLiteral(?value))
 }}
-ORDER BY ?property ?value
+{cap}
 """
 
 
-def outgoing_links(iri: str) -> str:
-    """Select the resource's links to other resources (?property, ?target), in no order.
+def value_counts(iri: str) -> str:
+    """Count the resource's values per property (?property, ?count)."""
+    return f"""
+SELECT ?property (COUNT(*) AS ?count) WHERE {{
+  {iri_term(iri)} ?property ?value .
+}}
+GROUP BY ?property
+"""
 
-    Callers sort the rows, because ORDER BY is slow on Oxigraph's on-disk store: it took 0.5 s
-    for the links of a common metric in a million-triple graph.
+
+def value_page(iri: str, property_iri: str, limit: int, offset: int) -> str:
+    """Select one page of the resource's values (?value) of one property, in the store's order.
+
+    As in ``provenance_page``, the pages of one generation do not overlap.
     """
     return f"""
-{PREFIXES}
-SELECT ?property ?target WHERE {{
-  {iri_term(iri)} ?property ?target .
-  FILTER(!isLiteral(?target))
+SELECT ?value WHERE {{
+  {iri_term(iri)} {iri_term(property_iri)} ?value .
 }}
+LIMIT {int(limit)} OFFSET {int(offset)}
 """
 
 
@@ -270,7 +289,8 @@ def quantity_parts(iris: Sequence[str]) -> str:
     Binds ?target, ?amount, ?unit when the quantity has one, and ?written when it has the
     text as written in an rdfs:label. An entity page asks only about the targets it shows:
     the same lookup over every link of an entity with 7,300 of them took 27 ms at 10,000
-    synthetic notes, and as an OPTIONAL inside ``outgoing_links`` 90 ms at a million triples.
+    synthetic notes, and as an OPTIONAL inside the query of its links 90 ms at a million
+    triples.
     """
     return f"""
 {PREFIXES}

@@ -15,7 +15,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import pyoxigraph as ox
@@ -103,6 +103,11 @@ MAX_CLASS_FILTER_CANDIDATES = 2_000
 
 # An entity page embeds the entity's outgoing triples as JSON-LD up to this many triples.
 MAX_EMBEDDED_TRIPLES = 1_000
+# An entity page reads every triple of an entity with up to this many. For a larger entity it
+# reads every value of each property that has up to this many, and one page of the values of
+# each other property, in the store's order. It is at least MAX_EMBEDDED_TRIPLES, so that
+# the JSON-LD of a page is always the entity's whole description.
+READ_WHOLE_VALUES = MAX_EMBEDDED_TRIPLES
 
 # The RDF formats of entity descriptions, by their name in ``?format=``.
 RDF_FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
@@ -282,11 +287,8 @@ def _entity_response(iri: str) -> Response:
     # The page shows the IRI's own triples, which are read first. An IRI that is the subject
     # of a triple exists and is never redirected, so the lookups of a replacement and of the
     # IRI in other places are needed only for an IRI without such triples.
-    own = _OwnTriples(
-        literals=select_rows(queries.literal_values(iri), anchored=True),
-        links=select_rows(queries.outgoing_links(iri), anchored=True),
-    )
-    if not own.literals and not own.links:
+    own = _read_own_triples(iri)
+    if not own.total:
         replacement = _replacement(iri)
         if replacement is not None:
             moved = redirect(entity_url(replacement), code=301)
@@ -373,17 +375,58 @@ def rdf_prefixes() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _OwnTriples:
-    """The rows of ``literal_values`` and ``outgoing_links``: the triples with an IRI as subject."""
+    """The triples with an entity as subject, as literal rows and link rows.
+
+    The literal rows bind ?property and ?value, ordered by property and text, and the link
+    rows ?property and ?target. ``long`` has the properties whose values were not read, each
+    with its number of values, and ``total`` is the number of triples, read or not.
+    """
 
     literals: list[dict[str, Term]]
     links: list[dict[str, Term]]
+    total: int
+    long: dict[str, int] = field(default_factory=dict)
+
+
+def _read_own_triples(iri: str) -> _OwnTriples:
+    """Read the entity's triples, leaving out the properties with more than READ_WHOLE_VALUES."""
+    rows = select_rows(queries.own_values(iri, limit=READ_WHOLE_VALUES + 1), anchored=True)
+    total = len(rows)
+    long: dict[str, int] = {}
+    if total > READ_WHOLE_VALUES:
+        counts = {
+            binding_value(row, "property") or "": int(binding_value(row, "count") or 0)
+            for row in select_rows(queries.value_counts(iri), anchored=True)
+        }
+        total = sum(counts.values())
+        long = {prop: count for prop, count in counts.items() if count > READ_WHOLE_VALUES}
+        short = [prop for prop in counts if prop not in long]
+        rows = (
+            select_rows(queries.own_values(iri, properties=short), anchored=True) if short else []
+        )
+
+    literals = [row for row in rows if isinstance(row["value"], ox.Literal)]
+    literals.sort(key=_literal_order)
+    links = [
+        {"property": row["property"], "target": row["value"]}
+        for row in rows
+        if not isinstance(row["value"], ox.Literal)
+    ]
+    return _OwnTriples(literals, links, total, long)
+
+
+def _literal_order(row: dict[str, Term]) -> tuple[str, str, str, str]:
+    value = cast(ox.Literal, row["value"])
+    return (str(row["property"]), value.value, value.language or "", value.datatype.value)
 
 
 def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     literals = own.literals
     outgoing = sorted(own.links, key=lambda row: (str(row["property"]), str(row["target"])))
-    outgoing_pages = entity_lists.outgoing_pages(outgoing)
-    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing)
+    long_pages = entity_lists.long_outgoing_pages(iri, own.long)
+    outgoing_pages = entity_lists.outgoing_pages(outgoing) + long_pages
+    long_rows = [row for page in long_pages for row in page.rows]
+    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing + long_rows)
     drawn_iris = [binding_value(row, "target") or "" for row in drawn_rows]
     shown_iris = entity_lists.shown_targets(outgoing_pages)
     # Only the targets that the page shows are looked up as quantities.
@@ -425,7 +468,9 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "source_page_size": entity_lists.SOURCE_PAGE_SIZE,
         "jsonld": _json_ld(iri, own),
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
-        "neighbourhood": _neighbourhood(iri, label, outgoing, drawn_rows, incoming_counts, labels),
+        "neighbourhood": _neighbourhood(
+            iri, label, outgoing, own.long, drawn_rows, incoming_counts, labels
+        ),
     }
 
 
@@ -449,11 +494,15 @@ def _neighbourhood(
     iri: str,
     label: str,
     outgoing: list[dict[str, Term]],
+    long: dict[str, int],
     drawn_rows: list[dict[str, Term]],
     incoming_counts: list[dict[str, Term]],
     labels: dict[str, str],
 ) -> neighbourhood.Neighbourhood:
-    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first."""
+    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first.
+
+    The count of outgoing links counts every value of a property in ``long``, literals too.
+    """
     quantities = {
         binding_value(row, "target") or "": format_quantity(
             binding_value(row, "amount") or "", binding_value(row, "unit")
@@ -462,7 +511,9 @@ def _neighbourhood(
         if "amount" in row
     }
     links_out = neighbourhood.outgoing_neighbour_links(drawn_rows, labels, quantities)
-    outgoing_total = neighbourhood.outgoing_link_count(outgoing)
+    outgoing_total = neighbourhood.outgoing_link_count(outgoing) + sum(
+        count for prop, count in long.items() if prop not in (queries.RDF_TYPE, queries.NK_SOURCE)
+    )
     # incoming_counts counts distinct resources per property, so its sum is the number of
     # distinct (resource, property) pairs that the picture counts.
     incoming_total = sum(
@@ -482,7 +533,7 @@ def _json_ld(iri: str, own: _OwnTriples) -> Any:
     Returns None for a resource with more than MAX_EMBEDDED_TRIPLES such triples, whose page
     then links to its description as JSON-LD instead of embedding it.
     """
-    if len(own.literals) + len(own.links) > MAX_EMBEDDED_TRIPLES:
+    if own.long or own.total > MAX_EMBEDDED_TRIPLES:
         return None
     subject = ox.NamedNode(iri)
     triples = [

@@ -22,7 +22,7 @@ import rdflib
 from bs4 import BeautifulSoup, Tag
 from servers import LiveServer, fill_store_from_dataset, serve_app, serve_store
 
-from service import page_queries
+from service import browse_queries, page_queries
 from service import pages as pages_module
 from service.app import create_app, holder
 from service.engine import OxigraphEngine
@@ -39,6 +39,7 @@ RECORD_COUNT = 105
 HUB_SOURCE_COUNT = 60
 # More than the entity page embeds as JSON-LD.
 LARGE_HUB_LINK_COUNT = 1_001
+LARGE_HUB_KEYWORDS = ["gamma", "alpha", "beta"]
 
 EXTRA_GRAPH_HEADER = """\
 @prefix nk: <https://notekg.example/ontology#> .
@@ -123,7 +124,10 @@ def write_dataset(path: Path) -> None:
             f" id:topic\\/shared-facts nk:definedIn id:section\\/{slug}\\/facts ."
         )
     hub.append('  id:topic\\/shared-facts a skos:Concept ; skos:prefLabel "Shared facts" .')
-    hub.append('  id:topic\\/large-hub a skos:Concept ; skos:prefLabel "Large hub" .')
+    hub.append(
+        '  id:topic\\/large-hub a skos:Concept ; skos:prefLabel "Large hub" ;'
+        f" <https://schema.org/keywords> {', '.join(map(json.dumps, LARGE_HUB_KEYWORDS))} ."
+    )
     hub += [
         f"  id:topic\\/large-hub nk:mentions id:topic\\/t{number:04d} ."
         for number in range(1, LARGE_HUB_LINK_COUNT + 1)
@@ -438,26 +442,39 @@ def test_large_entity_links_json_ld_instead_of_embedding(server: LiveServer) -> 
     assert len(list(graph.objects(hub, NK.mentions))) == LARGE_HUB_LINK_COUNT
 
 
+def uncached_page(server: LiveServer, path: str) -> BeautifulSoup:
+    request = urllib.request.Request(
+        absolute(server, path), headers={"Accept": "text/html", "Cache-Control": "no-cache"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return BeautifulSoup(response.read().decode("utf-8"), "html.parser")
+
+
+def recorded_offsets(
+    monkeypatch: pytest.MonkeyPatch, query_name: str, property_iri: str | None = None
+) -> list[int]:
+    """Record the offset of each page that a page query selects, of one property or of any."""
+    offsets: list[int] = []
+    original = getattr(page_queries, query_name)
+
+    def recording(iri: str, paged_property: str, limit: int, offset: int) -> str:
+        if property_iri in (None, paged_property):
+            offsets.append(offset)
+        return original(iri, paged_property, limit, offset)
+
+    monkeypatch.setattr(page_queries, query_name, recording)
+    return offsets
+
+
 def test_long_incoming_list_paged_in_store_order(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(entity_lists, "MAX_LABEL_ORDERED_LINKS", RECORD_COUNT - 1)
-    store_order_pages: list[int] = []
-    in_store_order = page_queries.incoming_page_in_store_order
-
-    def recording(iri: str, property_iri: str, limit: int, offset: int) -> str:
-        store_order_pages.append(offset)
-        return in_store_order(iri, property_iri, limit, offset)
-
-    monkeypatch.setattr(page_queries, "incoming_page_in_store_order", recording)
+    store_order_pages = recorded_offsets(monkeypatch, "incoming_page_in_store_order")
     path = "/id/topic/paging-target?in_page=1"
     pages = []
     while path:
-        request = urllib.request.Request(
-            absolute(server, path), headers={"Accept": "text/html", "Cache-Control": "no-cache"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            soup = BeautifulSoup(response.read().decode("utf-8"), "html.parser")
+        soup = uncached_page(server, path)
         pages.append([link.get_text(strip=True) for link in soup.select("#incoming li a")])
         order = soup.select_one("#incoming .list-order")
         assert order is not None
@@ -470,6 +487,62 @@ def test_long_incoming_list_paged_in_store_order(
     assert store_order_pages == [0, 50, 100], "offsets of the pages read in the store's order"
     shown = [label for links in pages for label in links]
     assert sorted(shown) == [f"Record {number:03d}" for number in range(1, RECORD_COUNT + 1)]
+
+
+def test_long_property_paged_in_store_order(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offsets = recorded_offsets(monkeypatch, "value_page", str(NK.mentions))
+    path = "/id/topic/large-hub"
+    pages = []
+    while path:
+        soup = uncached_page(server, path)
+        assert soup.h1.get_text(strip=True) == "Large hub", "the short properties are read"
+        pages.append(link_texts(soup, "mentions"))
+        heading = next(dt for dt in soup.select("dl.properties dt") if "mentions" in dt.get_text())
+        assert heading.select_one(".count").get_text(strip=True) == f"({LARGE_HUB_LINK_COUNT})"
+        order = soup.select_one("#links .list-order")
+        assert order is not None
+        assert order.get_text(strip=True) == entity_lists.IN_STORE_ORDER
+        next_link = soup.select_one("#links a[rel=next]")
+        path = next_link["href"] if next_link else ""
+
+    page_count = -(-LARGE_HUB_LINK_COUNT // entity_lists.LINK_PAGE_SIZE)
+    assert offsets == [number * entity_lists.LINK_PAGE_SIZE for number in range(page_count)]
+    assert all(texts == sorted(texts, key=str.lower) for texts in pages), "each page by label"
+    listed = [text for texts in pages for text in texts]
+    assert len(listed) == LARGE_HUB_LINK_COUNT
+    assert len(set(listed)) == LARGE_HUB_LINK_COUNT, "the pages do not overlap"
+
+
+def test_long_literal_property_as_text(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With room for two values, the three keywords are read a page at a time too.
+    monkeypatch.setattr(pages_module, "READ_WHOLE_VALUES", 2)
+    soup = uncached_page(server, "/id/topic/large-hub")
+    keywords = property_values(soup, "keywords")
+
+    assert sorted(value.get_text(strip=True) for value in keywords) == sorted(LARGE_HUB_KEYWORDS)
+    assert all(value.a is None for value in keywords), "a literal is not a link"
+    assert soup.select_one('script[type="application/ld+json"]') is None
+
+
+def test_incoming_neighbours_only_when_linked(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queried: list[str] = []
+    incoming_neighbours = browse_queries.incoming_neighbours
+
+    def recording(iri: str, limit: int, *, first_by_iri: bool = True) -> str:
+        queried.append(iri)
+        return incoming_neighbours(iri, limit, first_by_iri=first_by_iri)
+
+    monkeypatch.setattr(browse_queries, "incoming_neighbours", recording)
+    unlinked = uncached_page(server, "/id/topic/shared-facts")
+    linked = uncached_page(server, "/id/topic/paging-target")
+
+    assert queried == [ID + "topic/paging-target"]
+    assert not unlinked.select("figure.neighbourhood .edge-in")
+    assert linked.select("figure.neighbourhood .edge-in")
 
 
 def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:

@@ -11,11 +11,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from servers import HttpReply, LiveServer, send, serve_sample_store
 
+from service import page_queries
 from service.response_cache import KeptResponse, ResponseCache
 
 TOKEN = "cache-test-token"
 NK = "https://notekg.example/ontology#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 NOTE_GRAPH = "https://notekg.example/id/graph/ai"
 JSON_RESULTS = {"Accept": "application/sparql-results+json"}
 COUNT_BENCHMARKS = f"SELECT (COUNT(?b) AS ?n) WHERE {{ ?b a <{NK}Benchmark> }}"
@@ -43,6 +45,10 @@ def insert_benchmark(live: LiveServer, name: str) -> None:
         f"INSERT DATA {{ GRAPH <{NOTE_GRAPH}> "
         f"{{ <https://notekg.example/id/{name}> a <{NK}Benchmark> }} }}"
     )
+    post_update(live, update)
+
+
+def post_update(live: LiveServer, update: str) -> None:
     reply = send(
         f"{live.url}/update",
         method="POST",
@@ -101,6 +107,41 @@ def test_write_elsewhere_is_seen_after_reload(tmp_path: Path) -> None:
 
     assert after.headers["NoteKG-Cache"] == "miss"
     assert benchmark_count(after) == before + 1
+
+
+def test_labels_looked_up_once_per_generation(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metric = query(
+        live, f"SELECT ?m WHERE {{ <https://notekg.example{ENTITY_PATH}> <{NK}metric> ?m }}"
+    )
+    metric_iri = metric.json()["results"]["bindings"][0]["m"]["value"]
+    looked_up: list[list[str]] = []
+    labels = page_queries.labels
+
+    def recording(iris: list[str]) -> str:
+        looked_up.append(list(iris))
+        return labels(iris)
+
+    monkeypatch.setattr(page_queries, "labels", recording)
+    fresh = {"Accept": "text/html", "Cache-Control": "no-cache"}
+    first = send(f"{live.url}{ENTITY_PATH}", headers=fresh)
+    again = send(f"{live.url}{ENTITY_PATH}", headers=fresh)
+
+    assert again.headers["NoteKG-Cache"] == "miss"
+    assert again.text == first.text
+    assert any(metric_iri in iris for iris in looked_up)
+    assert not any(metric_iri in iris for iris in looked_up[1:]), "the metric's label is kept"
+
+    rename = (
+        f"DELETE WHERE {{ GRAPH ?g {{ <{metric_iri}> <{SKOS_PREF_LABEL}> ?label }} }} ; "
+        f"INSERT DATA {{ GRAPH <{NOTE_GRAPH}> "
+        f'{{ <{metric_iri}> <{SKOS_PREF_LABEL}> "Renamed metric" }} }}'
+    )
+    post_update(live, rename)
+    renamed = send(f"{live.url}{ENTITY_PATH}", headers=fresh)
+
+    assert "Renamed metric" in renamed.text, "the new generation looks its labels up afresh"
 
 
 def test_each_accept_header_has_its_own_response(live: LiveServer) -> None:

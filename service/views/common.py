@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -216,30 +218,62 @@ def local_name_label(iri: str) -> str:
     return " ".join(word if word.isupper() else word.lower() for word in words) or iri
 
 
+# The labels that the pages of one generation looked up, by IRI ("" for an IRI without one),
+# kept while the generation's engine lives. A store on disk resolves each IRI and label
+# property with an index lookup, so the label query of an entity page took about 0.45 ms,
+# a fifth of the page, though most of its IRIs (properties, classes, metrics) recur on
+# every page. A full cache is emptied: 10,000 labels like those of the synthetic notes take
+# about 2 MB.
+MAX_CACHED_LABELS = 10_000
+_graph_labels: weakref.WeakKeyDictionary[OxigraphEngine, dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+_graph_labels_lock = threading.Lock()
+
+
 def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
     """Return a label for each IRI: from the graph, else the vocabulary, else its local name."""
     unique = sorted(set(iris))
+    engine = query_engine()
+    with _graph_labels_lock:
+        known = _graph_labels.setdefault(engine, {})
     found: dict[str, str] = {}
-    if unique:
+    for iri in unique:
+        # Another thread may empty the cache meanwhile, so each IRI is read once.
+        label = known.get(iri)
+        if label is not None:
+            found[iri] = label
+    missing = [iri for iri in unique if iri not in found]
+    if missing:
+        looked_up = dict.fromkeys(missing, "")
         # One row per IRI and label property, so a long list of IRIs is not cut at the row limit.
-        rows = select_rows(queries.labels(unique), anchored=True, every_row=True)
+        rows = select_rows(queries.labels(missing), anchored=True, every_row=True)
         rows.sort(key=lambda row: int(binding_value(row, "rank") or 0), reverse=True)
         for row in rows:
             # The rows are in falling rank, so the label of the most preferred property wins.
-            found[binding_value(row, "resource") or ""] = binding_value(row, "label") or ""
+            looked_up[binding_value(row, "resource") or ""] = binding_value(row, "label") or ""
+        found.update(looked_up)
+        if len(known) + len(looked_up) > MAX_CACHED_LABELS:
+            known.clear()
+        known.update(looked_up)
 
     vocabulary = loaded_vocabulary().labels
     return {iri: found.get(iri) or vocabulary.get(iri) or local_name_label(iri) for iri in unique}
 
 
 def make_link(term: Term, labels: dict[str, str]) -> Link:
-    """Link a term to its page, labelled from ``labels``; blank nodes get no URL."""
+    """Link a term to its page, labelled from ``labels``; blank nodes get no URL.
+
+    A literal gets no URL either, and its text as its label.
+    """
     if isinstance(term, ox.NamedNode):
         return Link(
             term.value,
             labels.get(term.value) or local_name_label(term.value),
             resource_url(term.value),
         )
+    if isinstance(term, ox.Literal):
+        return Link(str(term), term.value, None)
     return Link(str(term), "(unnamed resource)", None)
 
 

@@ -228,8 +228,10 @@ def incoming_neighbour_links(
     the first by IRI, or the first that the store finds when there are more than
     MAX_ORDERED_INCOMING links.
     """
+    if limit <= 0 or total <= 0:
+        return []
     query = queries.incoming_neighbours(iri, limit, first_by_iri=total <= MAX_ORDERED_INCOMING)
-    rows = select_rows(query, anchored=True) if limit > 0 else []
+    rows = select_rows(query, anchored=True)
     links = []
     for row in rows:
         link = labelled_link(row["resource"], binding_value(row, "label"))
