@@ -53,6 +53,7 @@ from service.views.common import (
     load_vocabulary,
     loaded_vocabulary,
     local_name_label,
+    memoized,
     optional_iri_argument,
     page_argument,
     page_url,
@@ -476,11 +477,16 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
 
 def _quantity_parts(iris: list[str]) -> dict[Term, dict[str, Term]]:
     """Return the ?amount, ?unit and ?written of each IRI that is a quantity, by its term."""
-    unique = sorted(set(iris))
-    if not unique:
-        return {}
-    rows = select_rows(queries.quantity_parts(unique), anchored=True)
-    return {row["target"]: row for row in rows}
+    found = memoized("quantities", iris, _graph_quantity_parts)
+    return {row["target"]: row for row in found.values() if row is not None}
+
+
+def _graph_quantity_parts(iris: list[str]) -> dict[str, dict[str, Term] | None]:
+    """Return the quantity row of each IRI, or None for an IRI that is not a quantity."""
+    found: dict[str, dict[str, Term] | None] = dict.fromkeys(iris)
+    for row in select_rows(queries.quantity_parts(iris), anchored=True):
+        found[binding_value(row, "target") or ""] = row
+    return found
 
 
 def _with_quantities(

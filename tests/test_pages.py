@@ -545,6 +545,23 @@ def test_incoming_neighbours_only_when_linked(
     assert linked.select("figure.neighbourhood .edge-in")
 
 
+def test_quantities_looked_up_once(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    looked_up: list[list[str]] = []
+    quantity_parts = page_queries.quantity_parts
+
+    def recording(iris: list[str]) -> str:
+        looked_up.append(list(iris))
+        return quantity_parts(iris)
+
+    monkeypatch.setattr(page_queries, "quantity_parts", recording)
+    first = uncached_page(server, "/id/gpu-variant/h100-nvl")
+    again = uncached_page(server, "/id/gpu-variant/h100-nvl")
+
+    assert property_values(again, "memory size")[0].get_text(strip=True) == "192 GB"
+    assert str(again) == str(first)
+    assert len(looked_up) <= 1, "the second page takes the quantities from the memo"
+
+
 def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:
     soup = page(server, "/id/gpu-variant/h100-nvl")
     values = property_values(soup, "memory size")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 from flask import abort, current_app, request, url_for
@@ -218,47 +218,70 @@ def local_name_label(iri: str) -> str:
     return " ".join(word if word.isupper() else word.lower() for word in words) or iri
 
 
-# The labels that the pages of one generation looked up, by IRI ("" for an IRI without one),
-# kept while the generation's engine lives. A store on disk resolves each IRI and label
-# property with an index lookup, so the label query of an entity page took about 0.45 ms,
-# a fifth of the page, though most of its IRIs (properties, classes, metrics) recur on
-# every page. A full cache is emptied: 10,000 labels like those of the synthetic notes take
-# about 2 MB.
-MAX_CACHED_LABELS = 10_000
-_graph_labels: weakref.WeakKeyDictionary[OxigraphEngine, dict[str, str]] = (
+# What the pages of one generation looked up about IRIs, such as labels, kept per kind while
+# the generation's engine lives. A store on disk resolves each IRI with index lookups, so the
+# label query of an entity page took about 0.45 ms, a fifth of the page, though most of its
+# IRIs (properties, classes, metrics) recur on every page. A kind with more entries than
+# MAX_MEMO_ENTRIES is emptied: 10,000 labels like those of the synthetic notes take about 2 MB.
+MAX_MEMO_ENTRIES = 10_000
+_memos: weakref.WeakKeyDictionary[OxigraphEngine, dict[str, dict[str, Any]]] = (
     weakref.WeakKeyDictionary()
 )
-_graph_labels_lock = threading.Lock()
+_memos_lock = threading.Lock()
+
+V = TypeVar("V")
+
+
+def memoized(
+    kind: str, iris: Iterable[str], look_up: Callable[[list[str]], dict[str, V]]
+) -> dict[str, V]:
+    """Return ``look_up``'s value of each IRI, from this generation's memo of that kind if kept.
+
+    ``look_up`` gets the IRIs that the memo lacks and returns a value for each of them.
+    """
+    engine = query_engine()
+    with _memos_lock:
+        memo: dict[str, V] = _memos.setdefault(engine, {}).setdefault(kind, {})
+    found: dict[str, V] = {}
+    missing = []
+    for iri in set(iris):
+        # Another thread may empty the memo meanwhile, so each IRI is read once.
+        value = memo.get(iri, _MISSING)
+        if value is _MISSING:
+            missing.append(iri)
+        else:
+            found[iri] = value
+    if missing:
+        looked_up = look_up(sorted(missing))
+        found.update(looked_up)
+        if len(memo) + len(looked_up) > MAX_MEMO_ENTRIES:
+            memo.clear()
+        memo.update(looked_up)
+    return found
+
+
+_MISSING: Any = object()
 
 
 def fetch_labels(iris: Iterable[str]) -> dict[str, str]:
     """Return a label for each IRI: from the graph, else the vocabulary, else its local name."""
-    unique = sorted(set(iris))
-    engine = query_engine()
-    with _graph_labels_lock:
-        known = _graph_labels.setdefault(engine, {})
-    found: dict[str, str] = {}
-    for iri in unique:
-        # Another thread may empty the cache meanwhile, so each IRI is read once.
-        label = known.get(iri)
-        if label is not None:
-            found[iri] = label
-    missing = [iri for iri in unique if iri not in found]
-    if missing:
-        looked_up = dict.fromkeys(missing, "")
-        # One row per IRI and label property, so a long list of IRIs is not cut at the row limit.
-        rows = select_rows(queries.labels(missing), anchored=True, every_row=True)
-        rows.sort(key=lambda row: int(binding_value(row, "rank") or 0), reverse=True)
-        for row in rows:
-            # The rows are in falling rank, so the label of the most preferred property wins.
-            looked_up[binding_value(row, "resource") or ""] = binding_value(row, "label") or ""
-        found.update(looked_up)
-        if len(known) + len(looked_up) > MAX_CACHED_LABELS:
-            known.clear()
-        known.update(looked_up)
-
+    found = memoized("labels", iris, _graph_labels)
     vocabulary = loaded_vocabulary().labels
-    return {iri: found.get(iri) or vocabulary.get(iri) or local_name_label(iri) for iri in unique}
+    return {
+        iri: found[iri] or vocabulary.get(iri) or local_name_label(iri) for iri in sorted(found)
+    }
+
+
+def _graph_labels(iris: list[str]) -> dict[str, str]:
+    """Return the graph's label of each IRI, or "" for an IRI without one."""
+    found = dict.fromkeys(iris, "")
+    # One row per IRI and label property, so a long list of IRIs is not cut at the row limit.
+    rows = select_rows(queries.labels(iris), anchored=True, every_row=True)
+    rows.sort(key=lambda row: int(binding_value(row, "rank") or 0), reverse=True)
+    for row in rows:
+        # The rows are in falling rank, so the label of the most preferred property wins.
+        found[binding_value(row, "resource") or ""] = binding_value(row, "label") or ""
+    return found
 
 
 def make_link(term: Term, labels: dict[str, str]) -> Link:
