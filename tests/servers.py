@@ -212,3 +212,16 @@ def assert_no_connection(sock: socket.socket) -> None:
     with pytest.raises(TimeoutError):
         connection, _address = sock.accept()
         connection.close()
+
+
+def recorded_arguments(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[Any]:
+    """Wrap ``module.name`` for the test and return the list of the first arguments it gets."""
+    arguments: list[Any] = []
+    original = getattr(module, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        arguments.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return arguments

@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 import rdflib
 from bs4 import BeautifulSoup, Tag
-from servers import LiveServer, fill_store_from_dataset, serve_app, serve_store
+from servers import (
+    LiveServer,
+    fill_store_from_dataset,
+    recorded_arguments,
+    serve_app,
+    serve_store,
+)
 
 from service import browse_queries, page_queries
 from service import pages as pages_module
@@ -529,14 +535,7 @@ def test_long_literal_property_as_text(server: LiveServer, monkeypatch: pytest.M
 def test_incoming_neighbours_only_when_linked(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queried: list[str] = []
-    incoming_neighbours = browse_queries.incoming_neighbours
-
-    def recording(iri: str, limit: int, *, first_by_iri: bool = True) -> str:
-        queried.append(iri)
-        return incoming_neighbours(iri, limit, first_by_iri=first_by_iri)
-
-    monkeypatch.setattr(browse_queries, "incoming_neighbours", recording)
+    queried = recorded_arguments(monkeypatch, browse_queries, "incoming_neighbours")
     unlinked = uncached_page(server, "/id/topic/shared-facts")
     linked = uncached_page(server, "/id/topic/paging-target")
 
@@ -546,14 +545,7 @@ def test_incoming_neighbours_only_when_linked(
 
 
 def test_quantities_looked_up_once(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    looked_up: list[list[str]] = []
-    quantity_parts = page_queries.quantity_parts
-
-    def recording(iris: list[str]) -> str:
-        looked_up.append(list(iris))
-        return quantity_parts(iris)
-
-    monkeypatch.setattr(page_queries, "quantity_parts", recording)
+    looked_up = recorded_arguments(monkeypatch, page_queries, "quantity_parts")
     first = uncached_page(server, "/id/gpu-variant/h100-nvl")
     again = uncached_page(server, "/id/gpu-variant/h100-nvl")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from servers import HttpReply, LiveServer, send, serve_sample_store
+from servers import HttpReply, LiveServer, recorded_arguments, send, serve_sample_store
 
 from service import page_queries
 from service.response_cache import KeptResponse, ResponseCache
@@ -116,14 +116,7 @@ def test_labels_looked_up_once_per_generation(
         live, f"SELECT ?m WHERE {{ <https://notekg.example{ENTITY_PATH}> <{NK}metric> ?m }}"
     )
     metric_iri = metric.json()["results"]["bindings"][0]["m"]["value"]
-    looked_up: list[list[str]] = []
-    labels = page_queries.labels
-
-    def recording(iris: list[str]) -> str:
-        looked_up.append(list(iris))
-        return labels(iris)
-
-    monkeypatch.setattr(page_queries, "labels", recording)
+    looked_up = recorded_arguments(monkeypatch, page_queries, "labels")
     fresh = {"Accept": "text/html", "Cache-Control": "no-cache"}
     first = send(f"{live.url}{ENTITY_PATH}", headers=fresh)
     again = send(f"{live.url}{ENTITY_PATH}", headers=fresh)
