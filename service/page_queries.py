@@ -345,6 +345,16 @@ LIMIT {int(limit)} OFFSET {int(offset)}
 """
 
 
+def incoming_resources(iri: str, property_iri: str, limit: int) -> str:
+    """Select up to ``limit`` resources (?resource) that link to the IRI through one property."""
+    return f"""
+SELECT DISTINCT ?resource WHERE {{
+  ?resource {iri_term(property_iri)} {iri_term(iri)} .
+}}
+LIMIT {int(limit)}
+"""
+
+
 def incoming_page_in_store_order(iri: str, property_iri: str, limit: int, offset: int) -> str:
     """Select one page of the rows of ``incoming_page`` in the store's order, not by label.
 

@@ -450,6 +450,7 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     types = [class_page_link(type_iri, labels) for type_iri in type_iris]
     names = _names(literals)
     label = names["label"] or labels[iri]
+    incoming_groups = entity_lists.incoming_groups(iri, incoming_counts, labels)
     return {
         "iri": iri,
         "label": label,
@@ -463,14 +464,14 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "outgoing_groups": entity_lists.outgoing_groups(
             iri, outgoing_pages, labels, entity_lists.containing_note_titles(repeated)
         ),
-        "incoming_groups": entity_lists.incoming_groups(iri, incoming_counts, labels),
+        "incoming_groups": incoming_groups,
         "sources": entity_lists.sources(iri),
         "page_size": entity_lists.LINK_PAGE_SIZE,
         "source_page_size": entity_lists.SOURCE_PAGE_SIZE,
         "jsonld": _json_ld(iri, own),
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
         "neighbourhood": _neighbourhood(
-            iri, label, outgoing, own.long, drawn_rows, incoming_counts, labels
+            iri, label, outgoing, own.long, drawn_rows, incoming_counts, incoming_groups, labels
         ),
     }
 
@@ -503,6 +504,7 @@ def _neighbourhood(
     long: dict[str, int],
     drawn_rows: list[dict[str, Term]],
     incoming_counts: list[dict[str, Term]],
+    incoming_groups: list[entity_lists.LinkGroup],
     labels: dict[str, str],
 ) -> neighbourhood.Neighbourhood:
     """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first.
@@ -525,10 +527,12 @@ def _neighbourhood(
     incoming_total = sum(
         int(binding_value(row, "count") or 0)
         for row in incoming_counts
-        if binding_value(row, "property") not in (queries.NK_SOURCE, queries.NK_IN_NOTE)
+        if binding_value(row, "property") not in neighbourhood.UNDRAWN_INCOMING
     )
     room = max(0, neighbourhood.MAX_LINKS - len(links_out))
-    links_in = neighbourhood.incoming_neighbour_links(iri, room, labels, incoming_total)
+    links_in = neighbourhood.listed_incoming_links(incoming_groups, room)
+    if links_in is None:
+        links_in = neighbourhood.incoming_neighbour_links(iri, room, labels, incoming_total)
     drawn = (links_out + links_in)[: neighbourhood.MAX_LINKS]
     return neighbourhood.lay_out(label, drawn, outgoing_total + incoming_total)
 

@@ -32,7 +32,7 @@ from service import browse_queries, page_queries
 from service import pages as pages_module
 from service.app import create_app, holder
 from service.engine import OxigraphEngine
-from service.views import entity_lists
+from service.views import entity_lists, neighbourhood
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "graphs"
 ID = "https://notekg.example/id/"
@@ -130,6 +130,10 @@ def write_dataset(path: Path) -> None:
             f" id:topic\\/shared-facts nk:definedIn id:section\\/{slug}\\/facts ."
         )
     hub.append('  id:topic\\/shared-facts a skos:Concept ; skos:prefLabel "Shared facts" .')
+    hub.append(
+        '  id:topic\\/blank-linked a skos:Concept ; skos:prefLabel "Blank linked" .'
+        '  [] skos:prefLabel "Anonymous source" ; nk:mentions id:topic\\/blank-linked .'
+    )
     hub.append(
         '  id:topic\\/large-hub a skos:Concept ; skos:prefLabel "Large hub" ;'
         f" <https://schema.org/keywords> {', '.join(map(json.dumps, LARGE_HUB_KEYWORDS))} ."
@@ -542,6 +546,42 @@ def test_incoming_neighbours_only_when_linked(
     assert queried == [ID + "topic/paging-target"]
     assert not unlinked.select("figure.neighbourhood .edge-in")
     assert linked.select("figure.neighbourhood .edge-in")
+
+
+@pytest.mark.parametrize("path", ["/id/section/ai/benchmarks", "/id/metric/accuracy"])
+def test_picture_draws_listed_incoming_links(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    queried = recorded_arguments(monkeypatch, browse_queries, "incoming_neighbours")
+    listed = uncached_page(server, path).select_one("figure.neighbourhood")
+
+    assert queried == [], "the page's incoming lists have every link"
+    assert listed.select(".edge-in")
+
+    monkeypatch.setattr(neighbourhood, "listed_incoming_links", lambda groups, limit: None)
+    from_query = uncached_page(server, path).select_one("figure.neighbourhood")
+
+    assert len(queried) == 1
+    assert str(listed) == str(from_query)
+
+
+@pytest.mark.parametrize("path", ["/id/section/ai/benchmarks", "/id/metric/accuracy"])
+def test_short_incoming_list_as_queried(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    whole = uncached_page(server, path).select_one("#incoming")
+    monkeypatch.setattr(entity_lists, "_whole_incoming_list", lambda iri, prop: None)
+    queried = uncached_page(server, path).select_one("#incoming")
+
+    assert whole.select("li a")
+    assert str(whole) == str(queried)
+
+
+def test_blank_node_in_incoming_list_keeps_label(server: LiveServer) -> None:
+    soup = uncached_page(server, "/id/topic/blank-linked")
+    incoming = soup.select_one("#incoming")
+
+    assert [item.get_text(strip=True) for item in incoming.select("li")] == ["Anonymous source"]
 
 
 def test_quantities_looked_up_once(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:

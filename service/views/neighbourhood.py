@@ -23,8 +23,11 @@ from service.views.common import (
     resource_url,
     select_rows,
 )
+from service.views.entity_lists import LinkGroup
 
 MAX_LINKS = 20
+# Incoming links that only record where a resource was read from, which the picture leaves out.
+UNDRAWN_INCOMING = (queries.NK_SOURCE, queries.NK_IN_NOTE)
 # Up to this many incoming links, the picture draws the first by property and IRI; beyond it,
 # the first that the store finds, because ordering them all took seconds for a large class.
 MAX_ORDERED_INCOMING = 1_000
@@ -217,6 +220,27 @@ def outgoing_neighbour_links(
             )
         )
     return links
+
+
+def listed_incoming_links(groups: Sequence[LinkGroup], limit: int) -> list[NeighbourLink] | None:
+    """Return the first ``limit`` incoming links by property and resource IRI, from the lists.
+
+    The lists of the page give them when each list of a drawn property has all its links, and
+    the picture then needs no query of its own. Returns None when a list lacks some.
+    """
+    drawn = [group for group in groups if group.property.iri not in UNDRAWN_INCOMING]
+    if any(len(group.links) < group.total for group in drawn):
+        return None
+    pairs = [
+        ((group.property.iri, link.iri), link, group.property.label)
+        for group in drawn
+        for link in group.links
+    ]
+    pairs.sort(key=lambda pair: pair[0])
+    return [
+        NeighbourLink(link.iri, link.label, link.url, property_label, False)
+        for _, link, property_label in pairs[:limit]
+    ]
 
 
 def incoming_neighbour_links(
