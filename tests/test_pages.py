@@ -131,6 +131,10 @@ def write_dataset(path: Path) -> None:
         )
     hub.append('  id:topic\\/shared-facts a skos:Concept ; skos:prefLabel "Shared facts" .')
     hub.append(
+        '  id:topic\\/numbered a skos:Concept ; skos:prefLabel "Numbered" ;'
+        '  nk:pageCount 10, 9, 100 ; nk:alias "beta", "Alpha", "alpha" .'
+    )
+    hub.append(
         '  id:topic\\/blank-linked a skos:Concept ; skos:prefLabel "Blank linked" .'
         '  [] skos:prefLabel "Anonymous source" ; nk:mentions id:topic\\/blank-linked .'
     )
@@ -592,6 +596,15 @@ def test_quantities_looked_up_once(server: LiveServer, monkeypatch: pytest.Monke
     assert property_values(again, "memory size")[0].get_text(strip=True) == "192 GB"
     assert str(again) == str(first)
     assert len(looked_up) <= 1, "the second page takes the quantities from the memo"
+
+
+def test_literal_values_in_sparql_order(server: LiveServer) -> None:
+    soup = uncached_page(server, "/id/topic/numbered")
+    numbers = [value.get_text(strip=True) for value in property_values(soup, "page count")]
+    aliases = [value.get_text(strip=True) for value in property_values(soup, "alias")]
+
+    assert numbers == ["9", "10", "100"]
+    assert aliases == ["Alpha", "alpha", "beta"]
 
 
 def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:
