@@ -569,8 +569,16 @@ def test_picture_draws_listed_incoming_links(
     assert str(listed) == str(from_query)
 
 
-@pytest.mark.parametrize("path", ["/id/section/ai/benchmarks", "/id/metric/accuracy"])
-def test_short_incoming_list_as_queried(
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/id/section/ai/benchmarks",
+        "/id/metric/accuracy",
+        "/id/topic/paging-target",
+        "/id/topic/paging-target?in_page=3",
+    ],
+)
+def test_incoming_list_as_queried(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     whole = uncached_page(server, path).select_one("#incoming")

@@ -270,8 +270,10 @@ def _incoming_group(
 ) -> LinkGroup:
     offset = (page - 1) * LINK_PAGE_SIZE
     label_ordered = total <= MAX_LABEL_ORDERED_LINKS
-    links = _whole_incoming_list(iri, prop) if total <= LINK_PAGE_SIZE and page == 1 else None
-    if links is None:
+    whole = _whole_incoming_list(iri, prop) if label_ordered else None
+    if whole is not None:
+        links = whole[offset : offset + LINK_PAGE_SIZE]
+    else:
         if label_ordered:
             query = queries.incoming_page(iri, prop, LINK_PAGE_SIZE, offset)
         else:
@@ -290,14 +292,17 @@ def _incoming_group(
 
 
 def _whole_incoming_list(iri: str, prop: str) -> list[Link] | None:
-    """Return every resource that links to the IRI through ``prop``, by label, for a short list.
+    """Return every resource that links to the IRI through ``prop``, ordered by label.
 
-    The labels come from ``fetch_labels``, which keeps them per generation, where the query of
-    a page orders the resources by the labels it reads: 0.35 ms for one resource at 10,000
-    synthetic notes. Returns None when a blank node links to the IRI, because only that query
-    reads a blank node's label.
+    The caller asks only for lists of up to MAX_LABEL_ORDERED_LINKS. The labels come from
+    ``fetch_labels``, which keeps them per generation, where the query of a page orders the
+    resources by the labels it reads: 0.35 ms for one resource and 15 ms for 400 (at 10,000
+    and 1,000 synthetic notes).
+    Returns None when a blank node links to the IRI, because only that query reads a blank
+    node's label.
     """
-    rows = select_rows(queries.incoming_resources(iri, prop, LINK_PAGE_SIZE), anchored=True)
+    query = queries.incoming_resources(iri, prop, MAX_LABEL_ORDERED_LINKS)
+    rows = select_rows(query, anchored=True)
     resources = [row["resource"] for row in rows]
     named = [resource for resource in resources if isinstance(resource, ox.NamedNode)]
     if len(named) < len(resources):
