@@ -55,7 +55,7 @@ from ingest.relink import (
     untracked_sources,
 )
 from ingest.vocab import NK
-from service.store import GenerationChange, NewGraph, RelinkedGraph, Store
+from service.store import WRITE_SOURCE, GenerationChange, NewGraph, RelinkedGraph, Store
 
 if TYPE_CHECKING:
     from ingest.readers.markdown import LinkResolver
@@ -233,13 +233,14 @@ def run_ingest(
     )
     steps = [_step(note, stored.get(note.source), run) for note in notes]
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
-    _check_graph_owners(added, stored, {note.source: note.display_path for note in notes})
+    displays = {note.source: note.display_path for note in notes}
+    _check_graph_owners(added, stored, displays)
     if not any(step.unchanged for step in steps):
         _check_rules_match(mapping, run.section_titles, run.note_titles, run.report)
 
     report = run.report
+    _report_replaced_writes(added, stored, displays, report)
     dropped.extend(_dropped_graphs(paths, notes, stored, report))
-    displays = {note.source: note.display_path for note in notes}
     relinked = _link_mentions(run.mentions, store, added, dropped, report, displays)
     if dry_run:
         return report
@@ -582,7 +583,12 @@ def _check_graph_owners(
     the graph of a file that this run builds again under other graph IRIs, as when a folder
     and then its parent folder are ingested.
     """
-    owners = {iri: source for source, held in stored.items() for iri in held.graph_iris}
+    owners = {
+        iri: source
+        for source, held in stored.items()
+        if source != WRITE_SOURCE
+        for iri in held.graph_iris
+    }
     rebuilt: dict[str, set[str]] = {}
     for graph in added:
         rebuilt.setdefault(graph.source, set()).add(graph.graph_iri)
@@ -598,6 +604,29 @@ def _check_graph_owners(
             f"from {display(Path(owner))}; give this note an 'id:' in its front matter, rename "
             "one of the two, or keep both notes in one folder tree and ingest that folder"
         )
+
+
+def _report_replaced_writes(
+    added: list[NewGraph],
+    stored: dict[str, StoredSource],
+    displays: dict[str, str],
+    report: IngestReport,
+) -> None:
+    """Warn for each new graph that replaces a graph whose last version a write made.
+
+    A write through /update or /store into a note's graph makes a version of the whole graph,
+    so the ingest of the changed note replaces what the write added too.
+    """
+    written = set(stored[WRITE_SOURCE].graph_iris) if WRITE_SOURCE in stored else set()
+    for graph in added:
+        if graph.graph_iri not in written:
+            continue
+        message = (
+            f"the graph <{graph.graph_iri}> has triples written through /update or /store, "
+            "and this ingest replaces the graph with the note's triples, so those writes are "
+            "gone; put them in the note, or write them again after the ingest"
+        )
+        report.problems.append(Problem(displays.get(graph.source, graph.source), 1, message))
 
 
 def _replaced_leftovers(previous: StoredSource | None, new: list[NewGraph]) -> list[str]:

@@ -83,6 +83,10 @@ MAX_TOKEN_LENGTH = 200
 # Stamps are short: file size, two times in nanoseconds, an inode number and a SHA-256 digest.
 MAX_STAMP_LENGTH = 400
 
+# The source of the graph versions that writes through /update and /store make, in place of
+# the path of a note file.
+WRITE_SOURCE = "update"
+
 # Graphs written at once from which on they are compressed by several threads.
 COMPRESSION_THREAD_MIN_GRAPHS = 64
 

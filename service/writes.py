@@ -30,12 +30,11 @@ import pyoxigraph as ox
 from service.engine import QueryAborted, QueryTimeout
 from service.holder import EngineHolder
 from service.query_processes import WorkerLost, WorkerTimeout, run_forked
-from service.store import GenerationChange, GenerationConflict, NewGraph
+from service.store import WRITE_SOURCE, GenerationChange, GenerationConflict, NewGraph
 
 logger = logging.getLogger(__name__)
 
 WRITE_GRAPH_PATH = "graph/default"
-WRITE_SOURCE = "update"
 CONFLICT_ATTEMPTS = 3
 
 GraphContents = dict[str, frozenset[ox.Quad]]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
+from servers import send, serve_store
 from sqlalchemy import delete
 
 import ingest.run as run_module
@@ -72,6 +73,42 @@ def test_changed_note_replaces_its_graph(notes: Path, store: Store) -> None:
     assert report.changes[0].triples_added > 0
     assert report.generation == 2
     assert values == {"4"}
+
+
+def test_reingest_warns_of_replaced_writes(
+    notes: Path, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(notes, store)
+    graph = f"{BASE}graph/ai"
+    written = URIRef(f"{BASE}topic/written-by-update")
+    update = f'INSERT DATA {{ GRAPH <{graph}> {{ <{written}> <{RDFS.label}> "Written" }} }}'
+    with serve_store(f"sqlite:///{tmp_path}/store.sqlite", update_token="write-token") as live:
+        reply = send(
+            f"{live.url}/update",
+            method="POST",
+            data=update.encode(),
+            headers={
+                "Content-Type": "application/sparql-update",
+                "Authorization": "Bearer write-token",
+            },
+        )
+    assert reply.status == 200
+    # A file named like the source of written graphs in the working folder changes nothing.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "update").write_text("", encoding="utf-8")
+
+    unchanged = _ingest(notes, store)
+
+    assert not [problem for problem in unchanged.problems if "/update" in problem.message]
+    assert (written, RDFS.label, Literal("Written")) in _facts(store)
+
+    _edit(notes / "ai.txt", "Memory: 3.6 bytes per parameter", "Memory: 4 bytes per parameter")
+    report = _ingest(notes, store)
+    warnings = [str(problem) for problem in report.problems if "/update" in problem.message]
+
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"notes/ai.txt:1: warning: the graph <{graph}>")
+    assert (written, RDFS.label, Literal("Written")) not in _facts(store)
 
 
 def test_edit_keeps_iris_of_unchanged_entities(notes: Path, store: Store) -> None:
