@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from service.engine import OxigraphEngine, QueryError, QueryTimeout
 from service.engine_files import EngineFiles, EngineFilesError, GenerationFolder, default_folder
 from service.settings import ServiceConfig
@@ -37,6 +39,8 @@ class EngineHolder:
         self._engine = self._load()
         self._checked_at = time.monotonic()
         self._reload_lock = threading.Lock()
+        # The message of the database error that the last reload failed with, or None.
+        self._reload_error: str | None = None
 
     def engine(self) -> OxigraphEngine:
         """Return the engine of the newest generation, reloading it first when it is stale."""
@@ -77,10 +81,25 @@ class EngineHolder:
             if replaced or newest != self._engine.generation:
                 logger.info("reloading: generation %s replaces %s", newest, self._engine.generation)
                 self._replace(self._load())
+        except SQLAlchemyError as error:
+            # A database error, as while a new store file gets its tables, comes back at each
+            # interval, so it is logged once, in one line, until its message changes.
+            message = str(getattr(error, "orig", None) or error).splitlines()[0]
+            if message != self._reload_error:
+                logger.error(
+                    "reload from the store failed: %s; still serving generation %s, and "
+                    "retrying every %g s",
+                    message,
+                    self._engine.generation,
+                    self.config.reload_interval,
+                )
+            self._reload_error = message
         except Exception:
             logger.exception(
                 "reload from the store failed; still serving generation %s", self._engine.generation
             )
+        else:
+            self._reload_error = None
         finally:
             self._reload_lock.release()
 
