@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -62,6 +61,7 @@ from service.views.common import (
     resource_url,
     select_rows,
     service_config,
+    value_order,
     vocabulary_path,
 )
 
@@ -417,32 +417,12 @@ def _read_own_triples(iri: str) -> _OwnTriples:
     return _OwnTriples(literals, links, total, long)
 
 
-# The XSD datatypes whose literals SPARQL orders as numbers.
-NUMERIC_DATATYPES = frozenset(
-    "http://www.w3.org/2001/XMLSchema#" + name
-    for name in (
-        "integer decimal float double long int short byte nonNegativeInteger "
-        "positiveInteger nonPositiveInteger negativeInteger unsignedLong unsignedInt "
-        "unsignedShort unsignedByte"
-    ).split()
-)
-
-
-def _literal_order(row: dict[str, Term]) -> tuple[str, int, float, str, str, str]:
+def _literal_order(row: dict[str, Term]) -> tuple[str, tuple[int, float, str], str, str]:
     """Order literal rows by property, then numbers by value before other literals by text."""
     value = cast(ox.Literal, row["value"])
-    number = math.nan
-    if value.datatype.value in NUMERIC_DATATYPES:
-        try:
-            number = float(value.value)
-        except ValueError:  # an ill-typed literal such as "ten"^^xsd:integer
-            pass
-    kind = 1 if math.isnan(number) else 0
     return (
         str(row["property"]),
-        kind,
-        0.0 if kind else number,
-        value.value,
+        value_order(value, value.value),
         value.language or "",
         value.datatype.value,
     )

@@ -175,6 +175,18 @@ def test_query_links_follow_editor(page: Page, server: LiveServer) -> None:
     assert "CONSTRUCT" in urllib.parse.parse_qs(urllib.parse.urlsplit(reopen).query)["query"][0]
 
 
+def test_ask_query_offers_json_and_xml(page: Page, server: LiveServer) -> None:
+    query = "ASK { ?s a <https://notekg.example/ontology#GPU> }"
+    page.goto(server.url + "/query?" + urllib.parse.urlencode({"query": query}))
+    expect(page.locator(".yasgui .CodeMirror")).to_contain_text("ASK")
+    links = page.locator("#download-links a")
+    formats = links.evaluate_all("links => links.map(link => link.dataset.format)")
+
+    assert formats == ["json", "xml"]
+    for href in links.evaluate_all("links => links.map(link => link.href)"):
+        assert page.request.get(href).status == 200
+
+
 def test_query_reopen_link_restores_query(page: Page, server: LiveServer) -> None:
     query = "SELECT ?s WHERE { ?s a <https://notekg.example/ontology#GPU> }"
     page.goto(server.url + "/query?" + urllib.parse.urlencode({"query": query}))

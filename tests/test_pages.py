@@ -615,6 +615,16 @@ def test_literal_values_in_sparql_order(server: LiveServer) -> None:
     assert aliases == ["Alpha", "alpha", "beta"]
 
 
+def test_numbers_of_a_long_property_by_value(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With room for two values, the three numbers are read a page at a time.
+    monkeypatch.setattr(pages_module, "READ_WHOLE_VALUES", 2)
+    soup = uncached_page(server, "/id/topic/numbered")
+
+    assert link_texts(soup, "page count") == ["9", "10", "100"]
+
+
 def test_entity_page_shows_quantity_as_written(server: LiveServer) -> None:
     soup = page(server, "/id/gpu-variant/h100-nvl")
     values = property_values(soup, "memory size")

@@ -22,7 +22,7 @@ from servers import (
 )
 
 from service.views.neighbourhood import NeighbourLink, lay_out, merge_links, shorten
-from service.views.query_ui import is_graph_query
+from service.views.query_ui import is_graph_query, query_form
 
 ROOT = Path(__file__).resolve().parent.parent
 ID = "https://notekg.example/id/"
@@ -266,6 +266,16 @@ def test_graph_query_detection() -> None:
     assert is_graph_query("PREFIX a: <http://x/select#>\nCONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
     assert not is_graph_query("# construct\nSELECT * WHERE { ?s ?p ?o }")
     assert is_graph_query("describe <http://x/y>")
+    assert query_form("PREFIX a: <http://x/construct#>\nask { ?s ?p 'select' }") == "ASK"
+    assert query_form("# no query yet") == "SELECT"
+
+
+def test_ask_query_downloads(server: LiveServer) -> None:
+    soup = page(server, "/query?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}))
+    links = soup.select("#download-links a")
+
+    assert [link["data-format"] for link in links] == ["json", "xml"]
+    assert all(send(server.url + link["href"]).status == 200 for link in links)
 
 
 # Entity pages

@@ -20,6 +20,8 @@
   };
   const SELECT_FORMATS = ["json", "xml", "csv", "tsv"];
   const GRAPH_FORMATS = ["turtle", "ntriples", "jsonld", "rdfxml"];
+  // CSV and TSV have no form for the boolean result of an ASK query.
+  const ASK_FORMATS = ["json", "xml"];
 
   // The page of an IRI on this site: /id/… under the base IRI, else /resource?iri=….
   // Mirrors entity_url in service/views/common.py.
@@ -87,16 +89,19 @@
     return tab && tab.getYasqe() ? tab.getYasqe().getValue() : initialQuery;
   }
 
-  function isGraphQuery() {
+  function downloadFormats() {
     const tab = currentTab();
     const type = tab && tab.getYasqe() ? tab.getYasqe().getQueryType() : "";
-    return type === "CONSTRUCT" || type === "DESCRIBE";
+    if (type === "CONSTRUCT" || type === "DESCRIBE") {
+      return GRAPH_FORMATS;
+    }
+    return type === "ASK" ? ASK_FORMATS : SELECT_FORMATS;
   }
 
   // Point the download links and the "link to this query" link at the editor's query.
   function updateLinks() {
     const query = currentQuery();
-    const formats = isGraphQuery() ? GRAPH_FORMATS : SELECT_FORMATS;
+    const formats = downloadFormats();
     const holder = document.getElementById("download-links");
     holder.replaceChildren();
     formats.forEach((name, index) => {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import threading
 import weakref
@@ -282,6 +283,33 @@ def _graph_labels(iris: list[str]) -> dict[str, str]:
         # The rows are in falling rank, so the label of the most preferred property wins.
         found[binding_value(row, "resource") or ""] = binding_value(row, "label") or ""
     return found
+
+
+# The XSD datatypes whose literals SPARQL orders as numbers.
+NUMERIC_DATATYPES = frozenset(
+    "http://www.w3.org/2001/XMLSchema#" + name
+    for name in (
+        "integer decimal float double long int short byte nonNegativeInteger "
+        "positiveInteger nonPositiveInteger negativeInteger unsignedLong unsignedInt "
+        "unsignedShort unsignedByte"
+    ).split()
+)
+
+
+def value_order(term: Term, text: str) -> tuple[int, float, str]:
+    """Return a sort key that puts numbers first, by value, and other values by their text.
+
+    ``text`` is the value's label or lexical form. An ill-typed number, such as
+    "ten"^^xsd:integer, counts as text.
+    """
+    if isinstance(term, ox.Literal) and term.datatype.value in NUMERIC_DATATYPES:
+        try:
+            number = float(term.value)
+        except ValueError:
+            number = math.nan
+        if not math.isnan(number):
+            return (0, number, text)
+    return (1, 0.0, text)
 
 
 def make_link(term: Term, labels: dict[str, str]) -> Link:

@@ -37,6 +37,7 @@ from service.views.common import (
     page_argument,
     resource_url,
     select_rows,
+    value_order,
 )
 
 # The links of one property, and the sources, that one page of an entity shows.
@@ -208,10 +209,12 @@ def outgoing_groups(
     note_titles = note_titles or {}
     groups = []
     for page in pages:
-        links = sorted(
-            (_with_note_title(_target_link(row, labels), note_titles) for row in page.rows),
-            key=lambda link: link.label.lower(),
+        # Numbers, such as the values of a long property, come first, by value.
+        ordered = sorted(
+            ((_with_note_title(_target_link(row, labels), note_titles), row) for row in page.rows),
+            key=lambda pair: value_order(pair[1]["target"], pair[0].label.lower()),
         )
+        links = [link for link, _ in ordered]
 
         def page_url(number: int, prop: str = page.property) -> str:
             return entity_url(iri, out_property=prop, out_page=number, _anchor="links")

@@ -18,9 +18,14 @@ blueprint = Blueprint("query", __name__)
 
 MAX_QUERY_LENGTH = 100_000
 
-# Result formats offered as downloads, by the kind of query they fit.
-SELECT_FORMATS = ("json", "xml", "csv", "tsv")
-GRAPH_FORMATS = ("turtle", "ntriples", "jsonld", "rdfxml")
+# Result formats offered as downloads, by the form of the query. CSV and TSV have no form
+# for the boolean result of an ASK query.
+DOWNLOAD_FORMATS = {
+    "SELECT": ("json", "xml", "csv", "tsv"),
+    "ASK": ("json", "xml"),
+    "CONSTRUCT": ("turtle", "ntriples", "jsonld", "rdfxml"),
+    "DESCRIBE": ("turtle", "ntriples", "jsonld", "rdfxml"),
+}
 
 
 @blueprint.get("/query")
@@ -54,16 +59,22 @@ def query_page() -> str:
 
 def download_links(query: str) -> list[tuple[str, str]]:
     """Return (format name, /sparql URL) pairs that run the query in each fitting format."""
-    formats = GRAPH_FORMATS if is_graph_query(query) else SELECT_FORMATS
+    formats = DOWNLOAD_FORMATS[query_form(query)]
     return [(name, url_for("sparql.endpoint", query=query, format=name)) for name in formats]
 
 
-def is_graph_query(query: str) -> bool:
-    """Return True when the query's form, after its prologue, is CONSTRUCT or DESCRIBE."""
+def query_form(query: str) -> str:
+    """Return the query's form after its prologue: SELECT, ASK, CONSTRUCT or DESCRIBE.
+
+    A text without any of these keywords counts as SELECT.
+    """
     text = re.sub(r"<[^<>\s]*>", " ", query)  # IRIs, which may contain '#' and keywords
     text = re.sub(r"'[^'\n]*'|\"[^\"\n]*\"", " ", text)
     text = re.sub(r"#[^\n]*", " ", text)
     match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", text, re.IGNORECASE)
-    if match is None:
-        return False
-    return match.group(1).upper() in ("CONSTRUCT", "DESCRIBE")
+    return match.group(1).upper() if match else "SELECT"
+
+
+def is_graph_query(query: str) -> bool:
+    """Return True when the query's form, after its prologue, is CONSTRUCT or DESCRIBE."""
+    return query_form(query) in ("CONSTRUCT", "DESCRIBE")
