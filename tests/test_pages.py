@@ -589,6 +589,18 @@ def test_incoming_list_as_queried(
     assert str(whole) == str(queried)
 
 
+def test_incoming_list_orders_numbers_in_labels(server: LiveServer) -> None:
+    soup = uncached_page(server, "/id/note/hub")
+    group = next(
+        section
+        for section in soup.select("#incoming .incoming-group")
+        if "in note" in section.h3.get_text()
+    )
+    texts = [link.get_text(strip=True) for link in group.select("li a")]
+
+    assert texts == [f"L{line}-L{line}" for line in range(1, 51)]
+
+
 def test_blank_node_in_incoming_list_keeps_label(server: LiveServer) -> None:
     soup = uncached_page(server, "/id/topic/blank-linked")
     incoming = soup.select_one("#incoming")

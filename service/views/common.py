@@ -231,6 +231,7 @@ _memos: weakref.WeakKeyDictionary[OxigraphEngine, dict[str, dict[str, Any]]] = (
 _memos_lock = threading.Lock()
 
 V = TypeVar("V")
+K = TypeVar("K")
 
 
 def memoized(
@@ -296,11 +297,11 @@ NUMERIC_DATATYPES = frozenset(
 )
 
 
-def value_order(term: Term, text: str) -> tuple[int, float, str]:
-    """Return a sort key that puts numbers first, by value, and other values by their text.
+def value_order(term: Term, text: K) -> tuple[int, float, K]:
+    """Return a sort key that puts numbers first, by value, and other values by ``text``.
 
-    ``text`` is the value's label or lexical form. An ill-typed number, such as
-    "ten"^^xsd:integer, counts as text.
+    ``text`` is the sort key of the value's label or lexical form. An ill-typed number, such
+    as "ten"^^xsd:integer, counts as text.
     """
     if isinstance(term, ox.Literal) and term.datatype.value in NUMERIC_DATATYPES:
         try:
@@ -310,6 +311,19 @@ def value_order(term: Term, text: str) -> tuple[int, float, str]:
         if not math.isnan(number):
             return (0, number, text)
     return (1, 0.0, text)
+
+
+def natural_key(text: str) -> tuple[tuple[str, int], ...]:
+    """Return a sort key of a label that orders the numbers in it by value, ignoring case.
+
+    Line ranges then come as L5-L8 before L10-L16, as people count. Each part of the key is
+    a piece of text and the number that follows it, or -1 at the end.
+    """
+    parts = re.split(r"(\d+)", text.lower())
+    return tuple(
+        (parts[index], int(parts[index + 1]) if index + 1 < len(parts) else -1)
+        for index in range(0, len(parts), 2)
+    )
 
 
 def make_link(term: Term, labels: dict[str, str]) -> Link:

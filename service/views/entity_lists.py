@@ -34,6 +34,7 @@ from service.views.common import (
     labelled_link,
     local_name_label,
     make_link,
+    natural_key,
     page_argument,
     resource_url,
     select_rows,
@@ -212,7 +213,7 @@ def outgoing_groups(
         # Numbers, such as the values of a long property, come first, by value.
         ordered = sorted(
             ((_with_note_title(_target_link(row, labels), note_titles), row) for row in page.rows),
-            key=lambda pair: value_order(pair[1]["target"], pair[0].label.lower()),
+            key=lambda pair: value_order(pair[1]["target"], natural_key(pair[0].label)),
         )
         links = [link for link, _ in ordered]
 
@@ -284,7 +285,7 @@ def _incoming_group(
         rows = select_rows(query, anchored=True)
         links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
         if not label_ordered:
-            links.sort(key=lambda link: (link.label.lower(), link.iri))
+            links.sort(key=lambda link: (natural_key(link.label), link.iri))
 
     def page_url(number: int) -> str:
         return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
@@ -312,7 +313,7 @@ def _whole_incoming_list(iri: str, prop: str) -> list[Link] | None:
         return None
     labels = fetch_labels(resource.value for resource in named)
     links = [make_link(resource, labels) for resource in resources]
-    links.sort(key=lambda link: (link.label.lower(), link.iri))
+    links.sort(key=lambda link: (natural_key(link.label), link.iri))
     return links
 
 
