@@ -585,9 +585,9 @@ def _check_graph_owners(
     """
     owners = {
         iri: source
-        for source, held in stored.items()
+        for source, stored_source in stored.items()
         if source != WRITE_SOURCE
-        for iri in held.graph_iris
+        for iri in stored_source.graph_iris
     }
     rebuilt: dict[str, set[str]] = {}
     for graph in added:

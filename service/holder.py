@@ -82,8 +82,8 @@ class EngineHolder:
                 logger.info("reloading: generation %s replaces %s", newest, self._engine.generation)
                 self._replace(self._load())
         except SQLAlchemyError as error:
-            # A database error, as while a new store file gets its tables, comes back at each
-            # interval, so it is logged once, in one line, until its message changes.
+            # A database error, such as one while a new store file is being written, comes back
+            # at each interval, so it is logged once, in one line, until its message changes.
             message = str(getattr(error, "orig", None) or error).splitlines()[0]
             if message != self._reload_error:
                 logger.error(

@@ -379,9 +379,10 @@ def rdf_prefixes() -> dict[str, str]:
 class _OwnTriples:
     """The triples with an entity as subject, as literal rows and link rows.
 
-    The literal rows bind ?property and ?value, ordered by property and text, and the link
-    rows ?property and ?target. ``long`` has the properties whose values were not read, each
-    with its number of values, and ``total`` is the number of triples, read or not.
+    The literal rows bind ?property and ?value, ordered by property and then numbers by value
+    and other literals by text. The link rows bind ?property and ?target. ``long`` has the
+    properties whose values were not read, each with its number of values, and ``total`` is
+    the number of triples, read or not.
     """
 
     literals: list[dict[str, Term]]
@@ -417,6 +418,19 @@ def _read_own_triples(iri: str) -> _OwnTriples:
     return _OwnTriples(literals, links, total, long)
 
 
+def _first_long_rows(
+    iri: str, long_pages: list[entity_lists.OutgoingPage]
+) -> list[dict[str, Term]]:
+    """Return the first rows of each long property, which the picture draws on every page."""
+    rows = []
+    for page in long_pages:
+        if page.page == 1:
+            rows.extend(page.rows)
+        else:
+            rows.extend(entity_lists.value_rows(iri, page.property, neighbourhood.MAX_LINKS, 0))
+    return rows
+
+
 def _literal_order(row: dict[str, Term]) -> tuple[str, tuple[int, float, str], str, str]:
     """Order literal rows by property, then numbers by value before other literals by text."""
     value = cast(ox.Literal, row["value"])
@@ -433,8 +447,7 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     outgoing = sorted(own.links, key=lambda row: (str(row["property"]), str(row["target"])))
     long_pages = entity_lists.long_outgoing_pages(iri, own.long)
     outgoing_pages = entity_lists.outgoing_pages(outgoing) + long_pages
-    long_rows = [row for page in long_pages for row in page.rows]
-    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing + long_rows)
+    drawn_rows = neighbourhood.drawn_outgoing_rows(outgoing + _first_long_rows(iri, long_pages))
     drawn_iris = [binding_value(row, "target") or "" for row in drawn_rows]
     shown_iris = entity_lists.shown_targets(outgoing_pages)
     # Only the targets that the page shows are looked up as quantities.
@@ -514,10 +527,7 @@ def _neighbourhood(
     incoming_groups: list[entity_lists.LinkGroup],
     labels: dict[str, str],
 ) -> neighbourhood.Neighbourhood:
-    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first.
-
-    The count of outgoing links counts every value of a property in ``long``, literals too.
-    """
+    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first."""
     quantities = {
         binding_value(row, "target") or "": format_quantity(
             binding_value(row, "amount") or "", binding_value(row, "unit")
@@ -526,9 +536,7 @@ def _neighbourhood(
         if "amount" in row
     }
     links_out = neighbourhood.outgoing_neighbour_links(drawn_rows, labels, quantities)
-    outgoing_total = neighbourhood.outgoing_link_count(outgoing) + sum(
-        count for prop, count in long.items() if prop not in (queries.RDF_TYPE, queries.NK_SOURCE)
-    )
+    outgoing_total = neighbourhood.outgoing_link_count(outgoing, long)
     # incoming_counts counts distinct resources per property, so its sum is the number of
     # distinct (resource, property) pairs that the picture counts.
     incoming_total = sum(

@@ -219,11 +219,11 @@ def local_name_label(iri: str) -> str:
     return " ".join(word if word.isupper() else word.lower() for word in words) or iri
 
 
-# What the pages of one generation looked up about IRIs, such as labels, kept per kind while
-# the generation's engine lives. A store on disk resolves each IRI with index lookups, so the
-# label query of an entity page took about 0.45 ms, a fifth of the page, though most of its
-# IRIs (properties, classes, metrics) recur on every page. A kind with more entries than
-# MAX_MEMO_ENTRIES is emptied: 10,000 labels like those of the synthetic notes take about 2 MB.
+# Memos of the facts that the pages looked up about IRIs, such as their labels, by generation
+# and kind. A memo lives as long as its generation's engine. A store on disk resolves each IRI
+# with index lookups, so the label query of an entity page took about 0.45 ms, a fifth of the
+# page, though most of its IRIs (properties, classes, metrics) recur on every page. A memo
+# with more than MAX_MEMO_ENTRIES is emptied: 10,000 labels of synthetic notes take about 2 MB.
 MAX_MEMO_ENTRIES = 10_000
 _memos: weakref.WeakKeyDictionary[OxigraphEngine, dict[str, dict[str, Any]]] = (
     weakref.WeakKeyDictionary()
@@ -232,6 +232,8 @@ _memos_lock = threading.Lock()
 
 V = TypeVar("V")
 K = TypeVar("K")
+# The value that ``memoized`` reads for an IRI that its memo lacks.
+_MISSING: Any = object()
 
 
 def memoized(
@@ -260,9 +262,6 @@ def memoized(
             memo.clear()
         memo.update(looked_up)
     return found
-
-
-_MISSING: Any = object()
 
 
 def fetch_labels(iris: Iterable[str]) -> dict[str, str]:

@@ -41,6 +41,10 @@ from service.views.common import (
     value_order,
 )
 
+# The outgoing properties that the lists of links leave out: the page header shows the types,
+# and the list of sources shows the sources.
+LISTED_ELSEWHERE = (queries.RDF_TYPE, queries.NK_SOURCE)
+
 # The links of one property, and the sources, that one page of an entity shows.
 LINK_PAGE_SIZE = 50
 SOURCE_PAGE_SIZE = 50
@@ -120,7 +124,7 @@ def outgoing_pages(rows: list[dict[str, Term]]) -> list[OutgoingPage]:
     grouped: dict[str, dict[Term, dict[str, Term]]] = defaultdict(dict)
     for row in rows:
         prop = binding_value(row, "property") or ""
-        if prop in (queries.RDF_TYPE, queries.NK_SOURCE):
+        if prop in LISTED_ELSEWHERE:
             continue
         grouped[prop].setdefault(row["target"], row)
 
@@ -149,18 +153,23 @@ def long_outgoing_pages(iri: str, long: dict[str, int]) -> list[OutgoingPage]:
     page = page_argument("out_page")
     pages = []
     for prop, count in long.items():
-        if prop in (queries.RDF_TYPE, queries.NK_SOURCE):
+        if prop in LISTED_ELSEWHERE:
             continue
         group_page = _group_page(paged_property, prop, page)
         offset = (group_page - 1) * LINK_PAGE_SIZE
-        query = queries.value_page(iri, prop, LINK_PAGE_SIZE, offset)
-        property_node = ox.NamedNode(prop)
-        rows = [
-            {"property": property_node, "target": row["value"]}
-            for row in select_rows(query, anchored=True)
-        ]
+        rows = value_rows(iri, prop, LINK_PAGE_SIZE, offset)
         pages.append(OutgoingPage(prop, rows, count, group_page, in_store_order=True))
     return pages
+
+
+def value_rows(iri: str, prop: str, limit: int, offset: int) -> list[dict[str, Term]]:
+    """Read a page of the IRI's values of one property as outgoing-link rows, in store order."""
+    property_node = ox.NamedNode(prop)
+    query = queries.value_page(iri, prop, limit, offset)
+    return [
+        {"property": property_node, "target": row["value"]}
+        for row in select_rows(query, anchored=True)
+    ]
 
 
 def shown_targets(pages: list[OutgoingPage]) -> list[str]:
@@ -278,11 +287,11 @@ def _incoming_group(
     if whole is not None:
         links = whole[offset : offset + LINK_PAGE_SIZE]
     else:
-        if label_ordered:
-            query = queries.incoming_page(iri, prop, LINK_PAGE_SIZE, offset)
-        else:
-            query = queries.incoming_page_in_store_order(iri, prop, LINK_PAGE_SIZE, offset)
-        rows = select_rows(query, anchored=True)
+        # A list with a blank node, or too long to order by label, is read a page at a time.
+        page_query = (
+            queries.incoming_page if label_ordered else queries.incoming_page_in_store_order
+        )
+        rows = select_rows(page_query(iri, prop, LINK_PAGE_SIZE, offset), anchored=True)
         links = [labelled_link(row["resource"], binding_value(row, "label")) for row in rows]
         if not label_ordered:
             links.sort(key=lambda link: (natural_key(link.label), link.iri))
@@ -312,7 +321,7 @@ def _whole_incoming_list(iri: str, prop: str) -> list[Link] | None:
     if len(named) < len(resources):
         return None
     labels = fetch_labels(resource.value for resource in named)
-    links = [make_link(resource, labels) for resource in resources]
+    links = [make_link(resource, labels) for resource in named]
     links.sort(key=lambda link: (natural_key(link.label), link.iri))
     return links
 

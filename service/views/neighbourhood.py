@@ -8,14 +8,13 @@ most ``MAX_LINKS`` links and states how many more the entity has.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from service import browse_queries as queries
 from service.engine import Term
-from service.page_queries import RDF_TYPE
 from service.views.common import (
     binding_value,
     labelled_link,
@@ -23,7 +22,7 @@ from service.views.common import (
     resource_url,
     select_rows,
 )
-from service.views.entity_lists import LinkGroup
+from service.views.entity_lists import LISTED_ELSEWHERE, LinkGroup
 
 MAX_LINKS = 20
 # Incoming links that only record where a resource was read from, which the picture leaves out.
@@ -178,7 +177,7 @@ def _place(
 def _drawable(row: dict[str, Term]) -> bool:
     """Return whether an outgoing-link row is drawn: a link to a resource, not a type or source."""
     prop = binding_value(row, "property")
-    return prop not in (RDF_TYPE, queries.NK_SOURCE) and isinstance(row["target"], ox.NamedNode)
+    return prop not in LISTED_ELSEWHERE and isinstance(row["target"], ox.NamedNode)
 
 
 def drawn_outgoing_rows(rows: Sequence[dict[str, Term]]) -> list[dict[str, Term]]:
@@ -192,9 +191,14 @@ def drawn_outgoing_rows(rows: Sequence[dict[str, Term]]) -> list[dict[str, Term]
     return drawn
 
 
-def outgoing_link_count(rows: Sequence[dict[str, Term]]) -> int:
-    """Count the outgoing-link rows that the picture would draw if it had room for all."""
-    return sum(1 for row in rows if _drawable(row))
+def outgoing_link_count(rows: Sequence[dict[str, Term]], long: Mapping[str, int]) -> int:
+    """Count the outgoing links that the picture would draw if it had room for all.
+
+    ``long`` gives the number of values of each property whose rows the page did not read.
+    All of them count, literals too.
+    """
+    unread = sum(count for prop, count in long.items() if prop not in LISTED_ELSEWHERE)
+    return sum(1 for row in rows if _drawable(row)) + unread
 
 
 def outgoing_neighbour_links(

@@ -73,8 +73,3 @@ def query_form(query: str) -> str:
     text = re.sub(r"#[^\n]*", " ", text)
     match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", text, re.IGNORECASE)
     return match.group(1).upper() if match else "SELECT"
-
-
-def is_graph_query(query: str) -> bool:
-    """Return True when the query's form, after its prologue, is CONSTRUCT or DESCRIBE."""
-    return query_form(query) in ("CONSTRUCT", "DESCRIBE")
