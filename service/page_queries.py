@@ -320,6 +320,16 @@ GROUP BY ?part
 """
 
 
+def incoming_links(iri: str, limit: int) -> str:
+    """Select up to ``limit`` of the links to the IRI: each property with each resource once."""
+    return f"""
+SELECT DISTINCT ?property ?resource WHERE {{
+  ?resource ?property {iri_term(iri)} .
+}}
+LIMIT {int(limit)}
+"""
+
+
 def incoming_counts(iri: str) -> str:
     """Count the resources that link to the IRI, per property (?property, ?count)."""
     return f"""

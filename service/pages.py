@@ -456,10 +456,11 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         replace(page, rows=_with_quantities(page.rows, quantities)) for page in outgoing_pages
     ]
     drawn_rows = _with_quantities(drawn_rows, quantities)
-    incoming_counts = select_rows(queries.incoming_counts(iri), anchored=True)
+    incoming = entity_lists.incoming_links(iri)
 
     property_iris = [
-        binding_value(row, "property") or "" for row in literals + outgoing + incoming_counts
+        *(binding_value(row, "property") or "" for row in literals + outgoing),
+        *incoming.counts,
     ]
     type_iris = [binding_value(row, "target") or "" for row in outgoing if _is_type_link(row)]
     labels = fetch_labels([iri, *property_iris, *type_iris, *drawn_iris, *shown_iris])
@@ -470,7 +471,7 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     types = [class_page_link(type_iri, labels) for type_iri in type_iris]
     names = _names(literals)
     label = names["label"] or labels[iri]
-    incoming_groups = entity_lists.incoming_groups(iri, incoming_counts, labels)
+    incoming_groups = entity_lists.incoming_groups(iri, incoming, labels)
     return {
         "iri": iri,
         "label": label,
@@ -491,7 +492,7 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "jsonld": _json_ld(iri, own),
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
         "neighbourhood": _neighbourhood(
-            iri, label, outgoing, own.long, drawn_rows, incoming_counts, incoming_groups, labels
+            iri, label, outgoing, own.long, drawn_rows, incoming.counts, incoming_groups, labels
         ),
     }
 
@@ -523,7 +524,7 @@ def _neighbourhood(
     outgoing: list[dict[str, Term]],
     long: dict[str, int],
     drawn_rows: list[dict[str, Term]],
-    incoming_counts: list[dict[str, Term]],
+    incoming_counts: dict[str, int],
     incoming_groups: list[entity_lists.LinkGroup],
     labels: dict[str, str],
 ) -> neighbourhood.Neighbourhood:
@@ -540,9 +541,9 @@ def _neighbourhood(
     # incoming_counts counts distinct resources per property, so its sum is the number of
     # distinct (resource, property) pairs that the picture counts.
     incoming_total = sum(
-        int(binding_value(row, "count") or 0)
-        for row in incoming_counts
-        if binding_value(row, "property") not in neighbourhood.UNDRAWN_INCOMING
+        count
+        for prop, count in incoming_counts.items()
+        if prop not in neighbourhood.UNDRAWN_INCOMING
     )
     room = max(0, neighbourhood.MAX_LINKS - len(links_out))
     links_in = neighbourhood.listed_incoming_links(incoming_groups, room)

@@ -587,11 +587,34 @@ def test_incoming_list_as_queried(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     whole = uncached_page(server, path).select_one("#incoming")
-    monkeypatch.setattr(entity_lists, "_whole_incoming_list", lambda iri, prop: None)
+    # Counted per property, each list read on its own.
+    monkeypatch.setattr(entity_lists, "READ_WHOLE_INCOMING", 0)
+    counted = uncached_page(server, path).select_one("#incoming")
+    # Each list read a page at a time, ordered by the query.
+    monkeypatch.setattr(entity_lists, "_whole_incoming_list", lambda iri, prop, read: None)
     queried = uncached_page(server, path).select_one("#incoming")
 
     assert whole.select("li a")
+    assert str(whole) == str(counted)
     assert str(whole) == str(queried)
+
+
+def test_incoming_links_read_in_one_query(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted = recorded_arguments(monkeypatch, page_queries, "incoming_counts")
+    listed = recorded_arguments(monkeypatch, page_queries, "incoming_resources")
+    soup = uncached_page(server, "/id/metric/accuracy")
+
+    assert soup.select("#incoming li a")
+    assert counted == [] and listed == [], "one query read the links and their number"
+
+    groups = len(soup.select("#incoming .incoming-group"))
+    monkeypatch.setattr(entity_lists, "READ_WHOLE_INCOMING", 1)
+    uncached_page(server, "/id/metric/accuracy")
+
+    assert counted == [ID + "metric/accuracy"]
+    assert len(listed) == groups
 
 
 def test_incoming_list_natural_order(server: LiveServer) -> None:

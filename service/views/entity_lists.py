@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-from flask import request, url_for
+from flask import request
 
 from service import page_queries as queries
 from service.engine import Term
+from service.views import common
 from service.views.common import (
     Link,
     Pager,
@@ -51,6 +52,11 @@ SOURCE_PAGE_SIZE = 50
 # The maximum number of incoming links of one property that are ordered by label across
 # pages. A longer list is paged in the store's order, and each page is ordered by label.
 MAX_LABEL_ORDERED_LINKS = 1_000
+# An entity with up to this many incoming links, over all properties, has them read in one
+# query, which gives both their number per property and the lists. One with more has them
+# counted per property, and each list is read on its own. Reading the first 1,001 of the
+# 3,973 links to a metric took 5 ms at 10,000 synthetic notes, and the first 201 1 ms.
+READ_WHOLE_INCOMING = 200
 
 # The sentence under a list that spans pages when its pages are not in label order.
 BY_IRI = "Pages follow the order of the targets' IRIs, and each page is ordered by label."
@@ -88,6 +94,18 @@ class SourceList:
     sources: list[Source]
     total: int
     pager: Pager = Pager()
+
+
+@dataclass(frozen=True)
+class IncomingLinks:
+    """The links to an entity: the number of resources per property, by property IRI.
+
+    ``resources`` has every resource of each property when the page read all the links at
+    once, and is None when it only counted them.
+    """
+
+    counts: dict[str, int]
+    resources: dict[str, list[Term]] | None = None
 
 
 @dataclass(frozen=True)
@@ -261,29 +279,55 @@ def _target_link(row: dict[str, Term], labels: dict[str, str]) -> Link:
     )
 
 
-def incoming_groups(
-    iri: str, counts: list[dict[str, Term]], labels: dict[str, str]
-) -> list[LinkGroup]:
+def incoming_links(iri: str) -> IncomingLinks:
+    """Read the links to the IRI: all of them in one query when there are at most
+    READ_WHOLE_INCOMING, else their number per property.
+
+    The counts query and a query per property took about 0.2 ms of the 2 ms that an entity
+    page with a few incoming links took at 10,000 synthetic notes.
+    """
+    rows = select_rows(queries.incoming_links(iri, READ_WHOLE_INCOMING + 1), anchored=True)
+    if len(rows) <= READ_WHOLE_INCOMING:
+        resources: dict[str, list[Term]] = defaultdict(list)
+        for row in rows:
+            resources[binding_value(row, "property") or ""].append(row["resource"])
+        counts = {prop: len(found) for prop, found in resources.items()}
+        return IncomingLinks(counts, dict(resources))
+
+    counted = select_rows(queries.incoming_counts(iri), anchored=True)
+    return IncomingLinks(
+        {
+            binding_value(row, "property") or "": int(binding_value(row, "count") or 0)
+            for row in counted
+        }
+    )
+
+
+def incoming_groups(iri: str, incoming: IncomingLinks, labels: dict[str, str]) -> list[LinkGroup]:
     """Return a group per property that links to the IRI, with one page of its resources."""
     paged_property = request.args.get("in_property")
     page = page_argument("in_page")
     groups = []
-    for row in counts:
-        prop = binding_value(row, "property") or ""
-        total = int(binding_value(row, "count") or 0)
+    for prop, total in incoming.counts.items():
         group_page = _group_page(paged_property, prop, page)
-        groups.append(_incoming_group(iri, prop, total, group_page, labels))
+        read = incoming.resources.get(prop) if incoming.resources is not None else None
+        groups.append(_incoming_group(iri, prop, total, group_page, labels, read))
 
     groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
     return groups
 
 
 def _incoming_group(
-    iri: str, prop: str, total: int, page: int, labels: dict[str, str]
+    iri: str,
+    prop: str,
+    total: int,
+    page: int,
+    labels: dict[str, str],
+    read: list[Term] | None,
 ) -> LinkGroup:
     offset = (page - 1) * LINK_PAGE_SIZE
     label_ordered = total <= MAX_LABEL_ORDERED_LINKS
-    whole = _whole_incoming_list(iri, prop) if label_ordered else None
+    whole = _whole_incoming_list(iri, prop, read) if label_ordered else None
     if whole is not None:
         links = whole[offset : offset + LINK_PAGE_SIZE]
     else:
@@ -304,19 +348,21 @@ def _incoming_group(
     return LinkGroup(property_link(prop, labels), links, total, pager)
 
 
-def _whole_incoming_list(iri: str, prop: str) -> list[Link] | None:
+def _whole_incoming_list(iri: str, prop: str, read: list[Term] | None) -> list[Link] | None:
     """Return every resource that links to the IRI through ``prop``, ordered by label.
 
-    The caller asks only for lists of up to MAX_LABEL_ORDERED_LINKS. The labels come from
+    ``read`` is the resources when ``incoming_links`` read them, else they are read here. The
+    caller asks only for lists of up to MAX_LABEL_ORDERED_LINKS. The labels come from
     ``fetch_labels``, which keeps them per generation, where the query of a page orders the
     resources by the labels it reads: 0.35 ms for one resource and 15 ms for 400 (at 10,000
     and 1,000 synthetic notes).
     Returns None when a blank node links to the IRI, because only that query reads a blank
     node's label.
     """
-    query = queries.incoming_resources(iri, prop, MAX_LABEL_ORDERED_LINKS)
-    rows = select_rows(query, anchored=True)
-    resources = [row["resource"] for row in rows]
+    if read is None:
+        query = queries.incoming_resources(iri, prop, MAX_LABEL_ORDERED_LINKS)
+        read = [row["resource"] for row in select_rows(query, anchored=True)]
+    resources = read
     named = [resource for resource in resources if isinstance(resource, ox.NamedNode)]
     if len(named) < len(resources):
         return None
@@ -359,5 +405,5 @@ def sources(iri: str) -> SourceList:
 def _source(row: dict[str, Any]) -> Source:
     note = binding_value(row, "note") or ""
     start, end = int(binding_value(row, "start") or 0), int(binding_value(row, "end") or 0)
-    url = url_for("pages.note_view", iri=note, lines=f"{start}-{end}", _anchor=f"L{start}")
+    url = common.page_url("pages.note_view", iri=note, lines=f"{start}-{end}", _anchor=f"L{start}")
     return Source(note, binding_value(row, "path") or local_name_label(note), start, end, url)
