@@ -119,6 +119,9 @@ GRAPH_QUERIES = {"construct", "describe"}
 JSON_RESULTS = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
 
+# The corpus sizes of a run with the default options, whose tables docs/benchmarks.md shows.
+DEFAULT_SIZES = [100, 1000, 10_000]
+
 
 # Servers
 
@@ -841,21 +844,25 @@ def _without_name(name: str, version: str) -> str:
 def _summary_table(results: list[SizeResult]) -> list[str]:
     lines = [
         "| pages | quads | ingest s | ingest quads/s | ingest with SHACL s | re-ingest 1 note s "
-        "| oxigraph load s | notekg start s | start / load | notekg PSS MiB per worker "
-        "| oxigraph store MiB | PSS / store "
+        "| oxigraph load s | notekg start s | start / load "
+        "| notekg PSS MiB per worker, loaded / after the queries "
+        "| oxigraph store MiB | PSS / store, loaded / after the queries "
         "| oxigraph PSS MiB | rdflib-endpoint load s | rdflib-endpoint PSS MiB |",
         "|" + " --- |" * 15,
     ]
     for r in results:
-        notekg_rss = r.rss_bytes.get("notekg after queries", r.rss_bytes.get("notekg", 0))
+        loaded = r.rss_bytes.get("notekg", 0)
+        queried = r.rss_bytes.get("notekg after queries", loaded)
+        store = max(r.oxigraph_store_bytes, 1)
         lines.append(
             f"| {r.pages:,} | {r.triples:,} | {r.ingest_seconds:.1f} "
             f"| {r.triples / r.ingest_seconds:,.0f} "
             f"| {_seconds(r.validated_ingest_seconds)} | {r.reingest_seconds:.2f} "
             f"| {r.oxigraph_load_seconds:.2f} | {r.notekg_startup_seconds:.2f} "
             f"| {r.notekg_startup_seconds / r.oxigraph_load_seconds:.2f} "
-            f"| {notekg_rss / 2**20:.0f} | {r.oxigraph_store_bytes / 2**20:.0f} "
-            f"| {notekg_rss / max(r.oxigraph_store_bytes, 1):.2f} "
+            f"| {loaded / 2**20:.0f} / {queried / 2**20:.0f} "
+            f"| {r.oxigraph_store_bytes / 2**20:.0f} "
+            f"| {loaded / store:.2f} / {queried / store:.2f} "
             f"| {r.rss_bytes.get('oxigraph', 0) / 2**20:.0f} | {r.rdflib_load_seconds:.1f} "
             f"| {r.rss_bytes.get('rdflib-endpoint', 0) / 2**20:.0f} |"
         )
@@ -1058,7 +1065,11 @@ def write_report(results: list[SizeResult], env: dict[str, str], *, publish: boo
     With ``publish``, the tables also replace those of docs/benchmarks.md, and the plot the one
     in docs/.
     """
-    raw = {"environment": env, "sizes": [asdict(result) for result in results]}
+    raw = {
+        "environment": env,
+        "published": publish,
+        "sizes": [asdict(result) for result in results],
+    }
     (WORK / "results.json").write_text(json.dumps(raw, indent=2), encoding="utf-8")
     write_plot(results, PLOT if publish else WORK / PLOT.name)
 
@@ -1090,13 +1101,44 @@ def check_installed() -> None:
         )
 
 
+def report_again() -> None:
+    """Write the report of the last run again from benchmarks/work/results.json."""
+    path = WORK / "results.json"
+    if not path.exists():
+        sys.exit(f"{path} not found: run the benchmark first")
+    results, env, published = read_results(path)
+    write_report(results, env, publish=published)
+    logger.info("wrote the report of %s again (%s)", path, DOC if published else WORK)
+
+
+def read_results(path: Path) -> tuple[list[SizeResult], dict[str, str], bool]:
+    """Return the results, the environment and whether they were published, from results.json.
+
+    A file written before results.json recorded publishing counts as published when it has
+    every default size.
+    """
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    results = []
+    for size in raw["sizes"]:
+        size["queries"] = {
+            server: {query: [Measurement(**m) for m in runs] for query, runs in by_query.items()}
+            for server, by_query in size["queries"].items()
+        }
+        size["pages_latency"] = {
+            name: [Measurement(**m) for m in runs] for name, runs in size["pages_latency"].items()
+        }
+        results.append(SizeResult(**size))
+    published = raw.get("published", [r.pages for r in results] == DEFAULT_SIZES)
+    return results, raw["environment"], published
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sizes",
         type=int,
         nargs="+",
-        default=[100, 1000, 10_000],
+        default=DEFAULT_SIZES,
         help="Corpus sizes in pages [default: 100 1000 10000].",
     )
     parser.add_argument(
@@ -1112,9 +1154,18 @@ def main() -> None:
         help="Maximum seconds per query, server and client count [default: 4].",
     )
     parser.add_argument("--skip-rdflib", action="store_true", help="Do not start rdflib-endpoint.")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="Measure nothing: write the tables and the plot again from "
+        "benchmarks/work/results.json, as after a change to the report.",
+    )
     options = parser.parse_args()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if options.report:
+        report_again()
+        return
     check_installed()
     WORK.mkdir(parents=True, exist_ok=True)
     env = environment()
