@@ -505,8 +505,11 @@ class _LocatedErrors(click.ClickException):
 def _ingest_failure(error: Exception) -> click.ClickException:
     """Return the exception that reports an ingest error on the command line."""
     from ingest.problems import LocatedError
-    from ingest.run import NotesNotRead
+    from ingest.run import NoNotesFound, NotesNotRead
 
+    if isinstance(error, NoNotesFound):
+        # The paths given on the command line name no notes: a usage error (exit status 2).
+        return click.UsageError(str(error))
     errors = error.errors if isinstance(error, NotesNotRead) else [error]
     if all(isinstance(each, LocatedError) for each in errors):
         lines = [str(each.as_problem()) for each in errors if isinstance(each, LocatedError)]

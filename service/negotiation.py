@@ -133,7 +133,8 @@ def match(
     no view understands.
     """
     if format_value:
-        requested = _format_parameter_type(format_value, format_names or FORMAT_PARAMETER_TYPES)
+        names = format_names or FORMAT_PARAMETER_TYPES
+        requested = _format_parameter_type(format_value, names, offered)
         return requested if requested is not None and requested in offered else None
     if not accept.strip():
         return offered[0] if offered else None
@@ -190,10 +191,13 @@ def add_vary_accept(response: Response) -> Response:
     return response
 
 
-def _format_parameter_type(format_value: str, format_names: Mapping[str, str]) -> str | None:
+def _format_parameter_type(
+    format_value: str, format_names: Mapping[str, str], offered: Sequence[str]
+) -> str | None:
     """Return the media type of a format name or of a media type given as the value.
 
-    Returns None for a name that only another view understands.
+    Returns None for a name that only another view understands. The message for an unknown
+    name lists the names of the ``offered`` types.
     """
     # A "+" left unescaped in a query string arrives as a space: "rdf+xml" as "rdf xml".
     name = format_value.lower().replace(" ", "+")
@@ -203,9 +207,15 @@ def _format_parameter_type(format_value: str, format_names: Mapping[str, str]) -
         return name.split(";", 1)[0].strip()
     if name in KNOWN_FORMAT_NAMES:
         return None
-    raise UnknownFormat(
+    usable = [known for known, media_type in format_names.items() if media_type in offered]
+    raise unknown_format(format_value, usable or list(KNOWN_FORMAT_NAMES))
+
+
+def unknown_format(format_value: str, names: Sequence[str]) -> UnknownFormat:
+    """Return the error for a ``format`` value that no view understands, naming ``names``."""
+    return UnknownFormat(
         f"unknown format {format_value!r} in the format parameter; use a media type "
-        f"or one of: {', '.join(KNOWN_FORMAT_NAMES)}"
+        f"or one of: {', '.join(names)}"
     )
 
 

@@ -341,8 +341,10 @@ ORDER BY ?property
 """
 
 
-def incoming_page(iri: str, property_iri: str, limit: int, offset: int) -> str:
-    """Select one page of the resources that link to the IRI through one property, by label."""
+def incoming_labelled(iri: str, property_iri: str, limit: int) -> str:
+    """Select up to ``limit`` resources that link to the IRI through one property, with their
+    labels (?resource, ?label), in the store's order. Unlike a label lookup by IRI, it also
+    reads the labels of blank nodes."""
     return f"""
 {PREFIXES}
 SELECT ?resource ({label_aggregate()} AS ?label) WHERE {{
@@ -350,8 +352,7 @@ SELECT ?resource ({label_aggregate()} AS ?label) WHERE {{
 {label_optionals("resource")}
 }}
 GROUP BY ?resource
-ORDER BY LCASE(COALESCE({label_aggregate()}, {_local_name_expression("resource")})) ?resource
-LIMIT {int(limit)} OFFSET {int(offset)}
+LIMIT {int(limit)}
 """
 
 
@@ -366,7 +367,7 @@ LIMIT {int(limit)}
 
 
 def incoming_page_in_store_order(iri: str, property_iri: str, limit: int, offset: int) -> str:
-    """Select one page of the rows of ``incoming_page`` in the store's order, not by label.
+    """Select one page of the rows of ``incoming_labelled`` in the store's order.
 
     Ordering by label reads the label of every resource that links to the IRI. That took
     106 ms for the 3,973 benchmarks of a metric at 10,000 synthetic notes, against under 1 ms

@@ -54,6 +54,7 @@ from service.views.common import (
     loaded_vocabulary,
     local_name_label,
     memoized,
+    natural_key,
     optional_iri_argument,
     page_argument,
     page_url,
@@ -431,12 +432,18 @@ def _first_long_rows(
     return rows
 
 
-def _literal_order(row: dict[str, Term]) -> tuple[str, tuple[int, float, str], str, str]:
-    """Order literal rows by property, then numbers by value before other literals by text."""
+def _literal_order(
+    row: dict[str, Term],
+) -> tuple[str, tuple[int, float, tuple[tuple[str, int], ...]], str, str, str]:
+    """Order literal rows by property, then numbers by value before other literals by text.
+
+    Text is ordered as labels are, with the numbers in it by value ("tag 2" before "tag 10").
+    """
     value = cast(ox.Literal, row["value"])
     return (
         str(row["property"]),
-        value_order(value, value.value),
+        value_order(value, natural_key(value.value)),
+        value.value,
         value.language or "",
         value.datatype.value,
     )

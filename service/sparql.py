@@ -263,15 +263,22 @@ def _result_media_types(
     """Return the media type chosen for each kind of result, or None for a kind not acceptable.
 
     The kind of result is known only once the query ran, so a request negotiates each kind.
-    Clients repeat their Accept headers, so the choices are kept per header.
+    Clients repeat their Accept headers, so the choices are kept per header. The message for an
+    unknown ``format`` value names the formats of every kind.
     """
-    return tuple(
-        (
-            kind,
-            negotiation.match(result_types(kind), result_format_names(kind), format_value, accept),
+    try:
+        return tuple(
+            (
+                kind,
+                negotiation.match(
+                    result_types(kind), result_format_names(kind), format_value, accept
+                ),
+            )
+            for kind in RESULT_KINDS
         )
-        for kind in RESULT_KINDS
-    )
+    except negotiation.UnknownFormat:
+        names = dict.fromkeys(name for kind in RESULT_KINDS for name in result_format_names(kind))
+        raise negotiation.unknown_format(format_value or "", list(names)) from None
 
 
 def result_types(kind: str) -> list[str]:

@@ -116,14 +116,26 @@ def test_ingest_twice_skips_unchanged_note(runner: CliRunner, database: str) -> 
     assert Store(database).current_generation_id() == 1
 
 
+def test_ingest_empty_folder_is_a_usage_error(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(main, ["--quiet", "ingest", str(empty), "--database", database])
+
+    assert result.exit_code == 2
+    assert "no notes or RDF files (" in result.output
+    assert str(empty) in result.output
+
+
 def test_ingest_missing_path_is_a_clean_error(
     runner: CliRunner, database: str, tmp_path: Path
 ) -> None:
     result = runner.invoke(
         main, ["--quiet", "ingest", str(tmp_path / "nowhere"), "--database", database]
     )
-    assert result.exit_code == 1
-    assert result.output.startswith("Error: ")
+    assert result.exit_code == 2, "a path that names no notes is a usage error"
+    assert "Error: " in result.output
     assert "no such file or folder" in result.output
     assert "Traceback" not in result.output
 
@@ -512,7 +524,7 @@ def test_ingest_rejects_unknown_suffix(
 
     result = runner.invoke(main, ["ingest", str(NOTES), str(path), "--database", database])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"{path}: not a note or RDF file; notekg reads files ending in " in result.output
     assert ".md, " in result.output
     assert hint in result.output

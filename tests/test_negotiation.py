@@ -113,6 +113,7 @@ def test_unknown_format_parameter_returns_400(live: LiveServer) -> None:
     assert reply.status == 400
     assert "'yaml'" in reply.json()["error"]["message"]
     assert "turtle" in reply.json()["error"]["message"]
+    assert "csv" in reply.json()["error"]["message"], "the formats of every kind of result"
 
 
 def test_format_unfit_for_query_returns_406(live: LiveServer) -> None:
