@@ -22,7 +22,7 @@ from rdflib.store import Store
 from rdflib.term import Node
 
 from ingest.code import python_api_names
-from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Link, Section
+from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Link, Section, Table
 from ingest.iris import IriMinter, make_slug, note_slug
 from ingest.mapping import FieldRule, Mapping, SectionRule, expand_label
 from ingest.problems import MISSING_NOTE, Problem
@@ -67,6 +67,9 @@ class NoteGraphs:
     section_titles: list[str] = field(default_factory=list)
     # The note's title, which a rule that matches no section may have meant.
     note_title: str = ""
+    # (line of a table rule in the mapping, a column or row label of a table it mapped), which
+    # the run checks the names of the rule's fields against.
+    table_names: list[tuple[int, str]] = field(default_factory=list)
 
 
 def build_note(
@@ -113,6 +116,7 @@ class _NoteBuilder:
         self.labels: dict[URIRef, str] = {}
         self.spans: dict[LineSpan, URIRef] = {}
         self.iris: dict[str, URIRef] = {}
+        self.table_names: list[tuple[int, str]] = []
 
     def build(self) -> NoteGraphs:
         for line, message in self.document.warnings:
@@ -135,6 +139,7 @@ class _NoteBuilder:
                 self._rule_heading(section) for section in self.document.all_sections()
             ],
             note_title=self.document.title,
+            table_names=self.table_names,
         )
 
     # Notes and sections
@@ -581,7 +586,10 @@ class _NoteBuilder:
                 "capital letter or a digit. Check the layout",
             )
 
-        tables = list(section.tables)
+        tables = [table for table in section.tables if self._header_fits(table, hints)]
+        if table_rule and table_rule.row_labels and section.raw_tables:
+            # A row that could not be split still has the label that its field names.
+            self.table_names.extend((table_rule.line, label) for label in table_rule.row_labels)
         for raw in section.raw_tables:
             table, problems = recover_table(raw, self.document.display_path, hints)
             self.problems.extend(problems)
@@ -592,6 +600,26 @@ class _NoteBuilder:
 
         for table in tables:
             add_table(self, table, section, section_iri, subject, table_rule)
+
+    def _header_fits(self, table: Table, hints: TableHints | None) -> bool:
+        """Return whether a table's header is the mapping's columns; warn when it is not.
+
+        The cells are compared as a plain-text table's header line is, with runs of spaces
+        read as one space.
+        """
+        if hints is None or hints.columns is None:
+            return True
+        header = [" ".join(cell.split()) for cell in table.header]
+        columns = [" ".join(column.split()) for column in hints.columns]
+        if header == columns:
+            return True
+        self._warn(
+            table.header_span.start,
+            f"table header is {' | '.join(header)!r}, but the mapping's columns are "
+            f"{' | '.join(columns)!r}, so the table is left out; update the columns in the "
+            "mapping or the header in the note",
+        )
+        return False
 
     # Code
 

@@ -81,6 +81,7 @@ _TABLE = {
         "class": {"type": "string"},
         "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
         "label_column": {"type": "string"},
+        "id": {"type": "string"},
         "link_to_section": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": _FIELD},
     },
@@ -159,6 +160,8 @@ class TableRule:
     columns: tuple[str, ...] | None = None
     row_labels: tuple[str, ...] | None = None
     label_column: str | None = None
+    # The text whose slug names each row or column entity, with ID_PLACEHOLDERS replaced.
+    explicit_id: str | None = None
     link_to_section: str | None = None
     fields: dict[str, FieldRule] = field(default_factory=dict)
     line: int = 0
@@ -395,7 +398,11 @@ def _section(
     table = item.get("table")
     code = item.get("code")
     if entity and "label" in entity:
-        _check_label_template(entity["label"], shown, _line_of(lines, (*at, "entity", "label")))
+        line = _line_of(lines, (*at, "entity", "label"))
+        _check_template(entity["label"], LABEL_PLACEHOLDERS, shown, line, "entity.label")
+    if table and "id" in table:
+        line = _line_of(lines, (*at, "table", "id"))
+        _check_template(table["id"], ID_PLACEHOLDERS, shown, line, "table.id")
     return SectionRule(
         heading=item.get("heading"),
         heading_pattern=pattern,
@@ -417,21 +424,35 @@ LABEL_PLACEHOLDERS = {
 }
 
 
-def _check_label_template(label: str, shown: str, line: int) -> None:
-    """Reject a label with a placeholder in braces other than those of LABEL_PLACEHOLDERS."""
-    for placeholder in re.findall(r"\{[^{}]*\}", label):
-        if placeholder not in LABEL_PLACEHOLDERS:
-            known = ", ".join(LABEL_PLACEHOLDERS)
+# The placeholders that a table rule's id may contain: those of a label and the row's label.
+ID_PLACEHOLDERS = {
+    **LABEL_PLACEHOLDERS,
+    "{label}": "the label of the row or column",
+}
+
+
+def _check_template(
+    template: str, placeholders: dict[str, str], shown: str, line: int, key: str
+) -> None:
+    """Reject a template with a placeholder in braces other than those of ``placeholders``."""
+    for placeholder in re.findall(r"\{[^{}]*\}", template):
+        if placeholder not in placeholders:
+            known = ", ".join(placeholders)
             raise MappingError(
                 shown,
                 line,
-                f"entity.label: unknown placeholder {placeholder} in {label!r}; use {known}",
+                f"{key}: unknown placeholder {placeholder} in {template!r}; use {known}",
             )
 
 
 def expand_label(label: str, note_title: str, heading: str) -> str:
     """Return an entity rule's label with its placeholders replaced."""
     return label.replace("{note}", note_title).replace("{heading}", heading)
+
+
+def expand_id(template: str, label: str, note_title: str, heading: str) -> str:
+    """Return a table rule's id for one row or column with its placeholders replaced."""
+    return expand_label(template.replace("{label}", label), note_title, heading)
 
 
 def _entity(data: dict[str, Any]) -> EntityRule:
@@ -456,6 +477,7 @@ def _table(
         columns=tuple(columns) if columns else None,
         row_labels=tuple(row_labels) if row_labels else None,
         label_column=data.get("label_column"),
+        explicit_id=data.get("id"),
         link_to_section=data.get("link_to_section"),
         fields={
             name: _field(value, lines, (*at, "fields", name))

@@ -95,6 +95,7 @@ class BuiltNote:
     unmapped: list[str]
     section_titles: list[str] = field(default_factory=list)
     note_title: str = ""
+    table_names: list[tuple[int, str]] = field(default_factory=list)
 
 
 # A minted IRI: (kind, label, explicit id, where, the IRI as a string).
@@ -231,6 +232,7 @@ def _built(graphs: NoteGraphs, problems: list[Problem]) -> BuiltNote:
         unmapped=graphs.unmapped,
         section_titles=graphs.section_titles,
         note_title=graphs.note_title,
+        table_names=graphs.table_names,
     )
 
 

@@ -13,6 +13,7 @@ so the warning about the missing note appears only once the linking note changes
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import time
@@ -176,6 +177,8 @@ class _RunContext:
     section_titles: list[str] = field(default_factory=list)
     # The titles of the notes that the run built.
     note_titles: list[str] = field(default_factory=list)
+    # The column and row labels of the tables that each table rule mapped, by the rule's line.
+    table_names: dict[int, set[str]] = field(default_factory=dict)
 
     @property
     def base_iri(self) -> str:
@@ -237,6 +240,7 @@ def run_ingest(
     _check_graph_owners(added, stored, displays)
     if not any(step.unchanged for step in steps):
         _check_rules_match(mapping, run.section_titles, run.note_titles, run.report)
+        _check_fields_match(mapping, run.table_names, run.report)
 
     report = run.report
     _report_replaced_writes(added, stored, displays, report)
@@ -436,6 +440,8 @@ def _note_graphs(
     run.report.unmapped.extend(f"{note.display_path}: {what}" for what in built.unmapped)
     run.section_titles.extend(built.section_titles)
     run.note_titles.append(built.note_title)
+    for rule_line, name in built.table_names:
+        run.table_names.setdefault(rule_line, set()).add(name)
     facts = NewGraph(built.graph_iri, note.source, fingerprint, built.facts, built.facts_count)
     facts.labels = built.labels
     facts.label_first_tokens = built.label_first_tokens
@@ -570,6 +576,35 @@ def _check_rules_match(
                 "one of the note's section headings in the rule instead"
             )
         report.problems.append(Problem(display(Path(mapping.path)), rule.line, message))
+
+
+def _check_fields_match(
+    mapping: Mapping, table_names: dict[int, set[str]], report: IngestReport
+) -> None:
+    """Warn about each field of a table rule that names no column of the tables it mapped.
+
+    For a transposed table the fields name the labels that start its rows. A rule that
+    mapped no table is left to the warnings about its section.
+    """
+    if not mapping.path:
+        return
+    for rule in mapping.sections:
+        table = rule.table
+        if table is None or table.line not in table_names:
+            continue
+        names = sorted(table_names[table.line])
+        folded = {name.casefold() for name in names}
+        named = "row label" if table.entities == "columns" else "column"
+        for field_name, field_rule in table.fields.items():
+            if field_name.casefold() in folded:
+                continue
+            close = difflib.get_close_matches(field_name, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"the {named}s are {names!r}"
+            message = (
+                f"the field {field_name!r} of the table rule names no {named} of the tables it "
+                f"mapped; {hint}"
+            )
+            report.problems.append(Problem(display(Path(mapping.path)), field_rule.line, message))
 
 
 def _check_graph_owners(

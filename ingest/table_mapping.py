@@ -8,7 +8,7 @@ from rdflib import URIRef
 
 from ingest.document import LineSpan, Section, Table
 from ingest.iris import make_slug
-from ingest.mapping import FieldRule, TableRule
+from ingest.mapping import FieldRule, TableRule, expand_id
 from ingest.values import parse_name
 
 if TYPE_CHECKING:
@@ -26,15 +26,29 @@ def add_table(
     """Add the entities of one table, by the table's mapping rule or generically without one."""
     if rule is None:
         _add_records(builder, table, section, section_iri)
-    elif rule.entities == "columns":
-        _add_column_entities(builder, table, section_iri, section_entity, rule)
+        return
+
+    # Fields name columns, or for a transposed table the labels that start its rows.
+    names = [row.cells[0] for row in table.rows] if rule.entities == "columns" else table.header
+    builder.table_names.extend((rule.line, name) for name in names)
+    if rule.entities == "columns":
+        _add_column_entities(builder, table, section, section_iri, section_entity, rule)
     else:
-        _add_row_entities(builder, table, section_iri, section_entity, rule)
+        _add_row_entities(builder, table, section, section_iri, section_entity, rule)
+
+
+def _entity_id(builder: _NoteBuilder, rule: TableRule, section: Section, label: str) -> str | None:
+    """Return the text whose slug names the entity of a row or column, None for its label."""
+    if rule.explicit_id is None:
+        return None
+    heading = builder._rule_heading(section)
+    return expand_id(rule.explicit_id, label, builder.document.title, heading)
 
 
 def _add_row_entities(
     builder: _NoteBuilder,
     table: Table,
+    section: Section,
     section_iri: URIRef,
     section_entity: URIRef,
     rule: TableRule,
@@ -53,7 +67,8 @@ def _add_row_entities(
             if label_rule and label_rule.value == "name"
             else label_cell
         )
-        entity = builder.entity(rule.kind, label, rule.cls, row.span, section_iri)
+        explicit_id = _entity_id(builder, rule, section, label)
+        entity = builder.entity(rule.kind, label, rule.cls, row.span, section_iri, explicit_id)
         if rule.link_to_section and section_entity != section_iri:
             builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
 
@@ -73,6 +88,7 @@ def _add_row_entities(
 def _add_column_entities(
     builder: _NoteBuilder,
     table: Table,
+    section: Section,
     section_iri: URIRef,
     section_entity: URIRef,
     rule: TableRule,
@@ -83,7 +99,10 @@ def _add_column_entities(
             _warn_empty_label(builder, table.header_span, None)
             entities.append(None)
             continue
-        entities.append(builder.entity(rule.kind, label, rule.cls, table.span, section_iri))
+        explicit_id = _entity_id(builder, rule, section, label)
+        entities.append(
+            builder.entity(rule.kind, label, rule.cls, table.span, section_iri, explicit_id)
+        )
     for entity in entities:
         if entity is not None and rule.link_to_section and section_entity != section_iri:
             builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.problems import MappingError
+
+if TYPE_CHECKING:
+    from ingest.run import IngestReport
+    from service.engine import OxigraphEngine
 
 REPO = Path(__file__).resolve().parent.parent
 AI_MAPPING = REPO / "data" / "mappings" / "ai.yaml"
@@ -624,3 +629,173 @@ def test_label_placeholders_name_entities_per_note(tmp_path: Path) -> None:
         "https://kg.test/id/team/postgresql-team",
         "https://kg.test/id/team/redis-team",
     }
+
+
+def test_unknown_table_id_placeholder(tmp_path: Path) -> None:
+    text = (
+        "sections:\n"
+        "  - heading: Ports\n"
+        "    table:\n"
+        "      entities: rows\n"
+        "      class: schema:Thing\n"
+        "      kind: port\n"
+        "      id: '{file} {label}'\n"
+    )
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 7
+    assert "table.id: unknown placeholder {file}" in str(error)
+    assert "use {note}, {heading}, {label}" in str(error)
+
+
+def ingest_notes(
+    tmp_path: Path, mapping_text: str, notes: dict[str, str]
+) -> tuple[Path, IngestReport, OxigraphEngine]:
+    """Ingest Markdown notes, by file name, with a mapping; return the mapping's path,
+    the report and an engine over the store."""
+    from ingest.run import run_ingest
+    from service.engine import OxigraphEngine
+    from service.store import Store
+
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(mapping_text, encoding="utf-8")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name, text in notes.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    report = run_ingest([folder], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+    return mapping, report, OxigraphEngine.from_store(store)
+
+
+PORTS_MAPPING = (
+    "sections:\n"
+    "  - heading: Ports\n"
+    "    table:\n"
+    "      entities: rows\n"
+    "      class: schema:Thing\n"
+    "      kind: port\n"
+    "{id}"
+    "      fields:\n"
+    "        Port: {{property: schema:value}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("id_line", "expected"),
+    [
+        ("", {("port/server", "5432"), ("port/server", "6379")}),
+        (
+            "      id: '{note} {label}'\n",
+            {("port/postgresql-server", "5432"), ("port/redis-server", "6379")},
+        ),
+    ],
+)
+def test_table_id_names_rows_per_note(
+    tmp_path: Path, id_line: str, expected: set[tuple[str, str]]
+) -> None:
+    table = "| Name | Port |\n| --- | --- |\n"
+    notes = {
+        f"{name}.md": f"# {name}\n\n## Ports\n\n{table}| Server | {port} |\n"
+        for name, port in (("PostgreSQL", "5432"), ("Redis", "6379"))
+    }
+    _, _, engine = ingest_notes(tmp_path, PORTS_MAPPING.format(id=id_line), notes)
+
+    rows = engine.query(
+        "SELECT ?s ?port ?label WHERE { ?s <https://schema.org/value> ?port ; "
+        "<http://www.w3.org/2004/02/skos/core#prefLabel> ?label }"
+    ).rows
+    found = {(row[0].value.removeprefix("https://kg.test/id/"), row[1].value) for row in rows}
+    assert found == expected
+    assert {row[2].value for row in rows} == {"Server"}, "the rows keep their label"
+
+
+PLANS_MAPPING = (
+    "sections:\n"
+    "  - heading: Plans\n"
+    "    table:\n"
+    "      entities: columns\n"
+    "      class: schema:Thing\n"
+    "      kind: plan\n"
+    "      id: '{{note}} {{heading}} {{label}}'\n"
+    "      fields:\n"
+    "        {field}: {{property: schema:price}}\n"
+)
+
+
+def plans_note(name: str, price: str) -> str:
+    return f"# {name}\n\n## Plans\n\n| Plan | Basic |\n| --- | --- |\n| Price | {price} |\n"
+
+
+def test_table_id_names_columns_per_note(tmp_path: Path) -> None:
+    notes = {"Hosting.md": plans_note("Hosting", "10"), "Storage.md": plans_note("Storage", "3")}
+    _, _, engine = ingest_notes(tmp_path, PLANS_MAPPING.format(field="Price"), notes)
+
+    rows = engine.query("SELECT ?s ?price WHERE { ?s <https://schema.org/price> ?price }").rows
+    assert {(row[0].value, row[1].value) for row in rows} == {
+        ("https://kg.test/id/plan/hosting-plans-basic", "10"),
+        ("https://kg.test/id/plan/storage-plans-basic", "3"),
+    }
+
+
+DATABASES_NOTE = (
+    "# Stores\n\n## Databases\n\n| Database | Type | Released |\n| --- | --- | --- |\n"
+    "| DuckDB | OLAP | 2019 |\n"
+)
+
+
+def test_markdown_table_header_must_match_columns(tmp_path: Path) -> None:
+    mapping_text = (
+        "sections:\n"
+        "  - heading: Databases\n"
+        "    table:\n"
+        "      entities: rows\n"
+        "      columns: [Database, Kind, Released]\n"
+        "      class: schema:Thing\n"
+        "      kind: database\n"
+    )
+    _, report, engine = ingest_notes(tmp_path, mapping_text, {"stores.md": DATABASES_NOTE})
+
+    expected = (
+        f"{tmp_path / 'notes' / 'stores.md'}:5: warning: table header is "
+        "'Database | Type | Released', but the mapping's columns are "
+        "'Database | Kind | Released', so the table is left out"
+    )
+    messages = [str(problem) for problem in report.warnings]
+    assert any(message.startswith(expected) for message in messages), messages
+    assert not engine.query("ASK { <https://kg.test/id/database/duckdb> ?p ?o }").boolean
+
+
+def test_misspelt_table_field_names_its_line(tmp_path: Path) -> None:
+    mapping_text = (
+        "sections:\n"
+        "  - heading: Databases\n"
+        "    table:\n"
+        "      entities: rows\n"
+        "      class: schema:Thing\n"
+        "      kind: database\n"
+        "      fields:\n"
+        "        Type: {property: schema:category}\n"
+        "        Relased: {property: schema:datePublished, value: year}\n"
+        "        Licence: {property: schema:license}\n"
+    )
+    mapping, report, _ = ingest_notes(tmp_path, mapping_text, {"stores.md": DATABASES_NOTE})
+
+    messages = [str(p) for p in report.warnings if "names no column" in str(p)]
+    assert messages == [
+        f"{mapping}:9: warning: the field 'Relased' of the table rule names no column of the "
+        "tables it mapped; did you mean 'Released'?",
+        f"{mapping}:10: warning: the field 'Licence' of the table rule names no column of the "
+        "tables it mapped; the columns are ['Database', 'Released', 'Type']",
+    ]
+
+
+def test_misspelt_row_label_field(tmp_path: Path) -> None:
+    notes = {"Hosting.md": plans_note("Hosting", "10")}
+    mapping, report, _ = ingest_notes(tmp_path, PLANS_MAPPING.format(field="Prise"), notes)
+
+    messages = [str(p) for p in report.warnings if "names no row label" in str(p)]
+    assert messages == [
+        f"{mapping}:9: warning: the field 'Prise' of the table rule names no row label of the "
+        "tables it mapped; did you mean 'Price'?"
+    ]
