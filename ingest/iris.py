@@ -118,7 +118,8 @@ class IriMinter:
                 where[1],
                 f"{kind} {label!r} and {first!r} have the same IRI slug {slug!r}; "
                 f"{label!r} gets {candidate!r}. To choose which one gets {slug!r}, give it an id "
-                "(in a note's front matter or a section rule of the mapping) or rename one.",
+                "(in a note's front matter, or in the section or table rule of the mapping "
+                "that makes it) or rename one.",
             )
         )
         return candidate

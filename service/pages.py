@@ -740,7 +740,13 @@ def search() -> str:
         first_number=offset + 1,
         page_size=SEARCH_RESULT_LIMIT,
         max_class_candidates=MAX_CLASS_FILTER_CANDIDATES,
-        pager=Pager.of(page_url, page, offset + len(results) < total),
+        pager=Pager.of(
+            page_url,
+            page,
+            offset + len(results) < total,
+            total=total,
+            page_size=SEARCH_RESULT_LIMIT,
+        ),
     )
 
 

@@ -419,7 +419,31 @@ def test_sources_paged_by_fifty(server: LiveServer) -> None:
 
     past_end = page(server, "/id/topic/hub?sources_page=5")
     assert past_end.select("#sources a.source") == []
-    assert past_end.select_one("#sources a[rel=prev]") is not None
+    back = past_end.select_one("#sources a[rel=prev]")
+    assert back is not None
+    assert "sources_page=2" in back["href"], "a page past the end links to the last page"
+    notice = past_end.select_one("#sources .notice").get_text(" ", strip=True)
+    assert notice.startswith("Page 5 is past the end of this list, which has 2 pages")
+
+
+@pytest.mark.parametrize(
+    ("path", "selector", "argument"),
+    [
+        ("/id/topic/paging-target?in_property={property}&in_page=9", "#incoming", "in_page=3"),
+        ("/id/topic/hub?out_property={property}&out_page=9", "#links", "out_page=3"),
+    ],
+)
+def test_link_page_past_end_links_to_last(
+    server: LiveServer, path: str, selector: str, argument: str
+) -> None:
+    soup = page(server, path.format(property=urllib.parse.quote(str(NK.mentions))))
+    back = soup.select_one(f"{selector} a[rel=prev]")
+
+    assert back is not None
+    assert argument in back["href"]
+    assert soup.select_one(f"{selector} a[rel=next]") is None
+    notice = soup.select_one(f"{selector} .notice").get_text(" ", strip=True)
+    assert notice.startswith("Page 9 is past the end of this list, which has 3 pages")
 
 
 def test_short_source_list_has_no_pager(server: LiveServer) -> None:
@@ -950,9 +974,10 @@ def test_search_pages_results_with_total(server: LiveServer) -> None:
 
 
 def test_search_past_last_page(server: LiveServer) -> None:
-    past = page(server, "/search?q=record&page=3")
+    past = page(server, "/search?q=record&page=5")
+    notice = past.select_one(".pager + .notice, .notice").get_text(" ", strip=True)
 
-    assert "This page is past the last result." in past.get_text()
+    assert notice.startswith("Page 5 is past the end of this list, which has 2 pages")
     assert past.select_one("a[rel=prev]")["href"].endswith("page=2")
 
 

@@ -56,12 +56,28 @@ class Pager:
     previous_url: str | None = None
     next_url: str | None = None
     page_order: str = ""
+    # The number of the last page, when ``page`` is past it.
+    last_page: int | None = None
 
     @classmethod
     def of(
-        cls, page_url: Callable[[int], str], page: int, has_next: bool, page_order: str = ""
+        cls,
+        page_url: Callable[[int], str],
+        page: int,
+        has_next: bool,
+        page_order: str = "",
+        *,
+        total: int | None = None,
+        page_size: int = 0,
     ) -> Pager:
-        """Return the pager of ``page``, with the URLs that ``page_url`` gives for a number."""
+        """Return the pager of ``page``, with the URLs that ``page_url`` gives for a number.
+
+        With the list's ``total`` and ``page_size``, a page past the last one links back to
+        the last page, which the pager names.
+        """
+        last = max(1, -(-total // page_size)) if total is not None and page_size else None
+        if last is not None and page > last:
+            return cls(page, page_url(last), None, page_order, last)
         previous_url = page_url(page - 1) if page > 1 else None
         next_url = page_url(page + 1) if has_next else None
         return cls(page, previous_url, next_url, page_order)

@@ -252,7 +252,9 @@ def outgoing_groups(
             order = IN_STORE_ORDER
         else:
             order = BY_IRI if page.total > LINK_PAGE_SIZE else ""
-        pager = Pager.of(page_url, page.page, end < page.total, order)
+        pager = Pager.of(
+            page_url, page.page, end < page.total, order, total=page.total, page_size=LINK_PAGE_SIZE
+        )
         groups.append(LinkGroup(property_link(page.property, labels), links, page.total, pager))
 
     groups.sort(key=lambda group: (group.property.label.lower(), group.property.iri))
@@ -340,7 +342,9 @@ def _incoming_group(
         return entity_url(iri, in_property=prop, in_page=number, _anchor="incoming")
 
     order = "" if label_ordered else IN_STORE_ORDER
-    pager = Pager.of(page_url, page, offset + len(links) < total, order)
+    pager = Pager.of(
+        page_url, page, offset + len(links) < total, order, total=total, page_size=LINK_PAGE_SIZE
+    )
     return LinkGroup(property_link(prop, labels), links, total, pager)
 
 
@@ -396,7 +400,14 @@ def sources(iri: str) -> SourceList:
     def page_url(number: int) -> str:
         return entity_url(iri, sources_page=number, _anchor="sources")
 
-    pager = Pager.of(page_url, page, len(rows) > SOURCE_PAGE_SIZE, SOURCES_IN_STORE_ORDER)
+    pager = Pager.of(
+        page_url,
+        page,
+        len(rows) > SOURCE_PAGE_SIZE,
+        SOURCES_IN_STORE_ORDER,
+        total=total,
+        page_size=SOURCE_PAGE_SIZE,
+    )
     return SourceList(found, total, pager)
 
 

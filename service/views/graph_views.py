@@ -119,6 +119,8 @@ def benchmarks_view() -> str:
         _view_page_url("graph_views.benchmarks_view"),
         page,
         offset + len(page_members) < len(entries),
+        total=len(entries),
+        page_size=BENCHMARKS_PAGE_SIZE,
     )
     return render_template(
         "view_benchmarks.html",
@@ -232,7 +234,11 @@ def gpus_view() -> str:
         variants, comparison = compare_variants(rows)
 
     pager = Pager.of(
-        _view_page_url("graph_views.gpus_view"), page, offset + len(page_members) < len(ordered)
+        _view_page_url("graph_views.gpus_view"),
+        page,
+        offset + len(page_members) < len(ordered),
+        total=len(ordered),
+        page_size=GPU_VARIANTS_PAGE_SIZE,
     )
     return render_template(
         "view_gpus.html",
