@@ -117,6 +117,9 @@ class _NoteBuilder:
         self.spans: dict[LineSpan, URIRef] = {}
         self.iris: dict[str, URIRef] = {}
         self.table_names: list[tuple[int, str]] = []
+        # (line, item) of each unmapped item reported, so that the cells of one row of a
+        # transposed table, one per column entity, give one warning.
+        self.reported_unmapped: set[tuple[int, str]] = set()
 
     def build(self) -> NoteGraphs:
         for line, message in self.document.warnings:
@@ -442,8 +445,9 @@ class _NoteBuilder:
         self.facts.add((prop, RDFS.label, Literal(key)))
         self.facts.add((prop, NK.unmapped, Literal(True)))
         self.facts.add((subject, prop, Literal(value)))
-        if not warn:
+        if not warn or (span.start, what) in self.reported_unmapped:
             return
+        self.reported_unmapped.add((span.start, what))
         self.unmapped.append(what)
         self._warn(
             span.start,
@@ -604,14 +608,14 @@ class _NoteBuilder:
     def _header_fits(self, table: Table, hints: TableHints | None) -> bool:
         """Return whether a table's header is the mapping's columns; warn when it is not.
 
-        The cells are compared as a plain-text table's header line is, with runs of spaces
-        read as one space.
+        The cells are compared as a plain-text table's header line is, ignoring case, with runs
+        of spaces read as one space.
         """
         if hints is None or hints.columns is None:
             return True
         header = [" ".join(cell.split()) for cell in table.header]
         columns = [" ".join(column.split()) for column in hints.columns]
-        if header == columns:
+        if [cell.casefold() for cell in header] == [column.casefold() for column in columns]:
             return True
         self._warn(
             table.header_span.start,

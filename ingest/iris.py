@@ -61,6 +61,8 @@ class IriMinter:
     base_iri: str
     _owners: dict[tuple[str, str], str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # (kind, slug, label) of each label whose id gave it another label's IRI, once reported.
+    _joined: dict[tuple[str, str, str], None] = field(default_factory=dict)
 
     def entity(
         self,
@@ -73,26 +75,49 @@ class IriMinter:
         """Return the IRI of the entity of ``kind`` labelled ``label``.
 
         ``explicit_id`` (an ``id:`` from the note or the mapping) wins over the label's slug.
-        The same kind and label always give the same IRI.
+        The same kind and label always give the same IRI. A label whose id has the slug of
+        another label gets that label's IRI, with a warning, because the two are then one
+        entity.
         """
         slug = make_slug(explicit_id) if explicit_id else make_slug(label)
         key = (kind, slug)
         owner = self._owners.setdefault(key, label)
-        if owner.casefold() != label.casefold() and not explicit_id:
-            slug = self._disambiguate(kind, slug, label, where)
+        if owner.casefold() != label.casefold():
+            if explicit_id:
+                self._report_joined(kind, slug, label, owner, where)
+            else:
+                slug = self._disambiguate(kind, slug, label, where)
         return URIRef(f"{self.base_iri}{kind}/{slug}")
 
-    def checkpoint(self) -> tuple[int, int]:
-        """Return a mark of the slugs and problems recorded so far, for ``rollback``."""
-        return len(self._owners), len(self.problems)
+    def _report_joined(
+        self, kind: str, slug: str, label: str, owner: str, where: tuple[str, int]
+    ) -> None:
+        if (kind, slug, label) in self._joined:
+            return
+        self._joined[(kind, slug, label)] = None
+        self.problems.append(
+            Problem(
+                where[0],
+                where[1],
+                f"{kind} {label!r} has an id with the slug {slug!r}, which {owner!r} has too, so "
+                f"they are one entity, {self.base_iri}{kind}/{slug}. If they are different "
+                "things, give them different ids (a table rule's id can include {label}).",
+            )
+        )
 
-    def rollback(self, mark: tuple[int, int]) -> None:
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Return a mark of the slugs and problems recorded so far, for ``rollback``."""
+        return len(self._owners), len(self.problems), len(self._joined)
+
+    def rollback(self, mark: tuple[int, int, int]) -> None:
         """Forget the slugs and problems recorded since ``checkpoint`` returned ``mark``."""
-        owners, problems = mark
+        owners, problems, joined = mark
         # Slugs are only ever added, and dicts keep their insertion order, so the slugs
         # recorded since the mark are the last ones.
         while len(self._owners) > owners:
             self._owners.popitem()
+        while len(self._joined) > joined:
+            self._joined.popitem()
         del self.problems[problems:]
 
     def path(self, *segments: str) -> URIRef:

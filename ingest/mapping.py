@@ -397,12 +397,14 @@ def _section(
     entity = item.get("entity")
     table = item.get("table")
     code = item.get("code")
-    if entity and "label" in entity:
-        line = _line_of(lines, (*at, "entity", "label"))
-        _check_template(entity["label"], LABEL_PLACEHOLDERS, shown, line, "entity.label")
-    if table and "id" in table:
-        line = _line_of(lines, (*at, "table", "id"))
-        _check_template(table["id"], ID_PLACEHOLDERS, shown, line, "table.id")
+    for key, template, placeholders in (
+        (("entity", "label"), (entity or {}).get("label"), LABEL_PLACEHOLDERS),
+        (("table", "id"), (table or {}).get("id"), ID_PLACEHOLDERS),
+    ):
+        if template is not None:
+            path = (*at, *key)
+            dotted = ".".join(str(part) for part in path)
+            _check_template(template, placeholders, shown, _line_of(lines, path), dotted)
     return SectionRule(
         heading=item.get("heading"),
         heading_pattern=pattern,

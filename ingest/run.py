@@ -210,13 +210,14 @@ def run_ingest(
     mapping_bytes = Path(mapping.path).read_bytes() if mapping.path else None
     started_ns = time.time_ns()
     notes = find_notes(paths)
-    if not notes:
+    stored = _stored_sources(store)
+    # A folder whose last note was deleted still has notes in the store to drop.
+    if not notes and not _stored_in_folders(paths, stored):
         suffixes = ", ".join(sorted([*READERS, *RDF_FORMATS]))
         raise NoNotesFound(
             f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}"
         )
 
-    stored = _stored_sources(store)
     mapping_used = _mapping_used(mapping, mapping_bytes)
     stored_notes = any(note.source in stored for note in notes)
     _warn_if_mapping_changed(store.info(MAPPING_INFO_KEY), mapping_used, stored_notes)
@@ -599,7 +600,8 @@ def _check_fields_match(
             if field_name.casefold() in folded:
                 continue
             close = difflib.get_close_matches(field_name, names, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"the {named}s are {names!r}"
+            listed = ", ".join(repr(name) for name in names)
+            hint = f"did you mean {close[0]!r}?" if close else f"the {named}s are {listed}"
             message = (
                 f"the field {field_name!r} of the table rule names no {named} of the tables it "
                 f"mapped; {hint}"
@@ -785,15 +787,21 @@ def _dropped_graphs(
     paths: list[Path], notes: list[NoteFile], stored: dict[str, StoredSource], report: IngestReport
 ) -> list[str]:
     """Return the stored graphs of notes that were under an ingested folder and are gone."""
-    folders = tuple(path.resolve().as_posix().rstrip("/") + "/" for path in paths if path.is_dir())
     present = {note.source for note in notes}
     dropped = []
-    for source, held in stored.items():
-        if source.startswith(folders) and source not in present:
+    for source in _stored_in_folders(paths, stored):
+        held = stored[source]
+        if source not in present:
             dropped.extend(held.graph_iris)
             shown = display(Path(source))
             report.changes.append(NoteChange(shown, "dropped", 0, held.triple_count))
     return dropped
+
+
+def _stored_in_folders(paths: list[Path], stored: dict[str, StoredSource]) -> list[str]:
+    """Return the stored sources under the folders among ``paths``."""
+    folders = tuple(path.resolve().as_posix().rstrip("/") + "/" for path in paths if path.is_dir())
+    return [source for source in stored if folders and source.startswith(folders)]
 
 
 def _summary(report: IngestReport) -> str:

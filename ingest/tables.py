@@ -166,11 +166,11 @@ def recover_table(
     header_reported = False
     if hints.columns is not None:
         expected = " ".join(" ".join(column.split()) for column in hints.columns)
-        if " ".join(header_tokens) != expected:
+        if " ".join(header_tokens).casefold() != expected.casefold():
             message = (
-                f"table header on line {header_line} is {header_text.strip()!r}, but the "
-                f"mapping's columns joined by spaces are {expected!r}; update the columns in "
-                "the mapping or the header in the note"
+                f"table header is {header_text.strip()!r}, but the mapping's columns joined by "
+                f"spaces are {expected!r}, so the table is left out; update the columns in the "
+                "mapping or the header in the note"
             )
             return None, [Problem(path, header_line, message)]
         header = list(hints.columns)

@@ -161,8 +161,16 @@ def _with_every_word(words: list[str], with_prefix: Callable[[str], set[_Key]]) 
 
 
 def _sort_key(label: str | None, iri: str) -> str:
-    """Return what matches of one rank are ordered by: the label, else the IRI's last segment."""
-    return (label if label is not None else iri.rsplit("/", 1)[-1]).lower()
+    """Return what matches of one rank are ordered by: the label, else the IRI's last segment.
+
+    Each number in it gets the count of its digits in front, so that the key orders numbers
+    by value as text does, and SQLite can sort by it: "fan 2" before "fan 10".
+    """
+    text = (label if label is not None else iri.rsplit("/", 1)[-1]).lower()
+    return _DIGITS.sub(lambda number: f"{len(number.group()):02d}{number.group()}", text)
+
+
+_DIGITS = re.compile(r"\d+")
 
 
 def build_index(

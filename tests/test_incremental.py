@@ -244,6 +244,29 @@ def test_deleted_note_dropped_whatever_working_folder(
     assert BASE + "graph/a" in graphs
 
 
+def test_last_note_of_folder_dropped(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\n## One\n\nText.\n", encoding="utf-8")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    (folder / "a.md").unlink()
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert [change.action for change in report.changes] == ["dropped"]
+    assert BASE + "graph/a" not in _current_graphs(store)
+
+
+def test_empty_folder_never_ingested_has_no_notes(tmp_path: Path, store: Store) -> None:
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    run_ingest([tmp_path / "kept"], store, mapping_path=None, base_iri=BASE)
+
+    with pytest.raises(run_module.NoNotesFound, match="no notes or RDF files"):
+        run_ingest([tmp_path / "empty"], store, mapping_path=None, base_iri=BASE)
+
+
 def test_note_unchanged_when_ingested_from_another_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notes: Path, store: Store
 ) -> None:

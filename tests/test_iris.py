@@ -122,12 +122,18 @@ def test_minter_explicit_id_wins() -> None:
     assert iri == URIRef(BASE + "gpu/h100-sxm")
 
 
-def test_minter_explicit_id_skips_collision() -> None:
+def test_minter_explicit_id_joins_with_warning() -> None:
     minter = IriMinter(BASE)
     minter.entity("metric", "Pass@1")
     iri = minter.entity("metric", "Pass 1", explicit_id="pass-1")
-    assert iri == URIRef(BASE + "metric/pass-1")
-    assert minter.problems == []
+    again = minter.entity("metric", "Pass 1", explicit_id="pass-1")
+
+    assert iri == again == URIRef(BASE + "metric/pass-1"), "the id wins over numbering"
+    assert [problem.message for problem in minter.problems] == [
+        "metric 'Pass 1' has an id with the slug 'pass-1', which 'Pass@1' has too, so they "
+        f"are one entity, {BASE}metric/pass-1. If they are different things, give them "
+        "different ids (a table rule's id can include {label})."
+    ]
 
 
 def test_minter_same_input_same_iris() -> None:

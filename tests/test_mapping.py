@@ -585,8 +585,9 @@ def test_unknown_label_placeholder(tmp_path: Path) -> None:
     error = mapping_error(tmp_path, text)
 
     assert error.line == 6
-    assert "entity.label: unknown placeholder {file} in '{file}'; use {note}, {heading}" in str(
-        error
+    assert (
+        "sections.0.entity.label: unknown placeholder {file} in '{file}'; use {note}, {heading}"
+        in str(error)
     )
 
 
@@ -644,7 +645,7 @@ def test_unknown_table_id_placeholder(tmp_path: Path) -> None:
     error = mapping_error(tmp_path, text)
 
     assert error.line == 7
-    assert "table.id: unknown placeholder {file}" in str(error)
+    assert "sections.0.table.id: unknown placeholder {file}" in str(error)
     assert "use {note}, {heading}, {label}" in str(error)
 
 
@@ -786,7 +787,7 @@ def test_misspelt_table_field_names_its_line(tmp_path: Path) -> None:
         f"{mapping}:9: warning: the field 'Relased' of the table rule names no column of the "
         "tables it mapped; did you mean 'Released'?",
         f"{mapping}:10: warning: the field 'Licence' of the table rule names no column of the "
-        "tables it mapped; the columns are ['Database', 'Released', 'Type']",
+        "tables it mapped; the columns are 'Database', 'Released', 'Type'",
     ]
 
 
@@ -799,3 +800,42 @@ def test_misspelt_row_label_field(tmp_path: Path) -> None:
         f"{mapping}:9: warning: the field 'Prise' of the table rule names no row label of the "
         "tables it mapped; did you mean 'Price'?"
     ]
+
+
+@pytest.mark.parametrize(
+    ("id_template", "joined"),
+    [
+        ("'{note} {label}'", [("Pass 1", "Pass@1", "eval-pass-1")]),
+        ("'{note}'", [("Pass 1", "Pass@1", "eval"), ("Server", "Pass@1", "eval")]),
+    ],
+)
+def test_ids_with_one_slug_warn(
+    tmp_path: Path, id_template: str, joined: list[tuple[str, str, str]]
+) -> None:
+    mapping_text = PORTS_MAPPING.format(id=f"      id: {id_template}\n")
+    note = (
+        "# Eval\n\n## Ports\n\n| Name | Port |\n| --- | --- |\n"
+        "| Pass@1 | 1 |\n| Pass 1 | 2 |\n| Server | 3 |\n| Pass 1 | 4 |\n"
+    )
+    _, report, _ = ingest_notes(tmp_path, mapping_text, {"Eval.md": note})
+
+    messages = [str(p) for p in report.warnings if "which" in str(p) and "has too" in str(p)]
+    assert messages == [
+        f"{tmp_path / 'notes' / 'Eval.md'}:{8 + index}: warning: port {label!r} has an id "
+        f"with the slug {slug!r}, which {owner!r} has too, so they are one entity, "
+        f"https://kg.test/id/port/{slug}. If they are different things, give them different "
+        "ids (a table rule's id can include {label})."
+        for index, (label, owner, slug) in enumerate(joined)
+    ]
+
+
+def test_unmapped_row_of_transposed_table_warns_once(tmp_path: Path) -> None:
+    note = (
+        "# Hosting\n\n## Plans\n\n| Plan | Basic | Pro |\n| --- | --- | --- |\n"
+        "| Price | 10 | 20 |\n| Memory | 1 GB | 4 GB |\n"
+    )
+    _, report, _ = ingest_notes(tmp_path, PLANS_MAPPING.format(field="Price"), {"Hosting.md": note})
+
+    messages = [str(p) for p in report.warnings if "'Memory' has no mapping" in str(p)]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(f"{tmp_path / 'notes' / 'Hosting.md'}:8: warning: ")

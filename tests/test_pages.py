@@ -46,6 +46,7 @@ HUB_SOURCE_COUNT = 60
 # More than the entity page embeds as JSON-LD.
 LARGE_HUB_LINK_COUNT = 1_001
 LARGE_HUB_KEYWORDS = ["gamma", "alpha", "beta"]
+TWO_LISTS_FANS = 55
 
 EXTRA_GRAPH_HEADER = """\
 @prefix nk: <https://notekg.example/ontology#> .
@@ -148,6 +149,16 @@ def write_dataset(path: Path) -> None:
         f"  id:topic\\/large-hub nk:mentions id:topic\\/t{number:04d} ."
         for number in range(1, LARGE_HUB_LINK_COUNT + 1)
     ]
+    # Two lists of links to one topic: one longer than a page, one short.
+    hub += [
+        f'  id:topic\\/fan-{number} skos:prefLabel "Fan {number}" ;'
+        " nk:mentions id:topic\\/two-lists ."
+        for number in range(1, TWO_LISTS_FANS + 1)
+    ]
+    hub.append(
+        '  id:topic\\/two-lists skos:prefLabel "Two lists" .'
+        " id:topic\\/shared-facts skos:related id:topic\\/two-lists ."
+    )
     extra = EXTRA_GRAPH_HEADER + "\n".join(records + hub) + "\n}\n"
     path.write_text(
         (FIXTURES / "sample.trig").read_text(encoding="utf-8") + "\n" + extra, encoding="utf-8"
@@ -424,6 +435,22 @@ def test_sources_paged_by_fifty(server: LiveServer) -> None:
     assert "sources_page=2" in back["href"], "a page past the end links to the last page"
     notice = past_end.select_one("#sources .notice").get_text(" ", strip=True)
     assert notice.startswith("Page 5 is past the end of this list, which has 2 pages")
+
+
+def test_page_number_without_list_pages_long_lists(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/two-lists?in_page=2")
+    groups = {
+        group.h3.a.get_text(strip=True): [
+            link.get_text(strip=True) for link in group.select("li a")
+        ]
+        for group in soup.select("#incoming .incoming-group")
+    }
+
+    assert groups == {
+        "mentions": [f"Fan {number}" for number in range(51, TWO_LISTS_FANS + 1)],
+        "related": ["Shared facts"],
+    }
+    assert soup.select("#incoming .notice") == [], "no list is past its end"
 
 
 @pytest.mark.parametrize(
@@ -971,6 +998,21 @@ def test_search_pages_results_with_total(server: LiveServer) -> None:
     assert rest == [f"Record {number:03d}" for number in range(101, RECORD_COUNT + 1)]
     assert second.select_one("ol.results")["start"] == "101"
     assert second.select_one("a[rel=next]") is None
+
+
+def test_search_class_options_count_members(server: LiveServer) -> None:
+    soup = page(server, "/search?q=fan")
+    options = [option.get_text(strip=True) for option in soup.select("#search-class option")]
+
+    assert options[0] == "Any class"
+    assert all(option.endswith(" in the graph)") for option in options[1:]), options
+
+
+def test_search_orders_numbers_by_value(server: LiveServer) -> None:
+    soup = page(server, "/search?q=fan")
+    labels = [link.get_text(strip=True) for link in soup.select("ol.results a.result-label")]
+
+    assert labels == [f"Fan {number}" for number in range(1, TWO_LISTS_FANS + 1)]
 
 
 def test_search_past_last_page(server: LiveServer) -> None:

@@ -311,7 +311,9 @@ def incoming_groups(iri: str, incoming: IncomingLinks, labels: dict[str, str]) -
     page = page_argument("in_page")
     groups = []
     for prop, total in incoming.counts.items():
-        group_page = _group_page(paged_property, prop, page)
+        # A page number that names no list pages only the lists longer than a page.
+        short = paged_property is None and total <= LINK_PAGE_SIZE
+        group_page = 1 if short else _group_page(paged_property, prop, page)
         read = incoming.resources.get(prop) if incoming.resources is not None else None
         groups.append(_incoming_group(iri, prop, total, group_page, labels, read))
 
