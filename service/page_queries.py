@@ -305,14 +305,18 @@ SELECT DISTINCT ?target ?amount ?unit ?written WHERE {{
 
 
 def containing_notes(iris: Sequence[str]) -> str:
-    """Select the title (?title) of the note that each of the IRIs (?part) is part of.
+    """Select the title (?title) of the note that each of the IRIs (?part) comes from.
 
-    Sections are part of their note (``dcterms:isPartOf``).
+    Sections are part of their note (``dcterms:isPartOf``), and the other entities are defined
+    in a section of it (``nk:definedIn``). Of an entity that several notes define, the first
+    title in code point order is selected.
     """
     return f"""
 SELECT ?part (MIN(?value) AS ?title) WHERE {{
   {_values("part", iris)}
-  ?part <http://purl.org/dc/terms/isPartOf> ?note .
+  {{ ?part <http://purl.org/dc/terms/isPartOf> ?note }}
+  UNION
+  {{ ?part <{NK}definedIn> ?section . ?section <http://purl.org/dc/terms/isPartOf> ?note }}
   ?note <http://purl.org/dc/terms/title> ?value .
   FILTER(isLiteral(?value))
 }}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -808,7 +808,23 @@ def find(
         _search_result(row, summaries.get(binding_value(row, "resource")), class_labels, words)
         for row in rows
     ]
-    return results, len(matches), any_class
+    return _with_note_titles(results), len(matches), any_class
+
+
+def _with_note_titles(results: list[SearchResult]) -> list[SearchResult]:
+    """Label the results whose label another result has too with the title of their note.
+
+    Rows that a table rule's ``id`` keeps apart, and sections such as "Facts", share labels.
+    """
+    counts = Counter(result.link.label.casefold() for result in results)
+    repeated = [result.link.iri for result in results if counts[result.link.label.casefold()] > 1]
+    if not repeated:
+        return results
+    titles = entity_lists.containing_note_titles(repeated)
+    return [
+        replace(result, link=entity_lists.with_note_title(result.link, titles))
+        for result in results
+    ]
 
 
 def _search_index() -> search_index.Index:

@@ -131,6 +131,16 @@ def write_dataset(path: Path) -> None:
             f" id:topic\\/shared-facts nk:definedIn id:section\\/{slug}\\/facts ."
         )
     hub.append('  id:topic\\/shared-facts a skos:Concept ; skos:prefLabel "Shared facts" .')
+    # Two entities of one label, each defined in a section of its own note.
+    for note in ("alpha", "beta"):
+        hub.append(
+            f'  id:port\\/{note}-server a skos:Concept ; skos:prefLabel "Server" ;'
+            f" nk:definedIn id:section\\/{note}\\/facts ."
+        )
+    hub.append(
+        '  id:topic\\/servers skos:prefLabel "Servers" ;'
+        " nk:mentions id:port\\/alpha-server, id:port\\/beta-server ."
+    )
     hub.append(
         '  id:topic\\/numbered a skos:Concept ; skos:prefLabel "Numbered" ;'
         '  nk:pageCount 10, 9, 100 ; nk:alias "beta", "tag 10", "Alpha", "tag 2", "alpha" .'
@@ -1006,6 +1016,28 @@ def test_search_class_options_count_members(server: LiveServer) -> None:
 
     assert options[0] == "Any class"
     assert all(option.endswith(" in the graph)") for option in options[1:]), options
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("server", ["Server (Alpha)", "Server (Beta)", "Servers"]),
+        ("facts", ["Facts (Alpha)", "Facts (Beta)", "Shared facts"]),
+    ],
+)
+def test_search_names_notes_of_shared_labels(
+    server: LiveServer, text: str, expected: list[str]
+) -> None:
+    soup = page(server, f"/search?q={text}")
+    labels = [link.get_text(strip=True) for link in soup.select("ol.results a.result-label")]
+
+    assert labels == expected
+
+
+def test_links_of_one_label_name_their_notes(server: LiveServer) -> None:
+    soup = page(server, "/id/topic/servers")
+
+    assert link_texts(soup, "mentions") == ["Server (Alpha)", "Server (Beta)"]
 
 
 def test_search_orders_numbers_by_value(server: LiveServer) -> None:

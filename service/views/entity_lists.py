@@ -215,7 +215,10 @@ def repeated_label_targets(pages: list[OutgoingPage], labels: dict[str, str]) ->
 
 
 def containing_note_titles(iris: list[str]) -> dict[str, str]:
-    """Return the title of the note that each of the IRIs is part of, for those that are."""
+    """Return the title of the note that each of the IRIs comes from, for those that have one.
+
+    A section is part of its note, and another entity is defined in a section of one.
+    """
     unique = sorted(set(iris))
     if not unique:
         return {}
@@ -239,7 +242,7 @@ def outgoing_groups(
     for page in pages:
         # Numbers, such as the values of a long property, come first, by value.
         ordered = sorted(
-            ((_with_note_title(_target_link(row, labels), note_titles), row) for row in page.rows),
+            ((with_note_title(_target_link(row, labels), note_titles), row) for row in page.rows),
             key=lambda pair: value_order(pair[1]["target"], natural_key(pair[0].label)),
         )
         links = [link for link, _ in ordered]
@@ -261,7 +264,8 @@ def outgoing_groups(
     return groups
 
 
-def _with_note_title(link: Link, note_titles: dict[str, str]) -> Link:
+def with_note_title(link: Link, note_titles: dict[str, str]) -> Link:
+    """Return the link labelled with the title of its note too, when ``note_titles`` has one."""
     title = note_titles.get(link.iri)
     if not title or title == link.label:
         return link
