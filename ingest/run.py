@@ -211,8 +211,9 @@ def run_ingest(
     started_ns = time.time_ns()
     notes = find_notes(paths)
     stored = _stored_sources(store)
+    in_folders = _stored_in_folders(paths, stored)
     # A folder whose last note was deleted still has notes in the store to drop.
-    if not notes and not _stored_in_folders(paths, stored):
+    if not notes and not in_folders:
         suffixes = ", ".join(sorted([*READERS, *RDF_FORMATS]))
         raise NoNotesFound(
             f"no notes or RDF files ({suffixes}) found in {', '.join(map(str, paths))}"
@@ -245,7 +246,7 @@ def run_ingest(
 
     report = run.report
     _report_replaced_writes(added, stored, displays, report)
-    dropped.extend(_dropped_graphs(paths, notes, stored, report))
+    dropped.extend(_dropped_graphs(in_folders, notes, stored, report))
     relinked = _link_mentions(run.mentions, store, added, dropped, report, displays)
     if dry_run:
         return report
@@ -600,8 +601,10 @@ def _check_fields_match(
             if field_name.casefold() in folded:
                 continue
             close = difflib.get_close_matches(field_name, names, n=1, cutoff=0.6)
-            listed = ", ".join(repr(name) for name in names)
-            hint = f"did you mean {close[0]!r}?" if close else f"the {named}s are {listed}"
+            if close:
+                hint = f"did you mean {close[0]!r}?"
+            else:
+                hint = f"the {named}s are {', '.join(repr(name) for name in names)}"
             message = (
                 f"the field {field_name!r} of the table rule names no {named} of the tables it "
                 f"mapped; {hint}"
@@ -784,17 +787,24 @@ def _stored_sources(store: Store) -> dict[str, StoredSource]:
 
 
 def _dropped_graphs(
-    paths: list[Path], notes: list[NoteFile], stored: dict[str, StoredSource], report: IngestReport
+    in_folders: list[str],
+    notes: list[NoteFile],
+    stored: dict[str, StoredSource],
+    report: IngestReport,
 ) -> list[str]:
-    """Return the stored graphs of notes that were under an ingested folder and are gone."""
+    """Return the stored graphs of notes that were under an ingested folder and are gone.
+
+    ``in_folders`` lists the stored sources under the ingested folders.
+    """
     present = {note.source for note in notes}
     dropped = []
-    for source in _stored_in_folders(paths, stored):
-        held = stored[source]
-        if source not in present:
-            dropped.extend(held.graph_iris)
-            shown = display(Path(source))
-            report.changes.append(NoteChange(shown, "dropped", 0, held.triple_count))
+    for source in in_folders:
+        if source in present:
+            continue
+        stored_source = stored[source]
+        dropped.extend(stored_source.graph_iris)
+        change = NoteChange(display(Path(source)), "dropped", 0, stored_source.triple_count)
+        report.changes.append(change)
     return dropped
 
 

@@ -36,6 +36,7 @@ from flask.sansio.blueprints import BlueprintSetupState
 from service import negotiation, results, search_index, sparql
 from service import page_queries as queries
 from service.engine import QueryEngine, Term
+from service.natural_order import natural_key
 from service.views import entity_lists, neighbourhood
 from service.views.common import (
     VOCABULARY_EXTENSION,
@@ -54,7 +55,6 @@ from service.views.common import (
     loaded_vocabulary,
     local_name_label,
     memoized,
-    natural_key,
     optional_iri_argument,
     page_argument,
     page_url,
@@ -432,9 +432,7 @@ def _first_long_rows(
     return rows
 
 
-def _literal_order(
-    row: dict[str, Term],
-) -> tuple[str, tuple[int, float, tuple[tuple[str, int], ...]], str, str, str]:
+def _literal_order(row: dict[str, Term]) -> tuple[str, tuple[int, float, str], str, str, str]:
     """Order literal rows by property, then numbers by value before other literals by text.
 
     Text is ordered as labels are, with the numbers in it by value ("tag 2" before "tag 10").
@@ -812,9 +810,9 @@ def find(
 
 
 def _with_note_titles(results: list[SearchResult]) -> list[SearchResult]:
-    """Label the results whose label another result has too with the title of their note.
+    """Add the title of their note to the labels of results that share a label.
 
-    Rows that a table rule's ``id`` keeps apart, and sections such as "Facts", share labels.
+    Sections such as "Facts", and rows that a table rule's ``id`` keeps apart, share labels.
     """
     counts = Counter(result.link.label.casefold() for result in results)
     repeated = [result.link.iri for result in results if counts[result.link.label.casefold()] > 1]

@@ -34,6 +34,7 @@ from typing import Protocol, TypeVar
 import pyoxigraph as ox
 
 from service.engine import QueryEngine
+from service.natural_order import natural_key
 from service.query_processes import run_forked
 
 logger = logging.getLogger(__name__)
@@ -163,14 +164,9 @@ def _with_every_word(words: list[str], with_prefix: Callable[[str], set[_Key]]) 
 def _sort_key(label: str | None, iri: str) -> str:
     """Return what matches of one rank are ordered by: the label, else the IRI's last segment.
 
-    Each number in it gets the count of its digits in front, so that the key orders numbers
-    by value as text does, and SQLite can sort by it: "fan 2" before "fan 10".
+    The index files keep the key in a column, by which SQLite orders the matches.
     """
-    text = (label if label is not None else iri.rsplit("/", 1)[-1]).lower()
-    return _DIGITS.sub(lambda number: f"{len(number.group()):02d}{number.group()}", text)
-
-
-_DIGITS = re.compile(r"\d+")
+    return natural_key(label if label is not None else iri.rsplit("/", 1)[-1])
 
 
 def build_index(

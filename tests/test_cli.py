@@ -116,9 +116,7 @@ def test_ingest_twice_skips_unchanged_note(runner: CliRunner, database: str) -> 
     assert Store(database).current_generation_id() == 1
 
 
-def test_ingest_empty_folder_is_a_usage_error(
-    runner: CliRunner, database: str, tmp_path: Path
-) -> None:
+def test_empty_folder_is_usage_error(runner: CliRunner, database: str, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(main, ["--quiet", "ingest", str(empty), "--database", database])

@@ -257,7 +257,7 @@ def test_last_note_of_folder_dropped(tmp_path: Path, store: Store) -> None:
     assert BASE + "graph/a" not in _current_graphs(store)
 
 
-def test_empty_folder_never_ingested_has_no_notes(tmp_path: Path, store: Store) -> None:
+def test_new_empty_folder_has_no_notes(tmp_path: Path, store: Store) -> None:
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
     (tmp_path / "empty").mkdir()

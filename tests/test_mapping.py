@@ -632,23 +632,6 @@ def test_label_placeholders_name_entities_per_note(tmp_path: Path) -> None:
     }
 
 
-def test_unknown_table_id_placeholder(tmp_path: Path) -> None:
-    text = (
-        "sections:\n"
-        "  - heading: Ports\n"
-        "    table:\n"
-        "      entities: rows\n"
-        "      class: schema:Thing\n"
-        "      kind: port\n"
-        "      id: '{file} {label}'\n"
-    )
-    error = mapping_error(tmp_path, text)
-
-    assert error.line == 7
-    assert "sections.0.table.id: unknown placeholder {file}" in str(error)
-    assert "use {note}, {heading}, {label}" in str(error)
-
-
 def ingest_notes(
     tmp_path: Path, mapping_text: str, notes: dict[str, str]
 ) -> tuple[Path, IngestReport, OxigraphEngine]:
@@ -680,6 +663,14 @@ PORTS_MAPPING = (
     "      fields:\n"
     "        Port: {{property: schema:value}}\n"
 )
+
+
+def test_unknown_table_id_placeholder(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, PORTS_MAPPING.format(id="      id: '{file} {label}'\n"))
+
+    assert error.line == 7
+    assert "sections.0.table.id: unknown placeholder {file}" in str(error)
+    assert "use {note}, {heading}, {label}" in str(error)
 
 
 @pytest.mark.parametrize(
@@ -745,7 +736,7 @@ DATABASES_NOTE = (
 )
 
 
-def test_markdown_table_header_must_match_columns(tmp_path: Path) -> None:
+def test_markdown_header_mismatch_skips_table(tmp_path: Path) -> None:
     mapping_text = (
         "sections:\n"
         "  - heading: Databases\n"
@@ -829,7 +820,7 @@ def test_ids_with_one_slug_warn(
     ]
 
 
-def test_unmapped_row_of_transposed_table_warns_once(tmp_path: Path) -> None:
+def test_transposed_unmapped_row_warns_once(tmp_path: Path) -> None:
     note = (
         "# Hosting\n\n## Plans\n\n| Plan | Basic | Pro |\n| --- | --- | --- |\n"
         "| Price | 10 | 20 |\n| Memory | 1 GB | 4 GB |\n"

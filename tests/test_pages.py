@@ -447,7 +447,7 @@ def test_sources_paged_by_fifty(server: LiveServer) -> None:
     assert notice.startswith("Page 5 is past the end of this list, which has 2 pages")
 
 
-def test_page_number_without_list_pages_long_lists(server: LiveServer) -> None:
+def test_in_page_alone_pages_long_lists(server: LiveServer) -> None:
     soup = page(server, "/id/topic/two-lists?in_page=2")
     groups = {
         group.h3.a.get_text(strip=True): [
@@ -470,7 +470,7 @@ def test_page_number_without_list_pages_long_lists(server: LiveServer) -> None:
         ("/id/topic/hub?out_property={property}&out_page=9", "#links", "out_page=3"),
     ],
 )
-def test_link_page_past_end_links_to_last(
+def test_page_past_end_links_last(
     server: LiveServer, path: str, selector: str, argument: str
 ) -> None:
     soup = page(server, path.format(property=urllib.parse.quote(str(NK.mentions))))
@@ -666,7 +666,8 @@ def test_incoming_links_read_in_one_query(
     soup = uncached_page(server, "/id/metric/accuracy")
 
     assert soup.select("#incoming li a")
-    assert counted == [] and listed == [], "one query read the links and their number"
+    assert counted == [], "one query read the links and their number"
+    assert listed == []
 
     groups = len(soup.select("#incoming .incoming-group"))
     monkeypatch.setattr(entity_lists, "READ_WHOLE_INCOMING", 1)
@@ -806,7 +807,7 @@ def test_entity_format_parameter(
     assert (MMLU, NK.focusArea, GENERAL_KNOWLEDGE) in graph
 
 
-def test_entity_unknown_format_names_its_formats(server: LiveServer) -> None:
+def test_entity_unknown_format_lists_own(server: LiveServer) -> None:
     reply = get(f"{server.url}/id/benchmark/mmlu?format=yaml", accept="application/json")
     message = json.loads(reply.text)["error"]["message"]
 
@@ -1034,7 +1035,7 @@ def test_search_names_notes_of_shared_labels(
     assert labels == expected
 
 
-def test_links_of_one_label_name_their_notes(server: LiveServer) -> None:
+def test_shared_label_links_name_notes(server: LiveServer) -> None:
     soup = page(server, "/id/topic/servers")
 
     assert link_texts(soup, "mentions") == ["Server (Alpha)", "Server (Beta)"]

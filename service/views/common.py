@@ -328,19 +328,6 @@ def value_order(term: Term, text: K) -> tuple[int, float, K]:
     return (1, 0.0, text)
 
 
-def natural_key(text: str) -> tuple[tuple[str, int], ...]:
-    """Return a sort key of a label that orders the numbers in it by value, ignoring case.
-
-    Line ranges then come as L5-L8 before L10-L16, as people count. Each part of the key is
-    a piece of text and the number that follows it, or -1 at the end.
-    """
-    parts = re.split(r"(\d+)", text.lower())
-    return tuple(
-        (parts[index], int(parts[index + 1]) if index + 1 < len(parts) else -1)
-        for index in range(0, len(parts), 2)
-    )
-
-
 def make_link(term: Term, labels: dict[str, str]) -> Link:
     """Link a term to its page, labelled from ``labels``; blank nodes get no URL.
 

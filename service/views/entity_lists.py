@@ -24,6 +24,7 @@ from flask import request
 
 from service import page_queries as queries
 from service.engine import Term
+from service.natural_order import natural_key
 from service.views import common
 from service.views.common import (
     Link,
@@ -35,7 +36,6 @@ from service.views.common import (
     labelled_link,
     local_name_label,
     make_link,
-    natural_key,
     page_argument,
     resource_url,
     select_rows,
@@ -315,7 +315,7 @@ def incoming_groups(iri: str, incoming: IncomingLinks, labels: dict[str, str]) -
     page = page_argument("in_page")
     groups = []
     for prop, total in incoming.counts.items():
-        # A page number that names no list pages only the lists longer than a page.
+        # Without in_property, in_page pages only the lists longer than one page.
         short = paged_property is None and total <= LINK_PAGE_SIZE
         group_page = 1 if short else _group_page(paged_property, prop, page)
         read = incoming.resources.get(prop) if incoming.resources is not None else None
