@@ -280,7 +280,7 @@ class OxigraphEngine:
 
     def __init__(
         self,
-        oxigraph_store: ox.Store,
+        oxigraph_store: ox.Store | None,
         generation: int,
         *,
         merged: ox.Store | None = None,
@@ -293,15 +293,20 @@ class OxigraphEngine:
     ) -> None:
         """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None.
 
-        ``folder`` is where the two stores were opened from. ``triple_count`` is the number of
-        quads in ``oxigraph_store`` and ``merged_triple_count`` the number of triples in
-        ``merged``, when known, which saves counting them.
+        ``folder`` is where the two stores were opened from. ``oxigraph_store`` may be None with
+        a folder, ``merged`` and ``triple_count``: the named store is then opened on first use.
+        ``triple_count`` is the number of quads in ``oxigraph_store`` and
+        ``merged_triple_count`` the number of triples in ``merged``, when known, which saves
+        counting them.
         """
-        self.store = oxigraph_store
-        self.merged = merged if merged is not None else merged_store(oxigraph_store)
+        if oxigraph_store is None and (folder is None or merged is None or triple_count is None):
+            raise ValueError("an engine without its named store needs a folder, merged and a count")
+        self._store = oxigraph_store
+        self._store_lock = threading.Lock()
+        self.merged = merged if merged is not None else merged_store(self.store)
         self.generation = generation
         self.folder = folder
-        self.triple_count = len(oxigraph_store) if triple_count is None else triple_count
+        self.triple_count = len(self.store) if triple_count is None else triple_count
         self._merged_triple_count = merged_triple_count
         self.service_allowlist = frozenset(service_allowlist)
         self._slots = threading.BoundedSemaphore(max_concurrent_queries)
@@ -316,6 +321,20 @@ class OxigraphEngine:
         # queries can take.
         self.query_processes = query_processes
         self._process_slots = threading.BoundedSemaphore(max(query_processes, 1))
+
+    @property
+    def store(self) -> ox.Store:
+        """The store of the named graphs, opened from the folder on first use.
+
+        Only queries with GRAPH or FROM, graph pages and dumps read it, and an open store takes
+        a few MiB of memory in every server process.
+        """
+        if self._store is None:
+            with self._store_lock:
+                if self._store is None:
+                    assert self.folder is not None, "only an engine with a folder opens later"
+                    self._store = ox.Store.read_only(str(self.folder.named_path))
+        return self._store
 
     @property
     def merged_triple_count(self) -> int:
@@ -355,8 +374,11 @@ class OxigraphEngine:
     def from_folder(cls, folder: GenerationFolder, **options: object) -> OxigraphEngine:
         """Open the stores of a generation's folder of engine files, read-only."""
         started = time.perf_counter()
+        # The named store opens on first use. Opening it once here reports damaged files at
+        # the start, and the store closes again at once, which gives its memory back.
+        ox.Store.read_only(str(folder.named_path))
         engine = cls(
-            ox.Store.read_only(str(folder.named_path)),
+            None,
             folder.generation,
             merged=ox.Store.read_only(str(folder.merged_path)),
             folder=folder,

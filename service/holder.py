@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.engine import OxigraphEngine, QueryError, QueryTimeout
 from service.engine_files import EngineFiles, EngineFilesError, GenerationFolder, default_folder
+from service.page_queries import string_literal
 from service.settings import ServiceConfig
 from service.store import Store
 
@@ -148,13 +149,18 @@ class EngineHolder:
         if engine.triple_count == 0:
             return
         base = self.config.base_iri
-        sparql = f"SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {BASE_IRI_SAMPLE}"
+        sparql = (
+            f"SELECT ?s WHERE {{ {{ SELECT ?s WHERE {{ ?s ?p ?o }} LIMIT {BASE_IRI_SAMPLE} }} "
+            f"FILTER(STRSTARTS(STR(?s), {string_literal(base)})) }} LIMIT 1"
+        )
         try:
-            rows = engine.query(sparql, timeout=self.config.query_timeout).rows
+            # On this thread, and stopping at the first subject under the base IRI, so that
+            # the check leaves no query thread and no sampled rows in the server's memory.
+            rows = engine.query(sparql, timeout=self.config.query_timeout, anchored=True).rows
         except (QueryError, QueryTimeout) as error:
             logger.warning("could not check the base IRI %s against the store: %s", base, error)
             return
-        if not any(getattr(row[0], "value", "").startswith(base) for row in rows):
+        if not rows:
             logger.warning(
                 "no resource of generation %s has an IRI under the base IRI %s, so every entity "
                 "page under /id/ returns 404; if notekg ingest used another --base-iri, serve "

@@ -55,7 +55,9 @@ WORKER_STOP_SECONDS = 5
 
 # Modules that every worker imports, which serve imports before granian forks the workers, so
 # that the workers share the memory of these modules with the serving process and each other
-# instead of holding a copy each. None of them imports prometheus_client.
+# instead of holding a copy each. service.app imports prometheus_client, which serve imports
+# only after it has set PROMETHEUS_MULTIPROC_DIR; the metrics themselves are made by each
+# worker's app.
 SHARED_MODULES = (
     "flask",
     "jinja2",
@@ -63,6 +65,7 @@ SHARED_MODULES = (
     "pyoxigraph",
     "service.holder",
     "service.pages",
+    "service.app",
 )
 
 # The function that makes the app in each worker, set by serve before granian forks them.
