@@ -260,8 +260,9 @@ class OxigraphEngine:
     graphs. Other queries run on ``store``.
 
     The server's engine opens the two stores read-only from a generation's folder of engine
-    files (``from_folder``, service.engine_files). ``from_store`` loads them into memory
-    instead, as for ``notekg export`` and ``notekg query``.
+    files (``from_folder``, service.engine_files): ``merged`` at the start and ``store`` on
+    first use. ``from_store`` loads them into memory instead, as for ``notekg export`` and
+    ``notekg query``.
 
     At most ``max_concurrent_queries`` queries run at once: a query takes one of the engine's
     slots before it starts, whichever way it runs.

@@ -510,7 +510,7 @@ def test_query_process_opens_folder(folder_engine: OxigraphEngine) -> None:
     )
 
 
-def test_server_process_opens_named_graphs_on_first_use(folder_engine: OxigraphEngine) -> None:
+def test_named_store_opens_on_first_use(folder_engine: OxigraphEngine) -> None:
     folder = folder_engine.folder
     assert folder is not None
     named = str(folder.named_path)
