@@ -398,7 +398,7 @@ class _NoteBuilder:
             fix = MAP_IT
             if not section.title:
                 fix = (
-                    f"add a section rule with the heading {self.document.title!r} (the note's "
+                    f"Add a section rule with the heading {self.document.title!r} (the note's "
                     "title matches its text before the first heading), or put the bullet under "
                     "a heading that a rule matches"
                 )

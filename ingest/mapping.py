@@ -559,11 +559,18 @@ def _check_curies(
         problem = iri_problem(iri)
         if problem is not None:
             example = re.sub(r"\W", "", value.rpartition(":")[2]) or "name"
+            # nk: is offered only for a term that the ontology declares with that name.
+            if _ontology_terms().get(ONTOLOGY_NAMESPACE + example) is (at[-1] == "class"):
+                such_as = f"such as nk:{example}"
+            else:
+                such_as = (
+                    f"such as my:{example} with 'prefixes: {{my: https://example.org/terms#}}'"
+                )
             raise MappingError(
                 mapping.path,
                 _line_of(lines, at),
                 f"{where}: {value!r} is not an absolute IRI ({problem}); write prefix:name "
-                f"with a declared prefix, such as nk:{example}, or a full IRI such as "
+                f"with a declared prefix, {such_as}, or a full IRI such as "
                 f"https://example.org/terms#{example}",
             )
         if iri.startswith(ONTOLOGY_NAMESPACE):

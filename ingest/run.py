@@ -45,7 +45,7 @@ from ingest.note_files import (
     settled,
     single_note,
 )
-from ingest.problems import IngestError, Problem, Severity, missing_note_path
+from ingest.problems import IngestError, LocatedError, Problem, Severity, missing_note_path
 from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
 from ingest.readers import READERS
 from ingest.relink import (
@@ -85,7 +85,7 @@ class NotesNotRead(IngestError):
         self.errors = errors
 
 
-class NoteNameClash(IngestError):
+class NoteNameClash(LocatedError):
     """Two notes would get the same IRI, for example ai.md and ai.txt in one folder."""
 
 
@@ -240,7 +240,7 @@ def run_ingest(
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     displays = {note.source: note.display_path for note in notes}
     _check_graph_owners(added, stored, displays)
-    if not any(step.unchanged for step in steps):
+    if not any(step.unchanged for step in steps) and not _notes_left_out(notes, stored, in_folders):
         _check_rules_match(mapping, run.section_titles, run.note_titles, run.report)
         _check_fields_match(mapping, run.table_names, run.report)
 
@@ -546,9 +546,25 @@ def _check_unique_slugs(notes: list[NoteFile]) -> None:
             if markdown:
                 fix += f" or give {markdown[0]} an 'id:' in its front matter"
             raise NoteNameClash(
-                f"{note.display_path}: this note and {other.display_path} both get the note IRI "
-                f"slug {slug!r}; {fix}"
+                note.display_path,
+                1,
+                f"this note and {other.display_path} both get the note IRI slug {slug!r}; {fix}",
             )
+
+
+def _notes_left_out(
+    notes: list[NoteFile], stored: dict[str, StoredSource], in_folders: list[str]
+) -> bool:
+    """Return whether the store has notes that this run neither reads nor drops.
+
+    A run over one file or folder of a larger store has not read the other notes' headings
+    and tables, so it cannot tell whether a rule of the mapping matches none of them.
+    """
+    read = {note.source for note in notes}
+    return any(
+        Path(source).suffix in READERS and source not in read and source not in in_folders
+        for source in stored
+    )
 
 
 def _check_rules_match(
@@ -639,11 +655,46 @@ def _check_graph_owners(
         if owner in rebuilt and graph.graph_iri not in rebuilt[owner]:
             continue
         shown = displays.get(graph.source, graph.source)
+        explicit = _front_matter_id(Path(graph.source))
+        if explicit is not None:
+            value, line = explicit
+            raise NoteNameClash(
+                shown,
+                line,
+                f"the front matter's 'id: {value}' gives this note the graph "
+                f"<{graph.graph_iri}>, which the store has from {display(Path(owner))}; "
+                "choose another id",
+            )
         raise NoteNameClash(
-            f"{shown}:1: this file gets the graph <{graph.graph_iri}>, which the store has "
-            f"from {display(Path(owner))}; give this note an 'id:' in its front matter, rename "
-            "one of the two, or keep both notes in one folder tree and ingest that folder"
+            shown,
+            1,
+            f"this file gets the graph <{graph.graph_iri}>, which the store has from "
+            f"{display(Path(owner))}; give this note an 'id:' in its front matter, rename one "
+            "of the two, or keep both notes in one folder tree and ingest that folder",
         )
+
+
+def _front_matter_id(path: Path) -> tuple[str, int] | None:
+    """Return the 'id:' of a Markdown note's front matter and its line, or None.
+
+    Only the message about a note whose graph another file has reads it, so it reads the
+    file again with a plain scan of the lines between the two '---' lines.
+    """
+    if path.suffix.lower() not in (".md", ".markdown"):
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not lines or lines[0].strip() != "---":
+        return None
+    for number, text in enumerate(lines[1:], start=2):
+        if text.strip() in ("---", "..."):
+            return None
+        key, colon, value = text.partition(":")
+        if colon and key.strip() == "id" and value.strip():
+            return value.strip().strip("\"'"), number
+    return None
 
 
 def _report_replaced_writes(

@@ -66,11 +66,11 @@ MIN_CONFIDENT_ROW_SHARE = 0.5
 # case change: the correct cut after a label such as "Best For" costs 1.5.
 FIT_TOLERANCE = 2.0
 ROW_FIX = (
-    "add row_labels or columns to the table's mapping, "
-    "or put the row in the note with clear cell separators"
+    "add row_labels or columns to the table's mapping, or write the table's lines, header "
+    "included, with ' | ' between the cells"
 )
 # The same advice for a table whose mapping already has columns or row_labels.
-ROW_FIX_WITH_HINTS = "put the row in the note with clear cell separators, such as ' | '"
+ROW_FIX_WITH_HINTS = "put ' | ' between the row's cells in the note"
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,15 @@ def recover_table(
         return None, [Problem(path, raw.span.start, "table has no lines; remove it from the note")]
 
     header_line, header_text = raw.lines[0]
+    header_cells = separated_cells(header_text)
+    if header_cells is not None:
+        # A header with explicit separators names the columns, as a mapping's columns do.
+        header_text = " ".join(header_cells)
+        if hints.columns is None:
+            hints = TableHints(columns=tuple(header_cells), row_labels=hints.row_labels)
     header_tokens = tuple(header_text.split())
-    data_lines = raw.lines[1:]
+    cell_count = len(hints.columns) if hints.columns is not None else None
+    separated, data_lines = _separated_rows(raw.lines[1:], cell_count)
     # Whether a warning already names the inferred header.
     header_reported = False
     if hints.columns is not None:
@@ -190,14 +197,15 @@ def recover_table(
         problems = inferred.problems + problems
         header_reported = bool(inferred.problems)
 
-    rows = []
+    rows = list(separated)
     fix = ROW_FIX if hints.columns is None and hints.row_labels is None else ROW_FIX_WITH_HINTS
     for result in results:
         if result.confident:
             rows.append(TableRow(result.cells(), LineSpan(result.task.line, result.task.line)))
         else:
-            problems.append(_row_problem(result, len(header), path, fix))
-    failed = len(results) - len(rows)
+            problems.append(_row_problem(result, len(header), path, _row_fix(result, header, fix)))
+    failed = len(results) + len(separated) - len(rows)
+    rows.sort(key=lambda row: row.span.start)
     if hints.columns is None and not header_reported and rows and failed:
         # A wrong inferred header can fit some rows, so the warning names it.
         # NOTE: a wrong inferred header that every row fits gets no warning.
@@ -214,6 +222,42 @@ def recover_table(
         )
     table = Table(header, rows, raw.span, LineSpan(header_line, header_line))
     return table, problems
+
+
+def separated_cells(text: str) -> list[str] | None:
+    """Return the cells of a line that separates them with " | ", or None for another line.
+
+    Pipes at the start and end of the line are left out, as in ``| a | b |``.
+    """
+    if " | " not in text:
+        return None
+    cells = [cell.strip() for cell in text.strip().split("|")]
+    if cells and not cells[0]:
+        cells = cells[1:]
+    if cells and not cells[-1]:
+        cells = cells[:-1]
+    return cells if len(cells) >= 2 else None
+
+
+def _separated_rows(
+    lines: list[tuple[int, str]], cell_count: int | None
+) -> tuple[list[TableRow], list[tuple[int, str]]]:
+    """Take the rows whose " | " separators give ``cell_count`` cells; return them and the rest.
+
+    A row whose separators give another number of cells, such as one with a shell pipeline in
+    a cell, is recovered from its words like a row without separators.
+    """
+    if cell_count is None:
+        return [], lines
+    separated = []
+    rest = []
+    for line, text in lines:
+        cells = separated_cells(text)
+        if cells is not None and len(cells) == cell_count:
+            separated.append(TableRow(cells, LineSpan(line, line)))
+        else:
+            rest.append((line, text))
+    return separated, rest
 
 
 def _split_data_rows(
@@ -656,6 +700,18 @@ def _profiles_without_each_row(
     return [
         {column: totals[column].without(own[column]) for column in totals} for own in own_profiles
     ]
+
+
+def _row_fix(result: _RowResult, header: list[str], fix: str) -> str:
+    """Return the advice for a row that was not split: ``fix``, unless it has separators."""
+    cells = separated_cells(result.task.text)
+    if cells is None:
+        return fix
+    return (
+        f"its ' | ' separators give {len(cells)} cells where the table has {len(header)}; a "
+        "'|' inside a cell cannot be told from one between cells in a plain-text note, so keep "
+        "such a table in a Markdown note and write that '|' as '\\|'"
+    )
 
 
 def _row_problem(result: _RowResult, cell_count: int, path: str, fix: str) -> Problem:

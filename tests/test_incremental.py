@@ -519,6 +519,23 @@ def test_same_name_from_another_folder_is_an_error(tmp_path: Path, store: Store)
     assert store.current_generation_id() == generation
 
 
+def test_taken_front_matter_id_is_named(tmp_path: Path, store: Store) -> None:
+    first = _queue_note(tmp_path / "notes", "RabbitMQ")
+    run_ingest([first.parent], store, mapping_path=None, base_iri=BASE)
+    copy = first.parent / "broker.md"
+    copy.write_text("---\ntags: [queues]\nid: queues\n---\n# Broker\n\nText.\n", encoding="utf-8")
+
+    with pytest.raises(NoteNameClash) as raised:
+        run_ingest([first.parent], store, mapping_path=None, base_iri=BASE)
+
+    assert raised.value.path.endswith("notes/broker.md")
+    assert raised.value.line == 3
+    assert raised.value.message == (
+        f"the front matter's 'id: queues' gives this note the graph <{BASE}graph/queues>, which "
+        f"the store has from {first}; choose another id"
+    )
+
+
 def test_moved_note_replaces_its_graph(tmp_path: Path, store: Store) -> None:
     first = _queue_note(tmp_path / "old", "RabbitMQ")
     run_ingest([first.parent], store, mapping_path=None, base_iri=BASE)

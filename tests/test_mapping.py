@@ -242,6 +242,21 @@ def test_misspelt_ontology_property(tmp_path: Path) -> None:
     assert "did you mean nk:metric?" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("value", "suggested"),
+    [
+        ("Tool", "such as my:Tool with 'prefixes: {my: https://example.org/terms#}'"),
+        ("Benchmark", "such as nk:Benchmark"),
+    ],
+    ids=["own-term", "ontology-term"],
+)
+def test_bare_class_suggests_usable_term(tmp_path: Path, value: str, suggested: str) -> None:
+    text = f"sections:\n  - heading: A\n    entity:\n      class: {value}\n      kind: thing\n"
+    error = mapping_error(tmp_path, text)
+    assert "is not an absolute IRI" in str(error)
+    assert suggested in str(error)
+
+
 def test_unknown_curie_prefix(tmp_path: Path) -> None:
     text = "sections:\n  - heading: A\n    entity:\n      class: ex:Thing\n      kind: thing\n"
     error = mapping_error(tmp_path, text)
@@ -519,6 +534,33 @@ def test_rule_matching_no_heading_warns(tmp_path: Path) -> None:
     ]
     # The second run skips the unchanged note, so it cannot see every heading.
     assert not any("matches no heading" in str(problem) for problem in again.warnings)
+
+
+def test_run_over_one_file_skips_rule_check(tmp_path: Path) -> None:
+    from ingest.run import run_ingest
+    from service.store import Store
+
+    mapping = tmp_path / "queues.yaml"
+    mapping.write_text(
+        "sections:\n  - heading: Comparison\n    entity: {class: skos:Concept, kind: concept}\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "queues.md").write_text("# Queues\n\n## Comparison\n\nKafka keeps logs.\n")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "setup.md").write_text("# Setup\n\n## Install\n\nRun the installer.\n")
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    run_ingest([folder], store, mapping_path=mapping, base_iri="https://kg.test/id/")
+
+    one_file = run_ingest(
+        [extra / "setup.md"], store, mapping_path=mapping, base_iri="https://kg.test/id/"
+    )
+
+    # The stored note has the heading; a run over another file has not read it.
+    assert not any("matches no heading" in str(problem) for problem in one_file.warnings)
+    assert one_file.generation is not None
 
 
 HOSTS_MAPPING = (

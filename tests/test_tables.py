@@ -753,7 +753,7 @@ def test_ambiguous_row_reported_not_guessed() -> None:
     assert "Blue Harbour | Night Owl" in problem.message
     assert "Blue Harbour Night | Owl" in problem.message
     # The mapping already gives the columns, so the advice is about the note only.
-    assert "put the row in the note with clear cell separators" in problem.message
+    assert "put ' | ' between the row's cells in the note" in problem.message
     assert "add row_labels or columns" not in problem.message
 
 
@@ -1003,3 +1003,73 @@ def test_unfit_rows_name_inferred_header() -> None:
     assert header[0].line == 20
     assert "'Protocol | Default | Port | Transport | Description'" in header[0].message
     assert "2 of its 3 rows did not fit them" in header[0].message
+
+
+# Cells separated by hand with " | "
+
+NETWORK_ROWS = [
+    "Ss Socket statistics ss -tlnp",
+    "Ip | Addresses and routes | ip addr show",
+    "| Dig | DNS lookup | dig example.org |",
+]
+
+
+def test_separated_rows_keep_their_cells() -> None:
+    raw = raw_table_from_lines(["Command Purpose Example", *NETWORK_ROWS], 10)
+
+    table, problems = recover_table(
+        raw, "net.txt", TableHints(columns=("Command", "Purpose", "Example"))
+    )
+
+    assert table is not None
+    rows = {row.cells[0]: row for row in table.rows}
+    assert rows["Ip"].cells == ["Ip", "Addresses and routes", "ip addr show"]
+    assert rows["Dig"].cells == ["Dig", "DNS lookup", "dig example.org"]
+    assert rows["Ip"].span == LineSpan(12, 12)
+    # The rows keep the note's order, the recovered row among the separated ones.
+    assert [row.span.start for row in table.rows] == sorted(row.span.start for row in table.rows)
+    assert not any(problem.line in (12, 13) for problem in problems)
+
+
+def test_separated_header_names_columns() -> None:
+    lines = ["Command | Purpose | Example", *NETWORK_ROWS[1:]]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(raw, "net.txt")
+
+    assert table is not None
+    assert table.header == ["Command", "Purpose", "Example"]
+    assert [row.cells for row in table.rows] == [
+        ["Ip", "Addresses and routes", "ip addr show"],
+        ["Dig", "DNS lookup", "dig example.org"],
+    ]
+    assert problems == []
+
+
+def test_separated_header_matches_mapping_columns() -> None:
+    lines = ["Command | Purpose | Example", NETWORK_ROWS[1]]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(
+        raw, "net.txt", TableHints(columns=("Command", "Purpose", "Example"))
+    )
+
+    assert table is not None
+    assert [row.cells for row in table.rows] == [["Ip", "Addresses and routes", "ip addr show"]]
+    assert problems == []
+
+
+def test_pipe_inside_cell_names_the_way_out() -> None:
+    lines = ["Command | Purpose | Example", "Ps | Process list | ps aux | grep nginx"]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(raw, "net.txt")
+
+    assert table is not None
+    assert table.rows == []
+    assert len(problems) == 1
+    assert problems[0].line == 11
+    assert "separators give 4 cells where the table has 3" in problems[0].message
+    assert "keep such a table in a Markdown note and write that '|' as '\\|'" in (
+        problems[0].message
+    )

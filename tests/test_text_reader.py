@@ -330,3 +330,18 @@ def test_any_text_reads_with_valid_spans(text: str) -> None:
     # A note without a heading gets the title span 1-1, even when the note is empty.
     title_span = document.title_span
     assert 1 <= title_span.start <= title_span.end <= max(document.line_count, 1)
+
+
+def test_separated_lines_form_table() -> None:
+    note = (
+        "Commands\n\nNetwork\n\n"
+        "| Command | Purpose | Example |\n"
+        "| Ss | Socket statistics | ss -tlnp |\n"
+        "| Ip | Addresses and routes | ip addr show |\n"
+    )
+
+    section = section_named(read_bytes(note.encode()), "Network")
+
+    assert len(section.raw_tables) == 1
+    assert section.paragraphs == []
+    assert [line for line, _ in section.raw_tables[0].lines] == [5, 6, 7]

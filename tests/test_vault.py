@@ -190,7 +190,10 @@ def test_bullet_before_first_heading_names_the_note(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("note", "advice"),
     [
-        ("# A100\n\n- Memory: 80 GB\n", "add a section rule with the heading 'A100' (the note's"),
+        (
+            "# A100\n\n- Memory: 80 GB\n",
+            "key:memory. Add a section rule with the heading 'A100' (the note's",
+        ),
         ("# GPUs\n\n## A100\n\n- Memory: 80 GB\n", "Map it in the mapping file"),
     ],
     ids=["top-of-note", "section"],

@@ -28,6 +28,7 @@ from ingest.document import (
     Section,
 )
 from ingest.readers.common import hash_text, read_note_lines
+from ingest.tables import separated_cells
 
 PAGE_CHROME = frozenset(
     {"skip to content", "skip to main content", "back to top", "table of contents", "menu"}
@@ -177,8 +178,14 @@ def _read_bullets(block: _Block, section: Section) -> None:
 
 
 def _looks_like_table(block: _Block) -> bool:
-    """Consecutive lines that each start a new row: none continues the sentence before it."""
-    return all(text.strip()[0].isupper() or text.strip()[0].isdigit() for _, text in block.lines)
+    """Consecutive lines that each start a new row: none continues the sentence before it.
+
+    A line with " | " between its cells is a row too, whatever it starts with.
+    """
+    return all(
+        text.strip()[0].isupper() or text.strip()[0].isdigit() or separated_cells(text)
+        for _, text in block.lines
+    )
 
 
 def _starts_code(blocks: list[_Block], index: int) -> bool:
