@@ -244,12 +244,13 @@ SELECT ?note ?path ?noteLabel WHERE {{
 def notes_with_sections(note_iris: Sequence[str]) -> str:
     """Select the given notes (?note, ?path, ?noteLabel) with their sections and line ranges.
 
-    A note without sections gives one row with ?section unbound.
+    A note without sections gives one row with ?section unbound. The text before a note's
+    first heading is a section without ``dcterms:title``, whose ?label is the note's title.
     """
     return f"""
 {PREFIXES}
 PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?note ?path ?noteLabel ?section ?title ?position ?level ?start ?end WHERE {{
+SELECT ?note ?path ?noteLabel ?section ?title ?label ?position ?level ?start ?end WHERE {{
   VALUES ?note {{ {" ".join(iri_term(iri) for iri in note_iris)} }}
   ?note a nk:Note .
   OPTIONAL {{ ?note nk:filePath ?path }}
@@ -258,6 +259,7 @@ SELECT ?note ?path ?noteLabel ?section ?title ?position ?level ?start ?end WHERE
     ?section dcterms:isPartOf ?note ;
              a nk:Section .
     OPTIONAL {{ ?section dcterms:title ?title }}
+    OPTIONAL {{ ?section skos:prefLabel ?label }}
     OPTIONAL {{ ?section nk:position ?position }}
     OPTIONAL {{ ?section nk:headingLevel ?level }}
     OPTIONAL {{

@@ -456,6 +456,21 @@ def test_notes_index_pages_by_path(
     assert "past the last note" in beyond.get_text()
 
 
+def test_notes_index_labels_top_section(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "redis.md").write_text(
+        "# Redis\n\nAn in-memory store.\n\n## Persistence\n\nSnapshots.\n", encoding="utf-8"
+    )
+    with serve_notes(tmp_path, notes) as live:
+        soup = page(live, "/notes")
+
+    labels = [li.a.get_text(strip=True) for li in soup.select("ul.note-sections li")]
+
+    # The text before the first heading is a section labelled with the note's title.
+    assert labels == ["Redis", "Persistence"]
+
+
 def test_notes_index_rejects_bad_page(three_notes: LiveServer) -> None:
     reply = send(f"{three_notes.url}/notes?page=0")
 

@@ -139,7 +139,7 @@ def _add_section(note: NoteEntry, row: dict[str, Term]) -> None:
     if start and end:
         lines = f"{start}-{end}"
         lines_url = url_for("pages.note_view", iri=note.link.iri, lines=lines, _anchor=f"L{start}")
-    link = labelled_link(row["section"], binding_value(row, "title"))
+    link = labelled_link(row["section"], binding_value(row, "title") or binding_value(row, "label"))
     level = int(binding_value(row, "level") or 1)
     note.sections.append(
         SectionEntry(
