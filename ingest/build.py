@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePosixPath
+from urllib.parse import unquote
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.store import Store
@@ -70,6 +71,22 @@ class NoteGraphs:
     # (line of a table rule in the mapping, a column or row label of a table it mapped), which
     # the run checks the names of the rule's fields against.
     table_names: list[tuple[int, str]] = field(default_factory=list)
+    # The links to a heading, which the run checks against the linked note's headings.
+    heading_links: list[HeadingLink] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HeadingLink:
+    """A link to a heading of a note: ``[[redis#Persistence]]`` or ``redis.md#persistence``.
+
+    ``note_key`` is the linked note's path in the notes folder, ``heading`` the link's part
+    after "#", and ``text`` the link's text.
+    """
+
+    line: int
+    text: str
+    note_key: str
+    heading: str
 
 
 def build_note(
@@ -117,6 +134,7 @@ class _NoteBuilder:
         self.spans: dict[LineSpan, URIRef] = {}
         self.iris: dict[str, URIRef] = {}
         self.table_names: list[tuple[int, str]] = []
+        self.heading_links: list[HeadingLink] = []
         # (line, item) of each unmapped item reported, so that the cells of one row of a
         # transposed table, one per column entity, give one warning.
         self.reported_unmapped: set[tuple[int, str]] = set()
@@ -143,6 +161,7 @@ class _NoteBuilder:
             ],
             note_title=self.document.title,
             table_names=self.table_names,
+            heading_links=self.heading_links,
         )
 
     # Notes and sections
@@ -327,10 +346,25 @@ class _NoteBuilder:
             return
         if link.missing:
             self._warn(link.span.start, f"link {link.text!r} leads to {note_path}{MISSING_NOTE}")
+        else:
+            self._keep_heading_link(link, note_path)
         if note_path:
             self.facts.add(
                 (section_iri, DCTERMS.references, self.minter.path("note", note_slug(note_path)))
             )
+
+    def _keep_heading_link(self, link: Link, note_path: str) -> None:
+        """Keep a link to a heading of a note, which the run checks once it built every note.
+
+        The part after the last "#" names the heading, as Obsidian's ``[[note#H1#H2]]`` does;
+        a block reference (``#^id``) names no heading.
+        """
+        _, hash_sign, fragment = link.target.strip().partition("#")
+        heading = unquote(fragment.rpartition("#")[2]).strip()
+        if not hash_sign or not heading or heading.startswith("^"):
+            return
+        note_key = note_path or self.note_key
+        self.heading_links.append(HeadingLink(link.span.start, link.text, note_key, heading))
 
     # Entities and provenance
 

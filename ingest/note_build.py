@@ -34,7 +34,7 @@ from ingest.problems import IngestError, NoteSyntaxError, Problem
 from ingest.readers import READERS
 
 if TYPE_CHECKING:
-    from ingest.build import NoteGraphs
+    from ingest.build import HeadingLink, NoteGraphs
     from ingest.mapping import Mapping
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class BuiltNote:
     section_titles: list[str] = field(default_factory=list)
     note_title: str = ""
     table_names: list[tuple[int, str]] = field(default_factory=list)
+    heading_links: list[HeadingLink] = field(default_factory=list)
 
 
 # A minted IRI: (kind, label, explicit id, where, the IRI as a string).
@@ -233,6 +234,7 @@ def _built(graphs: NoteGraphs, problems: list[Problem]) -> BuiltNote:
         section_titles=graphs.section_titles,
         note_title=graphs.note_title,
         table_names=graphs.table_names,
+        heading_links=graphs.heading_links,
     )
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from ingest.build import HeadingLink
 from ingest.iris import IriMinter, note_slug
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.mentions import PendingMentions, label_first_token
@@ -55,7 +56,7 @@ from ingest.relink import (
     relink_stored,
     untracked_sources,
 )
-from ingest.vocab import NK
+from ingest.vocab import DCTERMS, NK
 from service.store import WRITE_SOURCE, GenerationChange, NewGraph, RelinkedGraph, Store
 
 if TYPE_CHECKING:
@@ -179,6 +180,10 @@ class _RunContext:
     note_titles: list[str] = field(default_factory=list)
     # The column and row labels of the tables that each table rule mapped, by the rule's line.
     table_names: dict[int, set[str]] = field(default_factory=dict)
+    # The headings and the title of each note that the run built, by the note's source.
+    headings: dict[str, list[str]] = field(default_factory=dict)
+    # The links to headings of the notes that the run built, with the linking note.
+    heading_links: list[tuple[NoteFile, HeadingLink]] = field(default_factory=list)
 
     @property
     def base_iri(self) -> str:
@@ -245,6 +250,7 @@ def run_ingest(
         _check_fields_match(mapping, run.table_names, run.report)
 
     report = run.report
+    _check_heading_links(run, stored)
     _report_replaced_writes(added, stored, displays, report)
     dropped.extend(_dropped_graphs(in_folders, notes, stored, report))
     relinked = _link_mentions(run.mentions, store, added, dropped, report, displays)
@@ -442,6 +448,8 @@ def _note_graphs(
     run.report.unmapped.extend(f"{note.display_path}: {what}" for what in built.unmapped)
     run.section_titles.extend(built.section_titles)
     run.note_titles.append(built.note_title)
+    run.headings[note.source] = [built.note_title, *built.section_titles]
+    run.heading_links.extend((note, link) for link in built.heading_links)
     for rule_line, name in built.table_names:
         run.table_names.setdefault(rule_line, set()).add(name)
     facts = NewGraph(built.graph_iri, note.source, fingerprint, built.facts, built.facts_count)
@@ -626,6 +634,55 @@ def _check_fields_match(
                 f"mapped; {hint}"
             )
             report.problems.append(Problem(display(Path(mapping.path)), field_rule.line, message))
+
+
+def _check_heading_links(run: _RunContext, stored: dict[str, StoredSource]) -> None:
+    """Warn about each link of the built notes to a heading that the linked note lacks.
+
+    Headings match whatever their case, spaces and punctuation, so ``#backup-schedule``
+    finds "Backup schedule". A linked note that the run did not build has its headings read
+    from its stored graph. The warnings are not kept with the note, because a later run that
+    skips the unchanged note cannot tell whether the linked note's headings changed.
+    """
+    known: dict[str, set[str] | None] = {
+        source: {_heading_key(title) for title in titles} for source, titles in run.headings.items()
+    }
+    for note, link in run.heading_links:
+        source = f"{note.root.resolve().as_posix().rstrip('/')}/{link.note_key}"
+        if source not in known:
+            known[source] = _stored_headings(run.store, stored.get(source))
+        headings = known[source]
+        if headings is None or _heading_key(link.heading) in headings:
+            continue
+        message = (
+            f"link {link.text!r} leads to the heading {link.heading!r} of {link.note_key}, "
+            "which has no such heading; link to one of its headings, or to the note alone"
+        )
+        run.report.problems.append(Problem(note.display_path, link.line, message))
+
+
+DCTERMS_TITLE = str(DCTERMS.title)
+
+
+def _heading_key(heading: str) -> str:
+    """Return a heading's letters and digits in lowercase, which a link to it must match."""
+    return "".join(char for char in heading.casefold() if char.isalnum())
+
+
+def _stored_headings(store: Store, stored: StoredSource | None) -> set[str] | None:
+    """Return the keys of a stored note's headings and title, or None when it has none stored."""
+    generation = store.current_generation_id()
+    if stored is None or generation is None:
+        return None
+    titles: set[str] = set()
+    for graph_iri in stored.graph_iris:
+        data = store.read_graph(generation, graph_iri)
+        if not data:
+            continue
+        for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
+            if quad.predicate.value == DCTERMS_TITLE:
+                titles.add(_heading_key(quad.object.value))
+    return titles or None
 
 
 def _check_graph_owners(

@@ -340,3 +340,52 @@ def test_values_that_do_not_convert_log_no_traceback(
     assert any(
         "'2024-13-45' is not a valid date; stored as text" in message for message in messages
     )
+
+
+def heading_warnings(report: object) -> list[str]:
+    return [str(problem) for problem in report.warnings if "leads to the heading" in str(problem)]  # type: ignore[attr-defined]
+
+
+def test_links_to_missing_headings_warn(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "redis.md").write_text(
+        "# Redis\n\n## Backup schedule\n\nNightly.\n", encoding="utf-8"
+    )
+    (folder / "ops.md").write_text(
+        "# Ops\n\n## Local\n\n"
+        "See [[redis#Backup schedule]], [the schedule](redis.md#backup-schedule), "
+        "[[redis#^b1]], [[#Local]] and [[redis|Redis]].\n\n"
+        "Broken: [[redis#Nope]] and [[#Elsewhere]].\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert heading_warnings(report) == [
+        f"{folder}/ops.md:7: warning: link 'redis#Nope' leads to the heading 'Nope' of "
+        "redis.md, which has no such heading; link to one of its headings, or to the note alone",
+        f"{folder}/ops.md:7: warning: link '#Elsewhere' leads to the heading 'Elsewhere' of "
+        "ops.md, which has no such heading; link to one of its headings, or to the note alone",
+    ]
+
+
+def test_heading_links_check_stored_note(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "redis.md").write_text("# Redis\n\n## Persistence\n\nRDB.\n", encoding="utf-8")
+    ops = folder / "ops.md"
+    ops.write_text("# Ops\n\nSee [[redis#Persistence]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    first = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    ops.write_text("# Ops\n\nSee [[redis#Persistence]] and [[redis#Replication]].\n")
+
+    # Only ops.md changed, so the headings of redis.md come from the store.
+    second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert heading_warnings(first) == []
+    actions = {Path(change.source).name: change.action for change in second.changes}
+    assert actions == {"ops.md": "replaced", "redis.md": "unchanged"}
+    assert len(heading_warnings(second)) == 1
+    assert "the heading 'Replication' of redis.md" in heading_warnings(second)[0]
