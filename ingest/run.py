@@ -244,6 +244,7 @@ def run_ingest(
     steps = [_step(note, stored.get(note.source), run) for note in notes]
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     displays = {note.source: note.display_path for note in notes}
+    _check_unique_graphs(added, displays)
     _check_graph_owners(added, stored, displays)
     if not any(step.unchanged for step in steps) and not _notes_left_out(notes, stored, in_folders):
         _check_rules_match(mapping, run.section_titles, run.note_titles, run.report)
@@ -683,6 +684,39 @@ def _stored_headings(store: Store, stored: StoredSource | None) -> set[str] | No
             if quad.predicate.value == DCTERMS_TITLE:
                 titles.add(_heading_key(quad.object.value))
     return titles or None
+
+
+def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> None:
+    """Raise NoteNameClash when two notes built in this run get the same graph.
+
+    Two notes of one run get one IRI when one's front matter sets an ``id`` that is the other's
+    ``id`` or file name. The store would then keep one graph with the triples of both.
+    """
+    sources: dict[str, str] = {}
+    for graph in added:
+        other = sources.setdefault(graph.graph_iri, graph.source)
+        if other == graph.source:
+            continue
+        shown = displays.get(graph.source, graph.source)
+        other_shown = displays.get(other, other)
+        explicit = _front_matter_id(Path(graph.source))
+        if explicit is None:
+            shown, other_shown = other_shown, shown
+            explicit = _front_matter_id(Path(other))
+        if explicit is None:
+            raise NoteNameClash(
+                shown,
+                1,
+                f"this note and {other_shown} both get the graph <{graph.graph_iri}>; give one "
+                "of them an 'id:' in its front matter, or rename one",
+            )
+        value, line = explicit
+        raise NoteNameClash(
+            shown,
+            line,
+            f"the front matter's 'id: {value}' gives this note the graph <{graph.graph_iri}>, "
+            f"which {other_shown} gets too; choose another id",
+        )
 
 
 def _check_graph_owners(

@@ -167,8 +167,15 @@ def recover_table(
         if hints.columns is None:
             hints = TableHints(columns=tuple(header_cells), row_labels=hints.row_labels)
     header_tokens = tuple(header_text.split())
-    cell_count = len(hints.columns) if hints.columns is not None else None
-    separated, data_lines = _separated_rows(raw.lines[1:], cell_count)
+    if hints.columns is None and any(separated_cells(text) for _, text in raw.lines[1:]):
+        message = (
+            "the table's rows put ' | ' between their cells, but its header does not, so the "
+            "table is left out; write the header with ' | ' between its cells too, or give the "
+            "table's columns in the mapping"
+        )
+        return None, [Problem(path, header_line, message, Severity.WARNING)]
+    cell_count = len(hints.columns) if hints.columns is not None else 0
+    separated, misfits, data_lines = _separated_rows(raw.lines[1:], cell_count, path)
     # Whether a warning already names the inferred header.
     header_reported = False
     if hints.columns is not None:
@@ -196,6 +203,7 @@ def recover_table(
             results, problems = inferred.results, []
         problems = inferred.problems + problems
         header_reported = bool(inferred.problems)
+    problems = misfits + problems
 
     rows = list(separated)
     fix = ROW_FIX if hints.columns is None and hints.row_labels is None else ROW_FIX_WITH_HINTS
@@ -203,8 +211,8 @@ def recover_table(
         if result.confident:
             rows.append(TableRow(result.cells(), LineSpan(result.task.line, result.task.line)))
         else:
-            problems.append(_row_problem(result, len(header), path, _row_fix(result, header, fix)))
-    failed = len(results) + len(separated) - len(rows)
+            problems.append(_row_problem(result, len(header), path, fix))
+    failed = len(results) + len(separated) + len(misfits) - len(rows)
     rows.sort(key=lambda row: row.span.start)
     if hints.columns is None and not header_reported and rows and failed:
         # A wrong inferred header can fit some rows, so the warning names it.
@@ -240,24 +248,32 @@ def separated_cells(text: str) -> list[str] | None:
 
 
 def _separated_rows(
-    lines: list[tuple[int, str]], cell_count: int | None
-) -> tuple[list[TableRow], list[tuple[int, str]]]:
-    """Take the rows whose " | " separators give ``cell_count`` cells; return them and the rest.
+    lines: list[tuple[int, str]], cell_count: int, path: str
+) -> tuple[list[TableRow], list[Problem], list[tuple[int, str]]]:
+    """Split the rows that have " | " separators; return them, the misfits and the other rows.
 
-    A row whose separators give another number of cells, such as one with a shell pipeline in
-    a cell, is recovered from its words like a row without separators.
+    A row whose separators give another number of cells than ``cell_count`` is a misfit, as
+    one with a shell pipeline in a cell is, and gets a warning: its words would be recovered
+    with the separators among them.
     """
-    if cell_count is None:
-        return [], lines
     separated = []
+    misfits = []
     rest = []
     for line, text in lines:
         cells = separated_cells(text)
-        if cells is not None and len(cells) == cell_count:
+        if cells is None:
+            rest.append((line, text))
+        elif len(cells) == cell_count:
             separated.append(TableRow(cells, LineSpan(line, line)))
         else:
-            rest.append((line, text))
-    return separated, rest
+            message = (
+                f"row {_brief(text)!r} has {len(cells)} cells between its ' | ' separators, "
+                f"where the table has {cell_count}, so it is left out; a '|' inside a cell "
+                "cannot be told from one between cells in a plain-text note, so keep such a "
+                "table in a Markdown note and write that '|' as '\\|'"
+            )
+            misfits.append(Problem(path, line, message, Severity.WARNING))
+    return separated, misfits, rest
 
 
 def _split_data_rows(
@@ -700,18 +716,6 @@ def _profiles_without_each_row(
     return [
         {column: totals[column].without(own[column]) for column in totals} for own in own_profiles
     ]
-
-
-def _row_fix(result: _RowResult, header: list[str], fix: str) -> str:
-    """Return the advice for a row that was not split: ``fix``, unless it has separators."""
-    cells = separated_cells(result.task.text)
-    if cells is None:
-        return fix
-    return (
-        f"its ' | ' separators give {len(cells)} cells where the table has {len(header)}; a "
-        "'|' inside a cell cannot be told from one between cells in a plain-text note, so keep "
-        "such a table in a Markdown note and write that '|' as '\\|'"
-    )
 
 
 def _row_problem(result: _RowResult, cell_count: int, path: str, fix: str) -> Problem:

@@ -536,6 +536,33 @@ def test_taken_front_matter_id_is_named(tmp_path: Path, store: Store) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("first_note", "other_name", "reported", "line"),
+    [
+        ("---\nid: shared\n---\n# Beta\n", "b.md", "b.md", 2),
+        ("# Shared\n", "shared.md", "a.md", 3),
+    ],
+    ids=["both-ids", "id-and-file-name"],
+)
+def test_one_run_rejects_shared_graph(
+    tmp_path: Path, store: Store, first_note: str, other_name: str, reported: str, line: int
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: A\nid: shared\n---\n# Alpha\n", encoding="utf-8")
+    (folder / other_name).write_text(first_note, encoding="utf-8")
+
+    with pytest.raises(NoteNameClash) as raised:
+        run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    # The note whose front matter sets the id is named, at the id's line.
+    assert raised.value.path.endswith(f"notes/{reported}")
+    assert raised.value.line == line
+    assert f"'id: shared' gives this note the graph <{BASE}graph/shared>" in str(raised.value)
+    assert "notes/a.md" in str(raised.value)
+    assert store.current_generation_id() is None
+
+
 def test_moved_note_replaces_its_graph(tmp_path: Path, store: Store) -> None:
     first = _queue_note(tmp_path / "old", "RabbitMQ")
     run_ingest([first.parent], store, mapping_path=None, base_iri=BASE)

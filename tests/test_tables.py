@@ -1069,7 +1069,32 @@ def test_pipe_inside_cell_names_the_way_out() -> None:
     assert table.rows == []
     assert len(problems) == 1
     assert problems[0].line == 11
-    assert "separators give 4 cells where the table has 3" in problems[0].message
+    assert "has 4 cells between its ' | ' separators, where the table has 3" in (
+        problems[0].message
+    )
     assert "keep such a table in a Markdown note and write that '|' as '\\|'" in (
         problems[0].message
     )
+
+
+def test_separated_rows_need_separated_header() -> None:
+    lines = ["Service Port Transport Secure", "HTTP | 80 | TCP | No", "DNS | 53 | UDP | No"]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(raw, "ports.txt")
+
+    assert table is None
+    assert len(problems) == 1
+    assert problems[0].line == 10
+    assert "its header does not, so the table is left out" in problems[0].message
+
+
+def test_misfit_row_with_end_bars_is_left_out() -> None:
+    lines = ["| Tool | Purpose | Example |", "| Ip | Routes | ip route |", "| Ps | List | ps | wc |"]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(raw, "tools.txt")
+
+    assert table is not None
+    assert [row.cells for row in table.rows] == [["Ip", "Routes", "ip route"]]
+    assert [problem.line for problem in problems] == [12]
