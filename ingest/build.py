@@ -338,7 +338,6 @@ class _NoteBuilder:
             self.facts.add((section_iri, DCTERMS.references, URIRef(target)))
             return
 
-        # NOTE: a linked note that sets 'id:' in its front matter has another IRI than this.
         note_path = target.split("#", 1)[0]
         suffix = PurePosixPath(note_path).suffix.lower()
         if suffix and suffix not in READERS:
@@ -349,9 +348,9 @@ class _NoteBuilder:
         else:
             self._keep_heading_link(link, note_path)
         if note_path:
-            self.facts.add(
-                (section_iri, DCTERMS.references, self.minter.path("note", note_slug(note_path)))
-            )
+            # A linked note that sets 'id' in its front matter has the IRI of its id.
+            slug = make_slug(link.note_id) if link.note_id else note_slug(note_path)
+            self.facts.add((section_iri, DCTERMS.references, self.minter.path("note", slug)))
 
     def _keep_heading_link(self, link: Link, note_path: str) -> None:
         """Keep a link to a heading of a note, which the run checks once it built every note.

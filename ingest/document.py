@@ -85,13 +85,15 @@ class CodeBlock:
 class Link:
     """A link from the note to another note or to a URL.
 
-    ``missing`` is true for a link to a note file that is not in the notes folder.
+    ``missing`` is true for a link to a note file that is not in the notes folder, and
+    ``note_id`` is the ``id`` that the linked note's front matter sets.
     """
 
     text: str
     target: str
     span: LineSpan
     missing: bool = False
+    note_id: str | None = None
 
 
 @dataclass

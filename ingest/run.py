@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ingest.build import HeadingLink
 from ingest.iris import IriMinter, note_slug
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.mentions import PendingMentions, label_first_token
@@ -60,6 +59,7 @@ from ingest.vocab import DCTERMS, NK
 from service.store import WRITE_SOURCE, GenerationChange, NewGraph, RelinkedGraph, Store
 
 if TYPE_CHECKING:
+    from ingest.build import HeadingLink
     from ingest.readers.markdown import LinkResolver
 
 logger = logging.getLogger(__name__)
@@ -692,6 +692,8 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
     Two notes of one run get one IRI when one's front matter sets an ``id`` that is the other's
     ``id`` or file name. The store would then keep one graph with the triples of both.
     """
+    from ingest.readers.markdown import front_matter_id
+
     sources: dict[str, str] = {}
     for graph in added:
         other = sources.setdefault(graph.graph_iri, graph.source)
@@ -699,10 +701,10 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
             continue
         shown = displays.get(graph.source, graph.source)
         other_shown = displays.get(other, other)
-        explicit = _front_matter_id(Path(graph.source))
+        explicit = front_matter_id(Path(graph.source))
         if explicit is None:
             shown, other_shown = other_shown, shown
-            explicit = _front_matter_id(Path(other))
+            explicit = front_matter_id(Path(other))
         if explicit is None:
             raise NoteNameClash(
                 shown,
@@ -745,8 +747,10 @@ def _check_graph_owners(
             continue
         if owner in rebuilt and graph.graph_iri not in rebuilt[owner]:
             continue
+        from ingest.readers.markdown import front_matter_id
+
         shown = displays.get(graph.source, graph.source)
-        explicit = _front_matter_id(Path(graph.source))
+        explicit = front_matter_id(Path(graph.source))
         if explicit is not None:
             value, line = explicit
             raise NoteNameClash(
@@ -763,29 +767,6 @@ def _check_graph_owners(
             f"{display(Path(owner))}; give this note an 'id:' in its front matter, rename one "
             "of the two, or keep both notes in one folder tree and ingest that folder",
         )
-
-
-def _front_matter_id(path: Path) -> tuple[str, int] | None:
-    """Return the 'id:' of a Markdown note's front matter and its line, or None.
-
-    Only the message about a note whose graph another file has reads it, so it reads the
-    file again with a plain scan of the lines between the two '---' lines.
-    """
-    if path.suffix.lower() not in (".md", ".markdown"):
-        return None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not lines or lines[0].strip() != "---":
-        return None
-    for number, text in enumerate(lines[1:], start=2):
-        if text.strip() in ("---", "..."):
-            return None
-        key, colon, value = text.partition(":")
-        if colon and key.strip() == "id" and value.strip():
-            return value.strip().strip("\"'"), number
-    return None
 
 
 def _report_replaced_writes(

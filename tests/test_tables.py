@@ -1090,7 +1090,11 @@ def test_separated_rows_need_separated_header() -> None:
 
 
 def test_misfit_row_with_end_bars_is_left_out() -> None:
-    lines = ["| Tool | Purpose | Example |", "| Ip | Routes | ip route |", "| Ps | List | ps | wc |"]
+    lines = [
+        "| Tool | Purpose | Example |",
+        "| Ip | Routes | ip route |",
+        "| Ps | List | ps | wc |",
+    ]
     raw = raw_table_from_lines(lines, 10)
 
     table, problems = recover_table(raw, "tools.txt")

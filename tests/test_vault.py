@@ -389,3 +389,21 @@ def test_heading_links_check_stored_note(tmp_path: Path) -> None:
     assert actions == {"ops.md": "replaced", "redis.md": "unchanged"}
     assert len(heading_warnings(second)) == 1
     assert "the heading 'Replication' of redis.md" in heading_warnings(second)[0]
+
+
+def test_links_lead_to_front_matter_id(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "postgres.md").write_text("---\nid: pg\n---\n# Postgres\n\nText.\n")
+    (folder / "index.md").write_text(
+        "# Index\n\nSee [[postgres]], [the database](postgres.md) and [[postgres#Postgres]].\n"
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    targets = _values(engine, "SELECT ?t WHERE { ?s <http://purl.org/dc/terms/references> ?t }")
+
+    # The three links lead to the IRI that the note's id gives, not to note/postgres.
+    assert targets == {f"{BASE}note/pg"}
+    assert report.warnings == []

@@ -477,7 +477,7 @@ class _HtmlReader:
             if text:
                 target = self.links.url(anchor.get("href", "").strip())
                 span = self._span(anchor)
-                links.append(Link(text, target, span, self.links.is_missing(target)))
+                links.append(self.links.link(text, target, span))
         return links
 
     def _line(self, element: lxml.html.HtmlElement) -> int:

@@ -23,6 +23,7 @@ YAML front matter goes into ``Document.metadata``.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -206,6 +207,45 @@ def load_front_matter(
     if not isinstance(data, dict):
         return None
     return {str(key): value for key, value in data.items()}
+
+
+def front_matter_id(path: Path) -> tuple[str, int] | None:
+    """Return the ``id`` that a Markdown note's front matter sets, with its line, or None.
+
+    Links to a note read it to lead to the note's IRI, and messages about a taken id to name
+    its line. It is kept per file and modification, because a note is often linked from many.
+    """
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return _front_matter_id(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _front_matter_id(path: str, modified_ns: int, size: int) -> tuple[str, int] | None:
+    try:
+        with open(path, encoding="utf-8") as note:
+            if note.readline().rstrip() != "---":
+                return None
+            lines = []
+            for text in note:
+                if text.rstrip() in ("---", "..."):
+                    break
+                lines.append(text)
+            else:
+                return None
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        metadata = load_front_matter("".join(lines), path, first_line=2)
+    except NoteSyntaxError:
+        return None
+    value = metadata.get("id") if metadata else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    line = next((number for number, text in enumerate(lines, start=2) if text.startswith("id:")), 2)
+    return value, line
 
 
 def _check_expanded_size(root: yaml.Node, display_path: str, first_line: int) -> None:
@@ -406,6 +446,19 @@ class LinkResolver:
         if suffix not in NOTE_SUFFIXES and suffix not in ATTACHMENT_SUFFIXES:
             name = f"{name}.md"
         return text, _with_fragment(self._find(name), fragment)
+
+    def link(self, text: str, target: str, span: LineSpan) -> Link:
+        """Return a link to ``target``, from ``url`` or ``wiki``, as the note has it."""
+        missing = self.is_missing(target)
+        return Link(text, target, span, missing, None if missing else self.note_id(target))
+
+    def note_id(self, target: str) -> str | None:
+        """Return the front matter ``id`` of the Markdown note that a target leads to, or None."""
+        path = target.split("#", 1)[0]
+        if not path or Path(path).suffix.lower() not in (".md", ".markdown"):
+            return None
+        found = front_matter_id(self.root / path)
+        return found[0] if found is not None else None
 
     def is_missing(self, target: str) -> bool:
         """Return whether a target from ``url`` or ``wiki`` is a note path with no file."""
@@ -699,8 +752,7 @@ class _MarkdownReader:
             text, target = self.links.wiki(match.group("inner"))
             self._find_tags(content[position : match.start()], line)
             self._append(found, content[position : match.start()] + text)
-            missing = self.links.is_missing(target)
-            found.links.append(Link(text, target, LineSpan(line, line), missing))
+            found.links.append(self.links.link(text, target, LineSpan(line, line)))
             position = match.end()
         self._find_tags(content[position:], line)
         self._append(found, content[position:])
@@ -719,7 +771,7 @@ class _MarkdownReader:
         href = str(node.attrs.get("href", ""))
         target = self.links.url(href)
         span = LineSpan(start, inner.lines[-1][0])
-        found.links.append(Link(text, target, span, self.links.is_missing(target)))
+        found.links.append(self.links.link(text, target, span))
         found.links.extend(inner.links)
 
     @staticmethod
