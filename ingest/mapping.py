@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import pyoxigraph as ox
 import yaml
+from rdflib.namespace import DCTERMS, FOAF, SDO, SKOS
 
 from ingest.problems import MappingError
 from ontology import NAMESPACE as ONTOLOGY_NAMESPACE
@@ -559,9 +560,9 @@ def _check_curies(
         problem = iri_problem(iri)
         if problem is not None:
             example = re.sub(r"\W", "", value.rpartition(":")[2]) or "name"
-            # nk: is offered only for a term that the ontology declares with that name.
-            if _ontology_terms().get(ONTOLOGY_NAMESPACE + example) is (at[-1] == "class"):
-                such_as = f"such as nk:{example}"
+            known = _known_term(example, mapping.prefixes, expect_class=at[-1] == "class")
+            if known is not None:
+                such_as = f"such as {known}"
             else:
                 such_as = (
                     f"such as my:{example} with 'prefixes: {{my: https://example.org/terms#}}'"
@@ -580,6 +581,24 @@ def _check_curies(
 
 
 OWL = "http://www.w3.org/2002/07/owl#"
+# Vocabularies whose terms rdflib lists, by the prefix that DEFAULT_PREFIXES gives them.
+KNOWN_VOCABULARIES = {"schema": SDO, "dcterms": DCTERMS, "skos": SKOS, "foaf": FOAF}
+
+
+def _known_term(name: str, prefixes: dict[str, str], *, expect_class: bool) -> str | None:
+    """Return a prefixed term of the ontology or of a common vocabulary with this local name.
+
+    A class name starts with a capital letter in these vocabularies, and a property's does not.
+    """
+    if _ontology_terms().get(ONTOLOGY_NAMESPACE + name) is expect_class:
+        return f"nk:{name}"
+    if name[:1].isupper() != expect_class:
+        return None
+    for prefix, vocabulary in KNOWN_VOCABULARIES.items():
+        declared = prefixes.get(prefix) == str(vocabulary)
+        if declared and name in getattr(vocabulary, "__annotations__", {}):
+            return f"{prefix}:{name}"
+    return None
 
 
 @functools.cache

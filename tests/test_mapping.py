@@ -247,13 +247,29 @@ def test_misspelt_ontology_property(tmp_path: Path) -> None:
     [
         ("Tool", "such as my:Tool with 'prefixes: {my: https://example.org/terms#}'"),
         ("Benchmark", "such as nk:Benchmark"),
+        ("SoftwareApplication", "such as schema:SoftwareApplication"),
     ],
-    ids=["own-term", "ontology-term"],
+    ids=["own-term", "ontology-term", "schema-term"],
 )
 def test_bare_class_suggests_usable_term(tmp_path: Path, value: str, suggested: str) -> None:
     text = f"sections:\n  - heading: A\n    entity:\n      class: {value}\n      kind: thing\n"
     error = mapping_error(tmp_path, text)
     assert "is not an absolute IRI" in str(error)
+    assert suggested in str(error)
+
+
+@pytest.mark.parametrize(
+    ("value", "suggested"),
+    [
+        ("programmingLanguage", "such as schema:programmingLanguage"),
+        ("prefLabel", "such as skos:prefLabel"),
+        ("Tool", "such as my:Tool"),
+    ],
+    ids=["schema", "skos", "class-name"],
+)
+def test_bare_property_suggests_usable_term(tmp_path: Path, value: str, suggested: str) -> None:
+    text = f"sections:\n  - heading: A\n    keys:\n      Team: {{property: {value}}}\n"
+    error = mapping_error(tmp_path, text)
     assert suggested in str(error)
 
 
