@@ -242,34 +242,28 @@ def test_misspelt_ontology_property(tmp_path: Path) -> None:
     assert "did you mean nk:metric?" in str(error)
 
 
+CLASS_RULE = "entity:\n      class: {}\n      kind: thing"
+KEY_RULE = "keys:\n      Team: {{property: {}}}"
+
+
 @pytest.mark.parametrize(
-    ("value", "suggested"),
+    ("rule", "value", "suggested"),
     [
-        ("Tool", "such as my:Tool with 'prefixes: {my: https://example.org/terms#}'"),
-        ("Benchmark", "such as nk:Benchmark"),
-        ("SoftwareApplication", "such as schema:SoftwareApplication"),
+        (CLASS_RULE, "Tool", "such as my:Tool with 'prefixes: {my: https://example.org/terms#}'"),
+        (CLASS_RULE, "Benchmark", "such as nk:Benchmark"),
+        (CLASS_RULE, "SoftwareApplication", "such as schema:SoftwareApplication"),
+        (KEY_RULE, "programmingLanguage", "such as schema:programmingLanguage"),
+        (KEY_RULE, "prefLabel", "such as skos:prefLabel"),
+        (KEY_RULE, "Tool", "such as my:Tool"),
     ],
-    ids=["own-term", "ontology-term", "schema-term"],
+    ids=["own-class", "ontology-class", "schema-class", "schema-key", "skos-key", "class-as-key"],
 )
-def test_bare_class_suggests_usable_term(tmp_path: Path, value: str, suggested: str) -> None:
-    text = f"sections:\n  - heading: A\n    entity:\n      class: {value}\n      kind: thing\n"
+def test_bare_term_suggests_usable_term(
+    tmp_path: Path, rule: str, value: str, suggested: str
+) -> None:
+    text = f"sections:\n  - heading: A\n    {rule.format(value)}\n"
     error = mapping_error(tmp_path, text)
     assert "is not an absolute IRI" in str(error)
-    assert suggested in str(error)
-
-
-@pytest.mark.parametrize(
-    ("value", "suggested"),
-    [
-        ("programmingLanguage", "such as schema:programmingLanguage"),
-        ("prefLabel", "such as skos:prefLabel"),
-        ("Tool", "such as my:Tool"),
-    ],
-    ids=["schema", "skos", "class-name"],
-)
-def test_bare_property_suggests_usable_term(tmp_path: Path, value: str, suggested: str) -> None:
-    text = f"sections:\n  - heading: A\n    keys:\n      Team: {{property: {value}}}\n"
-    error = mapping_error(tmp_path, text)
     assert suggested in str(error)
 
 
