@@ -167,11 +167,15 @@ def recover_table(
         if hints.columns is None:
             hints = TableHints(columns=tuple(header_cells), row_labels=hints.row_labels)
     header_tokens = tuple(header_text.split())
-    if hints.columns is None and any(separated_cells(text) for _, text in raw.lines[1:]):
+    separated_lines = [line for line, text in raw.lines[1:] if separated_cells(text)]
+    if hints.columns is None and separated_lines:
+        shown = ", ".join(str(line) for line in separated_lines[:5])
+        more = ", …" if len(separated_lines) > 5 else ""
+        lines = "line" if len(separated_lines) == 1 else "lines"
         message = (
-            "the table's rows put ' | ' between their cells, but its header does not, so the "
-            "table is left out; write the header with ' | ' between its cells too, or give the "
-            "table's columns in the mapping"
+            f"rows of this table ({lines} {shown}{more}) put ' | ' between their cells, but its "
+            "header does not, so the table is left out; write the header with ' | ' between "
+            "its cells too, or give the table's columns in the mapping"
         )
         return None, [Problem(path, header_line, message, Severity.WARNING)]
     cell_count = len(hints.columns) if hints.columns is not None else 0
@@ -189,7 +193,9 @@ def recover_table(
             return None, [Problem(path, header_line, message)]
         header = list(hints.columns)
         transposed = hints.row_labels is not None
-        results, problems = _split_data_rows(data_lines, len(header), transposed, hints, path)
+        results, problems = _split_data_rows(
+            data_lines, len(header), transposed, hints, path, separated
+        )
     else:
         inferred = _infer_header(header_line, header_tokens, data_lines, hints, path)
         if isinstance(inferred.cells, Problem):
@@ -235,15 +241,14 @@ def recover_table(
 def separated_cells(text: str) -> list[str] | None:
     """Return the cells of a line that separates them with " | ", or None for another line.
 
-    Pipes at the start and end of the line are left out, as in ``| a | b |``.
+    A line that starts with a pipe may end with one, as in ``| a | b |``, and both are left out.
+    Otherwise a pipe at the end closes an empty last cell, as in ``Df | Disk usage |``.
     """
     if " | " not in text:
         return None
     cells = [cell.strip() for cell in text.strip().split("|")]
-    if cells and not cells[0]:
-        cells = cells[1:]
-    if cells and not cells[-1]:
-        cells = cells[:-1]
+    if not cells[0]:
+        cells = cells[1:-1] if len(cells) > 2 and not cells[-1] else cells[1:]
     return cells if len(cells) >= 2 else None
 
 
@@ -282,6 +287,7 @@ def _split_data_rows(
     transposed: bool,
     hints: TableHints,
     path: str,
+    fixed: Sequence[TableRow] = (),
 ) -> tuple[list[_RowResult], list[Problem]]:
     problems: list[Problem] = []
     margin = MIN_MARGIN if hints.columns is not None else MIN_MARGIN_WITHOUT_HINTS
@@ -293,10 +299,10 @@ def _split_data_rows(
                 problems.append(task_or_problem)
             else:
                 tasks.append(task_or_problem)
-        return _split_rows(tasks, _Layout(frozenset(), True, margin)), problems
+        return _split_rows(tasks, _Layout(frozenset(), True, margin), fixed), problems
 
     layout = _unlabelled_layout(cell_count, transposed, margin)
-    return _split_rows(_row_tasks(data_lines, cell_count), layout), problems
+    return _split_rows(_row_tasks(data_lines, cell_count), layout, fixed), problems
 
 
 def _row_tasks(data_lines: list[tuple[int, str]], cell_count: int) -> list[_RowTask]:
@@ -597,8 +603,13 @@ def _column_consistency(results: list[_RowResult], cell_count: int) -> float:
     return sum(scores) / len(scores) if scores else -math.inf
 
 
-def _split_rows(tasks: list[_RowTask], layout: _Layout) -> list[_RowResult]:
+def _split_rows(
+    tasks: list[_RowTask], layout: _Layout, fixed: Sequence[TableRow] = ()
+) -> list[_RowResult]:
     """Split each row, rescoring against the other rows' column profiles until stable.
+
+    ``fixed`` are rows whose cells the note gave with separators. They count in the column
+    profiles of every row, as a row split with certainty does.
 
     NOTE: when every row makes the same wrong cut and no boundary signal speaks against it, the
     profiles agree with that cut and the margin does not catch it.
@@ -611,7 +622,7 @@ def _split_rows(tasks: list[_RowTask], layout: _Layout) -> list[_RowResult]:
         return results
 
     for round_number in range(MAX_ROUNDS):
-        profiles = _profiles_without_each_row(results, layout)
+        profiles = _profiles_without_each_row(results, layout, fixed)
         new_results = [
             _rank(task, found, row_profiles, layout)
             for task, found, row_profiles in zip(tasks, candidates, profiles, strict=True)
@@ -700,10 +711,17 @@ def _rank(
 
 
 def _profiles_without_each_row(
-    results: list[_RowResult], layout: _Layout
+    results: list[_RowResult], layout: _Layout, fixed: Sequence[TableRow] = ()
 ) -> list[dict[int, ColumnProfile]]:
-    """Build, for each row, the column profiles of all the other rows' weighted candidates."""
+    """Build, for each row, the column profiles of all the other rows' weighted candidates.
+
+    The cells of ``fixed`` rows count in every profile with weight 1.
+    """
     totals = {column: ColumnProfile() for column in layout.profiled_columns}
+    for row in fixed:
+        for column, text in enumerate(row.cells):
+            if column in totals and text.split():
+                add_to_profiles(describe_cell(text.split()), 1.0, totals[column])
     own_profiles = []
     for result in results:
         own = {column: ColumnProfile() for column in layout.profiled_columns}

@@ -168,8 +168,9 @@ def ingest(
             written = f"the store was written (generation {report.generation})"
         else:
             written = "no note changed, so nothing was written"
+        count = len(report.warnings)
         click.echo(
-            f"exit status 1: --strict and {len(report.warnings)} warnings; {written}",
+            f"exit status 1: --strict and {count} warning{'' if count == 1 else 's'}; {written}",
             err=True,
         )
         sys.exit(1)

@@ -1086,6 +1086,9 @@ def test_separated_rows_need_separated_header() -> None:
     assert table is None
     assert len(problems) == 1
     assert problems[0].line == 10
+    assert "rows of this table (lines 11, 12) put ' | ' between their cells" in (
+        problems[0].message
+    )
     assert "its header does not, so the table is left out" in problems[0].message
 
 
@@ -1102,3 +1105,38 @@ def test_misfit_row_with_end_bars_is_left_out() -> None:
     assert table is not None
     assert [row.cells for row in table.rows] == [["Ip", "Routes", "ip route"]]
     assert [problem.line for problem in problems] == [12]
+
+
+def test_separated_rows_guide_other_rows() -> None:
+    lines = [
+        "Name | Port | Transport",
+        "Postgres Server | 5432 | TCP",
+        "Dns | 53 | UDP",
+        "Redis Cache 6379 TCP",
+        "Nginx Proxy 443 TCP",
+    ]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(raw, "ports.txt")
+
+    assert table is not None
+    # The separated rows show that the port column holds one number each.
+    assert [row.cells for row in table.rows[2:]] == [
+        ["Redis Cache", "6379", "TCP"],
+        ["Nginx Proxy", "443", "TCP"],
+    ]
+    assert problems == []
+
+
+def test_pipe_at_end_closes_empty_cell() -> None:
+    lines = ["Tool | Purpose | Example", "Df | Disk usage |", "| Ip | Routes | ip route |"]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(raw, "tools.txt")
+
+    assert table is not None
+    assert [row.cells for row in table.rows] == [
+        ["Df", "Disk usage", ""],
+        ["Ip", "Routes", "ip route"],
+    ]
+    assert problems == []
