@@ -169,11 +169,11 @@ def recover_table(
     header_tokens = tuple(header_text.split())
     separated_lines = [line for line, text in raw.lines[1:] if separated_cells(text)]
     if hints.columns is None and separated_lines:
-        shown = ", ".join(str(line) for line in separated_lines[:5])
+        numbers = ", ".join(str(line) for line in separated_lines[:5])
         more = ", …" if len(separated_lines) > 5 else ""
         lines = "line" if len(separated_lines) == 1 else "lines"
         message = (
-            f"rows of this table ({lines} {shown}{more}) put ' | ' between their cells, but its "
+            f"rows of this table ({lines} {numbers}{more}) put ' | ' between their cells, but its "
             "header does not, so the table is left out; write the header with ' | ' between "
             "its cells too, or give the table's columns in the mapping"
         )
