@@ -239,14 +239,25 @@ def ends_with_joiner(before: str, after: str) -> float:
     return float(before.endswith(",") or before in JOINER_TOKENS)
 
 
+# Units written in capitals (or mostly so) that follow a number: sizes, rates and frequencies.
+UNIT_ACRONYMS = frozenset(
+    "B KB MB GB TB PB KIB MIB GIB TIB PIB KB/S MB/S GB/S TB/S HZ KHZ MHZ GHZ THZ W KW MW GW "
+    "V KV MV A MA KWH MAH FLOPS TFLOPS PFLOPS GFLOPS TOPS IOPS FPS RPM DPI PPI QPS RPS TPS "
+    "GT/S MT/S KBPS MBPS GBPS TBPS DB MP K M G T P X".split()
+)
+
+
 def is_unit_like(token: str) -> bool:
     """Return whether a token can be a unit: "kg", "GB", "Hz", "Gbps", but not "Two" or "Intel".
 
-    Units are lowercase words, acronyms, words of at most two letters, or abbreviations
-    without a vowel.
+    Units are lowercase words, words of at most two letters, abbreviations without a vowel,
+    and acronyms of ``UNIT_ACRONYMS``, so that "TCP" and "SSD" after a number are not units.
     """
-    if token_shape(token) in ("lower", "acronym"):
+    shape = token_shape(token)
+    if shape == "lower":
         return True
+    if shape == "acronym":
+        return token.strip(".,;:!?\"'()[]").upper() in UNIT_ACRONYMS
     if not token[:1].isalpha():
         return False
     letters = [char for char in token if char.isalpha()]

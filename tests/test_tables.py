@@ -1140,3 +1140,25 @@ def test_pipe_at_end_closes_empty_cell() -> None:
         ["Ip", "Routes", "ip route"],
     ]
     assert problems == []
+
+
+def test_protocol_after_number_is_no_unit() -> None:
+    lines = [
+        "Name Port Transport Secure",
+        "Web Server 80 TCP No",
+        "Secure Web 443 TCP Yes",
+        "DNS 53 UDP No",
+        "SSH 22 TCP Yes",
+    ]
+    raw = raw_table_from_lines(lines, 10)
+
+    table, problems = recover_table(
+        raw, "ports.txt", TableHints(columns=("Name", "Port", "Transport", "Secure"))
+    )
+
+    assert table is not None
+    assert [row.cells for row in table.rows[:2]] == [
+        ["Web Server", "80", "TCP", "No"],
+        ["Secure Web", "443", "TCP", "Yes"],
+    ]
+    assert problems == []
