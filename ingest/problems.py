@@ -58,6 +58,25 @@ MISSING_NOTE = ", which is no note file in the notes folder; create the note or 
 _MISSING_NOTE_PATH = re.compile(rf" leads to (?P<path>.+){re.escape(MISSING_NOTE)}$")
 
 
+_MISSING_HEADING_NOTE = re.compile(
+    r" leads to the heading .* of (?P<key>.+), which has no such heading;"
+)
+
+
+def missing_heading_message(text: str, heading: str, note_key: str) -> str:
+    """Return the warning about a link to a heading that the linked note lacks."""
+    return (
+        f"link {text!r} leads to the heading {heading!r} of {note_key}, which has no such "
+        "heading; link to one of its headings, or to the note alone"
+    )
+
+
+def missing_heading_note(message: str) -> str | None:
+    """Return the linked note's path of a warning from ``missing_heading_message``, else None."""
+    found = _MISSING_HEADING_NOTE.search(message)
+    return found.group("key") if found else None
+
+
 def missing_note_path(message: str) -> str | None:
     """Return the note path of a warning about a link to a missing note, else None.
 

@@ -45,7 +45,15 @@ from ingest.note_files import (
     settled,
     single_note,
 )
-from ingest.problems import IngestError, LocatedError, Problem, Severity, missing_note_path
+from ingest.problems import (
+    IngestError,
+    LocatedError,
+    Problem,
+    Severity,
+    missing_heading_message,
+    missing_heading_note,
+    missing_note_path,
+)
 from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
 from ingest.readers import READERS
 from ingest.relink import (
@@ -184,6 +192,8 @@ class _RunContext:
     headings: dict[str, list[str]] = field(default_factory=dict)
     # The links to headings of the notes that the run built, with the linking note.
     heading_links: list[tuple[NoteFile, HeadingLink]] = field(default_factory=list)
+    # The facts graph of each note that the run built, by the note's source.
+    facts_graphs: dict[str, NewGraph] = field(default_factory=dict)
 
     @property
     def base_iri(self) -> str:
@@ -242,6 +252,7 @@ def run_ingest(
         settings=settings_digest(mapping_bytes, base_iri, INGEST_FORMAT_VERSION),
     )
     steps = [_step(note, stored.get(note.source), run) for note in notes]
+    steps = _rebuild_heading_links(steps, run)
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     displays = {note.source: note.display_path for note in notes}
     _check_unique_graphs(added, displays)
@@ -312,14 +323,17 @@ class _Step:
     error: OSError | None = None
 
 
-def _step(note: NoteFile, previous: StoredSource | None, run: _RunContext) -> _Step:
+def _step(
+    note: NoteFile, previous: StoredSource | None, run: _RunContext, *, rebuild: bool = False
+) -> _Step:
     """Decide whether a note changed, by its stamp or else by its fingerprint.
 
     A note with a link to a missing note that now exists is built again, whatever its stamp,
-    so that the link references the note's IRI, which depends on the note's path.
+    so that the link references the note's IRI, which depends on the note's path. So is a
+    note given ``rebuild``.
     """
     stamp = file_stamp(note.stat, run.settings, note.key) if note.stat is not None else None
-    relink = previous is not None and _links_to_new_notes(note, previous)
+    relink = rebuild or (previous is not None and _links_to_new_notes(note, previous))
     if previous and not relink and stamp is not None and stamp == previous.file_stamp:
         return _Step(note, previous, unchanged=True)
 
@@ -422,6 +436,28 @@ def _report_unchanged(note: NoteFile, previous: StoredSource, report: IngestRepo
         report.problems.append(Problem(note.display_path, line, message))
 
 
+def _rebuild_heading_links(steps: list[_Step], run: _RunContext) -> list[_Step]:
+    """Build again each unchanged note whose stored warnings name a heading of a changed note.
+
+    The changed note may have the heading now, so the link is checked again. A note whose
+    linked note is unchanged keeps its warning, which the run repeats.
+    """
+    changed = {step.note.source for step in steps if not step.unchanged}
+    if not changed:
+        return steps
+    rebuilt = []
+    for step in steps:
+        if step.unchanged and step.previous is not None:
+            root = step.note.root.resolve().as_posix().rstrip("/")
+            for _, message in step.previous.problems:
+                key = missing_heading_note(message)
+                if key is not None and f"{root}/{key}" in changed:
+                    step = _step(step.note, step.previous, run, rebuild=True)
+                    break
+        rebuilt.append(step)
+    return rebuilt
+
+
 def _links_to_new_notes(note: NoteFile, previous: StoredSource) -> bool:
     """Return whether a link that the stored note's warnings call missing now finds a note."""
     # Made for the first such warning only: finding a note by its file name lists the folder.
@@ -457,6 +493,7 @@ def _note_graphs(
     facts.labels = built.labels
     facts.label_first_tokens = built.label_first_tokens
     facts.problems = [(p.line, p.message) for p in built.problems if p.severity is Severity.WARNING]
+    run.facts_graphs[note.source] = facts
     run.mentions.add(facts, built.texts)
     provenance = NewGraph(
         built.provenance_iri, note.source, fingerprint, built.provenance, built.provenance_count
@@ -642,8 +679,8 @@ def _check_heading_links(run: _RunContext, stored: dict[str, StoredSource]) -> N
 
     Headings match whatever their case, spaces and punctuation, so ``#backup-schedule``
     finds "Backup schedule". A linked note that the run did not build has its headings read
-    from its stored graph. The warnings are not kept with the note, because a later run that
-    skips the unchanged note cannot tell whether the linked note's headings changed.
+    from its stored graph. The warnings are kept with the note, and a later run builds the
+    note again when the linked note changed (``_rebuild_heading_links``).
     """
     known: dict[str, set[str] | None] = {
         source: {_heading_key(title) for title in titles} for source, titles in run.headings.items()
@@ -655,11 +692,10 @@ def _check_heading_links(run: _RunContext, stored: dict[str, StoredSource]) -> N
         headings = known[source]
         if headings is None or _heading_key(link.heading) in headings:
             continue
-        message = (
-            f"link {link.text!r} leads to the heading {link.heading!r} of {link.note_key}, "
-            "which has no such heading; link to one of its headings, or to the note alone"
-        )
+        message = missing_heading_message(link.text, link.heading, link.note_key)
         run.report.problems.append(Problem(note.display_path, link.line, message))
+        # Kept with the note, so that a run that skips the note repeats it.
+        run.facts_graphs[note.source].problems.append((link.line, message))
 
 
 DCTERMS_TITLE = str(DCTERMS.title)

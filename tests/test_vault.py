@@ -407,3 +407,24 @@ def test_links_lead_to_front_matter_id(tmp_path: Path) -> None:
     # The three links lead to the IRI that the note's id gives, not to note/postgres.
     assert targets == {f"{BASE}note/pg"}
     assert report.warnings == []
+
+
+def test_heading_warning_follows_linked_note(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    redis = folder / "redis.md"
+    redis.write_text("# Redis\n\n## Persistence\n\nRDB.\n", encoding="utf-8")
+    (folder / "app.md").write_text("# App\n\nSee [[redis#Replication]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    # Nothing changed: the stored warning is repeated, as other warnings are.
+    again = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    redis.write_text("# Redis\n\n## Persistence\n\nRDB.\n\n## Replication\n\nAsync.\n")
+    # The linked note now has the heading, so the linking note is checked again.
+    fixed = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert len(heading_warnings(again)) == 1
+    assert heading_warnings(fixed) == []
+    actions = {Path(change.source).name: change.action for change in fixed.changes}
+    assert actions == {"app.md": "replaced", "redis.md": "replaced"}
