@@ -182,13 +182,9 @@ class _RunContext:
     mentions: PendingMentions = field(default_factory=PendingMentions)
     # Stamps of unchanged notes to record: graph version id → stamp.
     stamps: dict[int, str] = field(default_factory=dict)
-    # The section headings of the notes that the run built.
-    section_titles: list[str] = field(default_factory=list)
-    # The titles of the notes that the run built.
-    note_titles: list[str] = field(default_factory=list)
     # The column and row labels of the tables that each table rule mapped, by the rule's line.
     table_names: dict[int, set[str]] = field(default_factory=dict)
-    # The headings and the title of each note that the run built, by the note's source.
+    # The title and then the section headings of each note that the run built, by source.
     headings: dict[str, list[str]] = field(default_factory=dict)
     # The links to headings of the notes that the run built, with the linking note.
     heading_links: list[tuple[NoteFile, HeadingLink]] = field(default_factory=list)
@@ -258,7 +254,9 @@ def run_ingest(
     _check_unique_graphs(added, displays)
     _check_graph_owners(added, stored, displays)
     if not any(step.unchanged for step in steps) and not _notes_left_out(notes, stored, in_folders):
-        _check_rules_match(mapping, run.section_titles, run.note_titles, run.report)
+        section_titles = [title for titles in run.headings.values() for title in titles[1:]]
+        note_titles = [titles[0] for titles in run.headings.values()]
+        _check_rules_match(mapping, section_titles, note_titles, run.report)
         _check_fields_match(mapping, run.table_names, run.report)
 
     report = run.report
@@ -483,8 +481,6 @@ def _note_graphs(
     """Return a built note's facts and provenance graphs; collect its problems and texts."""
     run.report.problems.extend(built.problems)
     run.report.unmapped.extend(f"{note.display_path}: {what}" for what in built.unmapped)
-    run.section_titles.extend(built.section_titles)
-    run.note_titles.append(built.note_title)
     run.headings[note.source] = [built.note_title, *built.section_titles]
     run.heading_links.extend((note, link) for link in built.heading_links)
     for rule_line, name in built.table_names:
@@ -728,8 +724,6 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
     Two notes of one run get one IRI when one's front matter sets an ``id`` that is the other's
     ``id`` or file name. The store would then keep one graph with the triples of both.
     """
-    from ingest.readers.markdown import front_matter_id
-
     sources: dict[str, str] = {}
     for graph in added:
         other = sources.setdefault(graph.graph_iri, graph.source)
@@ -737,24 +731,36 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
             continue
         shown = displays.get(graph.source, graph.source)
         other_shown = displays.get(other, other)
-        explicit = front_matter_id(Path(graph.source))
-        if explicit is None:
-            shown, other_shown = other_shown, shown
-            explicit = front_matter_id(Path(other))
-        if explicit is None:
-            raise NoteNameClash(
-                shown,
-                1,
-                f"this note and {other_shown} both get the graph <{graph.graph_iri}>; give one "
-                "of them an 'id:' in its front matter, or rename one",
-            )
-        value, line = explicit
+        error = _taken_id(shown, graph.source, graph.graph_iri, f"{other_shown} gets too")
+        error = error or _taken_id(other_shown, other, graph.graph_iri, f"{shown} gets too")
+        if error is not None:
+            raise error
         raise NoteNameClash(
             shown,
-            line,
-            f"the front matter's 'id: {value}' gives this note the graph <{graph.graph_iri}>, "
-            f"which {other_shown} gets too; choose another id",
+            1,
+            f"this note and {other_shown} both get the graph <{graph.graph_iri}>; give one "
+            "of them an 'id:' in its front matter, or rename one",
         )
+
+
+def _taken_id(shown: str, source: str, graph_iri: str, holder: str) -> NoteNameClash | None:
+    """Return the error for a note whose front matter ``id`` gives it a graph that is taken.
+
+    ``holder`` ends the sentence about the note that has the graph too. Returns None for a
+    note that sets no ``id``.
+    """
+    from ingest.readers.markdown import front_matter_id
+
+    explicit = front_matter_id(Path(source))
+    if explicit is None:
+        return None
+    value, line = explicit
+    return NoteNameClash(
+        shown,
+        line,
+        f"the front matter's 'id: {value}' gives this note the graph <{graph_iri}>, which "
+        f"{holder}; choose another id",
+    )
 
 
 def _check_graph_owners(
@@ -783,19 +789,11 @@ def _check_graph_owners(
             continue
         if owner in rebuilt and graph.graph_iri not in rebuilt[owner]:
             continue
-        from ingest.readers.markdown import front_matter_id
-
         shown = displays.get(graph.source, graph.source)
-        explicit = front_matter_id(Path(graph.source))
-        if explicit is not None:
-            value, line = explicit
-            raise NoteNameClash(
-                shown,
-                line,
-                f"the front matter's 'id: {value}' gives this note the graph "
-                f"<{graph.graph_iri}>, which the store has from {display(Path(owner))}; "
-                "choose another id",
-            )
+        holder = f"the store has from {display(Path(owner))}"
+        error = _taken_id(shown, graph.source, graph.graph_iri, holder)
+        if error is not None:
+            raise error
         raise NoteNameClash(
             shown,
             1,

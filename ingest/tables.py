@@ -167,7 +167,8 @@ def recover_table(
         if hints.columns is None:
             hints = TableHints(columns=tuple(header_cells), row_labels=hints.row_labels)
     header_tokens = tuple(header_text.split())
-    separated_lines = [line for line, text in raw.lines[1:] if separated_cells(text)]
+    rows_cells = [(line, text, separated_cells(text)) for line, text in raw.lines[1:]]
+    separated_lines = [line for line, _, cells in rows_cells if cells]
     if hints.columns is None and separated_lines:
         numbers = ", ".join(str(line) for line in separated_lines[:5])
         more = ", …" if len(separated_lines) > 5 else ""
@@ -179,7 +180,7 @@ def recover_table(
         )
         return None, [Problem(path, header_line, message, Severity.WARNING)]
     cell_count = len(hints.columns) if hints.columns is not None else 0
-    separated, misfits, data_lines = _separated_rows(raw.lines[1:], cell_count, path)
+    separated, misfits, data_lines = _separated_rows(rows_cells, cell_count, path)
     # Whether a warning already names the inferred header.
     header_reported = False
     if hints.columns is not None:
@@ -253,19 +254,19 @@ def separated_cells(text: str) -> list[str] | None:
 
 
 def _separated_rows(
-    lines: list[tuple[int, str]], cell_count: int, path: str
+    rows_cells: list[tuple[int, str, list[str] | None]], cell_count: int, path: str
 ) -> tuple[list[TableRow], list[Problem], list[tuple[int, str]]]:
-    """Split the rows that have " | " separators; return them, the misfits and the other rows.
+    """Sort the rows into those with " | " separators, the misfits and the other rows.
 
-    A row whose separators give another number of cells than ``cell_count`` is a misfit, as
+    ``rows_cells`` has each row's line, text and ``separated_cells``. A row whose separators
+    give another number of cells than ``cell_count`` is a misfit, as
     one with a shell pipeline in a cell is, and gets a warning: its words would be recovered
     with the separators among them.
     """
     separated = []
     misfits = []
     rest = []
-    for line, text in lines:
-        cells = separated_cells(text)
+    for line, text, cells in rows_cells:
         if cells is None:
             rest.append((line, text))
         elif len(cells) == cell_count:
