@@ -327,8 +327,8 @@ def _step(
     """Decide whether a note changed, by its stamp or else by its fingerprint.
 
     A note with a link to a missing note that now exists is built again, whatever its stamp,
-    so that the link references the note's IRI, which depends on the note's path. So is a
-    note given ``rebuild``.
+    so that the link references the note's IRI, which depends on the note's path. A note
+    given ``rebuild`` is built again too.
     """
     stamp = file_stamp(note.stat, run.settings, note.key) if note.stat is not None else None
     relink = rebuild or (previous is not None and _links_to_new_notes(note, previous))
@@ -743,7 +743,7 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
         )
 
 
-def _taken_id(shown: str, source: str, graph_iri: str, holder: str) -> NoteNameClash | None:
+def _taken_id(display_path: str, source: str, graph_iri: str, holder: str) -> NoteNameClash | None:
     """Return the error for a note whose front matter ``id`` gives it a graph that is taken.
 
     ``holder`` ends the sentence about the note that has the graph too. Returns None for a
@@ -756,7 +756,7 @@ def _taken_id(shown: str, source: str, graph_iri: str, holder: str) -> NoteNameC
         return None
     value, line = explicit
     return NoteNameClash(
-        shown,
+        display_path,
         line,
         f"the front matter's 'id: {value}' gives this note the graph <{graph_iri}>, which "
         f"{holder}; choose another id",

@@ -128,6 +128,9 @@ class _RowResult:
 
     @property
     def margin(self) -> float:
+        # NOTE: a row with only one possible split is taken whatever its score, so a row whose
+        # later cell starts with a lowercase word ("Ss Socket statistics ss -tlnp") can be
+        # stored wrongly without a warning.
         if len(self.ranked) < 2:
             return math.inf if self.ranked else 0.0
         return self.ranked[0][0] - self.ranked[1][0]
@@ -256,7 +259,7 @@ def separated_cells(text: str) -> list[str] | None:
 def _separated_rows(
     rows_cells: list[tuple[int, str, list[str] | None]], cell_count: int, path: str
 ) -> tuple[list[TableRow], list[Problem], list[tuple[int, str]]]:
-    """Sort the rows into those with " | " separators, the misfits and the other rows.
+    """Divide the rows into those with " | " separators, the misfits and the other rows.
 
     ``rows_cells`` has each row's line, text and ``separated_cells``. A row whose separators
     give another number of cells than ``cell_count`` is a misfit, as

@@ -301,7 +301,9 @@ class OxigraphEngine:
         counting them.
         """
         if oxigraph_store is None and (folder is None or merged is None or triple_count is None):
-            raise ValueError("an engine without its named store needs a folder, merged and a count")
+            raise ValueError(
+                "invalid engine: without oxigraph_store, pass folder, merged and triple_count"
+            )
         self._store = oxigraph_store
         self._store_lock = threading.Lock()
         self.merged = merged if merged is not None else merged_store(self.store)

@@ -154,8 +154,8 @@ class EngineHolder:
             f"FILTER(STRSTARTS(STR(?s), {string_literal(base)})) }} LIMIT 1"
         )
         try:
-            # On this thread, and stopping at the first subject under the base IRI, so that
-            # the check leaves no query thread and no sampled rows in the server's memory.
+            # The query runs on this thread and stops at the first subject under the base IRI,
+            # so the check leaves no query thread and no sampled rows in the server's memory.
             rows = engine.query(sparql, timeout=self.config.query_timeout, anchored=True).rows
         except (QueryError, QueryTimeout) as error:
             logger.warning("could not check the base IRI %s against the store: %s", base, error)

@@ -55,9 +55,9 @@ WORKER_STOP_SECONDS = 5
 
 # Modules that every worker imports, which serve imports before granian forks the workers, so
 # that the workers share the memory of these modules with the serving process and each other
-# instead of holding a copy each. service.app imports prometheus_client, which serve imports
-# only after it has set PROMETHEUS_MULTIPROC_DIR; the metrics themselves are made by each
-# worker's app.
+# instead of holding a copy each. service.app imports prometheus_client, so serve imports these
+# modules only after it has set PROMETHEUS_MULTIPROC_DIR. Each worker's app still makes its
+# own metrics.
 SHARED_MODULES = (
     "flask",
     "jinja2",

@@ -515,7 +515,7 @@ def test_named_store_opens_on_first_use(folder_engine: OxigraphEngine) -> None:
     assert folder is not None
     named = str(folder.named_path)
 
-    # Opened and closed again by from_folder, which so reports damaged files at the start.
+    # from_folder opens and closes it once, to report damaged files at the start.
     assert not any(link.startswith(named) for link in open_files())
     folder_engine.query("ASK { ?s ?p ?o }")
     assert not any(link.startswith(named) for link in open_files())

@@ -568,7 +568,7 @@ def test_run_over_one_file_skips_rule_check(tmp_path: Path) -> None:
         [extra / "setup.md"], store, mapping_path=mapping, base_iri="https://kg.test/id/"
     )
 
-    # The stored note has the heading; a run over another file has not read it.
+    # The stored note has the heading, but a run over another file has not read it.
     assert not any("matches no heading" in str(problem) for problem in one_file.warnings)
     assert one_file.generation is not None
 

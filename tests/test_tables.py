@@ -1120,7 +1120,7 @@ def test_separated_rows_guide_other_rows() -> None:
     table, problems = recover_table(raw, "ports.txt")
 
     assert table is not None
-    # The separated rows show that the port column holds one number each.
+    # The separated rows show that each cell of the port column is one number.
     assert [row.cells for row in table.rows[2:]] == [
         ["Redis Cache", "6379", "TCP"],
         ["Nginx Proxy", "443", "TCP"],

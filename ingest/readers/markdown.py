@@ -212,8 +212,9 @@ def load_front_matter(
 def front_matter_id(path: Path) -> tuple[str, int] | None:
     """Return the ``id`` that a Markdown note's front matter sets, with its line, or None.
 
-    Links to a note read it to lead to the note's IRI, and messages about a taken id to name
-    its line. It is kept per file and modification, because a note is often linked from many.
+    Links read it to lead to the note's IRI, and the error about a taken id reads it to name
+    the line. The result is cached per file and modification time, because many notes may
+    link to one note.
     """
     try:
         status = path.stat()
