@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ingest.iris import IriMinter, note_slug
+from ingest.iris import IriMinter, make_slug, note_slug
 from ingest.mapping import Mapping, empty_mapping, load_mapping
 from ingest.mentions import PendingMentions, label_first_token
 from ingest.note_build import (
@@ -55,7 +55,7 @@ from ingest.problems import (
     missing_note_path,
 )
 from ingest.rdf_sources import RDF_FORMATS, entity_labels, read_rdf_source
-from ingest.readers import READERS
+from ingest.readers import MARKDOWN_SUFFIXES, READERS
 from ingest.relink import (
     Relinked,
     StoredLabels,
@@ -249,6 +249,7 @@ def run_ingest(
     )
     steps = [_step(note, stored.get(note.source), run) for note in notes]
     steps = _rebuild_heading_links(steps, run)
+    steps = _rebuild_links_to_moved_notes(steps, stored, in_folders, run)
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     displays = {note.source: note.display_path for note in notes}
     _check_unique_graphs(added, displays)
@@ -454,6 +455,76 @@ def _rebuild_heading_links(steps: list[_Step], run: _RunContext) -> list[_Step]:
                     break
         rebuilt.append(step)
     return rebuilt
+
+
+def _rebuild_links_to_moved_notes(
+    steps: list[_Step], stored: dict[str, StoredSource], in_folders: list[str], run: _RunContext
+) -> list[_Step]:
+    """Build again each unchanged note that references a note IRI which this run takes away.
+
+    A note loses its IRI when its file is deleted or moved, or when the ``id`` in its front
+    matter changes. Built again, a link to it leads to the note's current IRI, or gets the
+    warning about a missing note. The stored graphs of the unchanged notes are read only
+    when some note loses its IRI.
+    """
+    present = {step.note.source for step in steps}
+    lost: set[str] = set()
+    for source in in_folders:
+        if source not in present:
+            lost.update(stored[source].graph_iris)
+    for step in steps:
+        previous = step.previous
+        if step.unchanged or previous is None or step.note.suffix in RDF_FORMATS:
+            continue
+        if _facts_graph_iri(step.note, run.minter) not in previous.graph_iris:
+            lost.update(previous.graph_iris)
+    lost_notes = _note_iris(lost, run.minter)
+    if not lost_notes:
+        return steps
+
+    # The facts graphs of the unchanged notes, with the index of the note's step.
+    facts_graphs: dict[str, int] = {}
+    version_ids: list[int] = []
+    for index, step in enumerate(steps):
+        if step.unchanged and step.previous is not None:
+            versions = zip(step.previous.graph_iris, step.previous.version_ids, strict=True)
+            for graph_iri, version_id in versions:
+                if not graph_iri.endswith(PROVENANCE_SUFFIX):
+                    facts_graphs[graph_iri] = index
+                    version_ids.append(version_id)
+    references = [f"<{iri}>".encode() for iri in lost_notes]
+    linking = {
+        facts_graphs[graph_iri]
+        for graph_iri, nquads in run.store.iter_versions(version_ids)
+        if any(reference in nquads for reference in references)
+    }
+    if linking:
+        logger.info("building again %s unchanged notes that link to moved notes", len(linking))
+    return [
+        _step(step.note, step.previous, run, rebuild=True) if index in linking else step
+        for index, step in enumerate(steps)
+    ]
+
+
+def _facts_graph_iri(note: NoteFile, minter: IriMinter) -> str:
+    """Return the IRI of the graph that building the note gives, from its path or its ``id``."""
+    explicit = None
+    if note.suffix in MARKDOWN_SUFFIXES:
+        from ingest.readers.markdown import front_matter_id
+
+        explicit = front_matter_id(note.path)
+    slug = make_slug(explicit[0]) if explicit else note_slug(note.key)
+    return str(minter.path("graph", slug))
+
+
+def _note_iris(graph_iris: Iterable[str], minter: IriMinter) -> set[str]:
+    """Return the note IRIs of the notes whose facts graphs are ``graph_iris``."""
+    prefix = str(minter.path("graph", ""))
+    return {
+        str(minter.path("note", iri.removeprefix(prefix)))
+        for iri in graph_iris
+        if iri.startswith(prefix) and not iri.endswith(PROVENANCE_SUFFIX)
+    }
 
 
 def _links_to_new_notes(note: NoteFile, previous: StoredSource) -> bool:

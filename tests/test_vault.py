@@ -9,7 +9,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 
-from ingest.run import NoteNameClash, run_ingest
+from ingest.run import IngestReport, NoteNameClash, run_ingest
 from service.engine import OxigraphEngine
 from service.store import Store
 
@@ -342,6 +342,11 @@ def test_values_that_do_not_convert_log_no_traceback(
     )
 
 
+def _actions(report: IngestReport) -> dict[str, str]:
+    """Return what the run did with each note, by file name."""
+    return {Path(change.source).name: change.action for change in report.changes}
+
+
 def heading_warnings(report: object) -> list[str]:
     return [str(problem) for problem in report.warnings if "leads to the heading" in str(problem)]  # type: ignore[attr-defined]
 
@@ -385,8 +390,7 @@ def test_heading_links_check_stored_note(tmp_path: Path) -> None:
     second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
 
     assert heading_warnings(first) == []
-    actions = {Path(change.source).name: change.action for change in second.changes}
-    assert actions == {"ops.md": "replaced", "redis.md": "unchanged"}
+    assert _actions(second) == {"ops.md": "replaced", "redis.md": "unchanged"}
     assert len(heading_warnings(second)) == 1
     assert "the heading 'Replication' of redis.md" in heading_warnings(second)[0]
 
@@ -426,5 +430,57 @@ def test_heading_warning_follows_linked_note(tmp_path: Path) -> None:
 
     assert len(heading_warnings(again)) == 1
     assert heading_warnings(fixed) == []
-    actions = {Path(change.source).name: change.action for change in fixed.changes}
-    assert actions == {"app.md": "replaced", "redis.md": "replaced"}
+    assert _actions(fixed) == {"app.md": "replaced", "redis.md": "replaced"}
+
+
+def _references(store: Store) -> set[str]:
+    engine = OxigraphEngine.from_store(store)
+    try:
+        return _values(engine, "SELECT ?t WHERE { ?s <http://purl.org/dc/terms/references> ?t }")
+    finally:
+        engine.close()
+
+
+def test_links_follow_a_changed_id(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    postgres = folder / "postgres.md"
+    postgres.write_text("# Postgres\n\nText.\n", encoding="utf-8")
+    (folder / "index.md").write_text("# Index\n\nSee [[postgres]].\n", encoding="utf-8")
+    (folder / "other.md").write_text("# Other\n\nNo links.\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    before = _references(store)
+
+    postgres.write_text("---\nid: pg\n---\n# Postgres\n\nText.\n", encoding="utf-8")
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert before == {f"{BASE}note/postgres"}
+    # index.md did not change, but its link leads to the note's new IRI.
+    assert _references(store) == {f"{BASE}note/pg"}
+    assert _actions(report) == {
+        "index.md": "replaced",
+        "other.md": "unchanged",
+        "postgres.md": "replaced",
+    }
+
+
+def test_links_to_a_deleted_note_warn(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    redis = folder / "redis.md"
+    redis.write_text("# Redis\n\nText.\n", encoding="utf-8")
+    (folder / "app.md").write_text("# App\n\nSee [[redis]].\n", encoding="utf-8")
+    (folder / "web.md").write_text("# Web\n\nSee [[app]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    first = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    redis.unlink()
+    second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert first.warnings == []
+    assert [str(problem) for problem in second.warnings] == [
+        f"{folder}/app.md:3: warning: link 'redis' leads to redis.md, which is no note file in "
+        "the notes folder; create the note or fix the link"
+    ]
+    assert _actions(second) == {"app.md": "replaced", "web.md": "unchanged", "redis.md": "dropped"}

@@ -46,6 +46,9 @@ class _Readers(Mapping[str, Reader]):
         return len(self._functions)
 
 
+# The suffixes of Markdown notes, the notes that can set their IRI with ``id`` in front matter.
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+
 READERS: Mapping[str, Reader] = _Readers(
     {
         ".txt": "ingest.readers.text:read_text",
