@@ -252,8 +252,8 @@ def run_ingest(
     steps = _rebuild_links_to_moved_notes(steps, stored, in_folders, run)
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     displays = {note.source: note.display_path for note in notes}
-    _check_unique_graphs(added, displays)
-    _check_graph_owners(added, stored, displays)
+    _check_unique_graphs(added, displays, run.minter)
+    _check_graph_owners(added, stored, displays, run.minter)
     if not any(step.unchanged for step in steps) and not _notes_left_out(notes, stored, in_folders):
         section_titles = [title for titles in run.headings.values() for title in titles[1:]]
         note_titles = [titles[0] for titles in run.headings.values()]
@@ -518,13 +518,18 @@ def _facts_graph_iri(note: NoteFile, minter: IriMinter) -> str:
 
 
 def _note_iris(graph_iris: Iterable[str], minter: IriMinter) -> set[str]:
-    """Return the note IRIs of the notes whose facts graphs are ``graph_iris``."""
+    """Return the note IRIs of the notes whose facts graphs are among ``graph_iris``."""
     prefix = str(minter.path("graph", ""))
     return {
-        str(minter.path("note", iri.removeprefix(prefix)))
+        _note_iri(iri, minter)
         for iri in graph_iris
         if iri.startswith(prefix) and not iri.endswith(PROVENANCE_SUFFIX)
     }
+
+
+def _note_iri(graph_iri: str, minter: IriMinter) -> str:
+    """Return the IRI of the note whose facts graph is ``graph_iri``, which the minter made."""
+    return str(minter.path("note", graph_iri.removeprefix(str(minter.path("graph", "")))))
 
 
 def _links_to_new_notes(note: NoteFile, previous: StoredSource) -> bool:
@@ -789,7 +794,9 @@ def _stored_headings(store: Store, stored: StoredSource | None) -> set[str] | No
     return titles or None
 
 
-def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> None:
+def _check_unique_graphs(
+    added: list[NewGraph], displays: dict[str, str], minter: IriMinter
+) -> None:
     """Raise NoteNameClash when two notes built in this run get the same graph.
 
     Two notes of one run get one IRI when one's front matter sets an ``id`` that is the other's
@@ -802,8 +809,9 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
             continue
         shown = displays.get(graph.source, graph.source)
         other_shown = displays.get(other, other)
-        error = _taken_id(shown, graph.source, graph.graph_iri, f"{other_shown} gets too")
-        error = error or _taken_id(other_shown, other, graph.graph_iri, f"{shown} gets too")
+        note_iri = _note_iri(graph.graph_iri, minter)
+        error = _taken_id(shown, graph.source, note_iri, f"{other_shown} gets too")
+        error = error or _taken_id(other_shown, other, note_iri, f"{shown} gets too")
         if error is not None:
             raise error
         raise NoteNameClash(
@@ -814,8 +822,8 @@ def _check_unique_graphs(added: list[NewGraph], displays: dict[str, str]) -> Non
         )
 
 
-def _taken_id(display_path: str, source: str, graph_iri: str, holder: str) -> NoteNameClash | None:
-    """Return the error for a note whose front matter ``id`` gives it a graph that is taken.
+def _taken_id(display_path: str, source: str, note_iri: str, holder: str) -> NoteNameClash | None:
+    """Return the error for a note whose front matter ``id`` gives it an IRI that is taken.
 
     ``holder`` ends the sentence about the note that has the graph too. Returns None for a
     note that sets no ``id``.
@@ -829,13 +837,16 @@ def _taken_id(display_path: str, source: str, graph_iri: str, holder: str) -> No
     return NoteNameClash(
         display_path,
         line,
-        f"the front matter's 'id: {value}' gives this note the graph <{graph_iri}>, which "
+        f"the front matter's 'id: {value}' gives this note the IRI <{note_iri}>, which "
         f"{holder}; choose another id",
     )
 
 
 def _check_graph_owners(
-    added: list[NewGraph], stored: dict[str, StoredSource], displays: dict[str, str]
+    added: list[NewGraph],
+    stored: dict[str, StoredSource],
+    displays: dict[str, str],
+    minter: IriMinter,
 ) -> None:
     """Raise NoteNameClash when a new graph would replace the graph of another stored file.
 
@@ -862,7 +873,7 @@ def _check_graph_owners(
             continue
         shown = displays.get(graph.source, graph.source)
         holder = f"the store has from {display(Path(owner))}"
-        error = _taken_id(shown, graph.source, graph.graph_iri, holder)
+        error = _taken_id(shown, graph.source, _note_iri(graph.graph_iri, minter), holder)
         if error is not None:
             raise error
         raise NoteNameClash(

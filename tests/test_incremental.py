@@ -531,7 +531,7 @@ def test_taken_front_matter_id_is_named(tmp_path: Path, store: Store) -> None:
     assert raised.value.path.endswith("notes/broker.md")
     assert raised.value.line == 3
     assert raised.value.message == (
-        f"the front matter's 'id: queues' gives this note the graph <{BASE}graph/queues>, which "
+        f"the front matter's 'id: queues' gives this note the IRI <{BASE}note/queues>, which "
         f"the store has from {first}; choose another id"
     )
 
@@ -558,7 +558,7 @@ def test_one_run_rejects_shared_graph(
     # The note whose front matter sets the id is named, at the id's line.
     assert raised.value.path.endswith(f"notes/{reported}")
     assert raised.value.line == line
-    assert f"'id: shared' gives this note the graph <{BASE}graph/shared>" in str(raised.value)
+    assert f"'id: shared' gives this note the IRI <{BASE}note/shared>" in str(raised.value)
     assert "notes/a.md" in str(raised.value)
     assert store.current_generation_id() is None
 
