@@ -24,7 +24,7 @@ from rdflib.term import Node
 
 from ingest.code import python_api_names
 from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Link, Section, Table
-from ingest.iris import IriMinter, make_slug, note_slug
+from ingest.iris import IriMinter, key_name, make_slug, note_slug
 from ingest.mapping import FieldRule, Mapping, SectionRule, expand_label
 from ingest.problems import MISSING_NOTE, Problem
 from ingest.readers import READERS
@@ -224,7 +224,7 @@ class _NoteBuilder:
             self._warn(
                 line,
                 f"front matter key {key!r} is not one that notekg reads (title, id, tags, "
-                f"aliases); stored on the note as generic property key:{make_slug(key)}",
+                f"aliases); stored on the note as generic property key:{key_name(key)}",
             )
 
     def _front_matter_line(self, key: str) -> int:
@@ -473,7 +473,7 @@ class _NoteBuilder:
         warn: bool = True,
         fix: str = "",
     ) -> None:
-        prop = KEY[make_slug(key)]
+        prop = KEY[key_name(key)]
         self.facts.add((prop, RDF.type, RDF.Property))
         self.facts.add((prop, RDFS.label, Literal(key)))
         self.facts.add((prop, NK.unmapped, Literal(True)))
@@ -484,7 +484,7 @@ class _NoteBuilder:
         self.unmapped.append(what)
         self._warn(
             span.start,
-            f"{what} has no mapping; stored as generic property key:{make_slug(key)}. "
+            f"{what} has no mapping; stored as generic property key:{key_name(key)}. "
             f"{fix or MAP_IT}",
         )
 

@@ -47,6 +47,17 @@ def make_slug(text: str) -> str:
     return "h-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+def key_name(key: str) -> str:
+    """Return the local name of the generated ``key:`` property of a key: its slug.
+
+    A slug that starts with a digit gets "_" before it ("_2024-03-02"), because RDF/XML writes
+    a property as an XML element, whose name cannot start with a digit. Slugs have no "_", so
+    no other key gets that name.
+    """
+    slug = make_slug(key)
+    return "_" + slug if slug[:1].isdigit() else slug
+
+
 def note_slug(note_key: str) -> str:
     """Return the slug that names a note's IRIs: its path in the notes folder, no extension."""
     folder, _, name = note_key.rpartition("/")

@@ -574,10 +574,36 @@ def _check_curies(
                 f"with a declared prefix, {such_as}, or a full IRI such as "
                 f"https://example.org/terms#{example}",
             )
+        if at[-1] != "class" and not _has_xml_name_end(iri):
+            start = _name_end_start(value)
+            fixed = f"{value[:start]}_{value[start:]}" if start < len(value) else f"{value}name"
+            raise MappingError(
+                mapping.path,
+                _line_of(lines, at),
+                f"{where}: {value!r} cannot be a property in RDF/XML, which needs a letter or "
+                f"'_' to start the name after the last '/', '#' or ':'; write {fixed!r}",
+            )
         if iri.startswith(ONTOLOGY_NAMESPACE):
             term_problem = _ontology_term_problem(value, iri, expect_class=at[-1] == "class")
             if term_problem is not None:
                 raise MappingError(mapping.path, _line_of(lines, at), f"{where}: {term_problem}")
+
+
+def _has_xml_name_end(iri: str) -> bool:
+    """Return whether the IRI ends with an XML name, so that RDF/XML can write it as a property.
+
+    Oxigraph's RDF/XML writer splits the IRI before the longest such name, whose first
+    character is a letter or "_" and the others letters, digits, "-", "." or "_".
+    """
+    return any(character.isalpha() or character == "_" for character in iri[_name_end_start(iri) :])
+
+
+def _name_end_start(text: str) -> int:
+    """Return where the letters, digits, "-", "." and "_" at the end of ``text`` start."""
+    start = len(text)
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "-._"):
+        start -= 1
+    return start
 
 
 OWL = "http://www.w3.org/2002/07/owl#"

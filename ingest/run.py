@@ -76,8 +76,9 @@ logger = logging.getLogger(__name__)
 # Part of every source's fingerprint, so a new value makes the next ingest rebuild every source.
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
 # Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords, and Dataview
-# fields inside sentences ([Key:: Value]).
-INGEST_FORMAT_VERSION = "3"
+# fields inside sentences ([Key:: Value]). Version 4 names the generated property of a key
+# that starts with a digit "_2024-03-02", which RDF/XML can write.
+INGEST_FORMAT_VERSION = "4"
 # The key under which the store keeps the mapping of its last ingest (Store.set_info).
 MAPPING_INFO_KEY = "ingest_mapping"
 

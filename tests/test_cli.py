@@ -339,6 +339,34 @@ def test_export_writes_parseable_file(
     assert ox.NamedNode(str(MMLU)) in subjects
 
 
+def test_export_rdfxml_writes_key_starting_with_digit(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    note = tmp_path / "incidents.md"
+    note.write_text("# Incidents\n\n- 2024-03-02: pool exhausted\n", encoding="utf-8")
+    runner.invoke(main, ["--quiet", "ingest", str(note), "--database", database])
+    output = tmp_path / "graph.rdf"
+
+    result = runner.invoke(
+        main,
+        [
+            "--quiet",
+            "export",
+            "--format",
+            "rdfxml",
+            "--output",
+            str(output),
+            "--database",
+            database,
+        ],
+    )
+
+    assert result.exit_code == 0
+    quads = ox.parse(path=output, format=ox.RdfFormat.RDF_XML)
+    predicates = {quad.predicate.value for quad in quads}
+    assert "https://notekg.example/ontology/key#_2024-03-02" in predicates
+
+
 def test_export_turtle_uses_prefixes(runner: CliRunner, database: str) -> None:
     _ingest(runner, database)
     result = runner.invoke(

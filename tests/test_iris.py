@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rdflib import URIRef
 from slugify import slugify
 
-from ingest.iris import IriMinter, make_slug, note_slug
+from ingest.iris import IriMinter, key_name, make_slug, note_slug
 
 BASE = "https://notekg.example/id/"
 
@@ -34,6 +34,15 @@ BASE = "https://notekg.example/id/"
 )
 def test_slug_examples(text: str, slug: str) -> None:
     assert make_slug(text) == slug
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [("Memory", "memory"), ("2024-03-02", "_2024-03-02"), ("3 nodes", "_3-nodes"), ("@@@", None)],
+)
+def test_key_name_starts_with_letter(key: str, name: str | None) -> None:
+    assert key_name(key) == (name or make_slug(key))
+    assert key_name(key)[0].isalpha() or key_name(key)[0] == "_"
 
 
 def test_slug_of_symbols_is_hash() -> None:

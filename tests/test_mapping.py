@@ -289,6 +289,21 @@ def test_term_must_be_absolute_iri(tmp_path: Path, value: str, reason: str) -> N
     assert "write prefix:name with a declared prefix" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("value", "fixed"),
+    [("ex:2024", "ex:_2024"), ("https://example.org/p/2024-03", "https://example.org/p/_2024-03")],
+)
+def test_property_name_starting_with_digit(tmp_path: Path, value: str, fixed: str) -> None:
+    text = (
+        "prefixes:\n  ex: https://example.org/terms#\n"
+        f"sections:\n  - heading: A\n    keys:\n      Date: {{property: {value}}}\n"
+    )
+    error = mapping_error(tmp_path, text)
+    assert error.line == 6
+    assert f"sections.0.keys.Date.property: {value!r} cannot be a property in RDF/XML" in str(error)
+    assert f"write {fixed!r}" in str(error)
+
+
 def test_prefix_must_be_absolute_iri(tmp_path: Path) -> None:
     text = (
         "prefixes:\n  ex: example\n"
