@@ -80,7 +80,7 @@ class HeadingLink:
     """A link to a heading of a note: ``[[redis#Persistence]]`` or ``redis.md#persistence``.
 
     ``note_key`` is the linked note's path in the notes folder, ``heading`` the link's part
-    after "#", and ``text`` the link's text.
+    after "#", and ``text`` the link as the note writes it.
     """
 
     line: int
@@ -344,7 +344,7 @@ class _NoteBuilder:
             # An image, a PDF or another file that is not a note has no page in the graph.
             return
         if link.missing:
-            self._warn(link.span.start, f"link {link.text!r} leads to {note_path}{MISSING_NOTE}")
+            self._warn(link.span.start, f"link {link.written!r} leads to {note_path}{MISSING_NOTE}")
         else:
             self._keep_heading_link(link, note_path)
         if note_path:
@@ -363,7 +363,7 @@ class _NoteBuilder:
         if not hash_sign or not heading or heading.startswith("^"):
             return
         note_key = note_path or self.note_key
-        self.heading_links.append(HeadingLink(link.span.start, link.text, note_key, heading))
+        self.heading_links.append(HeadingLink(link.span.start, link.written, note_key, heading))
 
     # Entities and provenance
 

@@ -86,7 +86,8 @@ class Link:
     """A link from the note to another note or to a URL.
 
     ``missing`` is true for a link to a note file that is not in the notes folder, and
-    ``note_id`` is the ``id`` that the linked note's front matter sets.
+    ``note_id`` is the ``id`` that the linked note's front matter sets. ``written`` is the
+    link as the note writes it (``[[nginx|the proxy]]``), which warnings show.
     """
 
     text: str
@@ -94,6 +95,7 @@ class Link:
     span: LineSpan
     missing: bool = False
     note_id: str | None = None
+    written: str = ""
 
 
 @dataclass

@@ -54,7 +54,7 @@ class MappingError(LocatedError):
 
 
 # The end of the warning about a link to a note file that does not exist, after its path.
-MISSING_NOTE = ", which is no note file in the notes folder; create the note or fix the link"
+MISSING_NOTE = ", which is not a note file in the notes folder; create the note or fix the link"
 _MISSING_NOTE_PATH = re.compile(rf" leads to (?P<path>.+){re.escape(MISSING_NOTE)}$")
 
 

@@ -77,7 +77,9 @@ logger = logging.getLogger(__name__)
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
 # Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords, and Dataview
 # fields inside sentences ([Key:: Value]). Version 4 names the generated property of a key
-# that starts with a digit "_2024-03-02", which RDF/XML can write.
+# that starts with a digit "_2024-03-02", which RDF/XML can write, reads a line with a link
+# before its colon as text, shows [[redis#Persistence]] as "redis > Persistence", and names
+# links in warnings as the notes write them.
 INGEST_FORMAT_VERSION = "4"
 # The key under which the store keeps the mapping of its last ingest (Store.set_info).
 MAPPING_INFO_KEY = "ingest_mapping"
@@ -250,7 +252,7 @@ def run_ingest(
     )
     steps = [_step(note, stored.get(note.source), run) for note in notes]
     steps = _rebuild_heading_links(steps, run)
-    steps = _rebuild_links_to_moved_notes(steps, stored, in_folders, run)
+    steps = _rebuild_links_to_changed_notes(steps, stored, in_folders, run)
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)
     displays = {note.source: note.display_path for note in notes}
     _check_unique_graphs(added, displays, run.minter)
@@ -458,29 +460,35 @@ def _rebuild_heading_links(steps: list[_Step], run: _RunContext) -> list[_Step]:
     return rebuilt
 
 
-def _rebuild_links_to_moved_notes(
+def _rebuild_links_to_changed_notes(
     steps: list[_Step], stored: dict[str, StoredSource], in_folders: list[str], run: _RunContext
 ) -> list[_Step]:
-    """Build again each unchanged note that references a note IRI which this run takes away.
+    """Build again each unchanged note that links to a note which this run moves or changes.
 
     A note loses its IRI when its file is deleted or moved, or when the ``id`` in its front
     matter changes. Built again, a link to it leads to the note's current IRI, or gets the
-    warning about a missing note. The stored graphs of the unchanged notes are read only
-    when some note loses its IRI.
+    warning about a missing note. A changed note that lost a heading gets the notes that link
+    to it built again too, so that their links to the heading are checked. The stored graphs
+    of the unchanged notes are read only when some note lost its IRI or a heading.
     """
+    if not any(step.unchanged for step in steps):
+        return steps
+    # The stored graphs of the deleted or moved notes, and of the changed notes whose links
+    # the notes that link to them must check again.
     present = {step.note.source for step in steps}
-    lost: set[str] = set()
+    changed: set[str] = set()
     for source in in_folders:
         if source not in present:
-            lost.update(stored[source].graph_iris)
+            changed.update(stored[source].graph_iris)
     for step in steps:
         previous = step.previous
-        if step.unchanged or previous is None or step.note.suffix in RDF_FORMATS:
+        if not _builds_note(step) or previous is None:
             continue
-        if _facts_graph_iri(step.note, run.minter) not in previous.graph_iris:
-            lost.update(previous.graph_iris)
-    lost_notes = _note_iris(lost, run.minter)
-    if not lost_notes:
+        moved = _facts_graph_iri(step.note, run.minter) not in previous.graph_iris
+        if moved or _lost_headings(step, run):
+            changed.update(previous.graph_iris)
+    linked_notes = _note_iris(changed, run.minter)
+    if not linked_notes:
         return steps
 
     # The facts graphs of the unchanged notes, with the index of the note's step.
@@ -493,18 +501,36 @@ def _rebuild_links_to_moved_notes(
                 if not graph_iri.endswith(PROVENANCE_SUFFIX):
                     facts_graphs[graph_iri] = index
                     version_ids.append(version_id)
-    references = [f"<{iri}>".encode() for iri in lost_notes]
+    references = [f"<{iri}>".encode() for iri in linked_notes]
     linking = {
         facts_graphs[graph_iri]
         for graph_iri, nquads in run.store.iter_versions(version_ids)
         if any(reference in nquads for reference in references)
     }
     if linking:
-        logger.info("building again %s unchanged notes that link to moved notes", len(linking))
+        logger.info(
+            "building again %s unchanged notes that link to moved notes or lost headings",
+            len(linking),
+        )
     return [
         _step(step.note, step.previous, run, rebuild=True) if index in linking else step
         for index, step in enumerate(steps)
     ]
+
+
+def _lost_headings(step: _Step, run: _RunContext) -> bool:
+    """Return whether the changed note lacks a heading or title that its stored graphs have."""
+    before = _stored_headings(run.store, step.previous)
+    if not before:
+        return False
+    try:
+        document = READERS[step.note.suffix](
+            step.note.path, step.note.display_path, step.raw, notes_root=step.note.root
+        )
+    except (IngestError, OSError, ValueError):
+        return False  # the build reports the error
+    titles = [document.title, *(section.title for section in document.all_sections())]
+    return not before <= {_heading_key(title) for title in titles if title}
 
 
 def _facts_graph_iri(note: NoteFile, minter: IriMinter) -> str:

@@ -15,6 +15,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, Generic, Literal, Protocol, TypeVar, cast
 
 import pyoxigraph as ox
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import query_processes
 from service.engine_files import ConcatenatedStream, GenerationFolder
@@ -154,6 +156,9 @@ class QueryEngine(Protocol):
     """The SPARQL engine interface that the service uses."""
 
     generation: int
+    # The generation with the identity of its store, which caches and entity tags use, because
+    # a new store numbers its generations from 1 again.
+    version: str
     triple_count: int
 
     def query(
@@ -291,6 +296,7 @@ class OxigraphEngine:
         service_allowlist: Iterable[str] = (),
         max_concurrent_queries: int = 8,
         query_processes: int = 2,
+        store_id: str = "",
     ) -> None:
         """Serve ``oxigraph_store``; ``merged`` is its merged default graph, built when None.
 
@@ -298,7 +304,8 @@ class OxigraphEngine:
         a folder, ``merged`` and ``triple_count``: the named store is then opened on first use.
         ``triple_count`` is the number of quads in ``oxigraph_store`` and
         ``merged_triple_count`` the number of triples in ``merged``, when known, which saves
-        counting them.
+        counting them. ``store_id`` is the identity of the store that the generation is from
+        (``Store.store_id``), which ``version`` contains.
         """
         if oxigraph_store is None and (folder is None or merged is None or triple_count is None):
             raise ValueError(
@@ -308,6 +315,9 @@ class OxigraphEngine:
         self._store_lock = threading.Lock()
         self.merged = merged if merged is not None else merged_store(self.store)
         self.generation = generation
+        self.version = (
+            f"generation-{generation}-{store_id[:12]}" if store_id else f"generation-{generation}"
+        )
         self.folder = folder
         self.triple_count = len(self.store) if triple_count is None else triple_count
         self._merged_triple_count = merged_triple_count
@@ -360,7 +370,12 @@ class OxigraphEngine:
             )
 
         loaded = time.perf_counter()
-        engine = cls(oxigraph_store, generation, **options)  # type: ignore[arg-type]
+        engine = cls(
+            oxigraph_store,
+            generation,
+            store_id=_store_id(store),
+            **options,  # type: ignore[arg-type]
+        )
         # Fork the query processes before any thread can query the new graph.
         engine.start_query_processes()
         logger.info(
@@ -387,6 +402,7 @@ class OxigraphEngine:
             folder=folder,
             triple_count=folder.quads,
             merged_triple_count=folder.triples,
+            store_id=folder.store_id,
             **options,  # type: ignore[arg-type]
         )
         engine.start_query_processes()
@@ -689,6 +705,18 @@ class OxigraphEngine:
 
         # The merged default graph has a triple once, however many graphs contain it.
         return self.merged.dump(output, rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
+
+
+def _store_id(store: Store) -> str:
+    """Return the store's identity, or a new random one when the store cannot record one.
+
+    A random identity changes with each load, so entity tags then differ between processes.
+    """
+    try:
+        return store.store_id()
+    except SQLAlchemyError as error:
+        logger.warning("cannot read the identity of the store: %s", error)
+        return uuid.uuid4().hex
 
 
 def merged_store(named: ox.Store) -> ox.Store:

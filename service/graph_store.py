@@ -80,7 +80,7 @@ def read_graph() -> Response:
         media_type = negotiation.choose(list(TRIPLE_FORMATS))
         body = dump_cache().get(engine, _download_name(media_type), prefixes)
         if isinstance(body, Path):
-            etag = _etag(engine.generation, target, media_type)
+            etag = _etag(engine.version, target, media_type)
             response = send_kept_file(body, media_type, etag)
             # send_file names the file "inline", which the graph is not.
             del response.headers["Content-Disposition"]
@@ -93,7 +93,7 @@ def read_graph() -> Response:
         body = _serialize_graph(target.iri, triples, media_type, prefixes)
 
     response = Response(body, mimetype=media_type)
-    response.set_etag(_etag(engine.generation, target, media_type))
+    response.set_etag(_etag(engine.version, target, media_type))
     response.make_conditional(request)
     return response
 
@@ -119,9 +119,9 @@ def _download_name(media_type: str) -> str:
     return MERGED_JSON_LD
 
 
-def _etag(generation: int, target: GraphTarget, media_type: str) -> str:
+def _etag(version: str, target: GraphTarget, media_type: str) -> str:
     digest = hashlib.sha256(f"{target.iri}\n{media_type}".encode()).hexdigest()[:16]
-    return f"generation-{generation}-{digest}"
+    return f"{version}-{digest}"
 
 
 def _not_found_message(target: GraphTarget, generation: int) -> str:

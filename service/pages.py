@@ -230,10 +230,10 @@ def class_counts() -> list[tuple[Link, int]]:
     counting query takes about a tenth of a second. The links are made for each request,
     because their URLs depend on the path that the app is served under.
     """
-    generation = query_engine().generation
+    version = query_engine().version
     cached = current_app.extensions.get("notekg.class_counts")
-    if cached is None or cached[0] != generation:
-        cached = (generation, _count_classes())
+    if cached is None or cached[0] != version:
+        cached = (version, _count_classes())
         current_app.extensions["notekg.class_counts"] = cached
     counted: list[tuple[str, str, int]] = cached[1]
     return [

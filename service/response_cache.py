@@ -55,35 +55,42 @@ class KeptResponse:
 
 
 class ResponseCache:
-    """Responses of one generation by request key, up to a byte budget; the oldest used go first."""
+    """Responses of one engine version by request key, up to a byte budget.
+
+    The version (``QueryEngine.version``) names the generation and its store. Past the budget
+    the least recently used responses go first.
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._generation: int | None = None
+        self._version: str | None = None
         self._responses: OrderedDict[tuple[object, ...], KeptResponse] = OrderedDict()
         self._bytes = 0
 
-    def get(self, generation: int, key: tuple[object, ...]) -> KeptResponse | None:
-        """Return the response kept for key in this generation, or None."""
+    def get(self, version: str, key: tuple[object, ...]) -> KeptResponse | None:
+        """Return the response kept for key in this version, or None."""
         with self._lock:
-            if generation != self._generation:
+            if version != self._version:
                 return None
             entry = self._responses.get(key)
             if entry is not None:
                 self._responses.move_to_end(key)
             return entry
 
-    def put(self, generation: int, key: tuple[object, ...], entry: KeptResponse) -> None:
-        """Keep a response of the generation, dropping older generations and old responses."""
+    def put(self, version: str, key: tuple[object, ...], entry: KeptResponse) -> None:
+        """Keep a response of the version, dropping those of another version and old responses.
+
+        A request that an older engine served can finish after one of a newer engine. Its
+        response then empties the cache, and the next response of the newer engine empties it
+        again, so the cache never answers with a response of another version.
+        """
         if len(entry.body) * MAX_SHARE_OF_BUDGET > self.max_bytes:
             return
 
         with self._lock:
-            if generation != self._generation:
-                if self._generation is not None and generation < self._generation:
-                    return
-                self._clear(generation)
+            if version != self._version:
+                self._clear(version)
             previous = self._responses.pop(key, None)
             if previous is not None:
                 self._bytes -= len(previous.body)
@@ -93,8 +100,8 @@ class ResponseCache:
                 _, dropped = self._responses.popitem(last=False)
                 self._bytes -= len(dropped.body)
 
-    def _clear(self, generation: int) -> None:
-        self._generation = generation
+    def _clear(self, version: str) -> None:
+        self._version = version
         self._responses.clear()
         self._bytes = 0
 
@@ -119,12 +126,12 @@ def _answer_from_cache() -> Response | None:
     if key is None:
         return None
 
-    generation = query_engine().generation
-    g.response_cache = (key, generation)
+    version = query_engine().version
+    g.response_cache = (key, version)
     if _request_directive("no-cache"):
         return None
 
-    entry = _cache().get(generation, key)
+    entry = _cache().get(version, key)
     if entry is None:
         return None
 
@@ -139,8 +146,8 @@ def _keep_response(response: Response) -> Response:
     if lookup is None:
         return response
 
-    key, generation = lookup
-    if not _storable(response) or query_engine().generation != generation:
+    key, version = lookup
+    if not _storable(response) or query_engine().version != version:
         return response
 
     body = response.get_data()
@@ -151,7 +158,7 @@ def _keep_response(response: Response) -> Response:
             for name, value in response.headers.items()
             if name.lower() not in UNKEPT_HEADERS and not name.lower().startswith("access-control-")
         )
-        _cache().put(generation, key, KeptResponse(body, headers, etag))
+        _cache().put(version, key, KeptResponse(body, headers, etag))
     return _finish(response, etag, "miss")
 
 

@@ -402,13 +402,13 @@ class SearchIndexCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._generation: int | None = None
+        self._version: str | None = None
         self._index: Index | None = None
 
     def get(self, engine: QueryEngine, build: Callable[[QueryEngine], Index]) -> Index:
         """Return the index of the engine's generation, building it when it changed."""
         with self._lock:
-            if self._index is None or self._generation != engine.generation:
+            if self._index is None or self._version != engine.version:
                 self._index = build(engine)
-                self._generation = engine.generation
+                self._version = engine.version
             return self._index

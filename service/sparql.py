@@ -503,7 +503,7 @@ class DumpCache:
     def __init__(self, max_bytes: int = DUMP_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._generation: int | None = None
+        self._version: str | None = None
         self._files: OrderedDict[str, bytes] = OrderedDict()
         # True once writing into the generation's download folder failed, as when it is
         # read-only, so that the downloads of the generation stay in memory.
@@ -513,9 +513,9 @@ class DumpCache:
         """Return the download's file, or its bytes, serializing it unless it is kept."""
         # The lock also keeps two requests from serializing the same large dump at once.
         with self._lock:
-            if self._generation != engine.generation:
+            if self._version != engine.version:
                 self._files.clear()
-                self._generation = engine.generation
+                self._version = engine.version
                 self._folder_failed = False
 
             folder = engine.download_folder
@@ -589,7 +589,7 @@ def download(name: str) -> Response:
     engine = _engine()
     prefixes = results.common_prefixes(_config().base_iri)
     data = dump_cache().get(engine, name, prefixes)
-    etag = f"generation-{engine.generation}-{name}"
+    etag = f"{engine.version}-{name}"
     if isinstance(data, Path):
         return send_kept_file(
             data, DOWNLOADS[name][0], etag, as_attachment=True, download_name=name

@@ -6,11 +6,13 @@ import logging
 import os
 import shutil
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from processes import live_children, wait_until
+from servers import send, serve_store
 from sqlalchemy import text
 
 from service.engine_files import EngineFilesError
@@ -240,3 +242,32 @@ def test_replaced_engine_stops_query_processes(database_url: str) -> None:
         assert served_value(holder) == "second"
     finally:
         holder.close()
+
+
+def test_replaced_sqlite_file_empties_caches(database_url: str, tmp_path: Path) -> None:
+    query = "/sparql?query=" + urllib.parse.quote("SELECT ?v WHERE { ?s ?p ?v }")
+    accept = {"Accept": "text/csv"}
+    with serve_store(database_url, reload_interval=0.05) as live:
+        first = send(live.url + query, headers=accept)
+        first_dump = send(live.url + "/download/graph.nt")
+        for path in tmp_path.glob("store.sqlite*"):
+            if path.is_file():
+                path.unlink()
+        write_value(database_url, "replaced")
+        time.sleep(0.1)
+        send(live.url + "/health")
+
+        again = send(live.url + query, headers=accept)
+        dump = send(live.url + "/download/graph.nt")
+        # The old entity tag finds no match: the new store's generation 1 is another graph.
+        revalidated = send(
+            live.url + "/download/graph.nt",
+            headers={"If-None-Match": first_dump.headers["ETag"]},
+        )
+
+    assert first.body.decode().splitlines() == ["v", "first"]
+    assert again.body.decode().splitlines() == ["v", "replaced"]
+    assert b'"replaced"' in dump.body
+    assert b'"first"' not in dump.body
+    assert dump.headers["ETag"] != first_dump.headers["ETag"]
+    assert revalidated.status == 200

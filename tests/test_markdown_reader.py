@@ -231,7 +231,9 @@ def test_missing_link_is_warned_with_its_line(tmp_path: Path) -> None:
     warnings, store = ingest_one_note(tmp_path, "index.md", "# Index\n\nSee [[Missing Note]].\n")
     store.close()
 
-    expected = "index.md:3: warning: link 'Missing Note' leads to Missing Note.md, which is no note"
+    expected = (
+        "index.md:3: warning: link '[[Missing Note]]' leads to Missing Note.md, which is not a note"
+    )
     assert any(expected in warning for warning in warnings), warnings
 
 
@@ -668,4 +670,36 @@ def test_sentence_with_colon_is_not_a_key() -> None:
     assert [item.key for item in section.items] == ["Memory (GB)"]
     assert [paragraph.text for paragraph in section.paragraphs] == [
         "Some services are written in C# with Npgsql. Tag: csharp"
+    ]
+
+
+def test_link_before_colon_is_not_a_key() -> None:
+    document = read_bytes(
+        b"# Log\n\n## Day\n\nTalked with [[bob]] about [[nginx#Upstreams]]: add app-3.\n\n"
+        b"Maintainer: [[bob]]\n\n- [Redis](redis.md): cache\n- Owner: [[alice]]\n"
+    )
+    section = section_named(document, "Day")
+
+    assert [(item.key, item.value) for item in section.items] == [
+        ("Maintainer", "bob"),
+        ("Owner", "alice"),
+    ]
+    assert [paragraph.text for paragraph in section.paragraphs] == [
+        "Talked with bob about nginx > Upstreams: add app-3.",
+        "Redis: cache",
+    ]
+
+
+def test_links_keep_how_the_note_writes_them() -> None:
+    document = read_bytes(
+        b"# Ops\n\nSee [[nginx|the proxy]], [[redis#Backups]], [[#Setup]] and [the db](pg.md).\n"
+    )
+    links = document.sections[0].links
+
+    assert [link.text for link in links] == ["the proxy", "redis > Backups", "Setup", "the db"]
+    assert [link.written for link in links] == [
+        "[[nginx|the proxy]]",
+        "[[redis#Backups]]",
+        "[[#Setup]]",
+        "[the db](pg.md)",
     ]

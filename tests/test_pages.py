@@ -1248,6 +1248,7 @@ def test_search_index_rebuilt_for_new_generation(tmp_path: Path) -> None:
 
     class Engine:
         generation = 1
+        version = "generation-1-a"
 
     def build(engine: object) -> object:
         built.append(Engine.generation)
@@ -1257,6 +1258,7 @@ def test_search_index_rebuilt_for_new_generation(tmp_path: Path) -> None:
     first = cache.get(Engine(), build)  # type: ignore[arg-type]
     again = cache.get(Engine(), build)  # type: ignore[arg-type]
     Engine.generation = 2
+    Engine.version = "generation-2-a"
     cache.get(Engine(), build)  # type: ignore[arg-type]
 
     assert first is again

@@ -302,34 +302,43 @@ def kept(size: int) -> KeptResponse:
 
 def test_full_budget_drops_the_least_recently_used_response() -> None:
     cache = ResponseCache(max_bytes=800)
-    cache.put(1, ("a",), kept(100))
-    cache.put(1, ("b",), kept(100))
-    assert cache.get(1, ("a",)) is not None
+    cache.put("g1", ("a",), kept(100))
+    cache.put("g1", ("b",), kept(100))
+    assert cache.get("g1", ("a",)) is not None
 
     for name in "cdefghi":
-        cache.put(1, (name,), kept(100))
+        cache.put("g1", (name,), kept(100))
 
-    assert cache.get(1, ("a",)) is not None
-    assert cache.get(1, ("b",)) is None
+    assert cache.get("g1", ("a",)) is not None
+    assert cache.get("g1", ("b",)) is None
 
 
 def test_put_skips_oversized_response() -> None:
     cache = ResponseCache(max_bytes=800)
 
-    cache.put(1, ("big",), kept(101))
-    cache.put(1, ("small",), kept(100))
+    cache.put("g1", ("big",), kept(101))
+    cache.put("g1", ("small",), kept(100))
 
-    assert cache.get(1, ("big",)) is None
-    assert cache.get(1, ("small",)) is not None
+    assert cache.get("g1", ("big",)) is None
+    assert cache.get("g1", ("small",)) is not None
 
 
-def test_put_of_newer_generation_empties_cache() -> None:
+def test_put_of_another_version_empties_cache() -> None:
     cache = ResponseCache(max_bytes=800)
-    cache.put(1, ("a",), kept(10))
+    cache.put("g1", ("a",), kept(10))
 
-    cache.put(2, ("b",), kept(10))
-    cache.put(1, ("c",), kept(10))
+    cache.put("g2", ("b",), kept(10))
 
-    assert cache.get(1, ("a",)) is None
-    assert cache.get(2, ("b",)) is not None
-    assert cache.get(2, ("c",)) is None
+    assert cache.get("g1", ("a",)) is None
+    assert cache.get("g2", ("b",)) is not None
+
+
+def test_late_put_of_older_version_is_never_served() -> None:
+    cache = ResponseCache(max_bytes=800)
+    cache.put("g2", ("b",), kept(10))
+
+    # A request that the replaced engine answered finishes after one of the new engine.
+    cache.put("g1", ("c",), kept(10))
+
+    assert cache.get("g2", ("b",)) is None
+    assert cache.get("g2", ("c",)) is None

@@ -630,6 +630,7 @@ class _CountingEngine:
 
     def __init__(self, size: int, download_folder: Path | None = None) -> None:
         self.generation = 1
+        self.version = "generation-1"
         self.size = size
         self.calls: list[ox.RdfFormat] = []
         self.download_folder = download_folder

@@ -369,9 +369,9 @@ def test_links_to_missing_headings_warn(tmp_path: Path) -> None:
     report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
 
     assert heading_warnings(report) == [
-        f"{folder}/ops.md:7: warning: link 'redis#Nope' leads to the heading 'Nope' of "
+        f"{folder}/ops.md:7: warning: link '[[redis#Nope]]' leads to the heading 'Nope' of "
         "redis.md, which has no such heading; link to one of its headings, or to the note alone",
-        f"{folder}/ops.md:7: warning: link '#Elsewhere' leads to the heading 'Elsewhere' of "
+        f"{folder}/ops.md:7: warning: link '[[#Elsewhere]]' leads to the heading 'Elsewhere' of "
         "ops.md, which has no such heading; link to one of its headings, or to the note alone",
     ]
 
@@ -480,7 +480,37 @@ def test_links_to_a_deleted_note_warn(tmp_path: Path) -> None:
 
     assert first.warnings == []
     assert [str(problem) for problem in second.warnings] == [
-        f"{folder}/app.md:3: warning: link 'redis' leads to redis.md, which is no note file in "
+        f"{folder}/app.md:3: warning: link '[[redis]]' leads to redis.md, which is not a note file in "
         "the notes folder; create the note or fix the link"
     ]
     assert _actions(second) == {"app.md": "replaced", "web.md": "unchanged", "redis.md": "dropped"}
+
+
+def test_renamed_heading_warns_unchanged_linking_note(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    postgres = folder / "postgres.md"
+    postgres.write_text("# Postgres\n\n## Backup schedule\n\nNightly.\n", encoding="utf-8")
+    (folder / "redis.md").write_text("# Redis\n\nSee [[postgres#Backup schedule]].\n")
+    (folder / "solo.md").write_text("# Solo\n\nNo links.\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    postgres.write_text("# Postgres\n\n## Backup schedule\n\nNightly, at 2:00.\n")
+    # An edit that keeps every heading builds only the edited note.
+    edited = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    postgres.write_text("# Postgres\n\n## Backups\n\nNightly, at 2:00.\n", encoding="utf-8")
+    renamed = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert _actions(edited) == {
+        "postgres.md": "replaced",
+        "redis.md": "unchanged",
+        "solo.md": "unchanged",
+    }
+    assert _actions(renamed) == {
+        "postgres.md": "replaced",
+        "redis.md": "replaced",
+        "solo.md": "unchanged",
+    }
+    assert len(heading_warnings(renamed)) == 1
+    assert "the heading 'Backup schedule' of postgres.md" in heading_warnings(renamed)[0]

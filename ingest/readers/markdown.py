@@ -27,7 +27,7 @@ import functools
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -363,20 +363,25 @@ def inline_fields(text: str, span: LineSpan) -> list[KeyValue]:
     ]
 
 
-def read_lines(lines: list[tuple[int, str]]) -> list[KeyValue | Paragraph]:
+def read_lines(
+    lines: list[tuple[int, str]], linked_keys: Collection[int] = ()
+) -> list[KeyValue | Paragraph]:
     """Read the lines of a paragraph into KeyValues and Paragraphs.
 
     Every line is a KeyValue when all lines read ``Key: Value``. Otherwise only ``Key:: Value``
     lines are, and each run of other lines is one Paragraph with the lines joined by spaces.
     A Dataview field inside a line (``[Key:: Value]``) is a KeyValue too, and its line stays in
-    the Paragraph.
+    the Paragraph. The lines numbered in ``linked_keys`` had a link before their first colon,
+    so they are no KeyValue.
     """
     lines = [(number, text.strip()) for number, text in lines if text.strip()]
-    every_line_pairs = all(KEY_VALUE.match(text) for _, text in lines)
+    every_line_pairs = all(
+        KEY_VALUE.match(text) and number not in linked_keys for number, text in lines
+    )
     found: list[KeyValue | Paragraph] = []
     run: list[tuple[int, str]] = []
     for number, text in lines:
-        if every_line_pairs or DATAVIEW_FIELD.match(text):
+        if every_line_pairs or (DATAVIEW_FIELD.match(text) and number not in linked_keys):
             _flush(run, found)
             found.append(read_item(text, LineSpan(number, number)))
         else:
@@ -436,10 +441,15 @@ class LinkResolver:
         return _with_fragment(posixpath.normpath(resolved), parts.fragment)
 
     def wiki(self, inner: str) -> tuple[str, str]:
-        """Return the text and target of the wiki link ``[[inner]]``."""
+        """Return the text and target of the wiki link ``[[inner]]``.
+
+        Without an alias, the text of a link to a heading is the note's name and the heading
+        joined by " > " (``redis > Persistence``), as Obsidian shows it.
+        """
         target, _, alias = inner.partition("|")
         name, _, fragment = target.strip().partition("#")
-        text = alias.strip() or target.strip()
+        parts = [part.strip() for part in (name, *fragment.split("#")) if part.strip()]
+        text = alias.strip() or " > ".join(parts)
         if not name:
             return text, f"#{fragment}"
 
@@ -448,10 +458,11 @@ class LinkResolver:
             name = f"{name}.md"
         return text, _with_fragment(self._find(name), fragment)
 
-    def link(self, text: str, target: str, span: LineSpan) -> Link:
-        """Return a link to ``target``, from ``url`` or ``wiki``, as the note has it."""
+    def link(self, text: str, target: str, span: LineSpan, written: str = "") -> Link:
+        """Return a link to ``target``, from ``url`` or ``wiki``, written as ``written``."""
         missing = self.is_missing(target)
-        return Link(text, target, span, missing, None if missing else self.note_id(target))
+        note_id = None if missing else self.note_id(target)
+        return Link(text, target, span, missing, note_id, written or text)
 
     def note_id(self, target: str) -> str | None:
         """Return the front matter ``id`` of the Markdown note that a target leads to, or None."""
@@ -527,10 +538,25 @@ class _Inline:
 
     lines: list[tuple[int, str]]
     links: list[Link] = field(default_factory=list)
+    # Where the text of each link starts: the index in ``lines`` and the offset in its text.
+    link_starts: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return " ".join(part.strip() for _, part in self.lines if part.strip())
+
+    def linked_keys(self) -> set[int]:
+        """Return the line numbers whose text has a link before its first colon.
+
+        Such a line is no ``Key: Value`` line, because a key has no square bracket.
+        """
+        found = set()
+        for index, offset in self.link_starts:
+            number, text = self.lines[index]
+            colon = text.find(":")
+            if colon == -1 or offset < colon:
+                found.add(number)
+        return found
 
 
 class _MarkdownReader:
@@ -604,7 +630,7 @@ class _MarkdownReader:
 
     def _paragraph(self, node: SyntaxTreeNode) -> None:
         inline = self._inline(node)
-        parts = read_lines(inline.lines)
+        parts = read_lines(inline.lines, inline.linked_keys())
         if not parts and not inline.links:
             return
 
@@ -632,7 +658,12 @@ class _MarkdownReader:
         elif inline.text or inline.links:
             section = self.outline.current(self._span(first))
             if inline.text:
-                part = read_item(inline.text, self._span(first))
+                span = self._span(first)
+                part = (
+                    Paragraph(inline.text, span)
+                    if inline.linked_keys() & {inline.lines[0][0]}
+                    else read_item(inline.text, span)
+                )
                 fields = (
                     inline_fields(inline.text, part.span) if isinstance(part, Paragraph) else []
                 )
@@ -752,8 +783,11 @@ class _MarkdownReader:
         for match in WIKI_LINK.finditer(content):
             text, target = self.links.wiki(match.group("inner"))
             self._find_tags(content[position : match.start()], line)
-            self._append(found, content[position : match.start()] + text)
-            found.links.append(self.links.link(text, target, LineSpan(line, line)))
+            self._append(found, content[position : match.start()])
+            found.link_starts.append((len(found.lines) - 1, len(found.lines[-1][1])))
+            self._append(found, text)
+            span = LineSpan(line, line)
+            found.links.append(self.links.link(text, target, span, match.group(0)))
             position = match.end()
         self._find_tags(content[position:], line)
         self._append(found, content[position:])
@@ -763,6 +797,7 @@ class _MarkdownReader:
             self.tags.append((line, match.group("tag").rstrip("/")))
 
     def _link(self, node: SyntaxTreeNode, found: _Inline) -> None:
+        found.link_starts.append((len(found.lines) - 1, len(found.lines[-1][1])))
         start = found.lines[-1][0]
         inner = _Inline([(start, "")])
         self._inline_children(node, inner)
@@ -772,7 +807,7 @@ class _MarkdownReader:
         href = str(node.attrs.get("href", ""))
         target = self.links.url(href)
         span = LineSpan(start, inner.lines[-1][0])
-        found.links.append(self.links.link(text, target, span))
+        found.links.append(self.links.link(text, target, span, f"[{text}]({href})"))
         found.links.extend(inner.links)
 
     @staticmethod
