@@ -8,11 +8,13 @@ external entities and JSON-LD without fetching remote contexts.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pyoxigraph as ox
 
 from ingest.problems import NoteSyntaxError
+from ingest.readers.common import check_utf8
 
 RDF_FORMATS: dict[str, ox.RdfFormat] = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -30,14 +32,20 @@ def read_rdf_source(
 ) -> dict[str, bytes]:
     """Parse an RDF file and return its triples as N-Quads, one entry per named graph.
 
-    Raises NoteSyntaxError with the parser's line for a file that is not valid RDF.
+    Relative IRIs resolve against ``file_graph``, the IRI of the file's own graph, so a file
+    gives the same IRIs wherever it is and whichever path the ingest was given. Files other
+    than RDF/XML, which declares its own encoding, must be UTF-8, with or without a byte order
+    mark. Raises NoteSyntaxError with the parser's line for a file that is not valid RDF.
     """
     rdf_format = RDF_FORMATS[suffix]
+    if rdf_format != ox.RdfFormat.RDF_XML:
+        data = check_utf8(data, display_path)
     try:
-        quads = list(ox.parse(data, format=rdf_format, base_iri=f"file:///{display_path}"))
+        quads = list(ox.parse(data, format=rdf_format, base_iri=file_graph))
     except SyntaxError as error:
+        line, message = _located(error)
         raise NoteSyntaxError(
-            display_path, _line_of(error), f"invalid {rdf_format.name}: {error}"
+            display_path, line, f"invalid {rdf_format.name}: {message}"
         ) from error
 
     by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
@@ -55,10 +63,26 @@ def _nquads(quads: list[ox.Quad]) -> bytes:
     return data
 
 
-def _line_of(error: SyntaxError) -> int:
-    """Return the line pyoxigraph reports for a syntax error, or 1 when it names none."""
-    location = getattr(error, "lineno", None)
-    return location if isinstance(location, int) and location > 0 else 1
+# The position that pyoxigraph 0.5 puts around the message of a syntax error.
+_POSITION = re.compile(
+    r"^Parser error at line \d+ column (?P<column>\d+): (?P<message>.*?)(?: \(line \d+\))?$",
+    re.DOTALL,
+)
+
+
+def _located(error: SyntaxError) -> tuple[int, str]:
+    """Return the line of a syntax error and its message with the column.
+
+    The RDF/XML and JSON-LD parsers report no position, so the line is then 1 and the message
+    adds that it is unknown.
+    """
+    line = getattr(error, "lineno", None)
+    if not isinstance(line, int) or line < 1:
+        return 1, f"{error} (the parser reports no line)"
+    position = _POSITION.match(str(error))
+    if position is None:
+        return line, str(error)
+    return line, f"{position.group('message')} (column {position.group('column')})"
 
 
 LABEL_PREDICATES = frozenset(

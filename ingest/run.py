@@ -414,6 +414,9 @@ def _apply_step(
     if note.suffix in RDF_FORMATS:
         graph_iri = run.minter.path("graph", note_slug(note.key))
         new = _rdf_graphs(note, step.raw, str(graph_iri), step.fingerprint)
+        if not new:
+            message = "the file has no triples, so nothing is stored for it"
+            run.report.problems.append(Problem(note.display_path, 1, message))
     else:
         result = next(built)
         if isinstance(result, IngestError):
@@ -844,9 +847,23 @@ def _check_unique_graphs(
         raise NoteNameClash(
             shown,
             1,
-            f"this note and {other_shown} both get the graph <{graph.graph_iri}>; give one "
-            "of them an 'id:' in its front matter, or rename one",
+            f"this file and {other_shown} both get the graph <{graph.graph_iri}>; "
+            + _clash_advice(graph.source, other, "give one of them an 'id:' in its front matter"),
         )
+
+
+def _clash_advice(source: str, other: str, id_advice: str) -> str:
+    """Return what to do about two files whose graphs have the same IRI.
+
+    A note can set its IRI with ``id``, an RDF file only by its name or, in N-Quads and TriG,
+    by the graph names written in it.
+    """
+    suffixes = {Path(source).suffix.lower(), Path(other).suffix.lower()}
+    if suffixes & {".nq", ".trig"}:
+        return "rename the graph in the N-Quads or TriG file, or rename one of the files"
+    if suffixes <= set(RDF_FORMATS):
+        return "rename one of the files"
+    return f"{id_advice}, or rename one of the files"
 
 
 def _taken_id(display_path: str, source: str, note_iri: str, holder: str) -> NoteNameClash | None:
@@ -907,8 +924,9 @@ def _check_graph_owners(
             shown,
             1,
             f"this file gets the graph <{graph.graph_iri}>, which the store has from "
-            f"{display(Path(owner))}; give this note an 'id:' in its front matter, rename one "
-            "of the two, or keep both notes in one folder tree and ingest that folder",
+            f"{display(Path(owner))}; "
+            + _clash_advice(graph.source, owner, "give this note an 'id:' in its front matter")
+            + ", or keep both files in one folder tree and ingest that folder",
         )
 
 

@@ -590,7 +590,7 @@ def test_every_unreadable_note_is_reported_at_once(tmp_path: Path, store: Store)
     assert len(lines) == 2
     assert lines[0].startswith(f"{folder / 'broken.md'}:")
     assert "front matter" in lines[0]
-    assert lines[1] == f"{folder / 'latin.txt'}:1: invalid UTF-8 byte 0xe9; save the note as UTF-8"
+    assert lines[1] == f"{folder / 'latin.txt'}:1: invalid UTF-8 byte 0xe9; save the file as UTF-8"
     assert store.current_generation_id() is None
 
 

@@ -188,7 +188,7 @@ def test_unreadable_note_raises_same_error_with_workers(mapping: Path, tmp_path:
         errors.append(str(raised.value))
         assert store.current_generation_id() is None
 
-    assert errors[0].endswith("note-01.txt:3: invalid UTF-8 byte 0xff; save the note as UTF-8")
+    assert errors[0].endswith("note-01.txt:3: invalid UTF-8 byte 0xff; save the file as UTF-8")
     assert errors[1] == errors[0]
 
 

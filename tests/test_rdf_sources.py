@@ -11,7 +11,7 @@ import pytest
 
 from ingest.problems import NoteSyntaxError
 from ingest.rdf_sources import read_rdf_source
-from ingest.run import run_ingest
+from ingest.run import NoteNameClash, run_ingest
 from service.engine import OxigraphEngine
 from service.store import Store
 
@@ -121,3 +121,91 @@ def test_rdf_source_round_trips_terms() -> None:
         ox.Literal("3.5", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"))
         in objects
     )
+
+
+def _ingest_texts(tmp_path: Path, files: dict[str, bytes]) -> Store:
+    folder = tmp_path / "sources"
+    folder.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    return store
+
+
+def test_relative_iris_resolve_against_file_graph(tmp_path: Path) -> None:
+    store = _ingest_texts(tmp_path, {"rel.ttl": b"<#thing> <http://e/p> <> .\n"})
+    engine = OxigraphEngine.from_store(store)
+
+    rows = engine.query("SELECT ?s ?o WHERE { ?s <http://e/p> ?o }").rows
+
+    assert [(row[0].value, row[1].value) for row in rows] == [
+        (BASE + "graph/rel#thing", BASE + "graph/rel")
+    ]
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    store = _ingest_texts(tmp_path, {"bom.ttl": b"\xef\xbb\xbf<http://e/a> <http://e/p> 1 .\n"})
+    engine = OxigraphEngine.from_store(store)
+
+    assert engine.query("ASK { <http://e/a> <http://e/p> 1 }").boolean is True
+
+
+def test_latin1_file_names_byte_and_line(tmp_path: Path) -> None:
+    data = b'<http://e/a> <http://e/p> "x" .\n<http://e/a> <http://e/p> "caf\xe9" .\n'
+    with pytest.raises(NoteSyntaxError) as raised:
+        _ingest_texts(tmp_path, {"latin.nt": data})
+
+    assert raised.value.line == 2
+    assert raised.value.message == "invalid UTF-8 byte 0xe9; save the file as UTF-8"
+
+
+def test_syntax_error_names_column_once(tmp_path: Path) -> None:
+    with pytest.raises(NoteSyntaxError) as raised:
+        _ingest_texts(tmp_path, {"bad.ttl": b"@prefix ex: <http://e/> .\nex:a ex:b .\n"})
+
+    assert raised.value.line == 2
+    assert raised.value.message == "invalid Turtle: . is not a valid RDF object (column 11)"
+
+
+def test_empty_file_is_warned(tmp_path: Path) -> None:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "empty.ttl").write_bytes(b"")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert [str(problem) for problem in report.warnings] == [
+        f"{folder}/empty.ttl:1: warning: the file has no triples, so nothing is stored for it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("files", "advice"),
+    [
+        (
+            {
+                "data.ttl": b'<http://e/a> <http://e/p> "1" .\n',
+                "data.jsonld": b'{"@id": "http://e/b", "http://e/p": "2"}',
+            },
+            "rename one of the files",
+        ),
+        (
+            {
+                "a.nq": b'<http://e/a> <http://e/p> "1" <http://e/g> .\n',
+                "b.nq": b'<http://e/b> <http://e/p> "2" <http://e/g> .\n',
+            },
+            "rename the graph in the N-Quads or TriG file, or rename one of the files",
+        ),
+    ],
+    ids=["file-names", "graph-names"],
+)
+def test_graph_clash_of_rdf_files_advises_renaming(
+    tmp_path: Path, files: dict[str, bytes], advice: str
+) -> None:
+    with pytest.raises(NoteNameClash) as raised:
+        _ingest_texts(tmp_path, files)
+
+    assert raised.value.message.endswith(f"; {advice}")
+    assert "front matter" not in raised.value.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from pathlib import Path
 
@@ -22,16 +23,25 @@ def decode_note(raw: bytes, display_path: str) -> str:
             "the file is binary (it has NUL bytes); notes must be UTF-8 text",
         )
 
+    text = check_utf8(raw, display_path).decode("utf-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_utf8(raw: bytes, display_path: str) -> bytes:
+    """Return the bytes without a leading byte order mark, after checking that they are UTF-8.
+
+    Raises NoteSyntaxError, naming the line and the byte, for bytes that are not UTF-8.
+    """
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        text = raw.decode("utf-8-sig")
+        raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise NoteSyntaxError(
             display_path,
             _line_at(raw, error.start),
-            f"invalid UTF-8 byte 0x{raw[error.start]:02x}; save the note as UTF-8",
+            f"invalid UTF-8 byte 0x{raw[error.start]:02x}; save the file as UTF-8",
         ) from error
-
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return raw
 
 
 def _line_at(raw: bytes, offset: int) -> int:
