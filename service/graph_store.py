@@ -77,7 +77,7 @@ def read_graph() -> Response:
     prefixes = results.common_prefixes(_config().base_iri)
 
     if target.iri is None:
-        media_type = negotiation.choose(list(TRIPLE_FORMATS))
+        media_type = negotiation.choose(list(TRIPLE_FORMATS), negotiation.GRAPH_FORMAT_NAMES)
         body = dump_cache().get(engine, _download_name(media_type), prefixes)
         if isinstance(body, Path):
             etag = _etag(engine.version, target, media_type)
@@ -89,7 +89,9 @@ def read_graph() -> Response:
         triples = engine.graph_triples(target.iri)
         if triples is None:
             raise GraphNotFound(_not_found_message(target, engine.generation))
-        media_type = negotiation.choose([*TRIPLE_FORMATS, *QUAD_FORMATS])
+        media_type = negotiation.choose(
+            [*TRIPLE_FORMATS, *QUAD_FORMATS], negotiation.GRAPH_FORMAT_NAMES
+        )
         body = _serialize_graph(target.iri, triples, media_type, prefixes)
 
     response = Response(body, mimetype=media_type)

@@ -121,7 +121,7 @@ def endpoint() -> Response | str:
 
 def read_protocol_request() -> ProtocolRequest:
     """Read the query and dataset of the request, rejecting updates and malformed requests."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         parameters = request.args
     else:
         parameters = _post_parameters()
@@ -141,7 +141,7 @@ def read_protocol_request() -> ProtocolRequest:
 
 def _post_parameters() -> MultiDict[str, str]:
     media_type = request.mimetype
-    if media_type == FORM_TYPE:
+    if media_type in negotiation.FORM_TYPES:
         merged: MultiDict[str, str] = MultiDict(request.args)
         merged.update(request.form)
         return merged
@@ -331,12 +331,14 @@ def describe_endpoint() -> Response | str:
         "the request has no query; send one in the query parameter, "
         f"as a form field, or as a {QUERY_TYPE} body"
     )
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         raise missing
     if not request.headers.get("Accept") and not request.args.get("format"):
         raise missing
 
-    media_type = negotiation.best_match(["text/html", *SERVICE_DESCRIPTION_FORMATS])
+    media_type = negotiation.best_match(
+        ["text/html", *SERVICE_DESCRIPTION_FORMATS], negotiation.GRAPH_FORMAT_NAMES
+    )
     if media_type is None:
         raise missing
     if media_type == "text/html":

@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from service.negotiation import FORM_TYPES
 from service.query_safety import check_update_is_safe, significant_tokens
 from service.sparql import FORM_TYPE, UPDATE_TYPE, graph_iris, read_utf8_body
 from service.update_dataset import apply_protocol_dataset
@@ -90,7 +91,7 @@ def read_update_request() -> UpdateRequest:
 def _post_parameters() -> MultiDict[str, str]:
     media_type = request.mimetype
     merged: MultiDict[str, str] = MultiDict(request.args)
-    if media_type == FORM_TYPE:
+    if media_type in FORM_TYPES:
         merged.update(request.form)
         return merged
     if media_type == UPDATE_TYPE:

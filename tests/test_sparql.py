@@ -93,6 +93,49 @@ def test_get_and_both_posts_return_same_rows(live: LiveServer) -> None:
     assert rows_of(by_body.json()) == rows_of(by_get.json())
 
 
+def test_multipart_form_post_returns_rows(live: LiveServer) -> None:
+    boundary = "notekg-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="query"\r\n\r\n'
+        f"{BENCHMARK_LABELS}\r\n--{boundary}--\r\n"
+    ).encode()
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=body,
+        headers={**JSON_RESULTS, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert reply.status == 200
+    assert [row["label"] for row in rows_of(reply.json())] == ["HellaSwag", "MMLU"]
+
+
+def test_head_query_matches_get(live: LiveServer) -> None:
+    url = get_query(live, BENCHMARK_LABELS)
+    by_get = send(url, headers=JSON_RESULTS)
+    by_head = send(url, method="HEAD", headers=JSON_RESULTS)
+
+    assert by_head.status == 200
+    assert by_head.body == b""
+    assert by_head.headers["Content-Type"] == by_get.headers["Content-Type"]
+    assert by_head.headers["Content-Length"] == by_get.headers["Content-Length"]
+
+
+@pytest.mark.parametrize("path", ["/ontology", "/.well-known/void", "/store?default"])
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [("nt", "application/n-triples"), ("ttl", "text/turtle"), ("rdf", "application/rdf+xml")],
+)
+def test_graph_views_take_graph_format_names(
+    live: LiveServer, path: str, name: str, media_type: str
+) -> None:
+    separator = "&" if "?" in path else "?"
+    reply = send(f"{live.url}{path}{separator}format={name}")
+
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith(media_type)
+
+
 def test_query_with_bad_syntax_returns_400(live: LiveServer) -> None:
     reply = send(get_query(live, "SELECT ?s WHERE { ?s ?p"), headers=JSON_RESULTS)
 

@@ -141,7 +141,7 @@ def _ontology() -> Ontology:
 
 @blueprint.get("/ontology")
 def ontology_page() -> Response:
-    media_type = negotiation.choose([HTML, *RDF_FORMATS])
+    media_type = negotiation.choose([HTML, *RDF_FORMATS], negotiation.GRAPH_FORMAT_NAMES)
     if media_type == HTML:
         response = make_response(render_template("ontology.html", **_page_context()))
     else:

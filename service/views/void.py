@@ -62,7 +62,7 @@ def void_term(name: str) -> ox.NamedNode:
 
 @blueprint.get("/.well-known/void")
 def void_description() -> Response:
-    media_type = negotiation.choose([*RDF_FORMATS, HTML])
+    media_type = negotiation.choose([*RDF_FORMATS, HTML], negotiation.GRAPH_FORMAT_NAMES)
     statistics = collect_statistics()
     if media_type == HTML:
         response = make_response(render_template("void.html", **_page_context(statistics)))
