@@ -32,6 +32,7 @@ from service.query_safety import (
     check_query_is_safe,
     has_dataset_clause,
     names_graphs,
+    nesting_problem,
     undeclared_prefixes,
 )
 from service.store import Store
@@ -427,7 +428,7 @@ class OxigraphEngine:
         base_iri: str | None = None,
         anchored: bool = False,
     ) -> QueryResult:
-        check_query_is_safe(sparql, self.service_allowlist)
+        _check_query(sparql, self.service_allowlist)
         default_nodes = _graph_nodes(default_graphs, "default graph")
         named_nodes = _graph_nodes(named_graphs, "named graph")
 
@@ -471,7 +472,7 @@ class OxigraphEngine:
             )
             return render(result)
 
-        check_query_is_safe(sparql, self.service_allowlist)
+        _check_query(sparql, self.service_allowlist)
         _graph_nodes(default_graphs, "default graph")
         _graph_nodes(named_graphs, "named graph")
         task = ClientQuery(sparql, default_graphs, named_graphs, max_rows, base_iri, render)
@@ -705,6 +706,14 @@ class OxigraphEngine:
 
         # The merged default graph has a triple once, however many graphs contain it.
         return self.merged.dump(output, rdf_format, from_graph=ox.DefaultGraph(), prefixes=prefixes)
+
+
+def _check_query(sparql: str, service_allowlist: Iterable[str]) -> None:
+    """Raise ForbiddenQuery for a SERVICE call that is not allowed, QueryError for deep nesting."""
+    check_query_is_safe(sparql, service_allowlist)
+    problem = nesting_problem(sparql)
+    if problem is not None:
+        raise QueryError(problem)
 
 
 def _store_id(store: Store) -> str:

@@ -62,6 +62,34 @@ UPDATE_KEYWORDS = frozenset(
 )
 
 
+# The deepest nesting of groups, brackets and parentheses that a query or update may have.
+# pyoxigraph 0.5 parses nested groups recursively on the calling thread's stack: an ASK with
+# 2,500 nested groups crashed the process (8 MiB stack), while queries that people write nest
+# a few levels.
+MAX_NESTING = 100
+
+
+def nesting_problem(sparql: str) -> str | None:
+    """Return why the query or update nests too deeply to be parsed, or None."""
+    if sum(sparql.count(bracket) for bracket in "{([") <= MAX_NESTING:
+        return None
+    depth = deepest = 0
+    for token in significant_tokens(sparql):
+        if token.lastgroup != "other":
+            continue
+        if token.group() in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token.group() in "})]":
+            depth -= 1
+    if deepest <= MAX_NESTING:
+        return None
+    return (
+        f"it nests groups, brackets or parentheses {deepest} levels deep, and notekg "
+        f"parses at most {MAX_NESTING}; write it with fewer nested levels"
+    )
+
+
 class ForbiddenQuery(Exception):
     """The query requests something this endpoint does not do, such as a remote call."""
 

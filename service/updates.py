@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from service.negotiation import FORM_TYPES
-from service.query_safety import check_update_is_safe, significant_tokens
+from service.query_safety import check_update_is_safe, nesting_problem, significant_tokens
 from service.sparql import FORM_TYPE, UPDATE_TYPE, graph_iris, read_utf8_body
 from service.update_dataset import apply_protocol_dataset
 from service.write_auth import require_write_token
@@ -64,6 +64,9 @@ def update() -> Response:
     require_write_token()
     update_request = read_update_request()
     check_update_is_safe(update_request.update)
+    problem = nesting_problem(update_request.update)
+    if problem is not None:
+        raise BadRequest(f"the update is invalid: {problem}")
 
     text = apply_protocol_dataset(
         update_request.update, update_request.using_graphs, update_request.using_named_graphs

@@ -11,6 +11,7 @@ import pytest
 
 from service import query_safety
 from service.query_safety import (
+    MAX_NESTING,
     ForbiddenQuery,
     UpdateForbidden,
     check_not_update,
@@ -18,6 +19,7 @@ from service.query_safety import (
     find_update_keyword,
     has_dataset_clause,
     names_graphs,
+    nesting_problem,
     undeclared_prefixes,
 )
 
@@ -267,3 +269,31 @@ def test_query_with_escape_is_tokenized(check: object, monkeypatch: pytest.Monke
     check(sparql)  # type: ignore[operator]
 
     assert tokenized == [sparql]
+
+
+@pytest.mark.parametrize(
+    ("query", "deepest"),
+    [
+        ("ASK { " + "{" * 150 + "}" * 150 + " }", 151),
+        ("ASK { FILTER(" + "(" * 120 + "1" + ")" * 120 + ") }", 122),
+    ],
+    ids=["groups", "parentheses"],
+)
+def test_deep_nesting_is_rejected(query: str, deepest: int) -> None:
+    problem = nesting_problem(query)
+
+    assert problem is not None
+    assert f"{deepest} levels deep" in problem
+    assert f"at most {MAX_NESTING}" in problem
+
+
+def test_brackets_in_strings_and_comments_do_not_nest() -> None:
+    query = 'ASK { FILTER("' + "{" * 300 + '" != "") } # ' + "(" * 300
+
+    assert nesting_problem(query) is None
+
+
+def test_usual_nesting_is_accepted() -> None:
+    query = "SELECT * { { ?s ?p ?o } UNION { ?s ?p ?o FILTER((1 + (2 * 3)) > 0) } }" * 20
+
+    assert nesting_problem(query) is None

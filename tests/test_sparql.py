@@ -136,6 +136,21 @@ def test_graph_views_take_graph_format_names(
     assert reply.headers["Content-Type"].startswith(media_type)
 
 
+def test_deeply_nested_query_returns_400(live: LiveServer) -> None:
+    query = "ASK { " + "{" * 3000 + "}" * 3000 + " }"
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=query.encode(),
+        headers={**JSON_RESULTS, "Content-Type": "application/sparql-query"},
+    )
+
+    assert reply.status == 400
+    assert "3001 levels deep" in reply.json()["error"]["message"]
+    # The query processes are still there for the next query.
+    assert send(get_query(live, "ASK {}"), headers=JSON_RESULTS).json()["boolean"] is True
+
+
 def test_query_with_bad_syntax_returns_400(live: LiveServer) -> None:
     reply = send(get_query(live, "SELECT ?s WHERE { ?s ?p"), headers=JSON_RESULTS)
 

@@ -480,8 +480,8 @@ def test_links_to_a_deleted_note_warn(tmp_path: Path) -> None:
 
     assert first.warnings == []
     assert [str(problem) for problem in second.warnings] == [
-        f"{folder}/app.md:3: warning: link '[[redis]]' leads to redis.md, which is not a note file in "
-        "the notes folder; create the note or fix the link"
+        f"{folder}/app.md:3: warning: link '[[redis]]' leads to redis.md, which is not a note "
+        "file in the notes folder; create the note or fix the link"
     ]
     assert _actions(second) == {"app.md": "replaced", "web.md": "unchanged", "redis.md": "dropped"}
 
