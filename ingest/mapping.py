@@ -19,6 +19,7 @@ import pyoxigraph as ox
 import yaml
 from rdflib.namespace import DCTERMS, FOAF, SDO, SKOS
 
+from ingest.iris import make_slug
 from ingest.problems import MappingError
 from ontology import NAMESPACE as ONTOLOGY_NAMESPACE
 from ontology import ONTOLOGY_FILE
@@ -372,6 +373,12 @@ def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown
                 message = f"unknown key {unknown[0]!r}; did you mean {close[0]!r}?"
     elif error.validator == "oneOf" and at[:1] == ("sections",):
         message = "a section rule needs exactly one of 'heading' and 'heading_pattern'"
+    elif error.validator == "pattern" and at[-1:] == ("kind",) and isinstance(error.instance, str):
+        # A kind becomes a segment of entity IRIs, so it is written as a slug.
+        message = (
+            f"{error.instance!r} is not a valid kind; write it in lowercase letters, digits and "
+            f"hyphens, such as {make_slug(error.instance)!r}"
+        )
     raise MappingError(shown, _line_of(lines, line_at), f"{key}: {message}; see docs/mapping.md")
 
 
@@ -392,7 +399,7 @@ def _section(
             raise MappingError(
                 shown,
                 _line_of(lines, (*at, "heading_pattern")),
-                f"heading_pattern: invalid regular expression: {error}",
+                f"{'.'.join(map(str, at))}.heading_pattern: invalid regular expression: {error}",
             ) from error
 
     entity = item.get("entity")

@@ -198,7 +198,7 @@ def test_code_kind_must_be_slug(tmp_path: Path) -> None:
     )
     error = mapping_error(tmp_path, text)
     assert error.line == 5
-    assert "sections.0.code.kind: 'Code Example' does not match" in str(error)
+    assert "sections.0.code.kind: 'Code Example' is not a valid kind" in str(error)
 
 
 def test_misspelt_ontology_class(tmp_path: Path) -> None:
@@ -370,7 +370,15 @@ def test_invalid_heading_pattern(tmp_path: Path) -> None:
     text = "sections:\n  - heading: A\n  - heading_pattern: 'H[('\n"
     error = mapping_error(tmp_path, text)
     assert error.line == 3
-    assert "heading_pattern: invalid regular expression" in str(error)
+    assert "sections.1.heading_pattern: invalid regular expression" in str(error)
+
+
+def test_invalid_kind_suggests_slug(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: A\n    entity: {class: skos:Concept, kind: Upstream_Host}\n"
+    error = mapping_error(tmp_path, text)
+    assert error.line == 3
+    assert "sections.0.entity.kind: 'Upstream_Host' is not a valid kind" in str(error)
+    assert "such as 'upstream-host'" in str(error)
 
 
 def test_heading_and_pattern_rejected(tmp_path: Path) -> None:
