@@ -703,3 +703,11 @@ def test_links_keep_how_the_note_writes_them() -> None:
         "[[#Setup]]",
         "[the db](pg.md)",
     ]
+
+
+def test_unclosed_front_matter_list_names_its_start() -> None:
+    with pytest.raises(NoteSyntaxError) as raised:
+        read_bytes(b"---\ntitle: Alice\naliases: [Alice Jones\ntags: [people]\n---\n# Alice\n")
+
+    assert raised.value.line == 4
+    assert "(parsing a flow sequence, which starts on line 3)" in raised.value.message

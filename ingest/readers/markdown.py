@@ -189,10 +189,16 @@ def load_front_matter(
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         line = first_line + (error.problem_mark.line if error.problem_mark else 0)
+        # PyYAML finds an unclosed bracket or quote where the next line starts, so the message
+        # names the line where the unclosed part began too.
+        context = ""
+        if error.context and error.context_mark and error.context_mark.line + first_line < line:
+            started = first_line + error.context_mark.line
+            context = f" ({error.context.removeprefix('while ')}, which starts on line {started})"
         raise NoteSyntaxError(
             display_path,
             line,
-            f"invalid YAML front matter: {error.problem or error}; "
+            f"invalid YAML front matter: {error.problem or error}{context}; "
             "fix the YAML between the '---' lines",
         ) from error
     except (yaml.YAMLError, RecursionError) as error:
