@@ -277,9 +277,10 @@ def _separated_rows(
         else:
             message = (
                 f"row {_brief(text)!r} has {len(cells)} cells between its ' | ' separators, "
-                f"where the table has {cell_count}, so it is left out; a '|' inside a cell "
-                "cannot be told from one between cells in a plain-text note, so keep such a "
-                "table in a Markdown note and write that '|' as '\\|'"
+                f"where the table has {cell_count}, so it is left out; give it "
+                f"{cell_count} cells, and if a cell has a '|' of its own (as a shell pipeline "
+                "does), keep the table in a Markdown note and write that '|' as '\\|', "
+                "because a plain-text note cannot tell it from a separator"
             )
             misfits.append(Problem(path, line, message, Severity.WARNING))
     return separated, misfits, rest

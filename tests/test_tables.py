@@ -1072,7 +1072,8 @@ def test_pipe_inside_cell_names_the_way_out() -> None:
     assert "has 4 cells between its ' | ' separators, where the table has 3" in (
         problems[0].message
     )
-    assert "keep such a table in a Markdown note and write that '|' as '\\|'" in (
+    assert "give it 3 cells" in problems[0].message
+    assert "keep the table in a Markdown note and write that '|' as '\\|'" in (
         problems[0].message
     )
 
