@@ -10,6 +10,7 @@ out the picture of an entity's links.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -472,6 +473,7 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
     # Links of one property with the same label, such as sections called "Facts", also show
     # the title of the note they are part of, to distinguish them.
     repeated = entity_lists.repeated_label_targets(outgoing_pages, labels)
+    note_titles = entity_lists.containing_note_titles(repeated)
 
     types = [class_page_link(type_iri, labels) for type_iri in type_iris]
     names = _names(literals)
@@ -487,9 +489,7 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "described": bool(literals or outgoing),
         "is_note": any(link.iri == queries.NOTE_CLASS for link in types),
         "literal_groups": _literal_groups(literals, labels, types, names["label"]),
-        "outgoing_groups": entity_lists.outgoing_groups(
-            iri, outgoing_pages, labels, entity_lists.containing_note_titles(repeated)
-        ),
+        "outgoing_groups": entity_lists.outgoing_groups(iri, outgoing_pages, labels, note_titles),
         "incoming_groups": incoming_groups,
         "sources": entity_lists.sources(iri),
         "page_size": entity_lists.LINK_PAGE_SIZE,
@@ -497,7 +497,15 @@ def _entity_page(iri: str, own: _OwnTriples) -> dict[str, Any]:
         "jsonld": _json_ld(iri, own),
         "formats": {name: entity_url(iri, format=name) for name in RDF_FORMATS},
         "neighbourhood": _neighbourhood(
-            iri, label, outgoing, own.long, drawn_rows, incoming.counts, incoming_groups, labels
+            iri,
+            label,
+            outgoing,
+            own.long,
+            drawn_rows,
+            incoming.counts,
+            incoming_groups,
+            labels,
+            note_titles,
         ),
     }
 
@@ -532,8 +540,12 @@ def _neighbourhood(
     incoming_counts: dict[str, int],
     incoming_groups: list[entity_lists.LinkGroup],
     labels: dict[str, str],
+    note_titles: dict[str, str],
 ) -> neighbourhood.Neighbourhood:
-    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first."""
+    """Lay out up to neighbourhood.MAX_LINKS links of the entity, outgoing ones first.
+
+    A target in ``note_titles`` has the title of its note after its label, as in the lists.
+    """
     quantities = {
         binding_value(row, "target") or "": format_quantity(
             binding_value(row, "amount") or "", binding_value(row, "unit")
@@ -541,7 +553,12 @@ def _neighbourhood(
         for row in drawn_rows
         if "amount" in row
     }
-    links_out = neighbourhood.outgoing_neighbour_links(drawn_rows, labels, quantities)
+    links_out = [
+        dataclasses.replace(
+            link, label=entity_lists.label_with_note_title(link.iri, link.label, note_titles)
+        )
+        for link in neighbourhood.outgoing_neighbour_links(drawn_rows, labels, quantities)
+    ]
     outgoing_total = neighbourhood.outgoing_link_count(outgoing, long)
     # incoming_counts counts distinct resources per property, so its sum is the number of
     # distinct (resource, property) pairs that the picture counts.

@@ -395,6 +395,10 @@ def test_sections_of_one_heading_name_their_notes(server: LiveServer) -> None:
     soup = page(server, "/id/topic/shared-facts")
 
     assert link_texts(soup, "defined in") == ["Facts (Alpha)", "Facts (Beta)"]
+    # The picture names the sections as the list does.
+    drawn = [title.get_text() for title in soup.select("figure.neighbourhood .node-out title")]
+    assert "Facts (Alpha)" in drawn
+    assert "Facts (Beta)" in drawn
 
 
 def test_outgoing_links_paged_by_fifty(server: LiveServer) -> None:

@@ -266,10 +266,16 @@ def outgoing_groups(
 
 def with_note_title(link: Link, note_titles: dict[str, str]) -> Link:
     """Return the link labelled with the title of its note too, when ``note_titles`` has one."""
-    title = note_titles.get(link.iri)
-    if not title or title == link.label:
-        return link
-    return Link(link.iri, f"{link.label} ({title})", link.url, link.title)
+    label = label_with_note_title(link.iri, link.label, note_titles)
+    return link if label == link.label else Link(link.iri, label, link.url, link.title)
+
+
+def label_with_note_title(iri: str, label: str, note_titles: dict[str, str]) -> str:
+    """Return the label with the title of the IRI's note after it, when ``note_titles`` has one."""
+    title = note_titles.get(iri)
+    if not title or title == label:
+        return label
+    return f"{label} ({title})"
 
 
 def _target_link(row: dict[str, Term], labels: dict[str, str]) -> Link:
