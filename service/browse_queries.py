@@ -68,7 +68,9 @@ def query_page_examples(base_iri: str) -> list[ExampleQuery]:
             "?variant a nk:GPUVariant",
         ),
         ExampleQuery(
-            "People and their concepts", prefixes + _PEOPLE_AND_CONCEPTS, "?person a foaf:Person"
+            "People and their concepts",
+            prefixes + _PEOPLE_AND_CONCEPTS,
+            "?concept nk:researcher ?person",
         ),
         ExampleQuery(
             "What a note defines, per class",
