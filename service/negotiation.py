@@ -141,10 +141,19 @@ def match(
     return _best_accepted(accept, tuple(offered))
 
 
+# Media types of Notation3, of which Turtle is a subset, so Turtle answers a client that
+# accepts only N3, as the format name "n3" does.
+N3_TYPES = ("text/n3", "text/rdf+n3")
+
+
 @functools.lru_cache(maxsize=1024)
 def _best_accepted(accept: str, offered: tuple[str, ...]) -> str | None:
     """Return the offered type that the Accept header ranks first; clients repeat their headers."""
-    return parse_accept_header(accept, MIMEAccept).best_match(offered)
+    accepted = parse_accept_header(accept, MIMEAccept)
+    best = accepted.best_match(offered)
+    if best is None and "text/turtle" in offered and any(accepted[n3] for n3 in N3_TYPES):
+        return "text/turtle"
+    return best
 
 
 def format_parameter() -> str | None:

@@ -60,6 +60,9 @@ def test_select_without_accept_returns_json(live: LiveServer) -> None:
         ("application/ld+json", "application/ld+json"),
         ("application/n-triples, */*;q=0.1", "application/n-triples"),
         ("*/*", "text/turtle"),
+        # Turtle is Notation3 too.
+        ("text/n3", "text/turtle"),
+        ("text/rdf+n3;q=0.9", "text/turtle"),
     ],
 )
 def test_construct_follows_accept(live: LiveServer, accept: str, expected: str) -> None:
