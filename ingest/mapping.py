@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Mapping as ReadOnlyMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -407,7 +408,7 @@ def _section(
     code = item.get("code")
     for key, template, placeholders in (
         (("entity", "label"), (entity or {}).get("label"), LABEL_PLACEHOLDERS),
-        (("table", "id"), (table or {}).get("id"), ID_PLACEHOLDERS),
+        (("table", "id"), (table or {}).get("id"), _id_placeholders(table or {})),
     ):
         if template is not None:
             path = (*at, *key)
@@ -441,6 +442,18 @@ ID_PLACEHOLDERS = {
 }
 
 
+def _id_placeholders(table: dict[str, Any]) -> dict[str, str]:
+    """Return the placeholders of a table rule's id: ID_PLACEHOLDERS and, for rows, columns.
+
+    A table of rows may name the columns that its ``columns`` or ``fields`` name.
+    """
+    if table.get("entities") != "rows":
+        return ID_PLACEHOLDERS
+    names = [*(table.get("columns") or []), *(table.get("fields") or {})]
+    columns = {f"{{{name}}}": "the row's cell in that column" for name in names}
+    return {**ID_PLACEHOLDERS, **columns}
+
+
 def _check_template(
     template: str, placeholders: dict[str, str], shown: str, line: int, key: str
 ) -> None:
@@ -460,9 +473,21 @@ def expand_label(label: str, note_title: str, heading: str) -> str:
     return label.replace("{note}", note_title).replace("{heading}", heading)
 
 
-def expand_id(template: str, label: str, note_title: str, heading: str) -> str:
-    """Return a table rule's id for one row or column with its placeholders replaced."""
-    return expand_label(template.replace("{label}", label), note_title, heading)
+def expand_id(
+    template: str,
+    label: str,
+    note_title: str,
+    heading: str,
+    cells: ReadOnlyMapping[str, str] | None = None,
+) -> str:
+    """Return a table rule's id for one row or column with its placeholders replaced.
+
+    ``cells`` are the row's cells by column, which ``{Column}`` placeholders stand for.
+    """
+    text = expand_label(template.replace("{label}", label), note_title, heading)
+    for column, cell in (cells or {}).items():
+        text = text.replace(f"{{{column}}}", cell)
+    return text
 
 
 def _entity(data: dict[str, Any]) -> EntityRule:

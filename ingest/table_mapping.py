@@ -37,12 +37,21 @@ def add_table(
         _add_row_entities(builder, table, section, section_iri, section_entity, rule)
 
 
-def _entity_id(builder: _NoteBuilder, rule: TableRule, section: Section, label: str) -> str | None:
-    """Return the text whose slug names the entity of a row or column, None for its label."""
+def _entity_id(
+    builder: _NoteBuilder,
+    rule: TableRule,
+    section: Section,
+    label: str,
+    cells: dict[str, str] | None = None,
+) -> str | None:
+    """Return the text whose slug names the entity of a row or column, None for its label.
+
+    ``cells`` are the cells of a row by column, for the id's ``{Column}`` placeholders.
+    """
     if rule.explicit_id is None:
         return None
     heading = builder._rule_heading(section)
-    return expand_id(rule.explicit_id, label, builder.document.title, heading)
+    return expand_id(rule.explicit_id, label, builder.document.title, heading, cells)
 
 
 def _add_row_entities(
@@ -55,6 +64,8 @@ def _add_row_entities(
 ) -> None:
     label_column = rule.label_column or table.header[0]
     label_index = _column_index(table, label_column)
+    # The line and label of the first row that gave each entity.
+    first_rows: dict[URIRef, tuple[int, str]] = {}
 
     for row in table.rows:
         label_cell = row.cells[label_index]
@@ -67,8 +78,19 @@ def _add_row_entities(
             if label_rule and label_rule.value == "name"
             else label_cell
         )
-        explicit_id = _entity_id(builder, rule, section, label)
+        cells = dict(zip(table.header, row.cells, strict=True))
+        explicit_id = _entity_id(builder, rule, section, label, cells)
         entity = builder.entity(rule.kind, label, rule.cls, row.span, section_iri, explicit_id)
+        first, first_label = first_rows.setdefault(entity, (row.span.start, label))
+        # The minter warns about different labels that give one entity, but not equal ones.
+        if first != row.span.start and first_label.casefold() == label.casefold():
+            builder._warn(
+                row.span.start,
+                f"row {label!r} gives the same {rule.kind} as the row on line {first}, so the "
+                "values of both rows merge; give the rows different labels, or give the "
+                "table rule an id that tells them apart, such as "
+                f'id: "{{label}} {{{_other_column(table, label_column)}}}"',
+            )
         if rule.link_to_section and section_entity != section_iri:
             builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
 
@@ -83,6 +105,11 @@ def _add_row_entities(
                 section_iri,
                 is_label=name == label_column,
             )
+
+
+def _other_column(table: Table, label_column: str) -> str:
+    """Return the first column other than the label column, which an id can add to the label."""
+    return next((name for name in table.header if name != label_column), label_column)
 
 
 def _add_column_entities(
@@ -154,6 +181,7 @@ def _add_records(
         "each row is stored as a generic record. "
         "Add a 'table:' rule for this section to the mapping to give the rows a class",
     )
+    first_rows: dict[URIRef, int] = {}
     for row in table.rows:
         label = row.cells[0]
         if not label.strip():
@@ -162,6 +190,14 @@ def _add_records(
         kind = f"record/{builder.slug}/{make_slug(section.title or 'table')}"
         builder.entity(kind, label, "nk:Record", row.span, section_iri)
         record = builder.minter.entity(kind, label)
+        first = first_rows.setdefault(record, row.span.start)
+        if first != row.span.start:
+            builder._warn(
+                row.span.start,
+                f"row {label!r} gives the same record as the row on line {first}, so the "
+                "values of both rows merge; give the rows different labels, or map the table "
+                "with an id that tells them apart (docs/mapping.md)",
+            )
         for name, cell in zip(table.header[1:], row.cells[1:], strict=True):
             if cell.strip():
                 builder._add_unmapped(record, name, cell, row.span, "", warn=False)

@@ -777,6 +777,75 @@ def test_table_id_names_rows_per_note(
     assert {row[2].value for row in rows} == {"Server"}, "the rows keep their label"
 
 
+ENDPOINTS_MAPPING = (
+    "sections:\n"
+    "  - heading: Endpoints\n"
+    "    table:\n"
+    "      entities: rows\n"
+    "      class: schema:WebAPI\n"
+    "      kind: endpoint\n"
+    "{id}"
+    "      fields:\n"
+    "        Method: {{property: schema:name}}\n"
+    "        Description: {{property: schema:description}}\n"
+)
+ENDPOINTS_NOTE = (
+    "# Billing\n\n## Endpoints\n\n| Path | Method | Description |\n| --- | --- | --- |\n"
+    "| /v1/invoices | GET | List invoices |\n| /v1/invoices | POST | Create an invoice |\n"
+)
+
+
+def endpoint_descriptions(engine: OxigraphEngine) -> set[tuple[str, str]]:
+    rows = engine.query("SELECT ?s ?d WHERE { ?s <https://schema.org/description> ?d }").rows
+    return {(row[0].value.removeprefix("https://kg.test/id/"), row[1].value) for row in rows}
+
+
+def test_table_id_names_rows_by_column(tmp_path: Path) -> None:
+    mapping_text = ENDPOINTS_MAPPING.format(id="      id: '{Method} {label}'\n")
+    _, report, engine = ingest_notes(tmp_path, mapping_text, {"Billing.md": ENDPOINTS_NOTE})
+
+    assert endpoint_descriptions(engine) == {
+        ("endpoint/get-v1-invoices", "List invoices"),
+        ("endpoint/post-v1-invoices", "Create an invoice"),
+    }
+    assert report.warnings == []
+
+
+def test_rows_of_one_label_warn(tmp_path: Path) -> None:
+    mapping_text = ENDPOINTS_MAPPING.format(id="")
+    _, report, engine = ingest_notes(tmp_path, mapping_text, {"Billing.md": ENDPOINTS_NOTE})
+
+    assert endpoint_descriptions(engine) == {
+        ("endpoint/v1-invoices", "List invoices"),
+        ("endpoint/v1-invoices", "Create an invoice"),
+    }
+    assert [str(problem) for problem in report.warnings] == [
+        f"{tmp_path / 'notes' / 'Billing.md'}:8: warning: row '/v1/invoices' gives the same "
+        "endpoint as the row on line 7, so the values of both rows merge; give the rows "
+        "different labels, or give the table rule an id that tells them apart, such as "
+        'id: "{label} {Method}"'
+    ]
+
+
+def test_unmapped_rows_of_one_label_warn(tmp_path: Path) -> None:
+    _, report, _ = ingest_notes(tmp_path, "sections: []\n", {"Billing.md": ENDPOINTS_NOTE})
+
+    merged = [str(problem) for problem in report.warnings if "same record" in str(problem)]
+    assert merged == [
+        f"{tmp_path / 'notes' / 'Billing.md'}:8: warning: row '/v1/invoices' gives the same "
+        "record as the row on line 7, so the values of both rows merge; give the rows "
+        "different labels, or map the table with an id that tells them apart (docs/mapping.md)"
+    ]
+
+
+def test_table_id_column_must_be_a_field(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, ENDPOINTS_MAPPING.format(id="      id: '{Methd} {label}'\n"))
+
+    assert error.line == 7
+    assert "sections.0.table.id: unknown placeholder {Methd}" in str(error)
+    assert "use {note}, {heading}, {label}, {Method}, {Description}" in str(error)
+
+
 PLANS_MAPPING = (
     "sections:\n"
     "  - heading: Plans\n"

@@ -1073,9 +1073,7 @@ def test_pipe_inside_cell_names_the_way_out() -> None:
         problems[0].message
     )
     assert "give it 3 cells" in problems[0].message
-    assert "keep the table in a Markdown note and write that '|' as '\\|'" in (
-        problems[0].message
-    )
+    assert "keep the table in a Markdown note and write that '|' as '\\|'" in (problems[0].message)
 
 
 def test_separated_rows_need_separated_header() -> None:
