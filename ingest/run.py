@@ -73,6 +73,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# The most stored notes that one run rebuilds and then compares with their stored headings, so
+# that the unchanged notes linking to a lost heading are built again. Each comparison reads the
+# note's stored graphs and parses the note once more, a few milliseconds.
+MAX_HEADING_CHECKS = 200
+
 # Part of every source's fingerprint, so a new value makes the next ingest rebuild every source.
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
 # Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords, and Dataview
@@ -483,12 +488,21 @@ def _rebuild_links_to_changed_notes(
     for source in in_folders:
         if source not in present:
             changed.update(stored[source].graph_iris)
-    for step in steps:
+    rebuilt = [step for step in steps if _builds_note(step) and step.previous is not None]
+    check_headings = len(rebuilt) <= MAX_HEADING_CHECKS
+    if not check_headings:
+        logger.info(
+            "%s stored notes changed, more than %s, so the notes that link to their headings "
+            "are not checked again",
+            len(rebuilt),
+            MAX_HEADING_CHECKS,
+        )
+    for step in rebuilt:
         previous = step.previous
-        if not _builds_note(step) or previous is None:
-            continue
-        moved = _facts_graph_iri(step.note, run.minter) not in previous.graph_iris
-        if moved or _lost_headings(step, run):
+        assert previous is not None
+        if _facts_graph_iri(step.note, run.minter) not in previous.graph_iris:
+            changed.update(previous.graph_iris)
+        elif check_headings and _lost_headings(step, run):
             changed.update(previous.graph_iris)
     linked_notes = _note_iris(changed, run.minter)
     if not linked_notes:
@@ -522,8 +536,12 @@ def _rebuild_links_to_changed_notes(
 
 
 def _lost_headings(step: _Step, run: _RunContext) -> bool:
-    """Return whether the changed note lacks a heading or title that its stored graphs have."""
-    before = _stored_headings(run.store, step.previous)
+    """Return whether the changed note lacks a heading or title that its stored graphs have.
+
+    A lost heading that a section rule of the mapping matched, and that rule matches no
+    heading of the note now, gets a warning: the note no longer has the rule's entities.
+    """
+    before = _stored_titles(run.store, step.previous)
     if not before:
         return False
     try:
@@ -532,8 +550,23 @@ def _lost_headings(step: _Step, run: _RunContext) -> bool:
         )
     except (IngestError, OSError, ValueError):
         return False  # the build reports the error
-    titles = [document.title, *(section.title for section in document.all_sections())]
-    return not before <= {_heading_key(title) for title in titles if title}
+    titles = {
+        document.title,
+        *(section.title or document.title for section in document.all_sections()),
+    }
+    keys = {_heading_key(title) for title in titles if title}
+    lost = sorted(title for title in before if _heading_key(title) not in keys)
+    for title in lost:
+        for rule in run.mapping.sections:
+            if rule.matches(title) and not any(rule.matches(now) for now in titles):
+                message = (
+                    f"the heading {title!r} is gone, and the section rule on line {rule.line} "
+                    f"of {display(Path(run.mapping.path))} matched it, so this note no longer "
+                    "has that rule's entities; restore the heading, or change the rule to match "
+                    "its new name"
+                )
+                run.report.problems.append(Problem(step.note.display_path, 1, message))
+    return bool(lost)
 
 
 def _facts_graph_iri(note: NoteFile, minter: IriMinter) -> str:
@@ -810,9 +843,14 @@ def _heading_key(heading: str) -> str:
 
 def _stored_headings(store: Store, stored: StoredSource | None) -> set[str] | None:
     """Return the keys of a stored note's headings and title, or None when it has none stored."""
+    return {_heading_key(title) for title in _stored_titles(store, stored)} or None
+
+
+def _stored_titles(store: Store, stored: StoredSource | None) -> set[str]:
+    """Return the headings and the title of a stored note, as its graphs have them."""
     generation = store.current_generation_id()
     if stored is None or generation is None:
-        return None
+        return set()
     titles: set[str] = set()
     for graph_iri in stored.graph_iris:
         data = store.read_graph(generation, graph_iri)
@@ -820,8 +858,8 @@ def _stored_headings(store: Store, stored: StoredSource | None) -> set[str] | No
             continue
         for quad in ox.parse(data, format=ox.RdfFormat.N_QUADS):
             if quad.predicate.value == DCTERMS_TITLE:
-                titles.add(_heading_key(quad.object.value))
-    return titles or None
+                titles.add(quad.object.value)
+    return titles
 
 
 def _check_unique_graphs(

@@ -514,3 +514,49 @@ def test_renamed_heading_warns_unchanged_linking_note(tmp_path: Path) -> None:
     }
     assert len(heading_warnings(renamed)) == 1
     assert "the heading 'Backup schedule' of postgres.md" in heading_warnings(renamed)[0]
+
+
+def test_lost_heading_of_a_rule_warns(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    postgres = folder / "postgres.md"
+    postgres.write_text("# Postgres\n\n## Backup schedule\n\nNightly.\n", encoding="utf-8")
+    (folder / "other.md").write_text("# Other\n\nText.\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "sections:\n  - heading: Backup schedule\n"
+        "    entity: {class: skos:Concept, kind: backup-policy, label: '{note} backups'}\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=mapping, base_iri=BASE)
+
+    postgres.write_text("# Postgres\n\n## Backups\n\nNightly.\n", encoding="utf-8")
+    report = run_ingest([folder], store, mapping_path=mapping, base_iri=BASE)
+
+    assert [str(problem) for problem in report.warnings] == [
+        f"{folder}/postgres.md:1: warning: the heading 'Backup schedule' is gone, and the "
+        f"section rule on line 2 of {mapping} matched it, so this note no longer has that "
+        "rule's entities; restore the heading, or change the rule to match its new name"
+    ]
+
+
+def test_many_changed_notes_skip_heading_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.run
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    postgres = folder / "postgres.md"
+    postgres.write_text("# Postgres\n\n## Backup schedule\n\nNightly.\n", encoding="utf-8")
+    (folder / "redis.md").write_text("# Redis\n\nSee [[postgres#Backup schedule]].\n")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    monkeypatch.setattr(ingest.run, "MAX_HEADING_CHECKS", 0)
+
+    postgres.write_text("# Postgres\n\n## Backups\n\nNightly.\n", encoding="utf-8")
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert _actions(report) == {"postgres.md": "replaced", "redis.md": "unchanged"}
+    assert heading_warnings(report) == []
