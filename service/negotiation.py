@@ -149,7 +149,7 @@ N3_TYPES = ("text/n3", "text/rdf+n3")
 @functools.lru_cache(maxsize=1024)
 def _best_accepted(accept: str, offered: tuple[str, ...]) -> str | None:
     """Return the offered type that the Accept header ranks first; clients repeat their headers."""
-    accepted = parse_accept_header(accept, MIMEAccept)
+    accepted = _without_parameters(accept)
     best = accepted.best_match(offered)
     if best is None and "text/turtle" in offered and any(accepted[n3] for n3 in N3_TYPES):
         return "text/turtle"
@@ -167,11 +167,21 @@ def format_parameter() -> str | None:
     return value.strip() if value else None
 
 
+@functools.lru_cache(maxsize=1024)
+def _without_parameters(accept: str) -> MIMEAccept:
+    """Return the Accept header's media ranges and qualities, without their other parameters.
+
+    Parameters such as charset=utf-8 or a JSON-LD profile do not rule a type out, though
+    Werkzeug 3.1 matches a range with parameters only to an offer with the same ones.
+    """
+    parsed = parse_accept_header(accept, MIMEAccept)
+    return MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in parsed])
+
+
 def accepts_explicitly(media_type: str) -> bool:
     """Return True when the Accept header names the media type itself with a q-value above 0."""
-    return any(
-        value.lower() == media_type and quality > 0 for value, quality in request.accept_mimetypes
-    )
+    accepted = _without_parameters(request.headers.get("Accept", ""))
+    return any(value.lower() == media_type and quality > 0 for value, quality in accepted)
 
 
 def prefers_html() -> bool:
@@ -182,7 +192,7 @@ def prefers_html() -> bool:
     if not request.headers.get("Accept", "").strip():
         return False
 
-    accept = request.accept_mimetypes
+    accept = _without_parameters(request.headers["Accept"])
     html = max(accept.quality(HTML), accept.quality("application/xhtml+xml"))
     json = max(
         accept.quality("application/json"), accept.quality("application/sparql-results+json")

@@ -333,11 +333,11 @@ def describe_endpoint() -> Response | str:
     )
     if request.method not in ("GET", "HEAD"):
         raise missing
-    if not request.headers.get("Accept") and not request.args.get("format"):
-        raise missing
 
+    # The SPARQL 1.1 Service Description standard has the endpoint describe itself to a GET
+    # without a query, so a client without a preference, such as curl, gets the description.
     media_type = negotiation.best_match(
-        ["text/html", *SERVICE_DESCRIPTION_FORMATS], negotiation.GRAPH_FORMAT_NAMES
+        [*SERVICE_DESCRIPTION_FORMATS, "text/html"], negotiation.GRAPH_FORMAT_NAMES
     )
     if media_type is None:
         raise missing

@@ -62,6 +62,12 @@ def test_select_without_accept_returns_json(live: LiveServer) -> None:
         ("*/*", "text/turtle"),
         # Turtle is Notation3 too.
         ("text/n3", "text/turtle"),
+        # Parameters of a range do not rule its type out.
+        ("text/turtle; charset=utf-8", "text/turtle"),
+        (
+            'application/ld+json; profile="http://www.w3.org/ns/json-ld#expanded"',
+            "application/ld+json",
+        ),
         ("text/rdf+n3;q=0.9", "text/turtle"),
     ],
 )

@@ -381,6 +381,17 @@ def test_invalid_graph_iri_returns_400(live: LiveServer) -> None:
 # Form and service description
 
 
+@pytest.mark.parametrize("accept", [None, "*/*"], ids=["no-accept", "any"])
+def test_get_without_query_or_preference_describes_endpoint(
+    live: LiveServer, accept: str | None
+) -> None:
+    reply = send(f"{live.url}/sparql", headers={"Accept": accept} if accept else {})
+
+    assert reply.status == 200
+    assert reply.headers.get_content_type() == "text/turtle"
+    assert "a sd:Service" in reply.text
+
+
 def test_get_without_query_from_browser_returns_form(live: LiveServer) -> None:
     reply = send(f"{live.url}/sparql", headers={"Accept": "text/html,*/*;q=0.8"})
 
