@@ -27,7 +27,7 @@ from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 from service import negotiation, results
 from service.holder import EngineHolder
 from service.settings import ServiceConfig
-from service.sparql import DOWNLOADS, MERGED_JSON_LD, dump_cache, send_kept_file
+from service.sparql import DOWNLOADS, MERGED_JSON_LD, body_etag, dump_cache, send_kept_file
 from service.updates import graph_writer, outcome_response
 from service.write_auth import require_write_token
 from service.writes import write_graph_iri
@@ -95,7 +95,7 @@ def read_graph() -> Response:
         body = _serialize_graph(target.iri, triples, media_type, prefixes)
 
     response = Response(body, mimetype=media_type)
-    response.set_etag(_etag(engine.version, target, media_type))
+    response.set_etag(body_etag(engine.version, body))
     response.make_conditional(request)
     return response
 

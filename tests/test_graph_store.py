@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import urllib.parse
@@ -171,6 +172,16 @@ def test_head_of_unknown_graph_returns_404(live: LiveServer) -> None:
     reply = send(graph_url(live, "https://notekg.example/id/graph/none"), method="HEAD")
 
     assert reply.status == 404
+
+
+@pytest.mark.parametrize("path", ["/store?default", "/download/graph.nt"])
+def test_serialized_body_has_etag_of_its_bytes(live: LiveServer, path: str) -> None:
+    # Each server process names blank nodes its own way, so a tag of the version alone could
+    # stand for two different bodies.
+    reply = send(live.url + path)
+
+    assert reply.status == 200
+    assert reply.headers["ETag"].strip('"').endswith(hashlib.sha256(reply.body).hexdigest()[:16])
 
 
 def test_conditional_get_returns_304(live: LiveServer) -> None:
