@@ -482,8 +482,9 @@ class OxigraphEngine:
         started = time.monotonic()
         if not self._process_slots.acquire(timeout=timeout):
             self._slots.release()
-            raise QueryTimeout(
-                f"the query waited {timeout:g} s for a free query process and did not run"
+            raise EngineBusy(
+                f"the query waited {timeout:g} s for a free query process, because other "
+                "queries used them all, and did not run; retry in a few seconds"
             )
         try:
             remaining = max(timeout - (time.monotonic() - started), 0.001)

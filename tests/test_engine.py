@@ -768,7 +768,7 @@ def test_client_query_waits_for_a_free_process() -> None:
     slow = threading.Thread(target=run_slow_query)
     slow.start()
     time.sleep(0.3)
-    with pytest.raises(QueryTimeout, match="waited 0.5 s for a free query process"):
+    with pytest.raises(EngineBusy, match="waited 0.5 s for a free query process"):
         engine.run("ASK { ?s ?p ?o }", render=rows_of, timeout=0.5)
     slow.join(timeout=30)
     engine.close()
