@@ -96,7 +96,7 @@ def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
         quoted += "…"
     return QueryError(
         f"syntax error on line {line} near column {column}: {quoted!r} (Oxigraph: "
-        f"{_shortened(message[place.end() :])}); check for a missing '.', ')', '}}' or AS, or "
+        f"{_shortened(message[place.end() :])}); check for a missing '.', ')', '}}', '>' or AS, or "
         "a misspelled keyword, on that line or the line before"
     )
 

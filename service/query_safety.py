@@ -139,16 +139,19 @@ def undeclared_prefixes(sparql: str) -> list[tuple[str, int]]:
     """Return each prefix that a prefixed name uses without a PREFIX declaration, with its line.
 
     The prefixes come in the order of their first use. A name in a PREFIX declaration itself
-    is not a use.
+    is not a use, and neither is the scheme of an IRI that misses its ">" (``<http://x ?o``,
+    ``<urn:isbn:1)``): right after a "<", or followed by "/".
     """
     tokens = significant_tokens(sparql)
     declared: set[str] = set()
     used: dict[str, int] = {}
     for index, match in enumerate(tokens):
-        if match.lastgroup != "prefixed":
+        if match.lastgroup != "prefixed" or sparql.startswith("/", match.end()):
+            continue
+        previous = tokens[index - 1].group() if index else ""
+        if previous == "<" and tokens[index - 1].end() == match.start():
             continue
         prefix = match.group().split(":", 1)[0]
-        previous = tokens[index - 1].group() if index else ""
         if previous.upper() == "PREFIX":
             declared.add(prefix)
         elif prefix not in declared and prefix not in used:

@@ -297,3 +297,16 @@ def test_usual_nesting_is_accepted() -> None:
     query = "SELECT * { { ?s ?p ?o } UNION { ?s ?p ?o FILTER((1 + (2 * 3)) > 0) } }" * 20
 
     assert nesting_problem(query) is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["SELECT ?s WHERE { ?s <http://x ?o }", "SELECT * { ?s ?p ?o FILTER(?o = <urn:isbn:123) }"],
+    ids=["http", "urn"],
+)
+def test_unclosed_iri_is_no_undeclared_prefix(query: str) -> None:
+    assert undeclared_prefixes(query) == []
+
+
+def test_prefixed_name_after_less_than_is_checked() -> None:
+    assert undeclared_prefixes("SELECT * { ?s ?p ?o FILTER(?o < ex:y) }") == [("ex", 1)]
