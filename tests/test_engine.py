@@ -357,7 +357,7 @@ def test_syntax_error_quotes_line_and_names_mistakes(engine: OxigraphEngine) -> 
     assert message.startswith("syntax error on line 3 near column ")
     assert "'?o <https://e.org/q> ?z }'" in message
     assert "on that line or the line before" in message
-    assert "check for a missing '.', ')', '}' or AS" in message
+    assert "check for a missing '.', ')', '}', '>' or AS" in message
 
 
 def test_aggregate_without_group_by_gets_advice(engine: OxigraphEngine) -> None:
