@@ -143,9 +143,7 @@ def read_protocol_request() -> ProtocolRequest:
 def _post_parameters() -> MultiDict[str, str]:
     media_type = request.mimetype
     if media_type in negotiation.FORM_TYPES:
-        merged: MultiDict[str, str] = MultiDict(request.args)
-        merged.update(request.form)
-        return merged
+        return form_parameters()
     if media_type == QUERY_TYPE:
         merged = MultiDict(request.args)
         merged.add("query", read_utf8_body("query"))
@@ -164,6 +162,24 @@ def _post_parameters() -> MultiDict[str, str]:
         f"a POST of {media_type} is not supported; send the query as {QUERY_TYPE}, "
         f"or as {FORM_TYPE} with a query parameter"
     )
+
+
+def form_parameters() -> MultiDict[str, str]:
+    """Return the query string's and the form's fields, with the text of uploaded form files.
+
+    ``curl -F query=@q.rq`` sends the query as a file part of a multipart form.
+    """
+    merged: MultiDict[str, str] = MultiDict(request.args)
+    merged.update(request.form)
+    for name, upload in request.files.items(multi=True):
+        try:
+            merged.add(name, upload.read().decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise BadRequest(
+                f"the form file {name!r} is not valid UTF-8 at byte {error.start}; "
+                "send it in UTF-8"
+            ) from error
+    return merged
 
 
 def read_utf8_body(kind: str) -> str:

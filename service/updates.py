@@ -27,7 +27,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from service.negotiation import FORM_TYPES
 from service.query_safety import check_update_is_safe, nesting_problem, significant_tokens
-from service.sparql import FORM_TYPE, UPDATE_TYPE, graph_iris, read_utf8_body
+from service.sparql import FORM_TYPE, UPDATE_TYPE, form_parameters, graph_iris, read_utf8_body
 from service.update_dataset import apply_protocol_dataset
 from service.write_auth import require_write_token
 from service.writes import GraphWriter, WriteOutcome
@@ -93,10 +93,9 @@ def read_update_request() -> UpdateRequest:
 
 def _post_parameters() -> MultiDict[str, str]:
     media_type = request.mimetype
-    merged: MultiDict[str, str] = MultiDict(request.args)
     if media_type in FORM_TYPES:
-        merged.update(request.form)
-        return merged
+        return form_parameters()
+    merged: MultiDict[str, str] = MultiDict(request.args)
     if media_type == UPDATE_TYPE:
         merged.add("update", read_utf8_body("update"))
         return merged

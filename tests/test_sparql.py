@@ -110,6 +110,24 @@ def test_multipart_form_post_returns_rows(live: LiveServer) -> None:
     assert [row["label"] for row in rows_of(reply.json())] == ["HellaSwag", "MMLU"]
 
 
+def test_multipart_file_part_is_the_query(live: LiveServer) -> None:
+    boundary = "notekg-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="query"; filename="q.rq"\r\n'
+        f"Content-Type: application/sparql-query\r\n\r\n{BENCHMARK_LABELS}\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=body,
+        headers={**JSON_RESULTS, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+    assert reply.status == 200
+    assert [row["label"] for row in rows_of(reply.json())] == ["HellaSwag", "MMLU"]
+
+
 def test_head_query_matches_get(live: LiveServer) -> None:
     url = get_query(live, BENCHMARK_LABELS)
     by_get = send(url, headers=JSON_RESULTS)
