@@ -10,7 +10,6 @@ out the picture of an entity's links.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -33,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask.sansio.blueprints import BlueprintSetupState
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from service import negotiation, results, search_index, sparql
 from service import page_queries as queries
@@ -283,8 +283,29 @@ def entity_at_own_path(rest: str) -> Response:
     """
     iri = request.base_url
     if not iri.startswith(service_config().base_iri):
+        allowed = _methods_of_other_routes(request.path)
+        if allowed:
+            raise MethodNotAllowed(valid_methods=allowed)
         abort(404, description=f"no page at /{rest}; entity pages are at /id/…")
     return _entity_response(iri)
+
+
+def _methods_of_other_routes(path: str) -> list[str]:
+    """Return the methods that routes other than the entity pages' serve at ``path``.
+
+    This catch-all route of GET matches a path such as /update, which only POST serves, so
+    Werkzeug's own 405 never comes for a GET there.
+    """
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    return allowed
 
 
 def _entity_response(iri: str) -> Response:
@@ -554,9 +575,7 @@ def _neighbourhood(
         if "amount" in row
     }
     links_out = [
-        dataclasses.replace(
-            link, label=entity_lists.label_with_note_title(link.iri, link.label, note_titles)
-        )
+        replace(link, label=entity_lists.label_with_note_title(link.iri, link.label, note_titles))
         for link in neighbourhood.outgoing_neighbour_links(drawn_rows, labels, quantities)
     ]
     outgoing_total = neighbourhood.outgoing_link_count(outgoing, long)

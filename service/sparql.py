@@ -176,8 +176,7 @@ def form_parameters() -> MultiDict[str, str]:
             merged.add(name, upload.read().decode("utf-8"))
         except UnicodeDecodeError as error:
             raise BadRequest(
-                f"the form file {name!r} is not valid UTF-8 at byte {error.start}; "
-                "send it in UTF-8"
+                f"the form file {name!r} is not valid UTF-8 at byte {error.start}; send it in UTF-8"
             ) from error
     return merged
 
@@ -599,6 +598,7 @@ def send_kept_file(path: Path, media_type: str, etag: str, **options: Any) -> Re
     return send_file(path, mimetype=media_type, etag=etag, max_age=None, **options)
 
 
+@blueprint.get("/download/", defaults={"name": ""})
 @blueprint.get("/download/<name>")
 def download(name: str) -> Response:
     """Send the whole graph as a file in the format of its extension."""

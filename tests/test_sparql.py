@@ -776,3 +776,17 @@ def test_dump_cache_never_keeps_a_download_over_budget() -> None:
 
     assert len(first) == 200
     assert engine.calls == [ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_TRIPLES]
+
+
+def test_get_of_post_only_path_returns_405(live: LiveServer) -> None:
+    reply = send(f"{live.url}/update", headers=JSON_RESULTS)
+
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "POST"
+
+
+def test_download_folder_lists_downloads(live: LiveServer) -> None:
+    reply = send(f"{live.url}/download/", headers=JSON_RESULTS)
+
+    assert reply.status == 404
+    assert "available: graph.ttl, graph.nt" in reply.json()["error"]["message"]
