@@ -27,8 +27,10 @@ import functools
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,6 +125,7 @@ def endpoint() -> Response | str:
 def read_protocol_request() -> ProtocolRequest:
     """Read the query and dataset of the request, rejecting updates and malformed requests."""
     if request.method in ("GET", "HEAD"):
+        _check_query_string_utf8()
         parameters = request.args
     else:
         parameters = _post_parameters()
@@ -162,6 +165,27 @@ def _post_parameters() -> MultiDict[str, str]:
         f"a POST of {media_type} is not supported; send the query as {QUERY_TYPE}, "
         f"or as {FORM_TYPE} with a query parameter"
     )
+
+
+HIGH_BYTE_ESCAPE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")
+
+
+def _check_query_string_utf8() -> None:
+    """Raise BadRequest when the query string escapes bytes that are not UTF-8.
+
+    Werkzeug 3.1 keeps such an escape as it is ("%FF"), which would change the query without
+    a word. Only escapes of bytes from 0x80 up can start a sequence that is not UTF-8.
+    """
+    if not HIGH_BYTE_ESCAPE.search(request.query_string):
+        return
+    raw = request.query_string.decode("latin-1")
+    try:
+        urllib.parse.parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as error:
+        raise BadRequest(
+            f"the query string is not valid UTF-8 (byte 0x{error.object[error.start]:02x}); "
+            "percent-encode the query's UTF-8 bytes"
+        ) from error
 
 
 def form_parameters() -> MultiDict[str, str]:

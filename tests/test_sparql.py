@@ -790,3 +790,10 @@ def test_download_folder_lists_downloads(live: LiveServer) -> None:
 
     assert reply.status == 404
     assert "available: graph.ttl, graph.nt" in reply.json()["error"]["message"]
+
+
+def test_query_string_of_invalid_utf8_returns_400(live: LiveServer) -> None:
+    reply = send(f"{live.url}/sparql?query=ASK%7B%3Fs%20%3Fp%20%22%FF%22%7D", headers=JSON_RESULTS)
+
+    assert reply.status == 400
+    assert "not valid UTF-8 (byte 0xff)" in reply.json()["error"]["message"]
