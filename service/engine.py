@@ -61,7 +61,7 @@ UNBOUND_SELECT = "The SELECT contains a variable that is unbound"
 SYNTAX_CONTEXT_CHARS = 30
 
 
-def _syntax_error(sparql: str, error: SyntaxError) -> QueryError:
+def syntax_error(sparql: str, error: SyntaxError) -> QueryError:
     """Return a QueryError with Oxigraph's message, or naming an undeclared prefix if any.
 
     The message quotes the line where parsing stopped. Oxigraph's list of expected tokens often
@@ -566,7 +566,7 @@ class OxigraphEngine:
             )
             result = _collect(raw, task.max_rows, _never)
         except SyntaxError as error:
-            raise _syntax_error(task.sparql, error) from None
+            raise syntax_error(task.sparql, error) from None
         return task.render(result)
 
     def _run(
@@ -590,7 +590,7 @@ class OxigraphEngine:
             )
             future.set_result(_collect(raw, max_rows, cancelled.is_set))
         except SyntaxError as error:
-            future.set_exception(_syntax_error(sparql, error))
+            future.set_exception(syntax_error(sparql, error))
         except BaseException as error:  # handed to the waiting request, which logs it
             future.set_exception(error)
         finally:
@@ -619,7 +619,7 @@ class OxigraphEngine:
             )
             return _collect(raw, max_rows, past_limit)
         except SyntaxError as error:
-            raise _syntax_error(sparql, error) from None
+            raise syntax_error(sparql, error) from None
         finally:
             self._slots.release()
 

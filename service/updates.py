@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from service.engine import syntax_error
 from service.negotiation import FORM_TYPES
 from service.query_safety import check_update_is_safe, nesting_problem, significant_tokens
 from service.sparql import FORM_TYPE, UPDATE_TYPE, form_parameters, graph_iris, read_utf8_body
@@ -136,7 +137,7 @@ def run_update(store: ox.Store, text: str, base_iri: str) -> None:
     try:
         store.update(text, base_iri=base_iri)
     except SyntaxError as error:
-        raise InvalidUpdate(f"the update is invalid: {error}") from error
+        raise InvalidUpdate(f"the update is invalid: {syntax_error(text, error)}") from error
     except RuntimeError as error:
         raise InvalidUpdate(f"the update failed: {error}; nothing was written") from error
 
