@@ -166,7 +166,10 @@ def write_graph() -> Response:
         response.status_code = 201
         response.headers["Location"] = _graph_url(target)
         return response
-    return Response(status=204)
+    response = Response(status=204)
+    # A 204 has no body, so it has no media type either.
+    del response.headers["Content-Type"]
+    return response
 
 
 def _write_target(target: GraphTarget) -> GraphTarget:

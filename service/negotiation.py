@@ -56,6 +56,7 @@ GRAPH_FORMAT_NAMES: dict[str, str] = {
     # SPARQLWrapper's N3 constant; Turtle is a subset of Notation3, so Turtle is valid N3.
     "n3": "text/turtle",
     "ntriples": "application/n-triples",
+    "n-triples": "application/n-triples",
     "nt": "application/n-triples",
     "jsonld": "application/ld+json",
     "json-ld": "application/ld+json",
@@ -65,6 +66,8 @@ GRAPH_FORMAT_NAMES: dict[str, str] = {
     "rdf": "application/rdf+xml",
     "xml": "application/rdf+xml",
     "nquads": "application/n-quads",
+    "n-quads": "application/n-quads",
+    "nq": "application/n-quads",
     "trig": "application/trig",
     "html": HTML,
 }

@@ -369,7 +369,7 @@ def describe_endpoint() -> Response | str:
     """Return the query form or the service description that the client accepts."""
     missing = MissingQuery(
         "the request has no query; send one in the query parameter, "
-        f"as a form field, or as a {QUERY_TYPE} body"
+        f"as a form field, or as the body with Content-Type {QUERY_TYPE}"
     )
     if request.method not in ("GET", "HEAD"):
         raise missing

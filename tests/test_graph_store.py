@@ -249,6 +249,7 @@ def test_put_existing_graph_replaces_it(writable: LiveServer) -> None:
     reply = write(writable, "PUT", NOTE_GRAPH, TURTLE_BODY)
 
     assert reply.status == 204
+    assert "Content-Type" not in reply.headers
     assert len(triples_of(writable, NOTE_GRAPH)) == 2
     assert len(triples_of(writable, PROVENANCE_GRAPH)) == SAMPLE_QUADS - NOTE_GRAPH_TRIPLES
 

@@ -105,6 +105,9 @@ def test_format_parameter_overrides_accept(
         ("rdfxml", "application/rdf+xml"),
         ("nquads", "application/n-quads"),
         ("trig", "application/trig"),
+        ("n-triples", "application/n-triples"),
+        ("nq", "application/n-quads"),
+        ("n-quads", "application/n-quads"),
     ],
 )
 def test_format_parameter_picks_rdf_format(
