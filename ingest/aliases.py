@@ -80,13 +80,18 @@ def _renamed_sections(
 def _carried_links(
     previous: list[ox.Quad], renamed: dict[str, str], new_iris: set[str]
 ) -> set[tuple[str, str]]:
-    """Return the earlier (new IRI, old IRI) links whose new IRI still exists or was renamed."""
+    """Return the earlier (new IRI, old IRI) links whose new IRI still exists or was renamed.
+
+    A heading renamed back to an earlier name gets its old IRI again, and a link from that IRI
+    to itself is left out.
+    """
     links = set()
     for quad in previous:
         if quad.predicate != _REPLACES:
             continue
         subject = _value(quad.subject)
         current = renamed.get(subject, subject)
-        if current in new_iris:
-            links.add((current, _value(quad.object)))
+        old = _value(quad.object)
+        if current in new_iris and current != old:
+            links.add((current, old))
     return links

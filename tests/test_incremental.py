@@ -165,6 +165,24 @@ def test_second_rename_keeps_first_alias(notes: Path, store: Store, mapping: Pat
     }
 
 
+def test_rename_back_replaces_no_iri_with_itself(notes: Path, store: Store, mapping: Path) -> None:
+    _ingest(notes, store, mapping)
+    _rename(notes, mapping, "Singularity", "Technological Singularity")
+    _ingest(notes, store, mapping)
+    _rename(notes, mapping, "Technological Singularity", "Singularity")
+
+    _ingest(notes, store, mapping)
+    facts = _facts(store)
+    concept = URIRef(BASE + "concept/singularity")
+
+    assert set(facts.objects(concept, DCTERMS.replaces)) == {
+        URIRef(BASE + "concept/technological-singularity")
+    }
+    assert [
+        link for link in facts.triples((None, DCTERMS.replaces, None)) if link[0] == link[2]
+    ] == []
+
+
 def test_inserted_section_adds_no_alias(notes: Path, store: Store) -> None:
     _ingest(notes, store)
     _edit(notes / "ai.txt", "\nGodfathers\n", "\nNew Ideas\n\n  • Idea: more notes\n\nGodfathers\n")
