@@ -24,7 +24,7 @@ from rdflib.term import Node
 
 from ingest.code import python_api_names
 from ingest.document import CodeBlock, Document, KeyValue, LineSpan, Link, Section, Table
-from ingest.iris import IriMinter, key_name, make_slug, note_slug
+from ingest.iris import IriMinter, key_name, make_slug, note_id, note_slug
 from ingest.mapping import FieldRule, Mapping, SectionRule, expand_label
 from ingest.problems import MISSING_NOTE, Problem
 from ingest.readers import READERS
@@ -122,8 +122,8 @@ class _NoteBuilder:
         # The minter serves the whole run; this note reports only the problems it causes.
         self.minter_problems_before = len(minter.problems)
         self.note_key = note_key
-        explicit_id = document.metadata.get("id")
-        self.slug = make_slug(explicit_id) if isinstance(explicit_id, str) else note_slug(note_key)
+        explicit_id = note_id(document.metadata.get("id"))
+        self.slug = make_slug(explicit_id) if explicit_id else note_slug(note_key)
         self.section_titles: dict[str, int] = {}
         self.note = minter.path("note", self.slug)
         self.facts = _new_graph()
@@ -212,6 +212,15 @@ class _NoteBuilder:
         for _, tag in self.document.tags:
             self.facts.add((self.note, SCHEMA.keywords, Literal(tag)))
 
+        given_id = metadata.get("id")
+        if given_id is not None and note_id(given_id) is None:
+            problem = "has no letter or digit" if isinstance(given_id, str) else "is not text"
+            self._warn(
+                self._front_matter_line("id"),
+                f"front matter id {given_id!r} {problem} to name the note, so the note keeps "
+                f"the IRI of its path, {self.note}; write the id as text such as "
+                f"id: {note_slug(self.note_key)}",
+            )
         for key, value in metadata.items():
             if not isinstance(key, str) or key in FRONT_MATTER_KEYS or value is None:
                 continue

@@ -47,6 +47,19 @@ def make_slug(text: str) -> str:
     return "h-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+def note_id(value: object) -> str | None:
+    """Return the text of a front matter ``id`` that can name a note, or None.
+
+    A number counts as its digits (``id: 42``). An id must have a letter or digit, so that its
+    slug comes from it: a blank id, ``"!!!"``, a list or a mapping names no note.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not any(character.isalnum() for character in value):
+        return None
+    return value.strip()
+
+
 def key_name(key: str) -> str:
     """Return the local name of the generated ``key:`` property of a key: its slug.
 

@@ -560,3 +560,36 @@ def test_many_changed_notes_skip_heading_checks(
 
     assert _actions(report) == {"postgres.md": "replaced", "redis.md": "unchanged"}
     assert heading_warnings(report) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "problem", "slug"),
+    [
+        ('" "', "' ' has no letter or digit", "ops"),
+        ('"!!!"', "'!!!' has no letter or digit", "ops"),
+        ("[a, b]", "['a', 'b'] is not text", "ops"),
+        ("42", None, "42"),
+    ],
+    ids=["blank", "symbols", "list", "number"],
+)
+def test_front_matter_id_that_names_no_note(
+    tmp_path: Path, written: str, problem: str | None, slug: str
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "ops.md").write_text(f"---\nid: {written}\n---\n# Ops\n\nText.\n", encoding="utf-8")
+    (folder / "index.md").write_text("# Index\n\nSee [[ops]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    # The note and the link to it agree on the note's IRI.
+    assert _references(store) == {f"{BASE}note/{slug}"}
+    warnings = [str(warning) for warning in report.warnings]
+    if problem is None:
+        assert warnings == []
+    else:
+        assert warnings == [
+            f"{folder}/ops.md:2: warning: front matter id {problem} to name the note, so the "
+            f"note keeps the IRI of its path, {BASE}note/ops; write the id as text such as id: ops"
+        ]

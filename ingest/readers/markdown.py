@@ -52,6 +52,7 @@ from ingest.document import (
     Table,
     TableRow,
 )
+from ingest.iris import note_id
 from ingest.problems import NoteSyntaxError
 from ingest.readers.common import hash_text, read_note_lines, row_width_warning
 from ingest.readers.text import KEY, KEY_VALUE
@@ -248,8 +249,8 @@ def _front_matter_id(path: str, modified_ns: int, size: int) -> tuple[str, int] 
         metadata = load_front_matter("".join(lines), path, first_line=2)
     except NoteSyntaxError:
         return None
-    value = metadata.get("id") if metadata else None
-    if not isinstance(value, str) or not value.strip():
+    value = note_id(metadata.get("id")) if metadata else None
+    if value is None:
         return None
     line = next((number for number, text in enumerate(lines, start=2) if text.startswith("id:")), 2)
     return value, line
