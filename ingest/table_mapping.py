@@ -84,12 +84,21 @@ def _add_row_entities(
         first, first_label = first_rows.setdefault(entity, (row.span.start, label))
         # The minter warns about different labels that give one entity, but not equal ones.
         if first != row.span.start and first_label.casefold() == label.casefold():
+            other = _other_column(table, label_column, rule.explicit_id or "")
+            if rule.explicit_id is None:
+                fix = (
+                    "give the table rule an id that tells them apart, such as "
+                    f'id: "{{label}} {{{other}}}"'
+                )
+            else:
+                fix = (
+                    f"add a column whose cells differ to the table rule's id "
+                    f"{rule.explicit_id!r}, such as {{{other}}}"
+                )
             builder._warn(
                 row.span.start,
                 f"row {label!r} gives the same {rule.kind} as the row on line {first}, so the "
-                "values of both rows merge; give the rows different labels, or give the "
-                "table rule an id that tells them apart, such as "
-                f'id: "{{label}} {{{_other_column(table, label_column)}}}"',
+                f"values of both rows merge; give the rows different labels, or {fix}",
             )
         if rule.link_to_section and section_entity != section_iri:
             builder.facts.add((entity, builder._iri(rule.link_to_section), section_entity))
@@ -107,9 +116,11 @@ def _add_row_entities(
             )
 
 
-def _other_column(table: Table, label_column: str) -> str:
-    """Return the first column other than the label column, which an id can add to the label."""
-    return next((name for name in table.header if name != label_column), label_column)
+def _other_column(table: Table, label_column: str, template: str) -> str:
+    """Return the first column that is not the label column and not in the id ``template``."""
+    others = [name for name in table.header if name != label_column]
+    fresh = [name for name in others if f"{{{name}}}" not in template]
+    return (fresh or others or [label_column])[0]
 
 
 def _add_column_entities(

@@ -827,6 +827,19 @@ def test_rows_of_one_label_warn(tmp_path: Path) -> None:
     ]
 
 
+def test_rows_of_one_id_name_another_column(tmp_path: Path) -> None:
+    mapping_text = ENDPOINTS_MAPPING.format(id="      id: '{Method} {label}'\n")
+    note = ENDPOINTS_NOTE.replace("| POST |", "| GET |")
+    _, report, _ = ingest_notes(tmp_path, mapping_text, {"Billing.md": note})
+
+    assert [str(problem) for problem in report.warnings] == [
+        f"{tmp_path / 'notes' / 'Billing.md'}:8: warning: row '/v1/invoices' gives the same "
+        "endpoint as the row on line 7, so the values of both rows merge; give the rows "
+        "different labels, or add a column whose cells differ to the table rule's id "
+        "'{Method} {label}', such as {Description}"
+    ]
+
+
 def test_unmapped_rows_of_one_label_warn(tmp_path: Path) -> None:
     _, report, _ = ingest_notes(tmp_path, "sections: []\n", {"Billing.md": ENDPOINTS_NOTE})
 
