@@ -890,6 +890,10 @@ def _check_unique_graphs(
         )
 
 
+# The suffixes of RDF files that name their graphs inside.
+QUAD_SUFFIXES = frozenset({".nq", ".trig"})
+
+
 def _clash_advice(source: str, other: str, id_advice: str) -> str:
     """Return what to do about two files whose graphs have the same IRI.
 
@@ -897,8 +901,8 @@ def _clash_advice(source: str, other: str, id_advice: str) -> str:
     by the graph names written in it.
     """
     suffixes = {Path(source).suffix.lower(), Path(other).suffix.lower()}
-    if suffixes & {".nq", ".trig"}:
-        return "rename the graph in the N-Quads or TriG file, or rename one of the files"
+    if suffixes & QUAD_SUFFIXES:
+        return "rename the graph where an N-Quads or TriG file names it"
     if suffixes <= set(RDF_FORMATS):
         return "rename one of the files"
     return f"{id_advice}, or rename one of the files"
@@ -964,7 +968,11 @@ def _check_graph_owners(
             f"this file gets the graph <{graph.graph_iri}>, which the store has from "
             f"{display(Path(owner))}; "
             + _clash_advice(graph.source, owner, "give this note an 'id:' in its front matter")
-            + ", or keep both files in one folder tree and ingest that folder",
+            + (
+                ""
+                if {Path(graph.source).suffix, Path(owner).suffix} & QUAD_SUFFIXES
+                else ", or keep both files in one folder tree and ingest that folder"
+            ),
         )
 
 

@@ -196,7 +196,7 @@ def test_empty_file_is_warned(tmp_path: Path) -> None:
                 "a.nq": b'<http://e/a> <http://e/p> "1" <http://e/g> .\n',
                 "b.nq": b'<http://e/b> <http://e/p> "2" <http://e/g> .\n',
             },
-            "rename the graph in the N-Quads or TriG file, or rename one of the files",
+            "rename the graph where an N-Quads or TriG file names it",
         ),
     ],
     ids=["file-names", "graph-names"],
