@@ -356,6 +356,14 @@ class _NoteBuilder:
             self._warn(link.span.start, f"link {link.written!r} leads to {note_path}{MISSING_NOTE}")
         else:
             self._keep_heading_link(link, note_path)
+        if link.others:
+            self._warn(
+                link.span.start,
+                f"link {link.written!r} names {len(link.others) + 1} notes, "
+                f"{', '.join(sorted([note_path, *link.others]))}, and leads to {note_path}, "
+                "the first by path; write the folder into the link, as "
+                f"[[{PurePosixPath(note_path).with_suffix('').as_posix()}]]",
+            )
         if note_path:
             # A linked note that sets 'id' in its front matter has the IRI of its id.
             slug = make_slug(link.note_id) if link.note_id else note_slug(note_path)

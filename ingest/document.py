@@ -96,6 +96,8 @@ class Link:
     missing: bool = False
     note_id: str | None = None
     written: str = ""
+    # The other notes that a wiki link's bare name matches, which it does not lead to.
+    others: tuple[str, ...] = ()
 
 
 @dataclass

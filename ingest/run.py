@@ -497,6 +497,15 @@ def _rebuild_links_to_changed_notes(
             len(rebuilt),
             MAX_HEADING_CHECKS,
         )
+    # A new note whose file name another note has changes where links by that name lead.
+    new_names = {
+        Path(step.note.key).name.casefold()
+        for step in steps
+        if _builds_note(step) and step.previous is None
+    }
+    for step in steps:
+        if step.previous is not None and Path(step.note.key).name.casefold() in new_names:
+            changed.update(step.previous.graph_iris)
     for step in rebuilt:
         previous = step.previous
         assert previous is not None
@@ -518,12 +527,13 @@ def _rebuild_links_to_changed_notes(
                 if not graph_iri.endswith(PROVENANCE_SUFFIX):
                     facts_graphs[graph_iri] = index
                     version_ids.append(version_id)
-    references = [f"<{iri}>".encode() for iri in linked_notes]
-    linking = {
-        facts_graphs[graph_iri]
-        for graph_iri, nquads in run.store.iter_versions(version_ids)
-        if any(reference in nquads for reference in references)
-    }
+    references = {iri: f"<{iri}>".encode() for iri in linked_notes}
+    linking = set()
+    for graph_iri, nquads in run.store.iter_versions(version_ids):
+        # A note's own graph names the note itself, which is no link.
+        own = _note_iri(graph_iri, run.minter)
+        if any(reference in nquads for iri, reference in references.items() if iri != own):
+            linking.add(facts_graphs[graph_iri])
     if linking:
         logger.info(
             "building again %s unchanged notes that link to moved notes or lost headings",

@@ -593,3 +593,38 @@ def test_front_matter_id_that_names_no_note(
             f"{folder}/ops.md:2: warning: front matter id {problem} to name the note, so the "
             f"note keeps the IRI of its path, {BASE}note/ops; write the id as text such as id: ops"
         ]
+
+
+def test_new_note_of_a_linked_name_warns_and_relinks(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    (folder / "infra").mkdir(parents=True)
+    (folder / "api").mkdir()
+    (folder / "infra" / "postgres.md").write_text("# Postgres\n", encoding="utf-8")
+    (folder / "index.md").write_text("# Index\n\nSee [[postgres]].\n", encoding="utf-8")
+    (folder / "other.md").write_text("# Other\n\nText.\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    first = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    before = _references(store)
+
+    (folder / "api" / "postgres.md").write_text("# Postgres API\n", encoding="utf-8")
+    second = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    assert first.warnings == []
+    assert before == {f"{BASE}note/infra-postgres"}
+    # As a fresh ingest would, the link leads to the first note of the name by path.
+    assert _references(store) == {f"{BASE}note/api-postgres"}
+    assert [str(problem) for problem in second.warnings] == [
+        f"{folder}/index.md:3: warning: link '[[postgres]]' names 2 notes, api/postgres.md, "
+        "infra/postgres.md, and leads to api/postgres.md, the first by path; write the folder "
+        "into the link, as [[api/postgres]]"
+    ]
+    actions = {
+        Path(change.source).relative_to(folder).as_posix(): change.action
+        for change in second.changes
+    }
+    assert actions == {
+        "api/postgres.md": "added",
+        "infra/postgres.md": "unchanged",
+        "index.md": "replaced",
+        "other.md": "unchanged",
+    }

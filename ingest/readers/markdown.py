@@ -434,6 +434,8 @@ class LinkResolver:
             folder = ""
         self.folder = "" if folder == "." else folder
         self._index: dict[str, list[str]] | None = None
+        # The notes of each name that several folders have, by the one that links lead to.
+        self._matches: dict[str, list[str]] = {}
 
     def url(self, href: str) -> str:
         """Return the target of a Markdown or HTML link: a note path, or ``href`` as written."""
@@ -469,7 +471,12 @@ class LinkResolver:
         """Return a link to ``target``, from ``url`` or ``wiki``, written as ``written``."""
         missing = self.is_missing(target)
         note_id = None if missing else self.note_id(target)
-        return Link(text, target, span, missing, note_id, written or text)
+        path = target.split("#", 1)[0]
+        others: tuple[str, ...] = ()
+        name = written.removeprefix("[[").partition("|")[0].partition("#")[0]
+        if written.startswith("[[") and "/" not in name:
+            others = tuple(other for other in self._matches.get(path, []) if other != path)
+        return Link(text, target, span, missing, note_id, written or text, others)
 
     def note_id(self, target: str) -> str | None:
         """Return the front matter ``id`` of the Markdown note that a target leads to, or None."""
@@ -499,9 +506,14 @@ class LinkResolver:
             return posixpath.normpath(name)
 
         matches = self._files_by_name().get(Path(name).name.casefold(), [])
-        # NOTE: two notes of the same name in different folders resolve to the first in
-        # sorted path order; Obsidian writes the folder into the link in that case.
-        return min(matches) if matches else name
+        if not matches:
+            return name
+        # Two notes of one name in different folders: the link leads to the first in sorted
+        # path order, and the build warns, because Obsidian writes the folder into such links.
+        chosen = min(matches)
+        if len(matches) > 1:
+            self._matches[chosen] = sorted(matches)
+        return chosen
 
     def _files_by_name(self) -> dict[str, list[str]]:
         """Index the files under the notes folder by lowercase file name, once per note."""
