@@ -215,13 +215,15 @@ def run_ingest(
     validate: bool = True,
     on_note: Callable[[int, int, str], None] | None = None,
     processes: int | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
     """Ingest notes into the store as one new generation and report what changed.
 
     ``on_note(done, total, path)`` is called after each note, for progress display.
     ``processes`` is the most processes that build notes at the same time, by default the
     number of CPUs that this process may use; 1 builds every note in this process. The
-    store's content and the report do not depend on it.
+    store's content and the report do not depend on it. ``rebuild`` builds every note again,
+    also those that did not change.
     Raises IngestError (with file and line) when a note or the mapping cannot be read;
     nothing is written then.
     """
@@ -255,7 +257,7 @@ def run_ingest(
         started_ns=started_ns,
         settings=settings_digest(mapping_bytes, base_iri, INGEST_FORMAT_VERSION),
     )
-    steps = [_step(note, stored.get(note.source), run) for note in notes]
+    steps = [_step(note, stored.get(note.source), run, rebuild=rebuild) for note in notes]
     steps = _rebuild_heading_links(steps, run)
     steps = _rebuild_links_to_changed_notes(steps, stored, in_folders, run)
     added, dropped = _apply_steps(steps, run, processes or available_processes(), on_note)

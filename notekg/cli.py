@@ -124,6 +124,12 @@ def main(verbose: bool) -> None:
     help="Check the graph against the SHACL shapes [default: on].",
 )
 @click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Read and build every note again, also unchanged ones, as after an ingest of one file "
+    "or folder of a larger store changed notes that others link to.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(1, 256),
     default=None,
@@ -138,6 +144,7 @@ def ingest(
     dry_run: bool,
     strict: bool,
     validate: bool,
+    rebuild: bool,
     jobs: int | None,
 ) -> None:
     """Read notes into the store as one new generation.
@@ -152,7 +159,14 @@ def ingest(
     config = _config(database_url=database_url, base_iri=base_iri)
     note_paths, mapping_path = _note_paths(paths, mapping_path)
     report = _run_ingest(
-        note_paths, mapping_path, config.database_url, config.base_iri, dry_run, validate, jobs
+        note_paths,
+        mapping_path,
+        config.database_url,
+        config.base_iri,
+        dry_run,
+        validate,
+        jobs,
+        rebuild=rebuild,
     )
     _print_report(report)
     # The process exits next, and Python's last garbage collection visited every object of the
@@ -447,6 +461,8 @@ def _run_ingest(
     dry_run: bool,
     validate: bool,
     jobs: int | None = None,
+    *,
+    rebuild: bool = False,
 ) -> IngestReport:
     from ingest.problems import IngestError
     from ingest.run import run_ingest
@@ -476,6 +492,7 @@ def _run_ingest(
             validate=validate,
             on_note=progress,
             processes=jobs,
+            rebuild=rebuild,
         )
         succeeded = True
     except IngestError as error:

@@ -629,3 +629,14 @@ def test_summary_counts_relinked_notes(capsys: pytest.CaptureFixture[str]) -> No
     summary = capsys.readouterr().out.splitlines()[-1]
 
     assert summary == "2 notes (0 unchanged, 1 relinked), 0 warnings, 0 errors; generation 2"
+
+
+def test_ingest_rebuild_builds_unchanged_notes(runner: CliRunner, database: str) -> None:
+    _ingest(runner, database)
+
+    again = _ingest(runner, database)
+    rebuilt = _ingest(runner, database, "--rebuild")
+
+    assert "1 note (1 unchanged)" in again.output
+    assert "1 note (0 unchanged)" in rebuilt.output
+    assert "replaced" in rebuilt.output

@@ -628,3 +628,27 @@ def test_new_note_of_a_linked_name_warns_and_relinks(tmp_path: Path) -> None:
         "index.md": "replaced",
         "other.md": "unchanged",
     }
+
+
+def test_rebuild_catches_up_after_ingest_of_one_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    (folder / "team").mkdir(parents=True)
+    ada = folder / "team" / "ada.md"
+    ada.write_text("# Ada\n", encoding="utf-8")
+    (folder / "index.md").write_text("# Index\n\nSee [[ada]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    ada.rename(folder / "team" / "ada-lovelace.md")
+    # Only the team folder is read, so index.md keeps its link to the moved note.
+    run_ingest([folder / "team"], store, mapping_path=None, base_iri=BASE)
+    stale = _references(store)
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE, rebuild=True)
+
+    assert stale == {f"{BASE}note/team-ada"}
+    assert _references(store) == {f"{BASE}note/ada"}
+    assert {change.action for change in report.changes} == {"replaced"}
+    assert [str(problem) for problem in report.warnings] == [
+        f"{folder}/index.md:3: warning: link '[[ada]]' leads to ada.md, which is not a note "
+        "file in the notes folder; create the note or fix the link"
+    ]
