@@ -554,7 +554,12 @@ def _progress_printer() -> Callable[[int, int, str], None]:
 
 
 def _print_report(report: IngestReport) -> None:
-    for problem in report.problems:
+    # The problems of one file come in the order of their lines, and files in the order that
+    # their first problem came in.
+    first: dict[str, int] = {}
+    for index, problem in enumerate(report.problems):
+        first.setdefault(problem.path, index)
+    for problem in sorted(report.problems, key=lambda problem: (first[problem.path], problem.line)):
         click.echo(str(problem), err=True)
 
     for change in report.changes:

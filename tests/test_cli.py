@@ -640,3 +640,19 @@ def test_ingest_rebuild_builds_unchanged_notes(runner: CliRunner, database: str)
     assert "1 note (1 unchanged)" in again.output
     assert "1 note (0 unchanged)" in rebuilt.output
     assert "replaced" in rebuilt.output
+
+
+def test_warnings_of_a_file_come_in_line_order(
+    runner: CliRunner, database: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    # The heading link is checked after every note is built, so its warning comes last.
+    (notes / "ops.md").write_text(
+        "# Ops\n\nSee [[ops#Nowhere]].\n\n- Owner: Ada\n", encoding="utf-8"
+    )
+
+    result = runner.invoke(main, ["ingest", str(notes), "--database", database])
+
+    lines = [line for line in result.output.splitlines() if ": warning: " in line]
+    assert [int(line.split(":")[1]) for line in lines] == [3, 5]
