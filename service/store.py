@@ -281,6 +281,8 @@ class Store:
             ) from error
         self._sqlite_path = sqlite_path(url)
         self._file_identity = _file_identity(self._sqlite_path)
+        # Whether the warning that the SQLite file is gone was logged since it went.
+        self._missing_logged = False
 
     def reopen_if_replaced(self) -> bool:
         """Reconnect when the SQLite file was replaced by another one; return whether it was.
@@ -289,8 +291,15 @@ class Store:
         after the file was deleted and a new one ingested at the same path.
         """
         identity = _file_identity(self._sqlite_path)
+        if identity is None and self._file_identity is not None and not self._missing_logged:
+            logger.warning(
+                "the store file of %s is gone; serving what was loaded until a new one is made",
+                _safe_url(self.url),
+            )
+            self._missing_logged = True
         if identity is None or identity == self._file_identity:
             return False
+        self._missing_logged = False
         logger.warning("the store file of %s was replaced; reconnecting", _safe_url(self.url))
         self.engine.dispose()
         self._file_identity = identity

@@ -271,3 +271,20 @@ def test_replaced_sqlite_file_empties_caches(database_url: str, tmp_path: Path) 
     assert b'"first"' not in dump.body
     assert dump.headers["ETag"] != first_dump.headers["ETag"]
     assert revalidated.status == 200
+
+
+def test_deleted_sqlite_file_is_logged_once(
+    holder: EngineHolder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.store")
+    for path in tmp_path.glob("store.sqlite*"):
+        if path.is_file():
+            path.unlink()
+
+    for _ in range(3):
+        time.sleep(0.06)
+        holder.engine()
+
+    gone = [record for record in caplog.records if "is gone" in record.getMessage()]
+    assert len(gone) == 1
+    assert served_value(holder) == "first"
