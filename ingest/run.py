@@ -478,8 +478,9 @@ def _rebuild_links_to_changed_notes(
     A note loses its IRI when its file is deleted or moved, or when the ``id`` in its front
     matter changes. Built again, a link to it leads to the note's current IRI, or gets the
     warning about a missing note. A changed note that lost a heading gets the notes that link
-    to it built again too, so that their links to the heading are checked. The stored graphs
-    of the unchanged notes are read only when some note lost its IRI or a heading.
+    to it built again too, so that their links to the heading are checked, and so does a
+    note whose file name a new note has, because links by that name may lead to the new one.
+    The stored graphs of the unchanged notes are read only when there is such a note.
     """
     if not any(step.unchanged for step in steps):
         return steps
