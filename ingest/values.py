@@ -8,10 +8,11 @@ from decimal import Decimal
 
 # A number is either grouped in thousands with commas ("1,000,000.5") or has one decimal
 # point or decimal comma ("3.6", "1,5"). The unit must not start with a digit or a sign, so
-# "10-20 GB" and "3.6.1" are not quantities.
+# "10-20 GB" and "3.6.1" are not quantities. A unit "per" something may count it:
+# "21.6 min per 30 days".
 QUANTITY = re.compile(
     r"^\s*(?P<number>[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?))"
-    r"\s*(?P<unit>[^\s(\d.,+-][^\s(]*(?:\s+per\s+[^\s(]+)?)"
+    r"\s*(?P<unit>[^\s(\d.,+-][^\s(]*(?:\s+per\s+(?:\d+(?:[.,]\d+)?\s+)?[^\s(]+)?)"
 )
 THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 

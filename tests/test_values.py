@@ -159,3 +159,14 @@ def test_strip_prefix_no_match_unchanged() -> None:
 
 def test_strip_prefix_none_only_strips() -> None:
     assert strip_prefix("  Moore's law ", None) == "Moore's law"
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [("99.95 % per 30 days", "% per 30 days"), ("21.6 min per 1.5 hours", "min per 1.5 hours")],
+)
+def test_quantity_unit_per_counted_unit(text: str, unit: str) -> None:
+    quantity = parse_quantity(text)
+
+    assert quantity is not None
+    assert quantity.unit == unit
