@@ -652,3 +652,20 @@ def test_rebuild_catches_up_after_ingest_of_one_folder(tmp_path: Path) -> None:
         f"{folder}/index.md:3: warning: link '[[ada]]' leads to ada.md, which is not a note "
         "file in the notes folder; create the note or fix the link"
     ]
+
+
+def test_wiki_path_from_a_vault_inside_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    (folder / "vault" / "runbooks").mkdir(parents=True)
+    (folder / "vault" / "rota").mkdir()
+    (folder / "vault" / "runbooks" / "failover.md").write_text("# Failover\n", encoding="utf-8")
+    (folder / "vault" / "rota" / "q3.md").write_text(
+        "# Rota\n\nSee [[runbooks/failover]].\n", encoding="utf-8"
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    # Obsidian writes the path from the vault's folder, which is inside the ingested one.
+    assert _references(store) == {f"{BASE}note/vault-runbooks-failover"}
+    assert report.warnings == []

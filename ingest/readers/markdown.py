@@ -501,11 +501,20 @@ class LinkResolver:
         return not self.is_missing(self._find(path))
 
     def _find(self, name: str) -> str:
-        """Find a wiki link's file by its path, else by its file name anywhere, ignoring case."""
-        if "/" in name or (self.root / name).is_file():
+        """Find a wiki link's file by its path, else by its file name anywhere, ignoring case.
+
+        A path that the notes folder lacks is looked for at the end of longer paths, because
+        an Obsidian vault inside the ingested folder writes paths from the vault's folder.
+        """
+        if (self.root / name).is_file():
             return posixpath.normpath(name)
 
         matches = self._files_by_name().get(Path(name).name.casefold(), [])
+        if "/" in name:
+            ending = "/" + posixpath.normpath(name).casefold()
+            matches = [match for match in matches if ("/" + match.casefold()).endswith(ending)]
+            if not matches:
+                return posixpath.normpath(name)
         if not matches:
             return name
         # Two notes of one name in different folders: the link leads to the first in sorted
