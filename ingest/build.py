@@ -126,6 +126,7 @@ class _NoteBuilder:
         self.slug = make_slug(explicit_id) if explicit_id else note_slug(note_key)
         self.section_titles: dict[str, int] = {}
         self.note = minter.path("note", self.slug)
+        self._note_titles: dict[tuple[int, str], str] | None = None
         self.facts = _new_graph()
         self.provenance = _new_graph()
         self.problems: list[Problem] = []
@@ -571,6 +572,9 @@ class _NoteBuilder:
         self, subject: URIRef, rule: FieldRule, text: str, span: LineSpan, section_iri: URIRef
     ) -> URIRef:
         label = strip_prefix(text, rule.strip_prefix)
+        # A wiki link names its note as the file does ("failover"), and the entity takes the
+        # note's title ("Failover") when only the case differs, as the note's own rules do.
+        label = self._linked_note_titles().get((span.start, label), label)
         if rule.unit_property:
             measure = parse_measure(label)
             label = measure.name
@@ -585,6 +589,20 @@ class _NoteBuilder:
             span,
             section_iri,
         )
+
+    def _linked_note_titles(self) -> dict[tuple[int, str], str]:
+        """Return the titles of linked notes that differ from the link's text only in case.
+
+        The key is the link's line and text.
+        """
+        if self._note_titles is None:
+            self._note_titles = {
+                (link.span.start, link.text): link.title
+                for section in self.document.all_sections()
+                for link in section.links
+                if link.title
+            }
+        return self._note_titles
 
     def _quantity(
         self, subject: URIRef, rule: FieldRule, name: str, text: str, span: LineSpan

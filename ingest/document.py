@@ -98,6 +98,8 @@ class Link:
     written: str = ""
     # The other notes that a wiki link's bare name matches, which it does not lead to.
     others: tuple[str, ...] = ()
+    # The linked note's title, when it is the link's text in another case ("Failover").
+    title: str | None = None
 
 
 @dataclass

@@ -669,3 +669,32 @@ def test_wiki_path_from_a_vault_inside_the_folder(tmp_path: Path) -> None:
     # Obsidian writes the path from the vault's folder, which is inside the ingested one.
     assert _references(store) == {f"{BASE}note/vault-runbooks-failover"}
     assert report.warnings == []
+
+
+def test_link_value_takes_linked_note_title_case(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "postgres.md").write_text("# Postgres\n\n- Runbook: [[failover]]\n")
+    (folder / "failover.md").write_text("# Failover\n\n## Trigger\n\nWhen the primary dies.\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "sections:\n"
+        "  - heading: Postgres\n"
+        "    keys:\n"
+        "      Runbook: {property: schema:about, value: link, class: schema:Thing, kind: runbook}\n"
+        "  - heading: Trigger\n"
+        "    entity: {class: schema:Thing, kind: runbook, label: '{note}'}\n",
+        encoding="utf-8",
+    )
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=mapping, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    labels = _values(
+        engine,
+        f"SELECT ?l WHERE {{ <{BASE}runbook/failover> "
+        "<http://www.w3.org/2004/02/skos/core#prefLabel> ?l }",
+    )
+
+    # Both notes name the runbook, and it has one label.
+    assert labels == {"Failover"}

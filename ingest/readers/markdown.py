@@ -52,7 +52,7 @@ from ingest.document import (
     Table,
     TableRow,
 )
-from ingest.iris import note_id
+from ingest.iris import make_slug, note_id
 from ingest.problems import NoteSyntaxError
 from ingest.readers.common import hash_text, read_note_lines, row_width_warning
 from ingest.readers.text import KEY, KEY_VALUE
@@ -214,6 +214,38 @@ def load_front_matter(
     if not isinstance(data, dict):
         return None
     return {str(key): value for key, value in data.items()}
+
+
+def note_title(path: Path) -> str | None:
+    """Return the title of the Markdown note at ``path``, or None when it cannot be read.
+
+    The title is the front matter's ``title``, else the note's first heading when it is an
+    H1, else the file name, as ``read_markdown`` gives it. The result is cached per file and
+    modification time.
+    """
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return _note_title(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _note_title(path: str, modified_ns: int, size: int) -> str | None:
+    # The note is parsed but not read: reading it would resolve its own links, and so on.
+    try:
+        _, text, _ = read_note_lines(Path(path), path, None)
+        tree, metadata, _ = _parse(text, path)
+    except (NoteSyntaxError, OSError):
+        return None
+    title = Path(path).stem
+    if isinstance(metadata.get("title"), str) and str(metadata["title"]).strip():
+        title = str(metadata["title"]).strip()
+    heading = next((node for node in _walk_tree(tree) if node.type == "heading"), None)
+    if heading is not None and heading.tag == "h1":
+        inline = next((child for child in heading.children if child.type == "inline"), None)
+        title = inline.content.strip() if inline is not None else title
+    return title
 
 
 def front_matter_id(path: Path) -> tuple[str, int] | None:
@@ -473,10 +505,15 @@ class LinkResolver:
         note_id = None if missing else self.note_id(target)
         path = target.split("#", 1)[0]
         others: tuple[str, ...] = ()
-        name = written.removeprefix("[[").partition("|")[0].partition("#")[0]
+        inner, bar, _ = written.removeprefix("[[").partition("|")
+        name = inner.partition("#")[0]
         if written.startswith("[[") and "/" not in name:
             others = tuple(other for other in self._matches.get(path, []) if other != path)
-        return Link(text, target, span, missing, note_id, written or text, others)
+        title = None
+        if written.startswith("[[") and not bar and not missing and path.endswith(".md"):
+            found = note_title(self.root / path)
+            title = found if found and make_slug(found) == make_slug(text) else None
+        return Link(text, target, span, missing, note_id, written or text, others, title)
 
     def note_id(self, target: str) -> str | None:
         """Return the front matter ``id`` of the Markdown note that a target leads to, or None."""
