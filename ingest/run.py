@@ -811,7 +811,14 @@ def _check_fields_match(
             if field_name.casefold() in folded:
                 continue
             close = difflib.get_close_matches(field_name, names, n=1, cutoff=0.6)
-            if close:
+            listed = {label.casefold() for label in table.row_labels or ()}
+            if table.row_labels and field_name.casefold() not in listed:
+                # The rule's row_labels are among the names, so they cannot be the fix.
+                hint = (
+                    f"if the tables have a row that starts with {field_name!r}, add it to the "
+                    "rule's row_labels, which lack it"
+                )
+            elif close:
                 hint = f"did you mean {close[0]!r}?"
             else:
                 hint = f"the {named}s are {', '.join(repr(name) for name in names)}"

@@ -987,3 +987,30 @@ def test_transposed_unmapped_row_warns_once(tmp_path: Path) -> None:
     messages = [str(p) for p in report.warnings if "'Memory' has no mapping" in str(p)]
     assert len(messages) == 1, messages
     assert messages[0].startswith(f"{tmp_path / 'notes' / 'Hosting.md'}:8: warning: ")
+
+
+def test_field_missing_from_row_labels_says_to_add_it(tmp_path: Path) -> None:
+    mapping_text = (
+        "sections:\n"
+        "  - heading: Plans\n"
+        "    table:\n"
+        "      entities: columns\n"
+        "      class: schema:Thing\n"
+        "      kind: plan\n"
+        "      columns: [Plan, Basic, Pro]\n"
+        "      row_labels: [CPU cores, Memory]\n"
+        "      fields:\n"
+        "        Network: {property: schema:size}\n"
+    )
+    note = (
+        "Hosting\n\nPlans\n\nPlan Basic Pro\nCPU cores 2 4\nMemory 4 GB 8 GB\n"
+        "Network 5 Gbps 10 Gbps\n"
+    )
+    mapping, report, _ = ingest_notes(tmp_path, mapping_text, {"hosting.txt": note})
+
+    messages = [str(p) for p in report.warnings if "the field 'Network'" in str(p)]
+    assert messages == [
+        f"{mapping}:10: warning: the field 'Network' of the table rule names no row label of "
+        "the tables it mapped; if the tables have a row that starts with 'Network', add it to "
+        "the rule's row_labels, which lack it"
+    ]
