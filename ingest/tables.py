@@ -66,8 +66,9 @@ MIN_CONFIDENT_ROW_SHARE = 0.5
 # case change: the correct cut after a label such as "Best For" costs 1.5.
 FIT_TOLERANCE = 2.0
 ROW_FIX = (
-    "add row_labels or columns to the table's mapping, or write the table's lines, header "
-    "included, with ' | ' between the cells"
+    "write one such row with ' | ' between its cells, which also shows the ingest what each "
+    "column holds, or give the table's columns (and, for a transposed table, row_labels) in "
+    "the mapping"
 )
 # The same advice for a table whose mapping already has columns or row_labels.
 ROW_FIX_WITH_HINTS = "put ' | ' between the row's cells in the note"

@@ -754,7 +754,7 @@ def test_ambiguous_row_reported_not_guessed() -> None:
     assert "Blue Harbour Night | Owl" in problem.message
     # The mapping already gives the columns, so the advice is about the note only.
     assert "put ' | ' between the row's cells in the note" in problem.message
-    assert "add row_labels or columns" not in problem.message
+    assert "give the table's columns" not in problem.message
 
 
 def test_ambiguous_row_without_hints_suggests_mapping() -> None:
@@ -765,7 +765,7 @@ def test_ambiguous_row_without_hints_suggests_mapping() -> None:
     row_problems = [problem for problem in problems if "could not be split" in problem.message]
 
     assert row_problems
-    assert all("add row_labels or columns" in problem.message for problem in row_problems)
+    assert all("give the table's columns" in problem.message for problem in row_problems)
 
 
 def test_header_not_matching_columns_reported() -> None:
