@@ -374,6 +374,18 @@ def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown
                 message = f"unknown key {unknown[0]!r}; did you mean {close[0]!r}?"
     elif error.validator == "oneOf" and at[:1] == ("sections",):
         message = "a section rule needs exactly one of 'heading' and 'heading_pattern'"
+    elif (
+        error.validator == "type"
+        and error.validator_value == "string"
+        and isinstance(error.instance, bool | int | float)
+    ):
+        # YAML reads an unquoted Yes, No, On, Off, true or 3.0 as a boolean or a number.
+        value = error.instance
+        written = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
+        message = (
+            f"{written} is read as a {type(value).__name__}, not text; quote it, "
+            f'as in "{written}"'
+        )
     elif error.validator == "pattern" and at[-1:] == ("kind",) and isinstance(error.instance, str):
         # A kind becomes a segment of entity IRIs, so it is written as a slug.
         message = (

@@ -1014,3 +1014,13 @@ def test_field_missing_from_row_labels_says_to_add_it(tmp_path: Path) -> None:
         "the tables it mapped; if the tables have a row that starts with 'Network', add it to "
         "the rule's row_labels, which lack it"
     ]
+
+
+def test_unquoted_yes_heading_says_to_quote_it(tmp_path: Path) -> None:
+    text = "sections:\n  - heading: Yes\n    entity: {class: skos:Concept, kind: answer}\n"
+    error = mapping_error(tmp_path, text)
+
+    assert error.line == 2
+    assert 'sections.0.heading: Yes is read as a bool, not text; quote it, as in "Yes"' in str(
+        error
+    )
