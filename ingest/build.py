@@ -529,7 +529,8 @@ class _NoteBuilder:
                 name,
                 text,
                 span,
-                f"field {name!r} (mapping line {rule.line} has no property)",
+                f"field {name!r}",
+                fix=f"Add 'property:' to its field rule on line {rule.line} of the mapping",
             )
             return
 

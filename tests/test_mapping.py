@@ -1024,3 +1024,13 @@ def test_unquoted_yes_heading_says_to_quote_it(tmp_path: Path) -> None:
     assert 'sections.0.heading: Yes is read as a bool, not text; quote it, as in "Yes"' in str(
         error
     )
+
+
+def test_field_without_property_says_to_add_one(tmp_path: Path) -> None:
+    mapping_text = "sections:\n  - heading: Team\n    keys:\n      Owner: {value: text}\n"
+    _, report, _ = ingest_notes(tmp_path, mapping_text, {"Team.md": "# Team\n\n- Owner: Ada\n"})
+
+    assert [str(problem) for problem in report.warnings] == [
+        f"{tmp_path / 'notes' / 'Team.md'}:3: warning: field 'Owner' has no mapping; stored as "
+        "generic property key:owner. Add 'property:' to its field rule on line 4 of the mapping"
+    ]
