@@ -383,8 +383,7 @@ def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown
         value = error.instance
         written = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
         message = (
-            f"{written} is read as a {type(value).__name__}, not text; quote it, "
-            f'as in "{written}"'
+            f'{written} is read as a {type(value).__name__}, not text; quote it, as in "{written}"'
         )
     elif error.validator == "pattern" and at[-1:] == ("kind",) and isinstance(error.instance, str):
         # A kind becomes a segment of entity IRIs, so it is written as a slug.

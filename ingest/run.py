@@ -242,7 +242,11 @@ def run_ingest(
 
     mapping_used = _mapping_used(mapping, mapping_bytes)
     stored_notes = any(note.source in stored for note in notes)
-    _warn_if_mapping_changed(store.info(MAPPING_INFO_KEY), mapping_used, stored_notes)
+    report = IngestReport(dry_run=dry_run)
+    where = display(Path(mapping.path)) if mapping.path else display(paths[0])
+    _warn_if_mapping_changed(
+        store.info(MAPPING_INFO_KEY), mapping_used, stored_notes, where, report
+    )
     notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:
@@ -251,7 +255,7 @@ def run_ingest(
         mapping=mapping,
         mapping_bytes=mapping_bytes,
         minter=IriMinter(base_iri),
-        report=IngestReport(dry_run=dry_run),
+        report=report,
         store=store,
         validate=validate,
         started_ns=started_ns,
@@ -294,8 +298,14 @@ def _mapping_used(mapping: Mapping, mapping_bytes: bytes | None) -> str:
     return f"{digest} {mapping.path}"
 
 
-def _warn_if_mapping_changed(previous: str | None, current: str, stored_notes: bool) -> None:
-    """Warn when the run's stored notes were built with another mapping file than the run's."""
+def _warn_if_mapping_changed(
+    previous: str | None, current: str, stored_notes: bool, where: str, report: IngestReport
+) -> None:
+    """Warn when the run's stored notes were built with another mapping file than the run's.
+
+    The warning is counted, so that ``--strict`` fails, at line 1 of ``where``: the run's
+    mapping file, or the first path it reads when it has none.
+    """
     if previous is None or not stored_notes:
         return
     before_digest, _, before = previous.partition(" ")
@@ -305,13 +315,13 @@ def _warn_if_mapping_changed(previous: str | None, current: str, stored_notes: b
     if before == now:
         logger.info("the mapping %s changed since the last ingest of this store", now)
         return
-    logger.warning(
-        "the store's notes were built with %s, and this run uses %s, so the notes that it "
-        "reads are built again %s; give the same --mapping to every ingest of a store",
-        f"the mapping {before}" if before else "no mapping",
-        f"the mapping {now}" if now else "no mapping",
-        "with it" if now else "without one",
+    message = (
+        f"the store's notes were built with {f'the mapping {before}' if before else 'no mapping'}"
+        f", and this run uses {f'the mapping {now}' if now else 'no mapping'}, so the notes "
+        f"that it reads are built again {'with it' if now else 'without one'}; give the same "
+        "--mapping to every ingest of a store"
     )
+    report.problems.append(Problem(where, 1, message))
 
 
 @dataclass
