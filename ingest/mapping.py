@@ -372,6 +372,8 @@ def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown
             close = difflib.get_close_matches(str(unknown[0]), list(allowed), n=1, cutoff=0.75)
             if close:
                 message = f"unknown key {unknown[0]!r}; did you mean {close[0]!r}?"
+            else:
+                message = f"unknown key {unknown[0]!r}; the keys here are {', '.join(allowed)}"
     elif error.validator == "oneOf" and at[:1] == ("sections",):
         message = "a section rule needs exactly one of 'heading' and 'heading_pattern'"
     elif (

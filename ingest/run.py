@@ -1000,7 +1000,7 @@ def _check_graph_owners(
             + _clash_advice(graph.source, owner, "give this note an 'id:' in its front matter")
             + (
                 ""
-                if {Path(graph.source).suffix, Path(owner).suffix} & QUAD_SUFFIXES
+                if {Path(graph.source).suffix, Path(owner).suffix} & set(RDF_FORMATS)
                 else ", or keep both files in one folder tree and ingest that folder"
             ),
         )

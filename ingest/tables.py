@@ -757,6 +757,8 @@ def _row_problem(result: _RowResult, cell_count: int, path: str, fix: str) -> Pr
 
 
 def _candidate_list(result: _RowResult) -> str:
+    if not result.ranked:
+        return "it has no candidate split"
     candidate_texts = []
     for rank, (score, _) in enumerate(result.ranked[:3]):
         candidate_texts.append(f"{' | '.join(result.cells(rank))!r} (score {score:.1f})")

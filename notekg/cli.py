@@ -723,8 +723,13 @@ def _remove_created(paths: list[Path]) -> None:
 
 
 def _open_store(database_url: str) -> Store:
+    from service.store import InvalidDatabaseUrl
+
     try:
         return Store(database_url)
+    except InvalidDatabaseUrl as error:
+        # A URL that names no store is a usage error (exit status 2), as a missing path is.
+        raise click.UsageError(str(error)) from error
     except StoreError as error:
         raise click.ClickException(str(error)) from error
 

@@ -103,6 +103,10 @@ class StoreError(Exception):
     """The store cannot be opened or written."""
 
 
+class InvalidDatabaseUrl(StoreError):
+    """The database URL cannot name a store: it is malformed or has an unknown scheme."""
+
+
 class GenerationConflict(StoreError):
     """Another writer committed a generation after the one a change was computed from."""
 
@@ -1039,13 +1043,13 @@ def _create_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as error:
-        raise StoreError(
+        raise InvalidDatabaseUrl(
             f"invalid database URL {url!r}: {error}; use sqlite:///PATH or postgresql+psycopg://…"
         ) from error
 
     if parsed.drivername in ("postgres", "postgres+psycopg"):
         # libpq and many hosting services write postgres://, which SQLAlchemy does not read.
-        raise StoreError(
+        raise InvalidDatabaseUrl(
             f"unknown database URL scheme {parsed.drivername}:// in {_safe_url(url)}; "
             "write postgresql+psycopg:// in its place"
         )

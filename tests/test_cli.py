@@ -183,7 +183,7 @@ def test_ingest_lists_each_unreadable_note(
 
 def test_ingest_invalid_database_url_is_a_clean_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--database", "not a url"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "invalid database URL" in result.output
 
 
@@ -210,7 +210,8 @@ def test_postgres_scheme_names_the_right_one(runner: CliRunner) -> None:
 
     result = runner.invoke(main, ["--quiet", "ingest", str(NOTES), "--database", url])
 
-    assert result.exit_code == 1
+    # A URL that names no store is a usage error.
+    assert result.exit_code == 2
     assert "write postgresql+psycopg://" in result.output
     assert "secret" not in result.output
 

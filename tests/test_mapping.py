@@ -164,7 +164,7 @@ def test_unknown_key_in_field(tmp_path: Path) -> None:
     error = mapping_error(tmp_path, text)
     assert error.line == 6
     assert "sections.0.keys.Memory:" in str(error)
-    assert "'colour' was unexpected" in str(error)
+    assert "unknown key 'colour'; the keys here are property, value, class" in str(error)
 
 
 def test_wrong_value_kind(tmp_path: Path) -> None:
@@ -1034,3 +1034,10 @@ def test_field_without_property_says_to_add_one(tmp_path: Path) -> None:
         f"{tmp_path / 'notes' / 'Team.md'}:3: warning: field 'Owner' has no mapping; stored as "
         "generic property key:owner. Add 'property:' to its field rule on line 4 of the mapping"
     ]
+
+
+def test_unknown_top_level_key_lists_the_keys(tmp_path: Path) -> None:
+    error = mapping_error(tmp_path, "foo: 1\nsections: []\n")
+
+    assert error.line == 1
+    assert "unknown key 'foo'; the keys here are notes, prefixes, sections" in str(error)
