@@ -66,6 +66,7 @@ def _add_row_entities(
     label_index = _column_index(table, label_column)
     # The line and label of the first row that gave each entity.
     first_rows: dict[URIRef, tuple[int, str]] = {}
+    warned: set[str] = set()
 
     for row in table.rows:
         label_cell = row.cells[label_index]
@@ -113,6 +114,7 @@ def _add_row_entities(
                 row.span,
                 section_iri,
                 is_label=name == label_column,
+                warned=warned,
             )
 
 
@@ -162,14 +164,22 @@ def _add_cell(
     section_iri: URIRef,
     *,
     is_label: bool,
+    warned: set[str] | None = None,
 ) -> None:
+    """Add one cell's value to its entity; ``warned`` has the unmapped fields warned about.
+
+    A column without a field rule is warned about at its first row only.
+    """
     if not cell.strip():
         # An empty cell has no value.
         return
     field_rule = _field_rule(rule, name)
     if field_rule is None:
         if not is_label:
-            builder._add_unmapped(entity, name, cell, span, f"table field {name!r}")
+            warn = warned is None or name.casefold() not in warned
+            builder._add_unmapped(entity, name, cell, span, f"table field {name!r}", warn=warn)
+            if warned is not None:
+                warned.add(name.casefold())
         return
     builder.apply_field(entity, field_rule, name, cell, span, section_iri)
 

@@ -1041,3 +1041,26 @@ def test_unknown_top_level_key_lists_the_keys(tmp_path: Path) -> None:
 
     assert error.line == 1
     assert "unknown key 'foo'; the keys here are notes, prefixes, sections" in str(error)
+
+
+def test_unmapped_column_warns_once_per_table(tmp_path: Path) -> None:
+    note = (
+        "# Billing\n\n## Endpoints\n\n| Path | Method | Description | Auth |\n| --- | --- | --- | --- |\n"
+        "| /a | GET | A | token |\n| /b | GET | B | token |\n| /c | GET | C | none |\n"
+    )
+    _, report, engine = ingest_notes(
+        tmp_path, ENDPOINTS_MAPPING.format(id=""), {"Billing.md": note}
+    )
+
+    auth = [str(problem) for problem in report.warnings if "'Auth'" in str(problem)]
+    assert len(auth) == 1
+    assert auth[0].startswith(f"{tmp_path / 'notes' / 'Billing.md'}:7: warning: table field 'Auth'")
+    # Every row keeps its value.
+    assert (
+        len(
+            engine.query(
+                "SELECT ?v WHERE { ?s <https://notekg.example/ontology/key#auth> ?v }"
+            ).rows
+        )
+        == 3
+    )
