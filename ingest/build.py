@@ -112,6 +112,45 @@ def _front_matter_text(value: object) -> str:
     return str(value)
 
 
+# The names that a fence's language tag stands for, as people write them; other tags are
+# kept as the note writes them.
+LANGUAGE_NAMES = {
+    "python": "Python",
+    "py": "Python",
+    "bash": "Bash",
+    "sh": "Shell",
+    "shell": "Shell",
+    "zsh": "Zsh",
+    "powershell": "PowerShell",
+    "yaml": "YAML",
+    "yml": "YAML",
+    "json": "JSON",
+    "toml": "TOML",
+    "ini": "INI",
+    "xml": "XML",
+    "html": "HTML",
+    "css": "CSS",
+    "sql": "SQL",
+    "javascript": "JavaScript",
+    "js": "JavaScript",
+    "typescript": "TypeScript",
+    "ts": "TypeScript",
+    "go": "Go",
+    "rust": "Rust",
+    "java": "Java",
+    "kotlin": "Kotlin",
+    "c": "C",
+    "cpp": "C++",
+    "csharp": "C#",
+    "ruby": "Ruby",
+    "php": "PHP",
+    "dockerfile": "Dockerfile",
+    "makefile": "Makefile",
+    "sparql": "SPARQL",
+    "turtle": "Turtle",
+}
+
+
 class _NoteBuilder:
     def __init__(
         self, document: Document, mapping: Mapping, minter: IriMinter, note_key: str
@@ -715,11 +754,7 @@ class _NoteBuilder:
                 (
                     example,
                     SCHEMA.programmingLanguage,
-                    Literal(
-                        block.language.capitalize()
-                        if block.language == "python"
-                        else block.language
-                    ),
+                    Literal(LANGUAGE_NAMES.get(block.language.lower(), block.language)),
                 )
             )
         if block.language == "python" and (code_rule is None or code_rule.api_links):

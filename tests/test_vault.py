@@ -698,3 +698,21 @@ def test_link_value_takes_linked_note_title_case(tmp_path: Path) -> None:
 
     # Both notes name the runbook, and it has one label.
     assert labels == {"Failover"}
+
+
+@pytest.mark.parametrize(
+    ("tag", "name"), [("bash", "Bash"), ("yaml", "YAML"), ("py", "Python"), ("hcl", "hcl")]
+)
+def test_code_language_gets_its_usual_name(tmp_path: Path, tag: str, name: str) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "ops.md").write_text(f"# Ops\n\n```{tag}\nrun\n```\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+    run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+    engine = OxigraphEngine.from_store(store)
+
+    languages = _values(
+        engine, "SELECT ?l WHERE { ?c <https://schema.org/programmingLanguage> ?l }"
+    )
+
+    assert languages == {name}
