@@ -757,7 +757,8 @@ class _NoteBuilder:
                     Literal(LANGUAGE_NAMES.get(block.language.lower(), block.language)),
                 )
             )
-        if block.language == "python" and (code_rule is None or code_rule.api_links):
+        is_python = LANGUAGE_NAMES.get((block.language or "").lower()) == "Python"
+        if is_python and (code_rule is None or code_rule.api_links):
             for name in python_api_names(block.code):
                 api = self.entity("api", name, "nk:APIElement", block.span, section_iri)
                 self.facts.add((example, NK.usesAPI, api))
