@@ -88,6 +88,8 @@ MAX_HEADING_CHECKS = 200
 INGEST_FORMAT_VERSION = "4"
 # The key under which the store keeps the mapping of its last ingest (Store.set_info).
 MAPPING_INFO_KEY = "ingest_mapping"
+# The key under which the store keeps the base IRI of its last ingest.
+BASE_IRI_INFO_KEY = "ingest_base_iri"
 
 
 class NoNotesFound(IngestError):
@@ -247,6 +249,14 @@ def run_ingest(
     _warn_if_mapping_changed(
         store.info(MAPPING_INFO_KEY), mapping_used, stored_notes, where, report
     )
+    previous_base = store.info(BASE_IRI_INFO_KEY)
+    if stored_notes and previous_base is not None and previous_base != base_iri:
+        message = (
+            f"the store's notes were built with the base IRI {previous_base}, and this run "
+            f"uses {base_iri}, so the notes that it reads get IRIs under {base_iri} while the "
+            "others keep theirs; give the same --base-iri to every ingest of a store"
+        )
+        report.problems.append(Problem(where, 1, message))
     notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:
@@ -289,6 +299,7 @@ def run_ingest(
         report.generation = store.write_generation(change).id
     store.record_file_stamps(run.stamps)
     store.set_info(MAPPING_INFO_KEY, mapping_used)
+    store.set_info(BASE_IRI_INFO_KEY, base_iri)
     return report
 
 

@@ -13,6 +13,7 @@ from servers import send, serve_store
 from sqlalchemy import delete
 
 import ingest.run as run_module
+from ingest.note_files import display
 from ingest.run import IngestReport, NoteNameClash, NotesNotRead, run_ingest
 from ingest.vocab import DCTERMS, KEY, NK, RDF, RDFS, SKOS
 from service.engine import OxigraphEngine
@@ -651,3 +652,20 @@ def test_new_notes_without_the_mapping_are_quiet(notes: Path, store: Store, tmp_
     report = run_ingest([other], store, mapping_path=None, base_iri=BASE)
 
     assert not [problem for problem in report.problems if "built with" in str(problem)]
+
+
+def test_ingest_with_another_base_iri_warns(notes: Path, store: Store) -> None:
+    _ingest(notes, store)
+    (notes / "ai.txt").write_text(
+        (notes / "ai.txt").read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8"
+    )
+
+    report = run_ingest([notes], store, mapping_path=MAPPING, base_iri="https://other.example/id/")
+
+    warnings = [str(problem) for problem in report.warnings if "base IRI" in str(problem)]
+    assert warnings == [
+        f"{display(MAPPING)}:1: warning: the store's notes were built with the base IRI {BASE}, and this "
+        "run uses https://other.example/id/, so the notes that it reads get IRIs under "
+        "https://other.example/id/ while the others keep theirs; give the same --base-iri to "
+        "every ingest of a store"
+    ]
