@@ -383,7 +383,10 @@ def _check_schema(data: dict[str, Any], lines: dict[tuple[Any, ...], int], shown
     ):
         # YAML reads an unquoted Yes, No, On, Off, true or 3.0 as a boolean or a number.
         value = error.instance
-        written = ("Yes" if value else "No") if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            written = "Yes" if value else "No"
+        else:
+            written = str(value)
         message = (
             f'{written} is read as a {type(value).__name__}, not text; quote it, as in "{written}"'
         )

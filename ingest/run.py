@@ -82,9 +82,9 @@ MAX_HEADING_CHECKS = 200
 # Version 2 stores the mention texts that relinking reads, which graphs of version 1 lack.
 # Version 3 reads the inline tags of Markdown notes (#infra/db) as keywords, and Dataview
 # fields inside sentences ([Key:: Value]). Version 4 names the generated property of a key
-# that starts with a digit "_2024-03-02", which RDF/XML can write, reads a line with a link
-# before its colon as text, shows [[redis#Persistence]] as "redis > Persistence", and names
-# links in warnings as the notes write them.
+# that starts with a digit "_2024-03-02", which RDF/XML can write. It also reads a line with
+# a link before its colon as text, shows [[redis#Persistence]] as "redis > Persistence", and
+# names links in warnings as the notes write them.
 INGEST_FORMAT_VERSION = "4"
 # The key under which the store keeps the mapping of its last ingest (Store.set_info).
 MAPPING_INFO_KEY = "ingest_mapping"
@@ -499,8 +499,8 @@ def _rebuild_links_to_changed_notes(
     A note loses its IRI when its file is deleted or moved, or when the ``id`` in its front
     matter changes. Built again, a link to it leads to the note's current IRI, or gets the
     warning about a missing note. A changed note that lost a heading gets the notes that link
-    to it built again too, so that their links to the heading are checked, and so does a
-    note whose file name a new note has, because links by that name may lead to the new one.
+    to it built again too, so that their links to the heading are checked. So does a note
+    whose file name a new note has, because links by that name may lead to the new one.
     The stored graphs of the unchanged notes are read only when there is such a note.
     """
     if not any(step.unchanged for step in steps):

@@ -144,8 +144,8 @@ def match(
     return _best_accepted(accept, tuple(offered))
 
 
-# Media types of Notation3, of which Turtle is a subset, so Turtle answers a client that
-# accepts only N3, as the format name "n3" does.
+# Media types of Notation3, of which Turtle is a subset, so a client that accepts only N3
+# gets Turtle, as the format name "n3" does.
 N3_TYPES = ("text/n3", "text/rdf+n3")
 
 

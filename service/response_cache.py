@@ -83,7 +83,7 @@ class ResponseCache:
 
         A request that an older engine served can finish after one of a newer engine. Its
         response then empties the cache, and the next response of the newer engine empties it
-        again, so the cache never answers with a response of another version.
+        again, so the cache never sends a response of another version.
         """
         if len(entry.body) * MAX_SHARE_OF_BUDGET > self.max_bytes:
             return

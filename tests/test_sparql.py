@@ -93,29 +93,20 @@ def test_get_and_both_posts_return_same_rows(live: LiveServer) -> None:
     assert rows_of(by_body.json()) == rows_of(by_get.json())
 
 
-def test_multipart_form_post_returns_rows(live: LiveServer) -> None:
+@pytest.mark.parametrize(
+    "part_headers",
+    [
+        'Content-Disposition: form-data; name="query"',
+        # curl -F query=@q.rq sends the query as a file part.
+        'Content-Disposition: form-data; name="query"; filename="q.rq"\r\n'
+        "Content-Type: application/sparql-query",
+    ],
+    ids=["field", "file"],
+)
+def test_multipart_form_post_returns_rows(live: LiveServer, part_headers: str) -> None:
     boundary = "notekg-boundary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="query"\r\n\r\n'
-        f"{BENCHMARK_LABELS}\r\n--{boundary}--\r\n"
-    ).encode()
-    reply = send(
-        f"{live.url}/sparql",
-        method="POST",
-        data=body,
-        headers={**JSON_RESULTS, "Content-Type": f"multipart/form-data; boundary={boundary}"},
-    )
-
-    assert reply.status == 200
-    assert [row["label"] for row in rows_of(reply.json())] == ["HellaSwag", "MMLU"]
-
-
-def test_multipart_file_part_is_the_query(live: LiveServer) -> None:
-    boundary = "notekg-boundary"
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="query"; filename="q.rq"\r\n'
-        f"Content-Type: application/sparql-query\r\n\r\n{BENCHMARK_LABELS}\r\n"
-        f"--{boundary}--\r\n"
+        f"--{boundary}\r\n{part_headers}\r\n\r\n{BENCHMARK_LABELS}\r\n--{boundary}--\r\n"
     ).encode()
     reply = send(
         f"{live.url}/sparql",
