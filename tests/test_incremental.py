@@ -664,8 +664,8 @@ def test_ingest_with_another_base_iri_warns(notes: Path, store: Store) -> None:
 
     warnings = [str(problem) for problem in report.warnings if "base IRI" in str(problem)]
     assert warnings == [
-        f"{display(MAPPING)}:1: warning: the store's notes were built with the base IRI {BASE}, and this "
-        "run uses https://other.example/id/, so the notes that it reads get IRIs under "
-        "https://other.example/id/ while the others keep theirs; give the same --base-iri to "
-        "every ingest of a store"
+        f"{display(MAPPING)}:1: warning: the store's notes were built with the base IRI "
+        f"{BASE}, and this run uses https://other.example/id/, so the notes that it reads get "
+        "IRIs under https://other.example/id/ while the others keep theirs; give the same "
+        "--base-iri to every ingest of a store"
     ]

@@ -1045,7 +1045,8 @@ def test_unknown_top_level_key_lists_the_keys(tmp_path: Path) -> None:
 
 def test_unmapped_column_warns_once_per_table(tmp_path: Path) -> None:
     note = (
-        "# Billing\n\n## Endpoints\n\n| Path | Method | Description | Auth |\n| --- | --- | --- | --- |\n"
+        "# Billing\n\n## Endpoints\n\n| Path | Method | Description | Auth |\n"
+        "| --- | --- | --- | --- |\n"
         "| /a | GET | A | token |\n| /b | GET | B | token |\n| /c | GET | C | none |\n"
     )
     _, report, engine = ingest_notes(
