@@ -397,12 +397,14 @@ class _NoteBuilder:
         else:
             self._keep_heading_link(link, note_path)
         if link.others:
+            _, hash_sign, heading = link.target.partition("#")
+            fragment = f"#{heading}" if hash_sign else ""
             self._warn(
                 link.span.start,
                 f"link {link.written!r} names {len(link.others) + 1} notes, "
                 f"{', '.join(sorted([note_path, *link.others]))}, and leads to {note_path}, "
-                "the first by path; write the folder into the link, as "
-                f"[[{PurePosixPath(note_path).with_suffix('').as_posix()}]]",
+                "the first by path; write the folder of the note you mean into the link, as "
+                f"[[{PurePosixPath(note_path).with_suffix('').as_posix()}{fragment}]]",
             )
         if note_path:
             # A linked note that sets 'id' in its front matter has the IRI of its id.

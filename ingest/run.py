@@ -88,8 +88,6 @@ MAX_HEADING_CHECKS = 200
 INGEST_FORMAT_VERSION = "4"
 # The key under which the store keeps the mapping of its last ingest (Store.set_info).
 MAPPING_INFO_KEY = "ingest_mapping"
-# The key under which the store keeps the base IRI of its last ingest.
-BASE_IRI_INFO_KEY = "ingest_base_iri"
 
 
 class NoNotesFound(IngestError):
@@ -249,14 +247,14 @@ def run_ingest(
     _warn_if_mapping_changed(
         store.info(MAPPING_INFO_KEY), mapping_used, stored_notes, where, report
     )
-    previous_base = store.info(BASE_IRI_INFO_KEY)
-    if stored_notes and previous_base is not None and previous_base != base_iri:
+    other_base = _other_base_iri(stored, base_iri)
+    if other_base is not None:
         message = (
-            f"the store's notes were built with the base IRI {previous_base}, and this run "
-            f"uses {base_iri}, so the notes that it reads get IRIs under {base_iri} while the "
-            "others keep theirs; give the same --base-iri to every ingest of a store"
+            f"the store has notes with IRIs under {other_base}, and this run uses {base_iri}, "
+            f"so the notes that it reads get IRIs under {base_iri} while the others keep "
+            "theirs; give the same --base-iri to every ingest of a store"
         )
-        report.problems.append(Problem(where, 1, message))
+        report.problems.append(Problem(display(paths[0]), 1, message))
     notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:
@@ -299,14 +297,29 @@ def run_ingest(
         report.generation = store.write_generation(change).id
     store.record_file_stamps(run.stamps)
     store.set_info(MAPPING_INFO_KEY, mapping_used)
-    store.set_info(BASE_IRI_INFO_KEY, base_iri)
     return report
 
 
+def _other_base_iri(stored: dict[str, StoredSource], base_iri: str) -> str | None:
+    """Return the base IRI of a stored note whose graph is not under ``base_iri``, or None.
+
+    A note's graph IRI is its base IRI and then ``graph/``, so the stored graphs tell the base
+    IRIs that earlier runs used, also after runs over a single file.
+    """
+    for source, stored_source in stored.items():
+        if Path(source).suffix.lower() not in READERS:
+            continue
+        for graph_iri in stored_source.graph_iris:
+            base, found, _ = graph_iri.rpartition("/graph/")
+            if found and not graph_iri.startswith(base_iri) and "/graph/" not in base:
+                return base + "/"
+    return None
+
+
 def _mapping_used(mapping: Mapping, mapping_bytes: bytes | None) -> str:
-    """Return the digest of the run's mapping file and its path, as the store keeps them."""
+    """Return the digest of the run's mapping file and its full path, as the store keeps them."""
     digest = hashlib.sha256(mapping_bytes or b"").hexdigest()[:16]
-    return f"{digest} {mapping.path}"
+    return f"{digest} {Path(mapping.path).resolve() if mapping.path else ''}"
 
 
 def _warn_if_mapping_changed(
@@ -323,8 +336,11 @@ def _warn_if_mapping_changed(
     now_digest, _, now = current.partition(" ")
     if before_digest == now_digest:
         return
-    if before == now:
+    # An earlier notekg kept the path as it was typed, so both are compared as full paths.
+    if before and now and Path(before).resolve() == Path(now).resolve():
         logger.info("the mapping %s changed since the last ingest of this store", now)
+        return
+    if before == now:
         return
     message = (
         f"the store's notes were built with {f'the mapping {before}' if before else 'no mapping'}"

@@ -49,6 +49,8 @@ class QueryError(Exception):
 # Oxigraph's syntax error for a name with an undeclared prefix depends on where the name is,
 # and is often "expected OPTIONAL" or a list of every Unicode range that a name may contain.
 MAX_SYNTAX_MESSAGE_CHARS = 300
+# A byte order mark that an editor wrote before a query file's text, which Oxigraph rejects.
+BYTE_ORDER_MARK = "\ufeff"
 # The name of the search index file in the folder of a generation's engine files.
 SEARCH_INDEX_FILE = "search.sqlite"
 
@@ -428,6 +430,7 @@ class OxigraphEngine:
         base_iri: str | None = None,
         anchored: bool = False,
     ) -> QueryResult:
+        sparql = sparql.removeprefix(BYTE_ORDER_MARK)
         _check_query(sparql, self.service_allowlist)
         default_nodes = _graph_nodes(default_graphs, "default graph")
         named_nodes = _graph_nodes(named_graphs, "named graph")
@@ -472,6 +475,7 @@ class OxigraphEngine:
             )
             return render(result)
 
+        sparql = sparql.removeprefix(BYTE_ORDER_MARK)
         _check_query(sparql, self.service_allowlist)
         _graph_nodes(default_graphs, "default graph")
         _graph_nodes(named_graphs, "named graph")

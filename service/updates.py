@@ -18,7 +18,7 @@ of relative IRIs in the update is the endpoint's URL, which the protocol allows.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -64,6 +64,7 @@ def update() -> Response:
     """Run a SPARQL Update and commit what it changed as a new generation."""
     require_write_token()
     update_request = read_update_request()
+    update_request = replace(update_request, update=update_request.update.removeprefix("\ufeff"))
     check_update_is_safe(update_request.update)
     problem = nesting_problem(update_request.update)
     if problem is not None:

@@ -654,18 +654,35 @@ def test_new_notes_without_the_mapping_are_quiet(notes: Path, store: Store, tmp_
     assert not [problem for problem in report.problems if "built with" in str(problem)]
 
 
-def test_ingest_with_another_base_iri_warns(notes: Path, store: Store) -> None:
+def test_ingest_with_another_base_iri_warns(notes: Path, store: Store, tmp_path: Path) -> None:
     _ingest(notes, store)
-    (notes / "ai.txt").write_text(
-        (notes / "ai.txt").read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8"
-    )
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "new.md").write_text("# New\n\nText.\n", encoding="utf-8")
 
-    report = run_ingest([notes], store, mapping_path=MAPPING, base_iri="https://other.example/id/")
+    report = run_ingest([other], store, mapping_path=None, base_iri="https://other.example/id/")
+    again = run_ingest([other], store, mapping_path=None, base_iri="https://other.example/id/")
 
-    warnings = [str(problem) for problem in report.warnings if "base IRI" in str(problem)]
-    assert warnings == [
-        f"{display(MAPPING)}:1: warning: the store's notes were built with the base IRI "
-        f"{BASE}, and this run uses https://other.example/id/, so the notes that it reads get "
-        "IRIs under https://other.example/id/ while the others keep theirs; give the same "
-        "--base-iri to every ingest of a store"
+    # The store keeps notes under the first base IRI, so every such run warns.
+    expected = [
+        f"{display(other)}:1: warning: the store has notes with IRIs under {BASE}, and this run "
+        "uses https://other.example/id/, so the notes that it reads get IRIs under "
+        "https://other.example/id/ while the others keep theirs; give the same --base-iri to "
+        "every ingest of a store"
     ]
+    assert [str(problem) for problem in report.warnings if "base" in str(problem)] == expected
+    assert [str(problem) for problem in again.warnings if "base" in str(problem)] == expected
+
+
+def test_mapping_named_by_another_path_is_the_same(
+    notes: Path, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mapping = tmp_path / "map.yaml"
+    shutil.copy(MAPPING, mapping)
+    run_ingest([notes], store, mapping_path=mapping, base_iri=BASE)
+    mapping.write_text(mapping.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    report = run_ingest([notes], store, mapping_path=Path("map.yaml"), base_iri=BASE)
+
+    assert [problem for problem in report.problems if "built with" in str(problem)] == []

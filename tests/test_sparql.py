@@ -788,3 +788,15 @@ def test_query_string_of_invalid_utf8_returns_400(live: LiveServer) -> None:
 
     assert reply.status == 400
     assert "not valid UTF-8 (byte 0xff)" in reply.json()["error"]["message"]
+
+
+def test_query_with_byte_order_mark_runs(live: LiveServer) -> None:
+    reply = send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=("\ufeff" + BENCHMARK_LABELS).encode(),
+        headers={**JSON_RESULTS, "Content-Type": "application/sparql-query"},
+    )
+
+    assert reply.status == 200
+    assert [row["label"] for row in rows_of(reply.json())] == ["HellaSwag", "MMLU"]

@@ -616,7 +616,7 @@ def test_new_note_of_a_linked_name_warns_and_relinks(tmp_path: Path) -> None:
     assert [str(problem) for problem in second.warnings] == [
         f"{folder}/index.md:3: warning: link '[[postgres]]' names 2 notes, api/postgres.md, "
         "infra/postgres.md, and leads to api/postgres.md, the first by path; write the folder "
-        "into the link, as [[api/postgres]]"
+        "of the note you mean into the link, as [[api/postgres]]"
     ]
     actions = {
         Path(change.source).relative_to(folder).as_posix(): change.action
@@ -716,3 +716,19 @@ def test_code_language_gets_its_usual_name(tmp_path: Path, tag: str, name: str) 
     )
 
     assert languages == {name}
+
+
+def test_ambiguous_heading_link_keeps_its_heading_in_the_advice(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    (folder / "infra").mkdir(parents=True)
+    (folder / "apps").mkdir()
+    (folder / "infra" / "redis.md").write_text("# Redis\n\n## Backups\n\nNightly.\n")
+    (folder / "apps" / "redis.md").write_text("# Redis client\n", encoding="utf-8")
+    (folder / "index.md").write_text("# Index\n\nSee [[redis#Backups]].\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path}/store.sqlite")
+
+    report = run_ingest([folder], store, mapping_path=None, base_iri=BASE)
+
+    ambiguous = [str(problem) for problem in report.warnings if "names 2 notes" in str(problem)]
+    assert len(ambiguous) == 1
+    assert ambiguous[0].endswith("into the link, as [[apps/redis#Backups]]")
