@@ -70,6 +70,9 @@ def register(app: Flask) -> None:
 
 
 def _handle_http_error(error: HTTPException) -> Response:
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        # Werkzeug collects the methods in a set, whose order differs between processes.
+        error.valid_methods = sorted(error.valid_methods)
     if isinstance(error, InvalidUpdate):
         logger.info("rejected a malformed update on %s: %s", request.path, error.description)
         metrics.count_rejected("invalid")
