@@ -247,14 +247,7 @@ def run_ingest(
     _warn_if_mapping_changed(
         store.info(MAPPING_INFO_KEY), mapping_used, stored_notes, where, report
     )
-    other_base = _other_base_iri(stored, base_iri)
-    if other_base is not None:
-        message = (
-            f"the store has notes with IRIs under {other_base}, and this run uses {base_iri}, "
-            f"so the notes that it reads get IRIs under {base_iri} while the others keep "
-            "theirs; give the same --base-iri to every ingest of a store"
-        )
-        report.problems.append(Problem(display(paths[0]), 1, message))
+    _warn_if_other_base_iri(stored, base_iri, display(paths[0]), report)
     notes = [_with_stored_key(note, stored.get(note.source), store) for note in notes]
     _check_unique_slugs(notes)
     if not dry_run:
@@ -300,8 +293,10 @@ def run_ingest(
     return report
 
 
-def _other_base_iri(stored: dict[str, StoredSource], base_iri: str) -> str | None:
-    """Return the base IRI of a stored note whose graph is not under ``base_iri``, or None.
+def _warn_if_other_base_iri(
+    stored: dict[str, StoredSource], base_iri: str, where: str, report: IngestReport
+) -> None:
+    """Warn, at line 1 of ``where``, when a stored note's graph is not under ``base_iri``.
 
     A note's graph IRI is its base IRI and then ``graph/``, so the stored graphs tell the base
     IRIs that earlier runs used, also after runs over a single file.
@@ -311,9 +306,14 @@ def _other_base_iri(stored: dict[str, StoredSource], base_iri: str) -> str | Non
             continue
         for graph_iri in stored_source.graph_iris:
             base, found, _ = graph_iri.rpartition("/graph/")
-            if found and not graph_iri.startswith(base_iri) and "/graph/" not in base:
-                return base + "/"
-    return None
+            if found and not graph_iri.startswith(base_iri):
+                message = (
+                    f"the store has notes with IRIs under {base}/, and this run uses "
+                    f"{base_iri}, so the notes that it reads get IRIs under {base_iri} while "
+                    "the others keep theirs; give the same --base-iri to every ingest of a store"
+                )
+                report.problems.append(Problem(where, 1, message))
+                return
 
 
 def _mapping_used(mapping: Mapping, mapping_bytes: bytes | None) -> str:
@@ -1027,7 +1027,8 @@ def _check_graph_owners(
             + _clash_advice(graph.source, owner, "give this note an 'id:' in its front matter")
             + (
                 ""
-                if {Path(graph.source).suffix, Path(owner).suffix} & set(RDF_FORMATS)
+                if {Path(graph.source).suffix.lower(), Path(owner).suffix.lower()}
+                & set(RDF_FORMATS)
                 else ", or keep both files in one folder tree and ingest that folder"
             ),
         )

@@ -18,7 +18,7 @@ of relative IRIs in the update is the endpoint's URL, which the protocol allows.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -64,7 +64,6 @@ def update() -> Response:
     """Run a SPARQL Update and commit what it changed as a new generation."""
     require_write_token()
     update_request = read_update_request()
-    update_request = replace(update_request, update=update_request.update.removeprefix("\ufeff"))
     check_update_is_safe(update_request.update)
     problem = nesting_problem(update_request.update)
     if problem is not None:
@@ -124,7 +123,8 @@ def _single_update(updates: list[str]) -> str:
             f"the request has no update; send one in the update parameter or as a "
             f"{UPDATE_TYPE} body"
         )
-    return present[0]
+    # An editor may save an update file with a byte order mark, which Oxigraph rejects.
+    return present[0].removeprefix("\ufeff")
 
 
 def run_update(store: ox.Store, text: str, base_iri: str) -> None:

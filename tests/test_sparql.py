@@ -17,6 +17,7 @@ import pytest
 import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from servers import (
+    HttpReply,
     LiveServer,
     assert_no_connection,
     fill_store_from_dataset,
@@ -58,6 +59,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def get_query(live: LiveServer, query: str, **parameters: str | list[str]) -> str:
     encoded = urllib.parse.urlencode({"query": query, **parameters}, doseq=True)
     return f"{live.url}/sparql?{encoded}"
+
+
+def post_query(live: LiveServer, text: str) -> HttpReply:
+    """Send a query as an application/sparql-query body, asking for SPARQL JSON."""
+    return send(
+        f"{live.url}/sparql",
+        method="POST",
+        data=text.encode(),
+        headers={**JSON_RESULTS, "Content-Type": "application/sparql-query"},
+    )
 
 
 def rows_of(reply_json: dict) -> list[dict[str, str]]:
@@ -146,13 +157,7 @@ def test_graph_views_take_graph_format_names(
 
 
 def test_deeply_nested_query_returns_400(live: LiveServer) -> None:
-    query = "ASK { " + "{" * 3000 + "}" * 3000 + " }"
-    reply = send(
-        f"{live.url}/sparql",
-        method="POST",
-        data=query.encode(),
-        headers={**JSON_RESULTS, "Content-Type": "application/sparql-query"},
-    )
+    reply = post_query(live, "ASK { " + "{" * 3000 + "}" * 3000 + " }")
 
     assert reply.status == 400
     assert "3001 levels deep" in reply.json()["error"]["message"]
@@ -791,12 +796,7 @@ def test_query_string_of_invalid_utf8_returns_400(live: LiveServer) -> None:
 
 
 def test_query_with_byte_order_mark_runs(live: LiveServer) -> None:
-    reply = send(
-        f"{live.url}/sparql",
-        method="POST",
-        data=("\ufeff" + BENCHMARK_LABELS).encode(),
-        headers={**JSON_RESULTS, "Content-Type": "application/sparql-query"},
-    )
+    reply = post_query(live, "\ufeff" + BENCHMARK_LABELS)
 
     assert reply.status == 200
     assert [row["label"] for row in rows_of(reply.json())] == ["HellaSwag", "MMLU"]

@@ -223,11 +223,8 @@ def note_title(path: Path) -> str | None:
     H1, else the file name, as ``read_markdown`` gives it. The result is cached per file and
     modification time.
     """
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return _note_title(str(path), status.st_mtime_ns, status.st_size)
+    version = _file_version(path)
+    return _note_title(*version) if version is not None else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -255,11 +252,17 @@ def front_matter_id(path: Path) -> tuple[str, int] | None:
     the line. The result is cached per file and modification time, because many notes may
     link to one note.
     """
+    version = _file_version(path)
+    return _front_matter_id(*version) if version is not None else None
+
+
+def _file_version(path: Path) -> tuple[str, int, int] | None:
+    """Return the path, modification time and size of a file, which key the caches, or None."""
     try:
         status = path.stat()
     except OSError:
         return None
-    return _front_matter_id(str(path), status.st_mtime_ns, status.st_size)
+    return str(path), status.st_mtime_ns, status.st_size
 
 
 @functools.lru_cache(maxsize=4096)
