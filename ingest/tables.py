@@ -296,6 +296,8 @@ def _split_data_rows(
     fixed: Sequence[TableRow] = (),
 ) -> tuple[list[_RowResult], list[Problem]]:
     problems: list[Problem] = []
+    # NOTE: with the mapping's columns, rows that all make the same wrong cut, as between a
+    # name and a date ("27 | Alice | Martin Bob | Chen 2024-07-01"), pass this smaller margin.
     margin = MIN_MARGIN if hints.columns is not None else MIN_MARGIN_WITHOUT_HINTS
     if transposed and hints.row_labels is not None:
         tasks = []

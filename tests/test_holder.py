@@ -285,6 +285,6 @@ def test_deleted_sqlite_file_is_logged_once(
         time.sleep(0.06)
         holder.engine()
 
-    gone = [record for record in caplog.records if "is gone" in record.getMessage()]
-    assert len(gone) == 1
+    missing_file_logs = [record for record in caplog.records if "is gone" in record.getMessage()]
+    assert len(missing_file_logs) == 1
     assert served_value(holder) == "first"

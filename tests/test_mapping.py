@@ -989,7 +989,7 @@ def test_transposed_unmapped_row_warns_once(tmp_path: Path) -> None:
     assert messages[0].startswith(f"{tmp_path / 'notes' / 'Hosting.md'}:8: warning: ")
 
 
-def test_field_missing_from_row_labels_says_to_add_it(tmp_path: Path) -> None:
+def test_field_not_in_row_labels(tmp_path: Path) -> None:
     mapping_text = (
         "sections:\n"
         "  - heading: Plans\n"

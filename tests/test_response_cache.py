@@ -337,7 +337,7 @@ def test_late_put_of_older_version_is_never_served() -> None:
     cache = ResponseCache(max_bytes=800)
     cache.put("g2", ("b",), kept(10))
 
-    # A request that the replaced engine answered finishes after one of the new engine.
+    # A request that the replaced engine served finishes after one of the new engine.
     cache.put("g1", ("c",), kept(10))
 
     assert cache.get("g2", ("b",)) is None

@@ -595,7 +595,7 @@ def test_front_matter_id_that_names_no_note(
         ]
 
 
-def test_new_note_of_a_linked_name_warns_and_relinks(tmp_path: Path) -> None:
+def test_new_same_name_note_relinks(tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     (folder / "infra").mkdir(parents=True)
     (folder / "api").mkdir()
@@ -718,7 +718,7 @@ def test_code_language_gets_its_usual_name(tmp_path: Path, tag: str, name: str) 
     assert languages == {name}
 
 
-def test_ambiguous_heading_link_keeps_its_heading_in_the_advice(tmp_path: Path) -> None:
+def test_ambiguous_link_advice_keeps_heading(tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     (folder / "infra").mkdir(parents=True)
     (folder / "apps").mkdir()
